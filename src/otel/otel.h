@@ -195,12 +195,13 @@ void otel_span_record_exception(otel_span *span, const char *type, const char *m
 
 /* A span wrapping a remote (or any) span context; non-recording; caller owns the reference. */
 otel_span *otel_span_wrap_context(const otel_span_context *sc, const otel_tracestate *ts);
-otel_span *otel_span_ref(otel_span *span);
-void otel_span_unref(otel_span *span);
+otel_span *otel_span_ref(otel_span *span);   /* NULL-safe; returns span */
+void otel_span_unref(otel_span *span);        /* NULL-safe */
 
 /* ---- current context (per thread) ------------------------------------------------------------ */
 
-/* The current span and baggage of this thread. Activation takes references; restore releases them. */
+/* The current span and baggage of this thread. Attach makes span and baggage current (NULL keeps the
+ * current one), taking references; detach restores what the token saved, in reverse order of attach. */
 typedef struct otel_context_token {
         otel_span *prev_span;       /* what was current before */
         otel_baggage *prev_baggage; /* what was current before */
