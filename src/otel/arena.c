@@ -18,18 +18,11 @@ void otel_arena_init(otel_arena *a, void *first, size_t size)
         *a = (otel_arena){.cur = first, .left = first ? size : 0, .next_block = OTEL_ARENA_MIN_BLOCK};
 }
 
-void *otel_arena_alloc(otel_arena *a, size_t size, size_t align)
+void *otel_arena_alloc_block(otel_arena *a, size_t size, size_t align)
 {
-        uintptr_t p = (uintptr_t)a->cur;
-        size_t pad = (align - (p & (align - 1))) & (align - 1);
         otel_arena_block *blk;
         size_t bsize;
 
-        if (a->cur && pad + size <= a->left) {
-                a->cur += pad + size;
-                a->left -= pad + size;
-                return (void *)(p + pad);
-        }
         bsize = a->next_block;
         while (bsize < size + align)
                 bsize *= 2;

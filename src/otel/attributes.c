@@ -3,6 +3,7 @@
  * dropped and counted), string values (also inside arrays) truncated to `value_length` bytes without
  * splitting a UTF-8 sequence. Everything stored is copied into the owner's arena. */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "attributes.h"
@@ -12,6 +13,40 @@
 void otel_attr_list_init(otel_attr_list *l, otel_attr *storage, uint32_t cap)
 {
         *l = (otel_attr_list){.items = storage, .cap = storage ? cap : 0};
+}
+
+void otel_attr_list_init_fp(otel_attr_list *l, otel_attr *storage, uint32_t *fps, uint32_t cap)
+{
+        *l = (otel_attr_list){.items = storage, .fps = fps, .cap = storage ? cap : 0};
+}
+
+/* A cheap key fingerprint: length and the first and last bytes, read as words when long enough.
+ * Equal keys have equal fingerprints; different keys rarely do, so strcmp runs about once per hit. */
+static uint32_t attr_key_fp(const char *key, size_t len)
+{
+        uint64_t head = 0, tail = 0;
+
+        if (len >= 8) {
+                memcpy(&head, key, 8);
+                memcpy(&tail, key + len - 8, 8);
+        } else
+                memcpy(&head, key, len);
+        head ^= tail * 0x9e3779b97f4a7c15ull;
+        return (uint32_t)(head ^ (head >> 29) ^ (head >> 47)) ^ (uint32_t)len * 0x85ebca6bu;
+}
+
+static otel_attr *attr_list_lookup(const otel_attr_list *l, const char *key, uint32_t fp)
+{
+        if (l->fps) {
+                for (uint32_t i = 0; i < l->n; i++)
+                        if (l->fps[i] == fp && strcmp(l->items[i].key, key) == 0)
+                                return &l->items[i];
+                return NULL;
+        }
+        for (uint32_t i = 0; i < l->n; i++)
+                if (strcmp(l->items[i].key, key) == 0)
+                        return &l->items[i];
+        return NULL;
 }
 
 size_t otel_utf8_truncate(const char *s, size_t len, size_t max)
@@ -113,22 +148,23 @@ static int attr_copy_value(otel_attr *dst, otel_arena *a, const otel_attr *src, 
 
 const otel_attr *otel_attr_list_find(const otel_attr_list *l, const char *key)
 {
-        for (uint32_t i = 0; i < l->n; i++)
-                if (strcmp(l->items[i].key, key) == 0)
-                        return &l->items[i];
-        return NULL;
+        return attr_list_lookup(l, key, attr_key_fp(key, strlen(key)));
 }
 
 static int attr_list_grow(otel_attr_list *l, otel_arena *a)
 {
         uint32_t cap = l->cap ? l->cap * 2 : OTEL_ATTR_LIST_MIN_GROW;
         otel_attr *items = otel_arena_alloc(a, sizeof(otel_attr) * cap, _Alignof(otel_attr));
+        uint32_t *fps = otel_arena_alloc(a, sizeof(uint32_t) * cap, _Alignof(uint32_t));
 
-        if (!items)
+        if (!items || !fps)
                 return -ENOMEM;
-        if (l->n)
+        if (l->n) {
                 memcpy(items, l->items, sizeof(otel_attr) * l->n);
+                memcpy(fps, l->fps, sizeof(uint32_t) * l->n);
+        }
         l->items = items;
+        l->fps = fps;
         l->cap = cap;
         return 0;
 }
@@ -137,11 +173,23 @@ int otel_attr_list_set(otel_attr_list *l, otel_arena *a, const otel_attr *attr, 
 {
         otel_attr *slot;
         otel_attr tmp;
+        size_t klen;
+        uint32_t fp;
         int r;
 
         if (!attr || !attr->key || !*attr->key || (unsigned)attr->type >= _OTEL_ATTR_TYPE_MAX)
                 return -EINVAL;
-        slot = (otel_attr *)otel_attr_list_find(l, attr->key);
+        klen = strlen(attr->key);
+        fp = attr_key_fp(attr->key, klen);
+        if (l->cap && !l->fps) {
+                /* Storage handed in without fingerprints: give the list its own. */
+                l->fps = otel_arena_alloc(a, sizeof(uint32_t) * l->cap, _Alignof(uint32_t));
+                if (!l->fps)
+                        return -ENOMEM;
+                for (uint32_t i = 0; i < l->n; i++)
+                        l->fps[i] = attr_key_fp(l->items[i].key, strlen(l->items[i].key));
+        }
+        slot = attr_list_lookup(l, attr->key, fp);
         if (slot) {
                 /* Overwrite in place: copy first so that a failed copy leaves the old value. */
                 r = attr_copy_value(&tmp, a, attr, lim);
@@ -160,12 +208,13 @@ int otel_attr_list_set(otel_attr_list *l, otel_arena *a, const otel_attr *attr, 
                 if (r < 0)
                         return r;
         }
-        tmp.key = otel_arena_strndup(a, attr->key, strlen(attr->key));
+        tmp.key = otel_arena_strndup(a, attr->key, klen);
         if (!tmp.key)
                 return -ENOMEM;
         r = attr_copy_value(&tmp, a, attr, lim);
         if (r < 0)
                 return r;
+        l->fps[l->n] = fp;
         l->items[l->n++] = tmp;
         return 0;
 }
@@ -179,7 +228,8 @@ int otel_attr_list_copy(otel_attr_list *l, otel_arena *a, const otel_attr *attrs
         otel_attr_list_init(l, NULL, 0);
         if (cap) {
                 l->items = otel_arena_alloc(a, sizeof(otel_attr) * cap, _Alignof(otel_attr));
-                if (!l->items)
+                l->fps = otel_arena_alloc(a, sizeof(uint32_t) * cap, _Alignof(uint32_t));
+                if (!l->items || !l->fps)
                         return -ENOMEM;
                 l->cap = cap;
         }

@@ -17,6 +17,8 @@ typedef struct otel_attr_limits {
 
 typedef struct otel_attr_list {
         otel_attr *items; /* stored attributes; strings/arrays live in the owner's arena */
+        uint32_t *fps;    /* key fingerprints parallel to items (NULL until first set), so that the
+                           * duplicate-key check rarely needs a strcmp */
         uint32_t n;       /* attributes in use */
         uint32_t cap;     /* capacity of items */
         uint32_t dropped; /* attributes dropped by the count limit (OTLP dropped_attributes_count) */
@@ -24,6 +26,8 @@ typedef struct otel_attr_list {
 
 /* Initialise with caller-provided inline storage (may be NULL, 0). */
 void otel_attr_list_init(otel_attr_list *l, otel_attr *storage, uint32_t cap);
+/* The same, with inline storage for the fingerprints too (cap entries each). */
+void otel_attr_list_init_fp(otel_attr_list *l, otel_attr *storage, uint32_t *fps, uint32_t cap);
 /* Returns 0 (stored or counted as dropped), -EINVAL (bad key or type: ignored), -ENOMEM. */
 int otel_attr_list_set(otel_attr_list *l, otel_arena *a, const otel_attr *attr, const otel_attr_limits *lim);
 /* Copies n attributes into a fresh list sized for them (events, links). */

@@ -21,6 +21,7 @@ otel_trace_counters otel_trace_counters_global;
 typedef struct span_cache {
         otel_span *head; /* free non-recording spans */
         unsigned n;      /* length of the list */
+        bool registered; /* the thread-exit destructor is armed */
 } span_cache;
 
 static _Thread_local span_cache cache;
@@ -72,10 +73,11 @@ static void span_free(otel_span *s)
         otel_tracestate_unref(s->tracestate);
         if (!s->recording) {
                 if (cache.n < OTEL_SPAN_CACHE_MAX) {
-                        if (!cache.head)
+                        if (!cache.registered) {
                                 (void)pthread_once(&cache_key_once, span_cache_key_create);
-                        if (cache.n == 0)
                                 (void)pthread_setspecific(cache_key, &cache);
+                                cache.registered = true;
+                        }
                         s->next_free = cache.head;
                         cache.head = s;
                         cache.n++;
@@ -99,7 +101,11 @@ otel_span *otel_span_ref(otel_span *span)
 
 void otel_span_unref(otel_span *span)
 {
-        if (span && atomic_fetch_sub_explicit(&span->refs, 1, memory_order_acq_rel) == 1)
+        if (!span)
+                return;
+        /* Holding the only reference means nobody else can take one: skip the atomic RMW then. */
+        if (atomic_load_explicit(&span->refs, memory_order_acquire) == 1 ||
+            atomic_fetch_sub_explicit(&span->refs, 1, memory_order_acq_rel) == 1)
                 span_free(span);
 }
 
@@ -110,6 +116,28 @@ static otel_span span_oom = {.refs = 1u << 30};
 static bool span_is_oom(const otel_span *s)
 {
         return s == &span_oom;
+}
+
+/* ---- clock ----------------------------------------------------------------------------------- */
+
+/* Span times come from one CLOCK_MONOTONIC reading at start and one at end: the wall-clock start is
+ * the monotonic reading plus an offset refreshed at most once a second, which saves a clock call per
+ * span and keeps durations monotonic even when the wall clock is stepped. */
+#define OTEL_WALL_OFFSET_REFRESH_NS OTEL_NSEC_PER_SEC
+
+static _Atomic int64_t wall_offset_ns;   /* CLOCK_REALTIME - CLOCK_MONOTONIC */
+static _Atomic int64_t wall_offset_at_ns; /* monotonic time of the last refresh; 0 = never */
+
+static uint64_t span_wall_from_mono(uint64_t mono)
+{
+        int64_t at = atomic_load_explicit(&wall_offset_at_ns, memory_order_relaxed);
+
+        if (at == 0 || (int64_t)mono - at > (int64_t)OTEL_WALL_OFFSET_REFRESH_NS) {
+                uint64_t wall = otel_clock_ns(CLOCK_REALTIME), now = otel_mono_ns();
+                atomic_store_explicit(&wall_offset_ns, (int64_t)(wall - now), memory_order_relaxed);
+                atomic_store_explicit(&wall_offset_at_ns, (int64_t)now, memory_order_relaxed);
+        }
+        return mono + (uint64_t)atomic_load_explicit(&wall_offset_ns, memory_order_relaxed);
 }
 
 /* ---- locking --------------------------------------------------------------------------------- */
@@ -203,7 +231,7 @@ static otel_span *span_start_recording(otel_tracer *tracer, const char *name, ot
         s->links = s->links_tail = NULL;
         s->n_events = s->dropped_events = s->n_links = s->dropped_links = 0;
         otel_arena_init(&s->arena, s->inline_arena, sizeof(s->inline_arena));
-        otel_attr_list_init(&s->attrs, s->inline_attrs, OTEL_SPAN_INLINE_ATTRS);
+        otel_attr_list_init_fp(&s->attrs, s->inline_attrs, s->inline_fps, OTEL_SPAN_INLINE_ATTRS);
         s->name = otel_arena_strndup(&s->arena, name ? name : "", name ? strlen(name) : 0);
         if (!s->name)
                 s->name = "";
@@ -214,7 +242,7 @@ static otel_span *span_start_recording(otel_tracer *tracer, const char *name, ot
                         span_add_link_locked(s, &opts->links[i], p);
         }
         s->start_mono_ns = otel_mono_ns();
-        s->start_ns = opts && opts->start_time_ns ? opts->start_time_ns : otel_clock_ns(CLOCK_REALTIME);
+        s->start_ns = opts && opts->start_time_ns ? opts->start_time_ns : span_wall_from_mono(s->start_mono_ns);
         s->end_ns = 0;
         OTEL_COUNT(spans_started, 1);
         return s;
@@ -432,10 +460,14 @@ static void span_finish(otel_span *span, uint64_t end_ns)
         OTEL_COUNT(spans_ended, 1);
 
         /* Shutdown clears `active` and then waits for in_flight to drain before freeing processors. */
+        if (atomic_load_explicit(&p->n_processors, memory_order_relaxed) == 0)
+                return;
         atomic_fetch_add_explicit(&p->in_flight, 1, memory_order_acq_rel);
-        if (atomic_load_explicit(&p->active, memory_order_acquire))
-                for (unsigned i = 0; i < p->n_processors; i++)
+        if (atomic_load_explicit(&p->active, memory_order_acquire)) {
+                unsigned n = atomic_load_explicit(&p->n_processors, memory_order_relaxed);
+                for (unsigned i = 0; i < n; i++)
                         p->processors[i]->on_end(p->processors[i], span);
+        }
         atomic_fetch_sub_explicit(&p->in_flight, 1, memory_order_release);
 }
 

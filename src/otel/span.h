@@ -12,7 +12,8 @@
 #include "otel.h"
 
 #define OTEL_SPAN_INLINE_ATTRS 8   /* attributes stored without a second allocation */
-#define OTEL_SPAN_INLINE_ARENA 640 /* bytes for names, strings, events, links in the span block */
+#define OTEL_SPAN_INLINE_ARENA 480 /* bytes for names, strings, events, links in the span block; keeps
+                                     * sizeof(otel_span) under glibc's 1 KiB tcache limit */
 
 typedef struct otel_event {
         struct otel_event *next; /* singly linked in insertion order */
@@ -66,6 +67,7 @@ struct otel_span {
         struct otel_span *next_free; /* per-thread cache of non-recording spans */
         otel_arena arena;            /* strings, arrays, events, links */
         otel_attr inline_attrs[OTEL_SPAN_INLINE_ATTRS];
+        uint32_t inline_fps[OTEL_SPAN_INLINE_ATTRS]; /* fingerprints of inline_attrs' keys */
         _Alignas(16) char inline_arena[OTEL_SPAN_INLINE_ARENA];
 };
 

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* otel-bench: the trace pipeline's performance figures, one `name=value` line each, measured in one
+ * run so that they can be compared as ratios on a noisy machine. Figures (issue 2):
+ *   span_start_end_ns          sampled span, 5 attributes at start, ended, no exporter
+ *   span_unsampled_ns          span start + end under always_off
+ *   encode_protobuf_ns_per_span  OTLP protobuf encoding of dense spans (10 attributes, 1 event)
+ *   export_spans_per_s         spans delivered to a loopback OTLP/HTTP receiver by one exporter thread */
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "otel.h"
+#include "otlp.h"
+#include "provider.h"
+
+#define BENCH_SPAN_LOOPS     1000000 /* spans per timing loop */
+#define BENCH_ENCODE_BATCH   512     /* spans per encode call, the BSP default batch */
+#define BENCH_ENCODE_ROUNDS  200     /* encode calls timed */
+#define BENCH_EXPORT_SPANS   200000  /* spans pushed through the exporter */
+#define BENCH_REPEATS        3       /* best of N, to reduce noise */
+
+static uint64_t bench_span_loop(otel_tracer *t, size_t loops)
+{
+        otel_attr attrs[] = {
+                OTEL_ATTR_STR("http.request.method", "GET"),
+                OTEL_ATTR_STR("url.path", "/api/products/42"),
+                OTEL_ATTR_STR("http.route", "/api/products/{id}"),
+                OTEL_ATTR_I64("http.response.status_code", 200),
+                OTEL_ATTR_BOOLV("cache.hit", false),
+        };
+        otel_span_start_opts o = {.attrs = attrs, .n_attrs = 5, .root = true};
+        uint64_t best = UINT64_MAX;
+
+        for (int rep = 0; rep < BENCH_REPEATS; rep++) {
+                uint64_t t0 = otel_mono_ns(), dt;
+                for (size_t i = 0; i < loops; i++)
+                        otel_span_end(otel_span_start(t, "GET /api/products/{id}", OTEL_SPAN_KIND_SERVER, &o));
+                dt = otel_mono_ns() - t0;
+                if (dt < best)
+                        best = dt;
+        }
+        return best;
+}
+
+static int bench_sdk(const char *sampler, const char *exporter)
+{
+        setenv("OTEL_TRACES_SAMPLER", sampler, 1);
+        setenv("OTEL_TRACES_EXPORTER", exporter, 1);
+        return otel_sdk_init(&(otel_sdk_options){.service_name = "otel-bench"});
+}
+
+static int bench_spans(void)
+{
+        uint64_t ns;
+
+        if (bench_sdk("always_on", "none") < 0)
+                return -1;
+        ns = bench_span_loop(otel_tracer_get("bench", NULL), BENCH_SPAN_LOOPS);
+        printf("span_start_end_ns=%.1f\n", (double)ns / BENCH_SPAN_LOOPS);
+        (void)otel_sdk_shutdown(1000);
+
+        if (bench_sdk("always_off", "none") < 0)
+                return -1;
+        ns = bench_span_loop(otel_tracer_get("bench", NULL), BENCH_SPAN_LOOPS);
+        printf("span_unsampled_ns=%.1f\n", (double)ns / BENCH_SPAN_LOOPS);
+        (void)otel_sdk_shutdown(1000);
+        return 0;
+}
+
+/* A span as the daemons produce it under load: 10 attributes of mixed types and one event. */
+static otel_span *bench_dense_span(otel_tracer *t)
+{
+        otel_attr attrs[] = {
+                OTEL_ATTR_STR("http.request.method", "POST"),
+                OTEL_ATTR_STR("url.path", "/api/orders"),
+                OTEL_ATTR_STR("http.route", "/api/orders"),
+                OTEL_ATTR_I64("http.response.status_code", 201),
+                OTEL_ATTR_STR("server.address", "shop.example"),
+                OTEL_ATTR_I64("server.port", 8080),
+                OTEL_ATTR_STR("client.address", "192.0.2.10"),
+                OTEL_ATTR_STR("user_agent.original", "oteldemo-cli/0.1.0"),
+                OTEL_ATTR_F64("order.total", 129.95),
+                OTEL_ATTR_BOOLV("order.idempotent_replay", false),
+        };
+        otel_attr ev[] = {OTEL_ATTR_I64("order.items", 3)};
+        otel_span *s = otel_span_start(t, "POST /api/orders", OTEL_SPAN_KIND_SERVER,
+                                       &(otel_span_start_opts){.attrs = attrs, .n_attrs = 10, .root = true});
+
+        otel_span_add_event(s, "stock.reserved", ev, 1);
+        return s;
+}
+
+/* Captures ended spans so that the encoder has real SDK spans to work on. */
+typedef struct bench_capture {
+        otel_span_processor base; /* must be first */
+        otel_span **spans;        /* BENCH_ENCODE_BATCH slots */
+        size_t n;
+} bench_capture;
+
+static void bench_capture_on_end(otel_span_processor *p, otel_span *s)
+{
+        bench_capture *c = (bench_capture *)p;
+        if (c->n < BENCH_ENCODE_BATCH)
+                c->spans[c->n++] = otel_span_ref(s);
+}
+
+static int bench_capture_flush(otel_span_processor *p, uint64_t deadline)
+{
+        (void)p;
+        (void)deadline;
+        return 0;
+}
+
+static int bench_capture_shutdown(otel_span_processor *p, uint64_t deadline)
+{
+        (void)p;
+        (void)deadline;
+        return 0;
+}
+
+static int bench_encode(void)
+{
+        otel_span *spans[BENCH_ENCODE_BATCH];
+        bench_capture cap = {
+                .base = {.on_end = bench_capture_on_end, .force_flush = bench_capture_flush,
+                         .shutdown = bench_capture_shutdown},
+                .spans = spans,
+        };
+        otel_provider *p = &otel_provider_global;
+        otel_buf out = {0};
+        uint64_t best = UINT64_MAX;
+        otel_tracer *t;
+
+        if (bench_sdk("always_on", "none") < 0)
+                return -1;
+        p->processors[p->n_processors++] = &cap.base;
+        t = otel_tracer_get("bench", "1.0.0");
+        for (int i = 0; i < BENCH_ENCODE_BATCH; i++)
+                otel_span_end(bench_dense_span(t));
+        for (int rep = 0; rep < BENCH_REPEATS; rep++) {
+                uint64_t t0 = otel_mono_ns(), dt;
+                for (int i = 0; i < BENCH_ENCODE_ROUNDS; i++) {
+                        otel_buf_reset(&out);
+                        if (otlp_traces_encode_proto(p->resource, spans, cap.n, &out) < 0) {
+                                fprintf(stderr, "otel-bench: encoding failed\n");
+                                return -1;
+                        }
+                }
+                dt = otel_mono_ns() - t0;
+                if (dt < best)
+                        best = dt;
+        }
+        printf("encode_protobuf_ns_per_span=%.1f\n", (double)best / ((double)BENCH_ENCODE_ROUNDS * cap.n));
+        printf("encode_protobuf_bytes_per_span=%.1f\n", (double)out.len / cap.n);
+        otel_buf_free(&out);
+        for (size_t i = 0; i < cap.n; i++)
+                otel_span_unref(spans[i]);
+        (void)otel_sdk_shutdown(1000);
+        return 0;
+}
+
+/* ---- loopback OTLP receiver ------------------------------------------------------------------ */
+
+static enum MHD_Result bench_receiver(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                      const char *version, const char *data, size_t *size, void **ctx)
+{
+        static int first_call_marker;
+        struct MHD_Response *r;
+        enum MHD_Result ret;
+
+        (void)cls, (void)url, (void)method, (void)version, (void)data;
+        if (!*ctx) {
+                *ctx = &first_call_marker;
+                return MHD_YES;
+        }
+        if (*size) {
+                *size = 0; /* body consumed and discarded: we measure the client side */
+                return MHD_YES;
+        }
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(r, "Content-Type", "application/x-protobuf");
+        ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+        MHD_destroy_response(r);
+        return ret;
+}
+
+static int bench_export(void)
+{
+        struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
+                                                bench_receiver, NULL, MHD_OPTION_END);
+        const union MHD_DaemonInfo *info;
+        otel_trace_stats st;
+        char endpoint[64];
+        uint64_t t0, dt;
+        otel_tracer *t;
+
+        if (!d) {
+                fprintf(stderr, "otel-bench: cannot start the loopback receiver\n");
+                return -1;
+        }
+        info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+        snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%u", (unsigned)info->port);
+        setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint, 1);
+        /* A queue that holds the whole run: we measure the exporter, not drops. */
+        setenv("OTEL_BSP_MAX_QUEUE_SIZE", "262144", 1);
+        setenv("OTEL_BSP_SCHEDULE_DELAY", "100", 1);
+        if (bench_sdk("always_on", "otlp") < 0)
+                return -1;
+        t = otel_tracer_get("bench", "1.0.0");
+        t0 = otel_mono_ns();
+        for (int i = 0; i < BENCH_EXPORT_SPANS; i++)
+                otel_span_end(bench_dense_span(t));
+        if (otel_sdk_force_flush(60000) < 0)
+                fprintf(stderr, "otel-bench: flush timed out\n");
+        dt = otel_mono_ns() - t0;
+        otel_trace_stats_get(&st);
+        printf("export_spans_per_s=%.0f\n", (double)st.spans_exported / ((double)dt / 1e9));
+        printf("export_requests=%llu\n", (unsigned long long)st.export_requests);
+        printf("export_dropped=%llu\n", (unsigned long long)st.spans_dropped_queue_full);
+        (void)otel_sdk_shutdown(5000);
+        MHD_stop_daemon(d);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        const char *only = argc > 1 ? argv[1] : NULL;
+
+        if (argc > 2 || (only && strcmp(only, "spans") && strcmp(only, "encode") && strcmp(only, "export"))) {
+                fprintf(stderr, "usage: %s [spans|encode|export]\n", argv[0]);
+                return 2;
+        }
+        if ((!only || !strcmp(only, "spans")) && bench_spans() < 0)
+                return 1;
+        if ((!only || !strcmp(only, "encode")) && bench_encode() < 0)
+                return 1;
+        if ((!only || !strcmp(only, "export")) && bench_export() < 0)
+                return 1;
+        return 0;
+}
