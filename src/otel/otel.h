@@ -228,6 +228,99 @@ void otel_propagation_extract(otel_carrier_get_fn get, void *carrier, otel_span 
 void otel_propagation_inject(const otel_span *span, const otel_baggage *baggage, otel_carrier_set_fn set,
                              void *carrier);
 
+/* ---- metrics (issue 3) ----------------------------------------------------------------------- */
+
+typedef struct otel_meter otel_meter;           /* one per instrumentation scope, owned by the SDK */
+typedef struct otel_instrument otel_instrument; /* owned by its meter; valid until otel_sdk_shutdown() */
+typedef struct otel_observer otel_observer;     /* handed to observable-instrument callbacks */
+
+typedef enum otel_instrument_kind {
+        OTEL_INSTRUMENT_COUNTER,                    /* monotonic sum, synchronous */
+        OTEL_INSTRUMENT_UP_DOWN_COUNTER,            /* non-monotonic sum, synchronous */
+        OTEL_INSTRUMENT_HISTOGRAM,                  /* explicit-bucket histogram, synchronous */
+        OTEL_INSTRUMENT_GAUGE,                      /* last value, synchronous */
+        OTEL_INSTRUMENT_OBSERVABLE_COUNTER,         /* monotonic sum, callback */
+        OTEL_INSTRUMENT_OBSERVABLE_UP_DOWN_COUNTER, /* non-monotonic sum, callback */
+        OTEL_INSTRUMENT_OBSERVABLE_GAUGE,           /* last value, callback */
+        _OTEL_INSTRUMENT_KIND_MAX,
+        _OTEL_INSTRUMENT_KIND_INVALID = -EINVAL,
+} otel_instrument_kind;
+
+/* Called at each collection (Prometheus scrape or OTLP export) on the collecting thread. */
+typedef void (*otel_observe_fn)(otel_observer *obs, void *userdata);
+
+typedef struct otel_instrument_opts {
+        const char *unit;          /* UCUM, e.g. "s", "By", "{request}"; NULL = none */
+        const char *description;   /* HELP text; NULL = none */
+        bool integer;              /* values are integers (OTLP as_int); default double */
+        const double *bounds;      /* histogram bucket boundaries, increasing; NULL = the SDK default */
+        size_t n_bounds;
+        otel_observe_fn callback;  /* observable instruments only */
+        void *userdata;            /* passed to callback */
+} otel_instrument_opts;
+
+/* Semantic-convention buckets for http.server.request.duration & co. (seconds). */
+extern const double otel_http_duration_bounds[];
+extern const size_t otel_http_duration_bounds_len;
+
+/* Never NULL (a no-op meter when the SDK is disabled). */
+otel_meter *otel_meter_get(const char *scope_name, const char *scope_version);
+/* Never NULL: an invalid name or kind yields a no-op instrument and a warning. Asking again for the same
+ * name and kind returns the same instrument. */
+otel_instrument *otel_instrument_new(otel_meter *meter, otel_instrument_kind kind, const char *name,
+                                     const otel_instrument_opts *opts);
+/* Counters and up-down counters (a negative value on a counter is ignored, as the API spec says). */
+void otel_instrument_add(otel_instrument *inst, double value, const otel_attr *attrs, size_t n_attrs);
+/* Histograms and gauges. A histogram records the current sampled span as an exemplar. */
+void otel_instrument_record(otel_instrument *inst, double value, const otel_attr *attrs, size_t n_attrs);
+/* Inside an otel_observe_fn. */
+void otel_observe(otel_observer *obs, double value, const otel_attr *attrs, size_t n_attrs);
+
+/* Renders every instrument in Prometheus text format 0.0.4, or OpenMetrics 1.0 text (with exemplars)
+ * when openmetrics is true. *ret is NUL-terminated, malloc'ed, owned by the caller. */
+int otel_metrics_render_prometheus(bool openmetrics, char **ret, size_t *ret_len) OTEL_WUR;
+/* Content-Type for the above. */
+const char *otel_metrics_prometheus_content_type(bool openmetrics);
+
+/* ---- logs (issue 3) -------------------------------------------------------------------------- */
+
+/* OTLP SeverityNumber values of the base level of each range. */
+typedef enum otel_severity {
+        OTEL_SEVERITY_TRACE = 1,
+        OTEL_SEVERITY_DEBUG = 5,
+        OTEL_SEVERITY_INFO = 9,
+        OTEL_SEVERITY_WARN = 13,
+        OTEL_SEVERITY_ERROR = 17,
+        OTEL_SEVERITY_FATAL = 21,
+        _OTEL_SEVERITY_INVALID = -EINVAL,
+} otel_severity;
+
+/* The project's one logging call: journald (MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, CODE_FILE/LINE/FUNC,
+ * TRACE_ID, SPAN_ID, SERVICE_NAME + attrs as upper-cased fields) when stderr is the journal
+ * (JOURNAL_STREAM), else one readable line on stderr; and the OTLP logs pipeline. Returns -abs(err)
+ * so that `return otel_log_errno(...)` reads like systemd's log_error_errno(); err 0 returns 0 and
+ * adds no errno field. Messages below the level are dropped early and cheaply. */
+int otel_log_full(otel_severity sev, int err, const char *file, int line, const char *func,
+                  const otel_attr *attrs, size_t n_attrs, const char *fmt, ...)
+        __attribute__((format(printf, 8, 9)));
+#define otel_log(sev, ...) otel_log_full((sev), 0, __FILE__, __LINE__, __func__, NULL, 0, __VA_ARGS__)
+#define otel_log_errno(sev, err, ...)                                                                  \
+        otel_log_full((sev), (err), __FILE__, __LINE__, __func__, NULL, 0, __VA_ARGS__)
+#define otel_log_attrs(sev, attrs, n, ...)                                                              \
+        otel_log_full((sev), 0, __FILE__, __LINE__, __func__, (attrs), (n), __VA_ARGS__)
+/* Minimum severity logged (default INFO); also settable from config on reload. */
+void otel_log_set_level(otel_severity min);
+otel_severity otel_log_get_level(void);
+/* Parses "trace", "debug", "info", "warn"/"warning", "error", "fatal"; -EINVAL otherwise. */
+int otel_severity_from_string(const char *s, otel_severity *ret) OTEL_WUR;
+
+/* ---- tracez (issue 3) ------------------------------------------------------------------------ */
+
+/* Renders the in-process zPages-style span summary (/debug/tracez) as HTML or JSON. The query string
+ * may select a span name and bucket (?name=…&bucket=…|error). *ret is malloc'ed, owned by the caller. */
+int otel_tracez_render(bool json, const char *query_name, const char *query_bucket, char **ret,
+                       size_t *ret_len) OTEL_WUR;
+
 /* ---- SDK lifecycle --------------------------------------------------------------------------- */
 
 typedef struct otel_sdk_options {

@@ -34,5 +34,14 @@ typedef struct otel_provider {
 
 extern otel_provider otel_provider_global;
 
+/* The metrics and logs signals plug into otel_sdk_init()/force_flush()/shutdown() here; they borrow
+ * the provider's resource, which outlives them. Deadlines are CLOCK_MONOTONIC ns. */
+int otel_metrics_sdk_start(const otel_resource *res);
+int otel_metrics_sdk_flush(uint64_t deadline_ns);
+int otel_metrics_sdk_stop(uint64_t deadline_ns);
+int otel_logs_sdk_start(const otel_resource *res);
+int otel_logs_sdk_flush(uint64_t deadline_ns);
+int otel_logs_sdk_stop(uint64_t deadline_ns);
+
 /* Reads the limit variables (spec "Attribute Limits", "Span Limits"). */
 void otel_provider_limits_from_env(otel_provider *p);

@@ -145,14 +145,21 @@ static void provider_free_tracers(otel_provider *p)
 
 static int provider_stop(otel_provider *p, uint64_t deadline)
 {
-        int ret = 0;
+        int ret = 0, r;
 
+        /* Logs first (they may still be written while metrics and traces flush), then metrics. */
+        r = otel_logs_sdk_stop(deadline);
+        if (r < 0)
+                ret = r;
+        r = otel_metrics_sdk_stop(deadline);
+        if (r < 0 && ret == 0)
+                ret = r;
         atomic_store(&p->active, false);
         /* Spans that were already inside on_end finish before the processors go away. */
         while (atomic_load(&p->in_flight) > 0)
                 sched_yield();
         for (unsigned i = 0; i < p->n_processors; i++) {
-                int r = p->processors[i]->shutdown(p->processors[i], deadline);
+                r = p->processors[i]->shutdown(p->processors[i], deadline);
                 if (r < 0 && ret == 0)
                         ret = r;
                 p->processors[i] = NULL;
@@ -186,6 +193,10 @@ int otel_sdk_init(const otel_sdk_options *opts)
         otel_sampler_from_env(&p->sampler);
         otel_provider_limits_from_env(p);
         r = provider_add_exporters(p);
+        if (r >= 0)
+                r = otel_metrics_sdk_start(p->resource);
+        if (r >= 0)
+                r = otel_logs_sdk_start(p->resource);
         if (r < 0) {
                 (void)provider_stop(p, otel_mono_ns());
                 return r;
@@ -203,15 +214,21 @@ int otel_sdk_force_flush(uint64_t timeout_ms)
 {
         otel_provider *p = &otel_provider_global;
         uint64_t deadline = otel_mono_ns() + timeout_ms * OTEL_NSEC_PER_MSEC;
-        int ret = 0;
+        int ret = 0, r;
 
         if (!atomic_load(&p->active))
                 return 0;
         for (unsigned i = 0; i < p->n_processors; i++) {
-                int r = p->processors[i]->force_flush(p->processors[i], deadline);
+                r = p->processors[i]->force_flush(p->processors[i], deadline);
                 if (r < 0 && ret == 0)
                         ret = r;
         }
+        r = otel_metrics_sdk_flush(deadline);
+        if (r < 0 && ret == 0)
+                ret = r;
+        r = otel_logs_sdk_flush(deadline);
+        if (r < 0 && ret == 0)
+                ret = r;
         return ret;
 }
 
