@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The source checker CI runs (scripts/test): bans C library calls that cannot be used safely (no
+# bound, no error report, hidden global state) and runs cppcheck. Exit 0 when clean, 1 otherwise,
+# with one line per finding naming file, line and what to use instead.
+set -euo pipefail
+
+LIB_PROG=tests/check-source.sh
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+
+# Where the project's own C lives (daemon folders join as they arrive).
+readonly CHECKED_DIRS=(src tests/programs)
+
+# banned call → why, and what to use instead.
+declare -rA BANNED_CALLS=(
+        [sprintf]="no bound: use snprintf"
+        [vsprintf]="no bound: use vsnprintf"
+        [strcpy]="no bound: use memcpy with a known length, or snprintf"
+        [strcat]="no bound: build strings with snprintf or a buf_ helper"
+        [gets]="no bound: use fgets or getline"
+        [atoi]="no error report: use strtol and check errno and the end pointer"
+        [atol]="no error report: use strtol and check errno and the end pointer"
+        [atof]="no error report: use strtod and check errno and the end pointer"
+        [strtok]="hidden global state: use strtok_r or strsep"
+)
+
+# Existing directories of CHECKED_DIRS, one per line.
+checked_dirs() {
+        local dir
+        for dir in "${CHECKED_DIRS[@]}"; do
+                if [[ -d $dir ]]; then
+                        printf '%s\n' "$dir"
+                fi
+        done
+}
+
+# Prints "file:line: text" for each call of $1 in the C sources: the name as a whole word followed by
+# "(" (so snprintf, fgets, strtok_r and strncat do not match).
+find_calls() {
+        local -a dirs
+        mapfile -t dirs < <(checked_dirs)
+        [[ ${#dirs[@]} -gt 0 ]] || return 0
+        grep -rnE --include='*.c' --include='*.h' "(^|[^A-Za-z0-9_])$1[[:space:]]*\(" "${dirs[@]}" || true
+}
+
+check_banned_calls() {
+        local call file line text found=0
+        local -a calls
+        mapfile -t calls < <(printf '%s\n' "${!BANNED_CALLS[@]}" | sort)
+        for call in "${calls[@]}"; do
+                while IFS=: read -r file line text; do
+                        printf '%s:%s: banned call %s(): %s\n    %s\n' "$file" "$line" "$call" \
+                                "${BANNED_CALLS[$call]}" "${text#"${text%%[![:space:]]*}"}"
+                        found=1
+                done < <(find_calls "$call")
+        done
+        return "$found"
+}
+
+check_cppcheck() {
+        have_command cppcheck || die "cppcheck is not installed (scripts/test installs it)"
+        cppcheck --error-exitcode=1 --enable=warning,portability --inline-suppr -q -I src/otel src/
+}
+
+main() {
+        cd "$(repo_root)"
+        local rc=0
+        if check_banned_calls; then
+                log_info "no banned calls in ${CHECKED_DIRS[*]}"
+        else
+                log_error "banned calls found (see above)"
+                rc=1
+        fi
+        if check_cppcheck; then
+                log_info "cppcheck: clean"
+        else
+                log_error "cppcheck found problems (see above)"
+                rc=1
+        fi
+        return "$rc"
+}
+
+main "$@"

@@ -1,0 +1,128 @@
+# Shared fixtures of the integration tests: where the build is, the independent OTLP receiver
+# (otlp-receiver.js, which decodes with the OpenTelemetry JS generated code) and a way to run the
+# test programs with a controlled OTEL_* environment.
+import json
+import os
+import selectors
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+RECEIVER_JS = HERE / "otlp-receiver.js"
+NPM_DEPS = HERE / "npm-deps.sh"
+
+RECEIVER_START_TIMEOUT_S = 15
+CONTROL_TIMEOUT_S = 10
+POLL_INTERVAL_S = 0.05
+DEFAULT_PROGRAM_TIMEOUT_S = 60
+
+
+@pytest.fixture(scope="session")
+def build_dir():
+    path = Path(os.environ.get("OTELDEMO_BUILD_DIR", REPO / "build"))
+    assert path.is_dir(), f"build directory {path} does not exist (set OTELDEMO_BUILD_DIR)"
+    return path
+
+
+@pytest.fixture(scope="session")
+def otlp_node_modules():
+    """Installs (once, into a cache outside the tree) the npm package the receiver decodes with."""
+    out = subprocess.run(["bash", str(NPM_DEPS)], check=True, stdout=subprocess.PIPE, text=True)
+    path = out.stdout.strip().splitlines()[-1]
+    assert Path(path).is_dir(), f"npm-deps.sh printed {path!r}, which is not a directory"
+    return path
+
+
+class OtlpReceiver:
+    """A running otlp-receiver.js; see the contract in tests/integration/otlp-receiver.js."""
+
+    def __init__(self, node_modules):
+        env = dict(os.environ, OTLP_NODE_MODULES=node_modules)
+        self.proc = subprocess.Popen(["node", str(RECEIVER_JS)], env=env, stdout=subprocess.PIPE, text=True)
+        try:
+            self.port = self._read_port()
+        except BaseException:
+            self.close()
+            raise
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+
+    def _read_port(self):
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        ready = sel.select(RECEIVER_START_TIMEOUT_S)
+        sel.close()
+        assert ready, "otlp-receiver.js did not start in time"
+        line = self.proc.stdout.readline().strip()
+        word, _, port = line.partition(" ")
+        assert word == "listening" and port.isdigit(), f"unexpected receiver greeting {line!r}"
+        return int(port)
+
+    def _control(self, method, path, payload=None):
+        data = None if payload is None else json.dumps(payload).encode()
+        req = urllib.request.Request(self.endpoint + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=CONTROL_TIMEOUT_S) as resp:
+            return json.loads(resp.read())
+
+    def script(self, entries):
+        """Replaces the behaviour script: one entry is consumed per export request."""
+        self._control("POST", "/control/script", list(entries))
+
+    def requests(self):
+        """Every export request received so far, in arrival order."""
+        return self._control("GET", "/control/requests")
+
+    def wait_for_requests(self, n, timeout=10.0):
+        """Returns the recorded requests once there are at least n; fails the test after timeout s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            reqs = self.requests()
+            if len(reqs) >= n:
+                return reqs
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"receiver got {len(reqs)} request(s), expected {n} within {timeout}s")
+            time.sleep(POLL_INTERVAL_S)
+
+    def reset(self):
+        self._control("POST", "/control/reset")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+@pytest.fixture
+def otlp_receiver(otlp_node_modules):
+    receiver = OtlpReceiver(otlp_node_modules)
+    try:
+        yield receiver
+    finally:
+        receiver.close()
+
+
+def run_program(path, env=None, timeout=DEFAULT_PROGRAM_TIMEOUT_S):
+    """Runs a test program with the caller's env over a base without the developer's OTEL_* settings.
+
+    Returns the CompletedProcess (stdout/stderr as text); the caller checks returncode."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    base.update({k: str(v) for k, v in (env or {}).items()})
+    return subprocess.run([str(path)], env=base, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(name="run_program")
+def run_program_fixture():
+    """The same helper, for tests that prefer a fixture to an import."""
+    return run_program
