@@ -208,14 +208,16 @@ int otel_attr_list_set(otel_attr_list *l, otel_arena *a, const otel_attr *attr, 
                 if (r < 0)
                         return r;
         }
-        tmp.key = otel_arena_strndup(a, attr->key, klen);
-        if (!tmp.key)
+        /* Built in place: n only grows once the slot is complete. (Building it on the stack and
+         * copying it stalls store forwarding: this runs for every attribute of every span.) */
+        slot = &l->items[l->n];
+        slot->key = otel_arena_strndup(a, attr->key, klen);
+        if (!slot->key)
                 return -ENOMEM;
-        r = attr_copy_value(&tmp, a, attr, lim);
+        r = attr_copy_value(slot, a, attr, lim);
         if (r < 0)
                 return r;
-        l->fps[l->n] = fp;
-        l->items[l->n++] = tmp;
+        l->fps[l->n++] = fp;
         return 0;
 }
 

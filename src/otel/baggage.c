@@ -495,7 +495,8 @@ static char *value_encode(char *q, const char *v)
  * A member is never cut (the draft forbids propagating partial list-members). */
 static bool entry_fits(const baggage_entry *e, size_t kept, size_t total)
 {
-        return kept < OTEL_BAGGAGE_MAX_MEMBERS && total + (kept > 0) + e->encoded_len <= OTEL_BAGGAGE_MAX_BYTES;
+        return kept < OTEL_BAGGAGE_MAX_MEMBERS &&
+               total + (kept > 0) + e->encoded_len <= OTEL_BAGGAGE_MAX_BYTES;
 }
 
 char *otel_baggage_header(const otel_baggage *bg)

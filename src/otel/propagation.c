@@ -44,7 +44,8 @@ static const propagator_name propagator_names[] = {
 static const propagator_name *propagator_lookup(const char *s, size_t len)
 {
         for (size_t i = 0; i < sizeof(propagator_names) / sizeof(propagator_names[0]); i++)
-                if (strlen(propagator_names[i].name) == len && strncasecmp(propagator_names[i].name, s, len) == 0)
+                if (strlen(propagator_names[i].name) == len &&
+                    strncasecmp(propagator_names[i].name, s, len) == 0)
                         return &propagator_names[i];
         return NULL;
 }
@@ -69,10 +70,12 @@ void otel_propagation_configure(void)
                 if (len > 0) {
                         pn = propagator_lookup(s, len);
                         if (!pn)
-                                otel_diag(OTEL_DIAG_WARN, "OTEL_PROPAGATORS: unknown propagator \"%.*s\", ignored",
-                                          (int)len, s);
+                                otel_diag(OTEL_DIAG_WARN,
+                                          "OTEL_PROPAGATORS: unknown propagator \"%.*s\", ignored", (int)len,
+                                          s);
                         else if (pn->bits == 0 && strcmp(pn->name, "none") != 0)
-                                otel_diag(OTEL_DIAG_WARN, "OTEL_PROPAGATORS: propagator \"%s\" is not supported, ignored",
+                                otel_diag(OTEL_DIAG_WARN,
+                                          "OTEL_PROPAGATORS: propagator \"%s\" is not supported, ignored",
                                           pn->name);
                         else {
                                 bits |= pn->bits;
@@ -85,7 +88,8 @@ void otel_propagation_configure(void)
         }
         /* The spec's rule for invalid configuration: warn and use the default. */
         if (!recognised) {
-                otel_diag(OTEL_DIAG_WARN, "invalid OTEL_PROPAGATORS=\"%s\", using \"tracecontext,baggage\"", v);
+                otel_diag(OTEL_DIAG_WARN, "invalid OTEL_PROPAGATORS=\"%s\", using \"tracecontext,baggage\"",
+                          v);
                 bits = OTEL_PROPAGATORS_DEFAULT;
         }
         atomic_store_explicit(&propagation_active, bits, memory_order_relaxed);

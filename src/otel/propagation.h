@@ -27,4 +27,5 @@ void otel_propagation_trim_ows(const char **s, size_t *len);
 
 /* Members of a tracestate in header order (after truncation). */
 size_t otel_tracestate_count(const otel_tracestate *ts);
-bool otel_tracestate_member(const otel_tracestate *ts, size_t i, const char **ret_key, const char **ret_value);
+bool otel_tracestate_member(const otel_tracestate *ts, size_t i, const char **ret_key,
+                            const char **ret_value);

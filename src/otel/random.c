@@ -11,17 +11,7 @@
 
 #include "random.h"
 
-typedef struct random_state {
-        uint64_t s[4]; /* xoshiro256** state, never all zero */
-        pid_t pid;     /* process that seeded it; 0 = (re)seed on next use */
-} random_state;
-
-static _Thread_local random_state rnd;
-
-static inline uint64_t rotl(uint64_t x, int k)
-{
-        return (x << k) | (x >> (64 - k));
-}
+_Thread_local otel_random_state otel_random_tls;
 
 /* splitmix64, to spread a weak fallback seed over the whole state. */
 static uint64_t splitmix64(uint64_t *x)
@@ -32,41 +22,25 @@ static uint64_t splitmix64(uint64_t *x)
         return z ^ (z >> 31);
 }
 
-static void random_seed(void)
+/* Out of line and cold: keeps the stack protector and the syscall off the per-id path. */
+__attribute__((noinline, cold)) void otel_random_seed(void)
 {
-        ssize_t n = getrandom(rnd.s, sizeof(rnd.s), GRND_NONBLOCK);
+        ssize_t n = getrandom(otel_random_tls.s, sizeof(otel_random_tls.s), GRND_NONBLOCK);
 
-        if (n != (ssize_t)sizeof(rnd.s)) {
+        if (n != (ssize_t)sizeof(otel_random_tls.s)) {
                 /* Early boot without entropy: ids need uniqueness, not secrecy. */
                 struct timespec ts;
                 uint64_t x;
 
                 clock_gettime(CLOCK_REALTIME, &ts);
                 x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40) ^
-                    (uint64_t)(uintptr_t)&rnd;
+                    (uint64_t)(uintptr_t)&otel_random_tls;
                 for (int i = 0; i < 4; i++)
-                        rnd.s[i] = splitmix64(&x);
+                        otel_random_tls.s[i] = splitmix64(&x);
         }
-        if (!(rnd.s[0] | rnd.s[1] | rnd.s[2] | rnd.s[3]))
-                rnd.s[0] = 1;
-        rnd.pid = getpid();
-}
-
-uint64_t otel_random_u64(void)
-{
-        uint64_t *s = rnd.s, result, t;
-
-        if (__builtin_expect(rnd.pid == 0, 0))
-                random_seed();
-        result = rotl(s[1] * 5, 7) * 9;
-        t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = rotl(s[3], 45);
-        return result;
+        if (!(otel_random_tls.s[0] | otel_random_tls.s[1] | otel_random_tls.s[2] | otel_random_tls.s[3]))
+                otel_random_tls.s[0] = 1;
+        otel_random_tls.pid = getpid();
 }
 
 void otel_random_trace_id(uint8_t ret[OTEL_TRACE_ID_SIZE])
@@ -76,18 +50,16 @@ void otel_random_trace_id(uint8_t ret[OTEL_TRACE_ID_SIZE])
         do {
                 a = otel_random_u64();
                 b = otel_random_u64();
-        } while (!(a | b));
+        } while (__builtin_expect(!(a | b), 0));
+
         memcpy(ret, &a, 8);
         memcpy(ret + 8, &b, 8);
 }
 
 void otel_random_span_id(uint8_t ret[OTEL_SPAN_ID_SIZE])
 {
-        uint64_t a;
+        uint64_t a = otel_random_nonzero_u64();
 
-        do
-                a = otel_random_u64();
-        while (!a);
         memcpy(ret, &a, 8);
 }
 
@@ -99,7 +71,7 @@ double otel_random_unit(void)
 /* A forked child inherits the parent's state: make it reseed on next use. */
 static void random_atfork_child(void)
 {
-        rnd.pid = 0;
+        otel_random_tls.pid = 0;
 }
 
 __attribute__((constructor)) static void random_register_atfork(void)

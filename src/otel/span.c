@@ -59,7 +59,7 @@ static otel_span *span_alloc_nonrecording(void)
                         return NULL;
         }
         atomic_init(&s->refs, 1);
-        atomic_flag_clear(&s->lock);
+        atomic_flag_clear_explicit(&s->lock, memory_order_relaxed); /* not shared yet */
         s->recording = false;
         s->ended = false;
         s->has_parent = false;
@@ -70,7 +70,8 @@ static otel_span *span_alloc_nonrecording(void)
 
 static void span_free(otel_span *s)
 {
-        otel_tracestate_unref(s->tracestate);
+        if (s->tracestate)
+                otel_tracestate_unref(s->tracestate);
         if (!s->recording) {
                 if (cache.n < OTEL_SPAN_CACHE_MAX) {
                         if (!cache.registered) {
@@ -168,6 +169,33 @@ static bool span_lock_recording(otel_span *s)
 
 /* ---- start ----------------------------------------------------------------------------------- */
 
+/* A new span's ids, kept as 64-bit words so that they go into the span with word-sized stores (a
+ * byte-built otel_span_context copied with vector loads stalls store forwarding on the hot path). */
+typedef struct span_ids {
+        uint64_t trace[2]; /* trace id, as in memory */
+        uint64_t span;     /* span id, as in memory */
+        uint8_t flags;     /* W3C trace flags */
+} span_ids;
+
+static void span_set_ids(otel_span *s, const span_ids *ids)
+{
+        memcpy(s->context.trace_id, ids->trace, OTEL_TRACE_ID_SIZE);
+        memcpy(s->context.span_id, &ids->span, OTEL_SPAN_ID_SIZE);
+        s->context.trace_flags = ids->flags;
+        s->context.is_remote = false;
+}
+
+static otel_span *span_start_unsampled(const span_ids *ids, otel_tracestate *ts)
+{
+        otel_span *s = span_alloc_nonrecording();
+
+        if (!s)
+                return &span_oom;
+        span_set_ids(s, ids);
+        s->tracestate = ts ? otel_tracestate_ref(ts) : NULL;
+        return s;
+}
+
 static otel_span *span_start_nonrecording(const otel_span_context *sc, otel_tracestate *ts)
 {
         otel_span *s = span_alloc_nonrecording();
@@ -206,18 +234,18 @@ static void span_add_link_locked(otel_span *s, const otel_link *link, const otel
 }
 
 static otel_span *span_start_recording(otel_tracer *tracer, const char *name, otel_span_kind kind,
-                                       const otel_span_context *sc, const otel_span *parent,
+                                       const span_ids *ids, const otel_span *parent,
                                        const otel_span_start_opts *opts, const otel_provider *p)
 {
         otel_span *s = malloc(sizeof(*s));
 
         if (!s)
-                return span_start_nonrecording(sc, parent ? parent->tracestate : NULL);
+                return span_start_unsampled(ids, parent ? parent->tracestate : NULL);
         atomic_init(&s->refs, 1);
-        atomic_flag_clear(&s->lock);
+        atomic_flag_clear_explicit(&s->lock, memory_order_relaxed); /* not shared yet */
         s->recording = true;
         s->ended = false;
-        s->context = *sc;
+        span_set_ids(s, ids);
         s->tracestate = parent && parent->tracestate ? otel_tracestate_ref(parent->tracestate) : NULL;
         s->has_parent = parent != NULL;
         s->parent_is_remote = parent && parent->context.is_remote;
@@ -253,8 +281,8 @@ otel_span *otel_span_start(otel_tracer *tracer, const char *name, otel_span_kind
 {
         otel_provider *p = &otel_provider_global;
         const otel_span *parent = NULL;
-        otel_span_context sc;
-        bool sampled;
+        uint8_t trace_id[OTEL_TRACE_ID_SIZE];
+        span_ids ids;
 
         if (!(opts && opts->root))
                 parent = opts && opts->parent ? opts->parent : otel_context_span();
@@ -270,16 +298,20 @@ otel_span *otel_span_start(otel_tracer *tracer, const char *name, otel_span_kind
         }
 
         if (parent)
-                memcpy(sc.trace_id, parent->context.trace_id, OTEL_TRACE_ID_SIZE);
+                memcpy(ids.trace, parent->context.trace_id, OTEL_TRACE_ID_SIZE);
         else
-                otel_random_trace_id(sc.trace_id);
-        otel_random_span_id(sc.span_id);
-        sc.is_remote = false;
-        sampled = otel_sampler_should_sample(&p->sampler, parent ? &parent->context : NULL, sc.trace_id);
-        sc.trace_flags = sampled ? OTEL_TRACE_FLAG_SAMPLED : 0;
-        if (!sampled)
-                return span_start_nonrecording(&sc, parent ? parent->tracestate : NULL);
-        return span_start_recording(tracer, name, kind, &sc, parent, opts, p);
+                do {
+                        ids.trace[0] = otel_random_u64();
+                        ids.trace[1] = otel_random_u64();
+                } while (__builtin_expect(!(ids.trace[0] | ids.trace[1]), 0));
+        ids.span = otel_random_nonzero_u64();
+        memcpy(trace_id, ids.trace, OTEL_TRACE_ID_SIZE);
+        ids.flags = otel_sampler_should_sample(&p->sampler, parent ? &parent->context : NULL, trace_id)
+                            ? OTEL_TRACE_FLAG_SAMPLED
+                            : 0;
+        if (!ids.flags)
+                return span_start_unsampled(&ids, parent ? parent->tracestate : NULL);
+        return span_start_recording(tracer, name, kind, &ids, parent, opts, p);
 }
 
 otel_span *otel_span_wrap_context(const otel_span_context *sc, const otel_tracestate *ts)

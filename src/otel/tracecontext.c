@@ -174,11 +174,11 @@ typedef struct tracestate_member {
 } tracestate_member;
 
 struct otel_tracestate {
-        atomic_uint refs;                                   /* references held */
-        unsigned n;                                         /* members kept, ≤ 32 */
+        atomic_uint refs;                                       /* references held */
+        unsigned n;                                             /* members kept, ≤ 32 */
         tracestate_member members[OTEL_TRACESTATE_MAX_MEMBERS]; /* in header order */
-        const char *header;                                 /* serialized, ≤ 512 chars, in the pool */
-        char pool[];                                        /* header NUL, then key NUL value NUL... */
+        const char *header;                                     /* serialized, ≤ 512 chars, in the pool */
+        char pool[];                                            /* header NUL, then key NUL value NUL... */
 };
 
 /* A member found in the input, before copying. */
@@ -304,7 +304,8 @@ static int ts_scan(const char *value, size_t len, tracestate_span *m, size_t *re
                         .value = eq + 1,
                         .value_len = slen - (size_t)(eq - s) - 1,
                 };
-                if (!ts_key_is_valid(m[n].key, m[n].key_len) || !ts_value_is_valid(m[n].value, m[n].value_len))
+                if (!ts_key_is_valid(m[n].key, m[n].key_len) ||
+                    !ts_value_is_valid(m[n].value, m[n].value_len))
                         return -EINVAL;
                 /* Section 3.3.1.1: a key appears at most once. */
                 for (size_t i = 0; i < n; i++)
@@ -396,7 +397,8 @@ size_t otel_tracestate_count(const otel_tracestate *ts)
         return ts ? ts->n : 0;
 }
 
-bool otel_tracestate_member(const otel_tracestate *ts, size_t i, const char **ret_key, const char **ret_value)
+bool otel_tracestate_member(const otel_tracestate *ts, size_t i, const char **ret_key,
+                            const char **ret_value)
 {
         if (!ts || i >= ts->n)
                 return false;

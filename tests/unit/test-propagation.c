@@ -462,7 +462,8 @@ static void test_propagators_ignores_unknown_entries(void **state)
 static void test_propagators_falls_back_to_default_when_nothing_is_known(void **state)
 {
         (void)state;
-        assert_int_equal(configure_with("b3multi,nonsense"), OTEL_PROPAGATOR_TRACECONTEXT | OTEL_PROPAGATOR_BAGGAGE);
+        assert_int_equal(configure_with("b3multi,nonsense"),
+                         OTEL_PROPAGATOR_TRACECONTEXT | OTEL_PROPAGATOR_BAGGAGE);
         assert_int_equal(configure_with(",,"), OTEL_PROPAGATOR_TRACECONTEXT | OTEL_PROPAGATOR_BAGGAGE);
 }
 
@@ -492,8 +493,10 @@ int main(void)
                 cmocka_unit_test(test_inject_writes_given_baggage),
                 cmocka_unit_test_setup(test_propagators_default_is_tracecontext_and_baggage,
                                        setup_default_propagators),
-                cmocka_unit_test_setup(test_propagators_reads_comma_separated_list, setup_default_propagators),
-                cmocka_unit_test_setup(test_propagators_none_disables_propagation, setup_default_propagators),
+                cmocka_unit_test_setup(test_propagators_reads_comma_separated_list,
+                                       setup_default_propagators),
+                cmocka_unit_test_setup(test_propagators_none_disables_propagation,
+                                       setup_default_propagators),
                 cmocka_unit_test_setup(test_propagators_tracecontext_only_ignores_baggage,
                                        setup_default_propagators),
                 cmocka_unit_test_setup(test_propagators_ignores_unknown_entries, setup_default_propagators),

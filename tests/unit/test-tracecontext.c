@@ -120,7 +120,8 @@ static void test_traceparent_accepts_future_version_with_extra_fields(void **sta
         otel_span_context sc;
 
         (void)state;
-        assert_int_equal(tp_parse("cc-" TRACE_ID_HEX "-" SPAN_ID_HEX "-01-what-the-future-will-be-like", &sc), 0);
+        assert_int_equal(
+                tp_parse("cc-" TRACE_ID_HEX "-" SPAN_ID_HEX "-01-what-the-future-will-be-like", &sc), 0);
         assert_memory_equal(sc.span_id, span_id_bytes, OTEL_SPAN_ID_SIZE);
         assert_int_equal(sc.trace_flags, OTEL_TRACE_FLAG_SAMPLED);
 }
@@ -750,7 +751,8 @@ static void test_tracestate_header_never_exceeds_512_chars(void **state)
         repeat(value, 'v', 256);
         for (int i = 0; i < 32; i++) {
                 repeat(key, 'a' + (i % 26), 254);
-                o += (size_t)snprintf(input + o, sizeof(input) - o, "%s%s%02d=%s", o ? "," : "", key, i, value);
+                o += (size_t)snprintf(input + o, sizeof(input) - o, "%s%s%02d=%s", o ? "," : "", key, i,
+                                      value);
         }
         ts = ts_parse(input);
         assert_int_equal(otel_tracestate_count(ts), 0);
