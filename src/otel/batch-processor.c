@@ -33,45 +33,46 @@
 
 #define OTEL_NO_DEADLINE UINT64_MAX
 
-/* One slot of the ring (after Vyukov's bounded queue): seq == pos + 1 once the span for position pos
- * is published; any other value means the slot does not (yet) hold position pos. */
+/* One slot of the ring (after Vyukov's bounded queue), stamped for position pos of the slot:
+ * seq == pos means free for a producer of pos, seq == pos + 1 means the span of pos is published.
+ * The exporter thread frees a slot for the next lap with seq = pos + capacity. */
 typedef struct bsp_cell {
-        atomic_size_t seq; /* publication stamp, see above */
+        atomic_size_t seq; /* stamp, see above */
         otel_span *span;   /* reference owned by the queue while published */
 } bsp_cell;
 
 typedef struct otel_batch_processor {
-        otel_span_processor base; /* first: the provider only sees this */
-        otel_batch_config cfg;    /* validated configuration */
+        otel_span_processor base;     /* first: the provider only sees this */
+        otel_batch_config cfg;        /* validated configuration */
         otel_span_exporter *exporter; /* owned; used only by the exporter thread after creation */
-        bsp_cell *cells;          /* the ring, mask + 1 cells */
-        size_t mask;              /* ring capacity - 1 (capacity: power of two >= max_queue_size) */
-        otel_span **batch;        /* exporter thread's buffer of max_export_batch_size spans */
-        pthread_t thread;         /* the exporter thread */
+        bsp_cell *cells;              /* the ring, mask + 1 cells */
+        size_t mask;                  /* capacity - 1; capacity: a power of two >= queue, >= 2 */
+        otel_span **batch;            /* exporter thread's buffer of max_export_batch_size spans */
+        pthread_t thread;             /* the exporter thread */
 
         /* Producers (on_end) write these two; each on its own cache line. */
-        _Alignas(OTEL_BSP_CACHE_LINE) atomic_size_t length; /* reserved slots: admission control,
-                                                            * never above max_queue_size */
+        _Alignas(OTEL_BSP_CACHE_LINE) atomic_size_t length;      /* reserved slots: admission control,
+                                                                  * never above max_queue_size */
         _Alignas(OTEL_BSP_CACHE_LINE) atomic_size_t enqueue_pos; /* next position to claim */
         /* Written only by the exporter thread. */
         _Alignas(OTEL_BSP_CACHE_LINE) size_t dequeue_pos; /* next position to take */
 
-        pthread_mutex_t lock;     /* guards the fields below and the two condition variables */
-        pthread_cond_t wake;      /* the exporter thread sleeps here */
-        pthread_cond_t progress;  /* force_flush and shutdown wait here */
-        size_t flush_target;      /* positions below this are exported without waiting */
-        size_t exported_pos;      /* every position below has been through export */
+        pthread_mutex_t lock;       /* guards the fields below and the two condition variables */
+        pthread_cond_t wake;        /* the exporter thread sleeps here */
+        pthread_cond_t progress;    /* force_flush and shutdown wait here */
+        size_t flush_target;        /* positions below this are exported without waiting */
+        size_t exported_pos;        /* every position below has been through export */
         uint64_t flush_deadline_ns; /* latest deadline of a pending force_flush; 0 when none */
         uint64_t stop_deadline_ns;  /* shutdown's deadline */
-        bool stopping;            /* shutdown was called: drain and exit */
-        bool thread_exited;       /* the thread left its loop and no longer touches the exporter */
-        bool abandoned;           /* shutdown gave up waiting: the thread frees everything on exit */
+        bool stopping;              /* shutdown was called: drain and exit */
+        bool thread_exited;         /* the thread left its loop and no longer touches the exporter */
+        bool abandoned;             /* shutdown gave up waiting: the thread frees everything on exit */
 } otel_batch_processor;
 
 typedef struct otel_simple_processor {
-        otel_span_processor base; /* first: the provider only sees this */
+        otel_span_processor base;     /* first: the provider only sees this */
         otel_span_exporter *exporter; /* owned */
-        pthread_mutex_t lock;     /* exports never run concurrently (exporter contract) */
+        pthread_mutex_t lock;         /* exports never run concurrently (exporter contract) */
 } otel_simple_processor;
 
 static uint64_t add_saturating(uint64_t a, uint64_t b)
@@ -119,18 +120,23 @@ void otel_batch_config_from_env(otel_batch_config *ret)
 
         /* Spec "Batch Span Processor" variables; durations are non-negative milliseconds. A zero queue
          * could hold nothing, so it is invalid like any other bad value. */
-        ret->schedule_delay_ms = (uint64_t)otel_env_int("OTEL_BSP_SCHEDULE_DELAY", OTEL_BSP_DEFAULT_SCHEDULE_DELAY_MS,
-                                                        0, OTEL_BSP_DURATION_LIMIT_MS);
-        ret->export_timeout_ms = (uint64_t)otel_env_int("OTEL_BSP_EXPORT_TIMEOUT", OTEL_BSP_DEFAULT_EXPORT_TIMEOUT_MS,
-                                                        0, OTEL_BSP_DURATION_LIMIT_MS);
+        ret->schedule_delay_ms =
+                (uint64_t)otel_env_int("OTEL_BSP_SCHEDULE_DELAY", OTEL_BSP_DEFAULT_SCHEDULE_DELAY_MS, 0,
+                                       OTEL_BSP_DURATION_LIMIT_MS);
+        ret->export_timeout_ms =
+                (uint64_t)otel_env_int("OTEL_BSP_EXPORT_TIMEOUT", OTEL_BSP_DEFAULT_EXPORT_TIMEOUT_MS, 0,
+                                       OTEL_BSP_DURATION_LIMIT_MS);
         queue = otel_env_int("OTEL_BSP_MAX_QUEUE_SIZE", OTEL_BSP_DEFAULT_MAX_QUEUE_SIZE, 1,
                              OTEL_BSP_QUEUE_SIZE_LIMIT);
         batch = otel_env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", OTEL_BSP_DEFAULT_MAX_EXPORT_BATCH, 1,
                              OTEL_BSP_QUEUE_SIZE_LIMIT);
-        /* The spec requires maxExportBatchSize <= maxQueueSize. */
+        /* The spec requires maxExportBatchSize <= maxQueueSize. Only a batch size the operator chose
+         * is worth a warning; the default simply follows a smaller queue. */
+        if (batch > queue && !otel_env_get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"))
+                batch = queue;
         if (batch > queue) {
                 otel_diag(OTEL_DIAG_WARN,
-                          "OTEL_BSP_MAX_EXPORT_BATCH_SIZE=%lld exceeds OTEL_BSP_MAX_QUEUE_SIZE=%lld, using %lld",
+                          "OTEL_BSP_MAX_EXPORT_BATCH_SIZE=%lld > OTEL_BSP_MAX_QUEUE_SIZE=%lld, using %lld",
                           (long long)batch, (long long)queue, (long long)queue);
                 batch = queue;
         }
@@ -159,6 +165,11 @@ static void bsp_on_end(otel_span_processor *base, otel_span *span)
 
         pos = atomic_fetch_add_explicit(&p->enqueue_pos, 1, memory_order_relaxed);
         cell = &p->cells[pos & p->mask];
+        /* With at most max_queue_size reservations, the thread has already freed this cell (it frees
+         * cells before giving slots back), so this loop does not iterate; its acquire load is what
+         * orders the thread's read of the previous span before our write. */
+        while (atomic_load_explicit(&cell->seq, memory_order_acquire) != pos)
+                ;
         cell->span = otel_span_ref(span);
         atomic_store_explicit(&cell->seq, pos + 1, memory_order_release);
         OTEL_COUNT(spans_queued, 1);
@@ -186,6 +197,7 @@ static size_t bsp_take(otel_batch_processor *p)
                 if (atomic_load_explicit(&cell->seq, memory_order_acquire) != p->dequeue_pos + 1)
                         break;
                 p->batch[n++] = cell->span;
+                atomic_store_explicit(&cell->seq, p->dequeue_pos + p->mask + 1, memory_order_release);
                 p->dequeue_pos++;
         }
         /* Release: the cells are read before producers may claim them again. */
@@ -211,8 +223,8 @@ static void bsp_drop_remaining(otel_batch_processor *p)
         }
         if (total > 0) {
                 OTEL_COUNT(spans_export_failed, total);
-                otel_diag(OTEL_DIAG_WARN, "batch span processor: shutdown deadline passed, dropped %zu spans",
-                          total);
+                otel_diag(OTEL_DIAG_WARN,
+                          "batch span processor: shutdown deadline passed, dropped %zu spans", total);
         }
 }
 
@@ -241,9 +253,11 @@ static void bsp_free(otel_batch_processor *p)
 static void *bsp_thread_main(void *arg)
 {
         otel_batch_processor *p = arg;
-        uint64_t delay_ns = ms_to_ns(p->cfg.schedule_delay_ms > OTEL_BSP_MIN_POLL_MS ? p->cfg.schedule_delay_ms
-                                                                                      : OTEL_BSP_MIN_POLL_MS);
-        uint64_t timeout_ns = p->cfg.export_timeout_ms ? ms_to_ns(p->cfg.export_timeout_ms) : OTEL_NO_DEADLINE;
+        uint64_t delay_ns =
+                ms_to_ns(p->cfg.schedule_delay_ms > OTEL_BSP_MIN_POLL_MS ? p->cfg.schedule_delay_ms
+                                                                         : OTEL_BSP_MIN_POLL_MS);
+        uint64_t timeout_ns =
+                p->cfg.export_timeout_ms ? ms_to_ns(p->cfg.export_timeout_ms) : OTEL_NO_DEADLINE;
         uint64_t next_export_ns = add_saturating(otel_mono_ns(), delay_ns);
         bool abandoned;
 
@@ -285,16 +299,19 @@ static void *bsp_thread_main(void *arg)
 
                 n = bsp_take(p);
                 if (n > 0) {
-                        int r = p->exporter->export_spans(p->exporter, (otel_span *const *)p->batch, n, deadline);
+                        int r = p->exporter->export_spans(p->exporter, (otel_span *const *)p->batch, n,
+                                                          deadline);
                         if (r < 0)
-                                otel_diag(OTEL_DIAG_DEBUG, "batch span processor: export of %zu spans failed: %s",
-                                          n, strerror(-r));
+                                otel_diag(OTEL_DIAG_DEBUG,
+                                          "batch span processor: export of %zu spans failed: %s", n,
+                                          strerror(-r));
                         /* The exporter must not keep the spans: they are released right here. */
                         bsp_unref_batch(p, n);
+                        next_export_ns = add_saturating(otel_mono_ns(), delay_ns);
                 } else
-                        /* A producer claimed the next position but has not published it yet. */
+                        /* A producer claimed the next position but has not published it yet: retry
+                         * (keeping the timer expired) instead of sleeping a whole delay. */
                         sched_yield();
-                next_export_ns = add_saturating(otel_mono_ns(), delay_ns);
 
                 pthread_mutex_lock(&p->lock);
                 p->exported_pos = p->dequeue_pos;
@@ -371,7 +388,7 @@ int otel_batch_processor_new(const otel_batch_config *cfg, otel_span_exporter *e
                              otel_span_processor **ret)
 {
         otel_batch_processor *p;
-        size_t capacity = 1;
+        size_t capacity = 2; /* the stamps need two cells at least (pos + 1 != pos + capacity) */
         sigset_t all, saved;
         int r;
 
@@ -402,7 +419,7 @@ int otel_batch_processor_new(const otel_batch_config *cfg, otel_span_exporter *e
                 r = -ENOMEM;
                 goto fail_alloc;
         }
-        /* seq = i means "not position i yet" (published is i + 1). */
+        /* Every cell starts free for its first position. */
         for (size_t i = 0; i < capacity; i++)
                 atomic_init(&p->cells[i].seq, i);
 

@@ -45,6 +45,9 @@ static int capture_shutdown(otel_span_processor *p, uint64_t deadline)
 static inline capture *capture_install(void)
 {
         capture *c = calloc(1, sizeof(*c));
+        /* Only the trace signal is under test: no metrics or logs pushed anywhere. */
+        setenv("OTEL_METRICS_EXPORTER", "none", 1);
+        setenv("OTEL_LOGS_EXPORTER", "none", 1);
         if (!c || otel_sdk_init(NULL) < 0)
                 abort();
         c->base.on_end = capture_on_end;

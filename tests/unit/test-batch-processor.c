@@ -20,11 +20,11 @@
 #include "span.h"
 #include "stats.h"
 
-#define TEST_WAIT_MS       5000 /* longest any test waits for the exporter thread */
-#define TEST_DEADLINE_MS   200  /* deadlines of the timeout tests */
-#define TEST_DEADLINE_SLACK_MS 150 /* how late a timed-out call may return on a loaded 2-core box */
-#define TEST_LONG_DELAY_MS 60000 /* a schedule delay that never passes during a test */
-#define TEST_N_SPANS       16   /* spans the tests hand out (by reference, many times) */
+#define TEST_WAIT_MS           5000  /* longest any test waits for the exporter thread */
+#define TEST_DEADLINE_MS       200   /* deadlines of the timeout tests */
+#define TEST_DEADLINE_SLACK_MS 150   /* how late a timed-out call may return on a loaded 2-core box */
+#define TEST_LONG_DELAY_MS     60000 /* a schedule delay that never passes during a test */
+#define TEST_N_SPANS           16    /* spans the tests hand out (by reference, many times) */
 
 /* ---- the recording exporter ------------------------------------------------------------------- */
 
@@ -326,13 +326,31 @@ static void test_config_clamps_batch_size_to_queue_size_with_a_warning(void **st
         clear_bsp_env();
         assert_int_equal(cfg.max_queue_size, 64);
         assert_int_equal(cfg.max_export_batch_size, 64);
-        assert_non_null(strstr(err, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE=100 exceeds OTEL_BSP_MAX_QUEUE_SIZE=64"));
+        assert_non_null(
+                strstr(err, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE=100 > OTEL_BSP_MAX_QUEUE_SIZE=64, using 64"));
+        free(err);
+}
+
+static void test_config_default_batch_size_follows_a_small_queue_silently(void **state)
+{
+        otel_batch_config cfg;
+        char *err;
+
+        (void)state;
+        setenv("OTEL_BSP_MAX_QUEUE_SIZE", "100", 1);
+        err = capture_stderr(read_config, &cfg);
+        clear_bsp_env();
+        assert_int_equal(cfg.max_queue_size, 100);
+        assert_int_equal(cfg.max_export_batch_size, 100);
+        assert_string_equal(err, "");
         free(err);
 }
 
 static void test_new_rejects_batch_larger_than_queue_and_frees_exporter(void **state)
 {
-        otel_batch_config cfg = {.max_queue_size = 4, .max_export_batch_size = 8, .schedule_delay_ms = 1,
+        otel_batch_config cfg = {.max_queue_size = 4,
+                                 .max_export_batch_size = 8,
+                                 .schedule_delay_ms = 1,
                                  .export_timeout_ms = 1};
         otel_span_processor *p = NULL;
 
@@ -578,24 +596,33 @@ static void test_simple_processor_exports_each_span_before_on_end_returns(void *
 
 /* ---- cost of the request path ----------------------------------------------------------------- */
 
+static void measure_on_end(const char *what, uint32_t queue, unsigned n_threads, size_t n)
+{
+        otel_span_processor *p =
+                new_batch(queue, OTEL_BSP_DEFAULT_MAX_EXPORT_BATCH, OTEL_BSP_DEFAULT_SCHEDULE_DELAY_MS,
+                          OTEL_BSP_DEFAULT_EXPORT_TIMEOUT_MS);
+        uint64_t dropped = counter(&otel_trace_counters_global.spans_dropped_queue_full);
+        double ns = run_producers(p, n_threads, n);
+
+        dropped = counter(&otel_trace_counters_global.spans_dropped_queue_full) - dropped;
+        assert_int_equal(p->shutdown(p, deadline_in_ms(TEST_WAIT_MS)), 0);
+        print_message("# on_end %s, %u thread(s): %.1f ns/call (%llu of %zu dropped)\n", what, n_threads, ns,
+                      (unsigned long long)dropped, n * n_threads);
+        /* Only a sanity bound: the figure is for the report, and TSan or a busy shared machine
+         * multiply it; a blocking request path (waiting on the exporter) would still exceed it. */
+        assert_true(ns < 10000.0);
+}
+
 static void test_on_end_cost_is_measured(void **state)
 {
-        const size_t n = 1000000;
-        otel_span_processor *p;
-        double one, two;
-
         (void)state;
-        /* Spec defaults; the exporter drains as fast as it can, so both the queued and the drop path
-         * are part of the figure. */
-        p = new_batch(OTEL_BSP_DEFAULT_MAX_QUEUE_SIZE, OTEL_BSP_DEFAULT_MAX_EXPORT_BATCH,
-                      OTEL_BSP_DEFAULT_SCHEDULE_DELAY_MS, OTEL_BSP_DEFAULT_EXPORT_TIMEOUT_MS);
-        one = run_producers(p, 1, n);
-        two = run_producers(p, 2, n);
-        assert_int_equal(p->shutdown(p, deadline_in_ms(TEST_WAIT_MS)), 0);
-        print_message("# on_end: %.1f ns/call (1 thread), %.1f ns/call (2 threads)\n", one, two);
+        /* Queue large enough for every call: the accept path, with the thread draining alongside. */
+        measure_on_end("accepting", 1u << 20, 1, 500000);
+        measure_on_end("accepting", 1u << 20, 2, 500000);
+        /* Spec defaults: producers outrun a 2048 queue, so this is mostly the drop path. */
+        measure_on_end("spec defaults", OTEL_BSP_DEFAULT_MAX_QUEUE_SIZE, 1, 1000000);
+        measure_on_end("spec defaults", OTEL_BSP_DEFAULT_MAX_QUEUE_SIZE, 2, 1000000);
         assert_spans_released();
-        /* A generous bound (sanitizers, shared machine) that still catches a lock or allocation per call. */
-        assert_true(one < 2000.0 && two < 2000.0);
 }
 
 /* ---- fixture ---------------------------------------------------------------------------------- */
@@ -603,7 +630,10 @@ static void test_on_end_cost_is_measured(void **state)
 static int suite_setup(void **state)
 {
         (void)state;
+        /* Only our processors see spans; no other signal talks to the network. */
         setenv("OTEL_TRACES_EXPORTER", "none", 1);
+        setenv("OTEL_METRICS_EXPORTER", "none", 1);
+        setenv("OTEL_LOGS_EXPORTER", "none", 1);
         setenv("OTEL_TRACES_SAMPLER", "always_on", 1);
         return otel_sdk_init(NULL) < 0 ? -1 : 0;
 }
@@ -623,6 +653,7 @@ int main(void)
                 T(test_config_reads_valid_values),
                 T(test_config_invalid_values_fall_back_to_defaults_with_a_warning),
                 T(test_config_clamps_batch_size_to_queue_size_with_a_warning),
+                T(test_config_default_batch_size_follows_a_small_queue_silently),
                 T(test_new_rejects_batch_larger_than_queue_and_frees_exporter),
                 T(test_exports_when_a_batch_fills_before_the_delay),
                 T(test_exports_a_partial_batch_when_the_delay_passes),
