@@ -10,10 +10,10 @@
 #include "otlp.h"
 
 typedef struct console_exporter {
-        otel_span_exporter base;   /* must be first */
-        const otel_resource *res;  /* borrowed from the provider */
-        FILE *out;                 /* where lines go */
-        otel_buf line;             /* reused between spans */
+        otel_span_exporter base;  /* must be first */
+        const otel_resource *res; /* borrowed from the provider */
+        FILE *out;                /* where lines go */
+        otel_buf line;            /* reused between spans */
 } console_exporter;
 
 static int console_export(otel_span_exporter *e, otel_span *const *spans, size_t n, uint64_t deadline_ns)

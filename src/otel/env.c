@@ -24,7 +24,8 @@ bool otel_env_bool(const char *name, bool def)
         if (strcasecmp(v, "true") == 0)
                 return true;
         if (strcasecmp(v, "false") != 0)
-                otel_diag(OTEL_DIAG_WARN, "invalid %s=\"%s\" (expected true or false), using false", name, v);
+                otel_diag(OTEL_DIAG_WARN, "invalid %s=\"%s\" (expected true or false), using false", name,
+                          v);
         return false;
 }
 
@@ -39,8 +40,9 @@ int64_t otel_env_int(const char *name, int64_t def, int64_t min, int64_t max)
         errno = 0;
         n = strtoll(v, &end, 10);
         if (errno || end == v || *end || n < min || n > max) {
-                otel_diag(OTEL_DIAG_WARN, "invalid %s=\"%s\" (expected an integer from %lld to %lld), using %lld",
-                          name, v, (long long)min, (long long)max, (long long)def);
+                otel_diag(OTEL_DIAG_WARN,
+                          "invalid %s=\"%s\" (expected an integer from %lld to %lld), using %lld", name, v,
+                          (long long)min, (long long)max, (long long)def);
                 return def;
         }
         return n;
@@ -57,8 +59,8 @@ double otel_env_double(const char *name, double def, double min, double max)
         errno = 0;
         d = strtod(v, &end);
         if (errno || end == v || *end || isnan(d) || d < min || d > max) {
-                otel_diag(OTEL_DIAG_WARN, "invalid %s=\"%s\" (expected a number from %g to %g), using %g", name,
-                          v, min, max, def);
+                otel_diag(OTEL_DIAG_WARN, "invalid %s=\"%s\" (expected a number from %g to %g), using %g",
+                          name, v, min, max, def);
                 return def;
         }
         return d;

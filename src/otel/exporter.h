@@ -27,5 +27,5 @@ static inline void otel_span_exporter_free(otel_span_exporter *e)
 int otel_otlp_span_exporter_new(const otel_resource *res, otel_span_exporter **ret)
         __attribute__((warn_unused_result));
 /* One JSON span per line (OTLP JSON shape of the span) on the given stream (console.c). */
-int otel_console_span_exporter_new(const otel_resource *res, void *stream /* FILE * */, otel_span_exporter **ret)
-        __attribute__((warn_unused_result));
+int otel_console_span_exporter_new(const otel_resource *res, void *stream /* FILE * */,
+                                   otel_span_exporter **ret) __attribute__((warn_unused_result));

@@ -27,7 +27,7 @@ extern "C" {
 #define OTEL_SPAN_ID_HEX   16
 
 /* W3C Trace Context: traceparent is exactly 55 characters for version 00. */
-#define OTEL_TRACEPARENT_LEN 55
+#define OTEL_TRACEPARENT_LEN    55
 #define OTEL_TRACE_FLAG_SAMPLED 0x01
 
 typedef enum otel_span_kind {
@@ -68,10 +68,10 @@ typedef struct otel_attr {
         const char *key;     /* NUL-terminated, non-empty */
         otel_attr_type type; /* selects the member of v */
         union {
-                const char *s;        /* OTEL_ATTR_STRING (NUL-terminated UTF-8) */
-                bool b;               /* OTEL_ATTR_BOOL */
-                int64_t i;            /* OTEL_ATTR_INT */
-                double d;             /* OTEL_ATTR_DOUBLE */
+                const char *s; /* OTEL_ATTR_STRING (NUL-terminated UTF-8) */
+                bool b;        /* OTEL_ATTR_BOOL */
+                int64_t i;     /* OTEL_ATTR_INT */
+                double d;      /* OTEL_ATTR_DOUBLE */
                 struct {
                         const void *items; /* const char *const[], bool[], int64_t[] or double[] */
                         size_t n;          /* number of items */
@@ -79,11 +79,11 @@ typedef struct otel_attr {
         } v;
 } otel_attr;
 
-#define OTEL_ATTR_STR(k, val)  ((otel_attr){.key = (k), .type = OTEL_ATTR_STRING, .v.s = (val)})
-#define OTEL_ATTR_I64(k, val)  ((otel_attr){.key = (k), .type = OTEL_ATTR_INT, .v.i = (val)})
-#define OTEL_ATTR_F64(k, val)  ((otel_attr){.key = (k), .type = OTEL_ATTR_DOUBLE, .v.d = (val)})
+#define OTEL_ATTR_STR(k, val)   ((otel_attr){.key = (k), .type = OTEL_ATTR_STRING, .v.s = (val)})
+#define OTEL_ATTR_I64(k, val)   ((otel_attr){.key = (k), .type = OTEL_ATTR_INT, .v.i = (val)})
+#define OTEL_ATTR_F64(k, val)   ((otel_attr){.key = (k), .type = OTEL_ATTR_DOUBLE, .v.d = (val)})
 #define OTEL_ATTR_BOOLV(k, val) ((otel_attr){.key = (k), .type = OTEL_ATTR_BOOL, .v.b = (val)})
-#define OTEL_ATTR_ARRAY(k, t, items_, n_)                                                                 \
+#define OTEL_ATTR_ARRAY(k, t, items_, n_)                                                                   \
         ((otel_attr){.key = (k), .type = (t), .v.array = {.items = (items_), .n = (n_)}})
 
 /* ---- span context and propagation ------------------------------------------------------------ */
@@ -143,22 +143,22 @@ typedef struct otel_tracer otel_tracer; /* one per instrumentation scope, owned 
 typedef struct otel_span otel_span;     /* reference-counted; ended exactly once */
 
 typedef struct otel_link {
-        otel_span_context context;      /* linked span */
+        otel_span_context context;         /* linked span */
         const otel_tracestate *tracestate; /* may be NULL */
-        const otel_attr *attrs;         /* may be NULL */
+        const otel_attr *attrs;            /* may be NULL */
         size_t n_attrs;
 } otel_link;
 
 /* Options for otel_span_start(); a zeroed struct (or NULL) means: parent from the current context,
  * start now, no attributes or links. */
 typedef struct otel_span_start_opts {
-        const otel_span *parent;  /* explicit parent span (may be remote); NULL = current span */
-        bool root;                /* ignore any parent: start a new trace */
-        const otel_attr *attrs;   /* attributes known at start (seen by the sampler) */
+        const otel_span *parent; /* explicit parent span (may be remote); NULL = current span */
+        bool root;               /* ignore any parent: start a new trace */
+        const otel_attr *attrs;  /* attributes known at start (seen by the sampler) */
         size_t n_attrs;
         const otel_link *links;
         size_t n_links;
-        uint64_t start_time_ns;   /* Unix epoch ns; 0 = now */
+        uint64_t start_time_ns; /* Unix epoch ns; 0 = now */
 } otel_span_start_opts;
 
 /* Returns the tracer for a scope, creating it on first use; never NULL (a no-op tracer when the SDK
@@ -195,8 +195,8 @@ void otel_span_record_exception(otel_span *span, const char *type, const char *m
 
 /* A span wrapping a remote (or any) span context; non-recording; caller owns the reference. */
 otel_span *otel_span_wrap_context(const otel_span_context *sc, const otel_tracestate *ts);
-otel_span *otel_span_ref(otel_span *span);   /* NULL-safe; returns span */
-void otel_span_unref(otel_span *span);        /* NULL-safe */
+otel_span *otel_span_ref(otel_span *span); /* NULL-safe; returns span */
+void otel_span_unref(otel_span *span);     /* NULL-safe */
 
 /* ---- current context (per thread) ------------------------------------------------------------ */
 
@@ -209,8 +209,8 @@ typedef struct otel_context_token {
 
 otel_context_token otel_context_attach(otel_span *span, otel_baggage *baggage);
 void otel_context_detach(otel_context_token token);
-otel_span *otel_context_span(void);        /* borrowed; NULL when none */
-otel_baggage *otel_context_baggage(void);  /* borrowed; NULL when none */
+otel_span *otel_context_span(void);       /* borrowed; NULL when none */
+otel_baggage *otel_context_baggage(void); /* borrowed; NULL when none */
 /* The current span's context, or NULL (no current span). */
 const otel_span_context *otel_context_span_context(void);
 
@@ -250,13 +250,13 @@ typedef enum otel_instrument_kind {
 typedef void (*otel_observe_fn)(otel_observer *obs, void *userdata);
 
 typedef struct otel_instrument_opts {
-        const char *unit;          /* UCUM, e.g. "s", "By", "{request}"; NULL = none */
-        const char *description;   /* HELP text; NULL = none */
-        bool integer;              /* values are integers (OTLP as_int); default double */
-        const double *bounds;      /* histogram bucket boundaries, increasing; NULL = the SDK default */
+        const char *unit;        /* UCUM, e.g. "s", "By", "{request}"; NULL = none */
+        const char *description; /* HELP text; NULL = none */
+        bool integer;            /* values are integers (OTLP as_int); default double */
+        const double *bounds;    /* histogram bucket boundaries, increasing; NULL = the SDK default */
         size_t n_bounds;
-        otel_observe_fn callback;  /* observable instruments only */
-        void *userdata;            /* passed to callback */
+        otel_observe_fn callback; /* observable instruments only */
+        void *userdata;           /* passed to callback */
 } otel_instrument_opts;
 
 /* Semantic-convention buckets for http.server.request.duration & co. (seconds). */
@@ -304,9 +304,9 @@ int otel_log_full(otel_severity sev, int err, const char *file, int line, const 
                   const otel_attr *attrs, size_t n_attrs, const char *fmt, ...)
         __attribute__((format(printf, 8, 9)));
 #define otel_log(sev, ...) otel_log_full((sev), 0, __FILE__, __LINE__, __func__, NULL, 0, __VA_ARGS__)
-#define otel_log_errno(sev, err, ...)                                                                  \
+#define otel_log_errno(sev, err, ...)                                                                       \
         otel_log_full((sev), (err), __FILE__, __LINE__, __func__, NULL, 0, __VA_ARGS__)
-#define otel_log_attrs(sev, attrs, n, ...)                                                              \
+#define otel_log_attrs(sev, attrs, n, ...)                                                                  \
         otel_log_full((sev), 0, __FILE__, __LINE__, __func__, (attrs), (n), __VA_ARGS__)
 /* Minimum severity logged (default INFO); also settable from config on reload. */
 void otel_log_set_level(otel_severity min);
@@ -324,8 +324,8 @@ int otel_tracez_render(bool json, const char *query_name, const char *query_buck
 /* ---- SDK lifecycle --------------------------------------------------------------------------- */
 
 typedef struct otel_sdk_options {
-        const char *service_name;    /* default for service.name (OTEL_SERVICE_NAME wins) */
-        const char *service_version; /* service.version */
+        const char *service_name;        /* default for service.name (OTEL_SERVICE_NAME wins) */
+        const char *service_version;     /* service.version */
         const otel_attr *resource_attrs; /* extra resource attributes (env wins) */
         size_t n_resource_attrs;
 } otel_sdk_options;
@@ -341,13 +341,13 @@ bool otel_sdk_enabled(void);
 
 /* Counters of the trace pipeline (SDK self-observation). */
 typedef struct otel_trace_stats {
-        uint64_t spans_started;         /* recording spans started */
-        uint64_t spans_ended;           /* recording spans ended */
-        uint64_t spans_queued;          /* handed to the batch processor */
+        uint64_t spans_started;            /* recording spans started */
+        uint64_t spans_ended;              /* recording spans ended */
+        uint64_t spans_queued;             /* handed to the batch processor */
         uint64_t spans_dropped_queue_full; /* dropped because the queue was full */
-        uint64_t spans_exported;        /* accepted by the receiver */
-        uint64_t spans_export_failed;   /* given up on after retries or by the receiver */
-        uint64_t export_requests;       /* HTTP requests sent, including retries */
+        uint64_t spans_exported;           /* accepted by the receiver */
+        uint64_t spans_export_failed;      /* given up on after retries or by the receiver */
+        uint64_t export_requests;          /* HTTP requests sent, including retries */
 } otel_trace_stats;
 void otel_trace_stats_get(otel_trace_stats *ret);
 

@@ -22,10 +22,10 @@ struct otel_span_processor {
 };
 
 /* Spec defaults (Batch Span Processor): queue 2048, batch 512, delay 5000 ms, export timeout 30000 ms. */
-#define OTEL_BSP_DEFAULT_MAX_QUEUE_SIZE       2048
-#define OTEL_BSP_DEFAULT_MAX_EXPORT_BATCH     512
-#define OTEL_BSP_DEFAULT_SCHEDULE_DELAY_MS    5000
-#define OTEL_BSP_DEFAULT_EXPORT_TIMEOUT_MS    30000
+#define OTEL_BSP_DEFAULT_MAX_QUEUE_SIZE    2048
+#define OTEL_BSP_DEFAULT_MAX_EXPORT_BATCH  512
+#define OTEL_BSP_DEFAULT_SCHEDULE_DELAY_MS 5000
+#define OTEL_BSP_DEFAULT_EXPORT_TIMEOUT_MS 30000
 
 typedef struct otel_batch_config {
         uint32_t max_queue_size;        /* OTEL_BSP_MAX_QUEUE_SIZE */

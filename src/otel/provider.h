@@ -27,9 +27,9 @@ typedef struct otel_provider {
         uint32_t event_count_limit;         /* OTEL_SPAN_EVENT_COUNT_LIMIT */
         uint32_t link_count_limit;          /* OTEL_SPAN_LINK_COUNT_LIMIT */
         otel_span_processor *processors[OTEL_PROVIDER_MAX_PROCESSORS]; /* owned */
-        atomic_uint n_processors;           /* set before `active`, cleared after it */
-        pthread_mutex_t tracers_lock;       /* guards tracers */
-        otel_tracer *tracers;               /* owned list */
+        atomic_uint n_processors;     /* set before `active`, cleared after it */
+        pthread_mutex_t tracers_lock; /* guards tracers */
+        otel_tracer *tracers;         /* owned list */
 } otel_provider;
 
 extern otel_provider otel_provider_global;

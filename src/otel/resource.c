@@ -132,8 +132,10 @@ static int resource_from_env(otel_resource *r)
         free(store);
         return ret;
 invalid:
-        otel_diag(OTEL_DIAG_WARN, "invalid OTEL_RESOURCE_ATTRIBUTES=\"%s\" (expected key=value,… with "
-                  "percent-encoded values), ignoring it", v);
+        otel_diag(OTEL_DIAG_WARN,
+                  "invalid OTEL_RESOURCE_ATTRIBUTES=\"%s\" (expected key=value,… with "
+                  "percent-encoded values), ignoring it",
+                  v);
         free(store);
         return 0;
 }

@@ -38,8 +38,8 @@ void otel_sampler_init(otel_sampler *s, otel_sampler_kind kind, double ratio)
 
 void otel_sampler_from_env(otel_sampler *ret)
 {
-        otel_sampler_kind kind = otel_env_enum("OTEL_TRACES_SAMPLER", sampler_names,
-                                               OTEL_SAMPLER_PARENTBASED_ALWAYS_ON);
+        otel_sampler_kind kind =
+                otel_env_enum("OTEL_TRACES_SAMPLER", sampler_names, OTEL_SAMPLER_PARENTBASED_ALWAYS_ON);
         double ratio = 1.0;
 
         if (kind == OTEL_SAMPLER_TRACEIDRATIO || kind == OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO)

@@ -126,7 +126,7 @@ static bool span_is_oom(const otel_span *s)
  * span and keeps durations monotonic even when the wall clock is stepped. */
 #define OTEL_WALL_OFFSET_REFRESH_NS OTEL_NSEC_PER_SEC
 
-static _Atomic int64_t wall_offset_ns;   /* CLOCK_REALTIME - CLOCK_MONOTONIC */
+static _Atomic int64_t wall_offset_ns;    /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 static _Atomic int64_t wall_offset_at_ns; /* monotonic time of the last refresh; 0 = never */
 
 static uint64_t span_wall_from_mono(uint64_t mono)
@@ -218,7 +218,8 @@ static void span_add_link_locked(otel_span *s, const otel_link *link, const otel
                 return;
         }
         l = otel_arena_alloc(&s->arena, sizeof(*l), _Alignof(otel_span_link));
-        if (!l || otel_attr_list_copy(&l->attrs, &s->arena, link->attrs, link->n_attrs, &p->link_attr_limits) < 0) {
+        if (!l || otel_attr_list_copy(&l->attrs, &s->arena, link->attrs, link->n_attrs,
+                                      &p->link_attr_limits) < 0) {
                 s->dropped_links++;
                 return;
         }
@@ -265,12 +266,14 @@ static otel_span *span_start_recording(otel_tracer *tracer, const char *name, ot
                 s->name = "";
         if (opts) {
                 for (size_t i = 0; i < opts->n_attrs; i++)
-                        (void)otel_attr_list_set(&s->attrs, &s->arena, &opts->attrs[i], &p->span_attr_limits);
+                        (void)otel_attr_list_set(&s->attrs, &s->arena, &opts->attrs[i],
+                                                 &p->span_attr_limits);
                 for (size_t i = 0; i < opts->n_links; i++)
                         span_add_link_locked(s, &opts->links[i], p);
         }
         s->start_mono_ns = otel_mono_ns();
-        s->start_ns = opts && opts->start_time_ns ? opts->start_time_ns : span_wall_from_mono(s->start_mono_ns);
+        s->start_ns =
+                opts && opts->start_time_ns ? opts->start_time_ns : span_wall_from_mono(s->start_mono_ns);
         s->end_ns = 0;
         OTEL_COUNT(spans_started, 1);
         return s;
@@ -374,7 +377,8 @@ void otel_span_add_event_at(otel_span *span, const char *name, uint64_t time_ns,
         e->next = NULL;
         e->time_ns = time_ns ? time_ns : otel_clock_ns(CLOCK_REALTIME);
         e->name = otel_arena_strndup(&span->arena, name ? name : "", name ? strlen(name) : 0);
-        if (!e->name || otel_attr_list_copy(&e->attrs, &span->arena, attrs, n_attrs, &p->event_attr_limits) < 0)
+        if (!e->name ||
+            otel_attr_list_copy(&e->attrs, &span->arena, attrs, n_attrs, &p->event_attr_limits) < 0)
                 goto drop;
         if (span->events_tail)
                 span->events_tail->next = e;
@@ -413,7 +417,8 @@ void otel_span_set_status(otel_span *span, otel_status_code code, const char *de
                 span->status = code;
                 span->status_message = NULL;
                 if (code == OTEL_STATUS_ERROR && description && *description)
-                        span->status_message = otel_arena_strndup(&span->arena, description, strlen(description));
+                        span->status_message =
+                                otel_arena_strndup(&span->arena, description, strlen(description));
         }
         span_unlock(span);
 }
@@ -430,7 +435,8 @@ void otel_span_update_name(otel_span *span, const char *name)
         span_unlock(span);
 }
 
-void otel_span_record_exception(otel_span *span, const char *type, const char *message, const char *stacktrace)
+void otel_span_record_exception(otel_span *span, const char *type, const char *message,
+                                const char *stacktrace)
 {
         /* Semantic conventions "Recording exceptions": an event named "exception". */
         otel_attr attrs[3];

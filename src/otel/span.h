@@ -11,9 +11,10 @@
 #include "attributes.h"
 #include "otel.h"
 
-#define OTEL_SPAN_INLINE_ATTRS 8   /* attributes stored without a second allocation */
-#define OTEL_SPAN_INLINE_ARENA 480 /* bytes for names, strings, events, links in the span block; keeps
-                                     * sizeof(otel_span) under glibc's 1 KiB tcache limit */
+#define OTEL_SPAN_INLINE_ATTRS 8 /* attributes stored without a second allocation */
+#define OTEL_SPAN_INLINE_ARENA                                                                              \
+        480 /* bytes for names, strings, events, links in the span block; keeps                             \
+             * sizeof(otel_span) under glibc's 1 KiB tcache limit */
 
 typedef struct otel_event {
         struct otel_event *next; /* singly linked in insertion order */
@@ -47,21 +48,21 @@ struct otel_span {
         otel_span_context context;   /* own ids and flags */
         otel_tracestate *tracestate; /* reference, may be NULL */
         uint8_t parent_span_id[OTEL_SPAN_ID_SIZE];
-        otel_tracer *tracer;         /* scope; NULL for wrapped remote contexts */
+        otel_tracer *tracer; /* scope; NULL for wrapped remote contexts */
         otel_span_kind kind;
-        const char *name;            /* in the arena */
-        uint64_t start_ns;           /* Unix epoch ns (wall clock) */
-        uint64_t end_ns;             /* start_ns + monotonic duration */
-        uint64_t start_mono_ns;      /* CLOCK_MONOTONIC at start, for the duration */
+        const char *name;       /* in the arena */
+        uint64_t start_ns;      /* Unix epoch ns (wall clock) */
+        uint64_t end_ns;        /* start_ns + monotonic duration */
+        uint64_t start_mono_ns; /* CLOCK_MONOTONIC at start, for the duration */
         otel_status_code status;
-        const char *status_message;  /* in the arena, NULL unless status is ERROR */
+        const char *status_message; /* in the arena, NULL unless status is ERROR */
         otel_attr_list attrs;
-        otel_event *events;          /* first event */
-        otel_event *events_tail;     /* last event, for O(1) append */
+        otel_event *events;      /* first event */
+        otel_event *events_tail; /* last event, for O(1) append */
         uint32_t n_events;
         uint32_t dropped_events;
-        otel_span_link *links;       /* first link */
-        otel_span_link *links_tail;  /* last link */
+        otel_span_link *links;      /* first link */
+        otel_span_link *links_tail; /* last link */
         uint32_t n_links;
         uint32_t dropped_links;
         struct otel_span *next_free; /* per-thread cache of non-recording spans */

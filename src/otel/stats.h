@@ -17,4 +17,5 @@ typedef struct otel_trace_counters {
 
 extern otel_trace_counters otel_trace_counters_global;
 
-#define OTEL_COUNT(field, n) atomic_fetch_add_explicit(&otel_trace_counters_global.field, (n), memory_order_relaxed)
+#define OTEL_COUNT(field, n)                                                                                \
+        atomic_fetch_add_explicit(&otel_trace_counters_global.field, (n), memory_order_relaxed)

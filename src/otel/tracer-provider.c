@@ -88,8 +88,10 @@ static int provider_add_exporter(otel_provider *p, const char *name, size_t len)
                         return r;
                 r = otel_simple_processor_new(exp, &proc);
         } else {
-                otel_diag(OTEL_DIAG_WARN, "invalid OTEL_TRACES_EXPORTER entry \"%.*s\" (expected otlp, console "
-                          "or none), ignoring it", (int)len, name);
+                otel_diag(OTEL_DIAG_WARN,
+                          "invalid OTEL_TRACES_EXPORTER entry \"%.*s\" (expected otlp, console "
+                          "or none), ignoring it",
+                          (int)len, name);
                 return 0;
         }
         if (r < 0)
@@ -286,7 +288,8 @@ void otel_trace_stats_get(otel_trace_stats *ret)
                 .spans_started = atomic_load_explicit(&c->spans_started, memory_order_relaxed),
                 .spans_ended = atomic_load_explicit(&c->spans_ended, memory_order_relaxed),
                 .spans_queued = atomic_load_explicit(&c->spans_queued, memory_order_relaxed),
-                .spans_dropped_queue_full = atomic_load_explicit(&c->spans_dropped_queue_full, memory_order_relaxed),
+                .spans_dropped_queue_full =
+                        atomic_load_explicit(&c->spans_dropped_queue_full, memory_order_relaxed),
                 .spans_exported = atomic_load_explicit(&c->spans_exported, memory_order_relaxed),
                 .spans_export_failed = atomic_load_explicit(&c->spans_export_failed, memory_order_relaxed),
                 .export_requests = atomic_load_explicit(&c->export_requests, memory_order_relaxed),
