@@ -4,9 +4,16 @@
  *   span_start_end_ns          sampled span, 5 attributes at start, ended, no exporter
  *   span_unsampled_ns          span start + end under always_off
  *   encode_protobuf_ns_per_span  OTLP protobuf encoding of dense spans (10 attributes, 1 event)
- *   export_spans_per_s         spans delivered to a loopback OTLP/HTTP receiver by one exporter thread */
+ *   export_spans_per_s         spans delivered to a loopback OTLP/HTTP receiver by one exporter thread
+ * Figures (issue 3, mode `metrics`):
+ *   counter_add_ns             double counter add, 3 attributes, one thread
+ *   counter_add_2t_ns          the same from 2 threads on the same series (wall time per add per thread)
+ *   histogram_record_ns        histogram record (semconv http buckets), 3 attributes, one thread
+ *   histogram_record_2t_ns     the same from 2 threads on the same series
+ *   prometheus_render_us       Prometheus text of 50 instruments x 20 series (40 counters, 10 histograms) */
 #include <errno.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +29,11 @@
 #define BENCH_ENCODE_ROUNDS  200     /* encode calls timed */
 #define BENCH_EXPORT_SPANS   200000  /* spans pushed through the exporter */
 #define BENCH_REPEATS        3       /* best of N, to reduce noise */
+#define BENCH_METRIC_LOOPS   2000000 /* measurements per timing loop (per thread) */
+#define BENCH_RENDER_COUNTERS   40   /* prometheus_render_us: counters ... */
+#define BENCH_RENDER_HISTOGRAMS 10   /* ... and histograms, */
+#define BENCH_RENDER_SERIES     20   /* each with this many attribute sets */
+#define BENCH_RENDER_ROUNDS     50   /* renders timed */
 
 static uint64_t bench_span_loop(otel_tracer *t, size_t loops)
 {
@@ -226,12 +238,139 @@ static int bench_export(void)
         return 0;
 }
 
+/* ---- metrics (issue 3) ----------------------------------------------------------------------- */
+
+typedef struct bench_metric_job {
+        otel_instrument *inst; /* counter or histogram */
+        bool histogram;
+        size_t loops;
+        pthread_barrier_t *start; /* both threads start together */
+} bench_metric_job;
+
+static void *bench_metric_worker(void *arg)
+{
+        bench_metric_job *j = arg;
+        otel_attr attrs[] = {
+                OTEL_ATTR_STR("http.request.method", "GET"),
+                OTEL_ATTR_STR("http.route", "/api/products/{id}"),
+                OTEL_ATTR_I64("http.response.status_code", 200),
+        };
+
+        if (j->start)
+                pthread_barrier_wait(j->start);
+        if (j->histogram)
+                for (size_t i = 0; i < j->loops; i++)
+                        otel_instrument_record(j->inst, (double)(i & 63) * 0.001, attrs, 3);
+        else
+                for (size_t i = 0; i < j->loops; i++)
+                        otel_instrument_add(j->inst, 1, attrs, 3);
+        return NULL;
+}
+
+/* Best wall time of BENCH_REPEATS runs, in ns per measurement per thread. */
+static double bench_metric_loop(otel_instrument *inst, bool histogram, int threads)
+{
+        double best = 1e300;
+
+        for (int rep = 0; rep < BENCH_REPEATS; rep++) {
+                pthread_barrier_t start;
+                bench_metric_job job = {.inst = inst, .histogram = histogram, .loops = BENCH_METRIC_LOOPS,
+                                        .start = threads > 1 ? &start : NULL};
+                pthread_t t[2];
+                uint64_t t0, dt;
+
+                if (threads > 1)
+                        pthread_barrier_init(&start, NULL, (unsigned)threads);
+                t0 = otel_mono_ns();
+                if (threads > 1) {
+                        for (int i = 0; i < threads; i++)
+                                pthread_create(&t[i], NULL, bench_metric_worker, &job);
+                        for (int i = 0; i < threads; i++)
+                                pthread_join(t[i], NULL);
+                        pthread_barrier_destroy(&start);
+                } else
+                        bench_metric_worker(&job);
+                dt = otel_mono_ns() - t0;
+                if ((double)dt / BENCH_METRIC_LOOPS < best)
+                        best = (double)dt / BENCH_METRIC_LOOPS;
+        }
+        return best;
+}
+
+static int bench_render(otel_meter *m)
+{
+        uint64_t best = UINT64_MAX;
+        size_t bytes = 0;
+        char name[64];
+
+        for (int i = 0; i < BENCH_RENDER_COUNTERS + BENCH_RENDER_HISTOGRAMS; i++) {
+                bool histogram = i >= BENCH_RENDER_COUNTERS;
+                otel_instrument *inst;
+
+                snprintf(name, sizeof(name), "bench.render.%s%d", histogram ? "duration" : "requests", i);
+                inst = otel_instrument_new(m, histogram ? OTEL_INSTRUMENT_HISTOGRAM : OTEL_INSTRUMENT_COUNTER, name,
+                                           &(otel_instrument_opts){.unit = histogram ? "s" : "{request}",
+                                                                   .description = "bench instrument",
+                                                                   .bounds = histogram ? otel_http_duration_bounds : NULL,
+                                                                   .n_bounds = histogram ? otel_http_duration_bounds_len : 0});
+                for (int k = 0; k < BENCH_RENDER_SERIES; k++) {
+                        otel_attr attrs[] = {OTEL_ATTR_STR("http.request.method", k % 2 ? "GET" : "POST"),
+                                             OTEL_ATTR_I64("http.response.status_code", 200 + k)};
+                        if (histogram)
+                                otel_instrument_record(inst, 0.01 * k, attrs, 2);
+                        else
+                                otel_instrument_add(inst, k, attrs, 2);
+                }
+        }
+        for (int rep = 0; rep < BENCH_RENDER_ROUNDS; rep++) {
+                uint64_t t0 = otel_mono_ns(), dt;
+                char *text;
+                size_t len;
+
+                if (otel_metrics_render_prometheus(false, &text, &len) < 0) {
+                        fprintf(stderr, "otel-bench: render failed\n");
+                        return -1;
+                }
+                dt = otel_mono_ns() - t0;
+                free(text);
+                bytes = len;
+                if (dt < best)
+                        best = dt;
+        }
+        printf("prometheus_render_us=%.1f\n", (double)best / 1000.0);
+        printf("prometheus_render_bytes=%zu\n", bytes);
+        return 0;
+}
+
+static int bench_metrics(void)
+{
+        otel_instrument *counter, *histogram;
+        otel_meter *m;
+        int r;
+
+        setenv("OTEL_METRICS_EXPORTER", "none", 1);
+        if (bench_sdk("always_on", "none") < 0)
+                return -1;
+        m = otel_meter_get("bench", "1.0.0");
+        counter = otel_instrument_new(m, OTEL_INSTRUMENT_COUNTER, "http.server.requests", NULL);
+        histogram = otel_instrument_new(m, OTEL_INSTRUMENT_HISTOGRAM, "http.server.request.duration",
+                                        &(otel_instrument_opts){.unit = "s"});
+        printf("counter_add_ns=%.1f\n", bench_metric_loop(counter, false, 1));
+        printf("counter_add_2t_ns=%.1f\n", bench_metric_loop(counter, false, 2));
+        printf("histogram_record_ns=%.1f\n", bench_metric_loop(histogram, true, 1));
+        printf("histogram_record_2t_ns=%.1f\n", bench_metric_loop(histogram, true, 2));
+        r = bench_render(m);
+        (void)otel_sdk_shutdown(1000);
+        return r;
+}
+
 int main(int argc, char **argv)
 {
         const char *only = argc > 1 ? argv[1] : NULL;
 
-        if (argc > 2 || (only && strcmp(only, "spans") && strcmp(only, "encode") && strcmp(only, "export"))) {
-                fprintf(stderr, "usage: %s [spans|encode|export]\n", argv[0]);
+        if (argc > 2 || (only && strcmp(only, "spans") && strcmp(only, "encode") && strcmp(only, "export") &&
+                         strcmp(only, "metrics"))) {
+                fprintf(stderr, "usage: %s [spans|encode|export|metrics]\n", argv[0]);
                 return 2;
         }
         if ((!only || !strcmp(only, "spans")) && bench_spans() < 0)
@@ -239,6 +378,8 @@ int main(int argc, char **argv)
         if ((!only || !strcmp(only, "encode")) && bench_encode() < 0)
                 return 1;
         if ((!only || !strcmp(only, "export")) && bench_export() < 0)
+                return 1;
+        if ((!only || !strcmp(only, "metrics")) && bench_metrics() < 0)
                 return 1;
         return 0;
 }
