@@ -88,6 +88,9 @@ def program_env(receiver, protocol, compression):
         "OTEL_SERVICE_NAME": "wire-svc",
         "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=test,team=shop,note=a%20b",
         "OTEL_TRACES_EXPORTER": "otlp",
+        # only the trace signal is under test here (metrics and logs have their own wire tests)
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
         "OTEL_TRACES_SAMPLER": "parentbased_always_on",
         # one export at shutdown: everything in a single request
         "OTEL_BSP_SCHEDULE_DELAY": "60000",
