@@ -10,16 +10,25 @@
  *   counter_add_2t_ns          the same from 2 threads on the same series (wall time per add per thread)
  *   histogram_record_ns        histogram record (semconv http buckets), 3 attributes, one thread
  *   histogram_record_2t_ns     the same from 2 threads on the same series
- *   prometheus_render_us       Prometheus text of 50 instruments x 20 series (40 counters, 10 histograms) */
+ *   counter_add_varied_ns      counter add whose status code cycles through 4 values (one array
+ *                              reused): each add misses the per-thread series cache
+ *   prometheus_render_us       Prometheus text of 50 instruments x 20 series (40 counters, 10 histograms)
+ * Figures (issue 3, mode `logs`):
+ *   log_record_ns              otel_log_attrs() with 3 attributes inside a sampled span: stderr line to
+ *                              /dev/null (not the journal) + OTLP record queued for a loopback receiver
+ *   log_filtered_ns            a message below the level */
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "clock.h"
+#include "logs.h"
 #include "otel.h"
 #include "otlp.h"
 #include "provider.h"
@@ -30,10 +39,13 @@
 #define BENCH_EXPORT_SPANS   200000  /* spans pushed through the exporter */
 #define BENCH_REPEATS        3       /* best of N, to reduce noise */
 #define BENCH_METRIC_LOOPS   2000000 /* measurements per timing loop (per thread) */
+#define BENCH_VARIED_SETS    4       /* counter_add_varied_ns: attribute sets cycled through */
 #define BENCH_RENDER_COUNTERS   40   /* prometheus_render_us: counters ... */
 #define BENCH_RENDER_HISTOGRAMS 10   /* ... and histograms, */
 #define BENCH_RENDER_SERIES     20   /* each with this many attribute sets */
 #define BENCH_RENDER_ROUNDS     50   /* renders timed */
+#define BENCH_LOG_LOOPS         200000 /* log calls per timing loop; the queue holds them all */
+#define BENCH_LOG_QUEUE         "262144"
 
 static uint64_t bench_span_loop(otel_tracer *t, size_t loops)
 {
@@ -246,6 +258,7 @@ static int bench_export(void)
 typedef struct bench_metric_job {
         otel_instrument *inst; /* counter or histogram */
         bool histogram;
+        bool varied;              /* cycle the status code through BENCH_VARIED_SETS values */
         size_t loops;
         pthread_barrier_t *start; /* both threads start together */
 } bench_metric_job;
@@ -264,6 +277,11 @@ static void *bench_metric_worker(void *arg)
         if (j->histogram)
                 for (size_t i = 0; i < j->loops; i++)
                         otel_instrument_record(j->inst, (double)(i & 63) * 0.001, attrs, 3);
+        else if (j->varied)
+                for (size_t i = 0; i < j->loops; i++) {
+                        attrs[2].v.i = 200 + (int64_t)(i % BENCH_VARIED_SETS);
+                        otel_instrument_add(j->inst, 1, attrs, 3);
+                }
         else
                 for (size_t i = 0; i < j->loops; i++)
                         otel_instrument_add(j->inst, 1, attrs, 3);
@@ -271,13 +289,16 @@ static void *bench_metric_worker(void *arg)
 }
 
 /* Best wall time of BENCH_REPEATS runs, in ns per measurement per thread. */
-static double bench_metric_loop(otel_instrument *inst, bool histogram, int threads)
+static double bench_metric_loop(otel_instrument *inst, bool histogram, bool varied, int threads)
 {
         double best = 1e300;
 
         for (int rep = 0; rep < BENCH_REPEATS; rep++) {
                 pthread_barrier_t start;
-                bench_metric_job job = {.inst = inst, .histogram = histogram, .loops = BENCH_METRIC_LOOPS,
+                bench_metric_job job = {.inst = inst,
+                                        .histogram = histogram,
+                                        .varied = varied,
+                                        .loops = BENCH_METRIC_LOOPS,
                                         .start = threads > 1 ? &start : NULL};
                 pthread_t t[2];
                 uint64_t t0, dt;
@@ -358,13 +379,79 @@ static int bench_metrics(void)
         counter = otel_instrument_new(m, OTEL_INSTRUMENT_COUNTER, "http.server.requests", NULL);
         histogram = otel_instrument_new(m, OTEL_INSTRUMENT_HISTOGRAM, "http.server.request.duration",
                                         &(otel_instrument_opts){.unit = "s"});
-        printf("counter_add_ns=%.1f\n", bench_metric_loop(counter, false, 1));
-        printf("counter_add_2t_ns=%.1f\n", bench_metric_loop(counter, false, 2));
-        printf("histogram_record_ns=%.1f\n", bench_metric_loop(histogram, true, 1));
-        printf("histogram_record_2t_ns=%.1f\n", bench_metric_loop(histogram, true, 2));
+        printf("counter_add_ns=%.1f\n", bench_metric_loop(counter, false, false, 1));
+        printf("counter_add_2t_ns=%.1f\n", bench_metric_loop(counter, false, false, 2));
+        printf("histogram_record_ns=%.1f\n", bench_metric_loop(histogram, true, false, 1));
+        printf("histogram_record_2t_ns=%.1f\n", bench_metric_loop(histogram, true, false, 2));
+        printf("counter_add_varied_ns=%.1f\n", bench_metric_loop(counter, false, true, 1));
         r = bench_render(m);
         (void)otel_sdk_shutdown(1000);
         return r;
+}
+
+/* ---- logs (issue 3) -------------------------------------------------------------------------- */
+
+static double bench_log_loop(otel_severity sev)
+{
+        otel_attr attrs[] = {OTEL_ATTR_STR("http.route", "/api/products/{id}"), OTEL_ATTR_I64("product.id", 42),
+                             OTEL_ATTR_BOOLV("cache.hit", false)};
+        uint64_t t0 = otel_mono_ns();
+
+        for (int i = 0; i < BENCH_LOG_LOOPS; i++)
+                otel_log_attrs(sev, attrs, 3, "Product %d not found in %s", i, "catalog");
+        return (double)(otel_mono_ns() - t0) / BENCH_LOG_LOOPS;
+}
+
+static int bench_logs(void)
+{
+        struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
+                                                bench_receiver, NULL, MHD_OPTION_END);
+        int saved_stderr = dup(STDERR_FILENO), devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        double record_ns, filtered_ns;
+        otel_context_token token;
+        otel_log_stats st;
+        char endpoint[64];
+        otel_span *span;
+
+        if (!d || saved_stderr < 0 || devnull < 0) {
+                fprintf(stderr, "otel-bench: cannot start the loopback receiver or open /dev/null\n");
+                return -1;
+        }
+        snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%u",
+                 (unsigned)MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
+        setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint, 1);
+        setenv("OTEL_METRICS_EXPORTER", "none", 1);
+        setenv("OTEL_LOGS_EXPORTER", "otlp", 1);
+        setenv("OTEL_BLRP_MAX_QUEUE_SIZE", BENCH_LOG_QUEUE, 1);
+        unsetenv("JOURNAL_STREAM"); /* journald off: the readable line goes to stderr = /dev/null */
+        if (bench_sdk("always_on", "none") < 0)
+                return -1;
+        otel_log_set_level(OTEL_SEVERITY_INFO);
+        span = otel_span_start(otel_tracer_get("bench", NULL), "GET /api/products/{id}", OTEL_SPAN_KIND_SERVER,
+                               NULL);
+        token = otel_context_attach(span, NULL);
+        dup2(devnull, STDERR_FILENO);
+        otel_log_sink_reset();
+        record_ns = bench_log_loop(OTEL_SEVERITY_WARN);
+        filtered_ns = bench_log_loop(OTEL_SEVERITY_DEBUG);
+        dup2(saved_stderr, STDERR_FILENO);
+        otel_log_sink_reset();
+        otel_context_detach(token);
+        otel_span_end(span);
+        if (otel_sdk_force_flush(60000) < 0)
+                fprintf(stderr, "otel-bench: flush timed out\n");
+        otel_log_stats_get(&st);
+        printf("log_record_ns=%.1f\n", record_ns);
+        printf("log_filtered_ns=%.1f\n", filtered_ns);
+        printf("log_records_exported=%llu\n", (unsigned long long)st.records_exported);
+        printf("log_records_dropped=%llu\n",
+               (unsigned long long)(st.records_dropped_queue_full + st.records_dropped_no_memory));
+        (void)otel_sdk_shutdown(5000);
+        unsetenv("OTEL_BLRP_MAX_QUEUE_SIZE");
+        close(devnull);
+        close(saved_stderr);
+        MHD_stop_daemon(d);
+        return 0;
 }
 
 int main(int argc, char **argv)
@@ -372,8 +459,8 @@ int main(int argc, char **argv)
         const char *only = argc > 1 ? argv[1] : NULL;
 
         if (argc > 2 || (only && strcmp(only, "spans") && strcmp(only, "encode") && strcmp(only, "export") &&
-                         strcmp(only, "metrics"))) {
-                fprintf(stderr, "usage: %s [spans|encode|export|metrics]\n", argv[0]);
+                         strcmp(only, "metrics") && strcmp(only, "logs"))) {
+                fprintf(stderr, "usage: %s [spans|encode|export|metrics|logs]\n", argv[0]);
                 return 2;
         }
         if ((!only || !strcmp(only, "spans")) && bench_spans() < 0)
@@ -383,6 +470,8 @@ int main(int argc, char **argv)
         if ((!only || !strcmp(only, "export")) && bench_export() < 0)
                 return 1;
         if ((!only || !strcmp(only, "metrics")) && bench_metrics() < 0)
+                return 1;
+        if ((!only || !strcmp(only, "logs")) && bench_logs() < 0)
                 return 1;
         return 0;
 }

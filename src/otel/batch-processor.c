@@ -16,46 +16,29 @@
 #include "diag.h"
 #include "env.h"
 #include "processor.h"
+#include "ring.h"
 #include "stats.h"
 
-/* Upper bound for OTEL_BSP_MAX_QUEUE_SIZE / _MAX_EXPORT_BATCH_SIZE: the ring is allocated up front
- * (16 bytes per cell), so a typo must not reserve gigabytes. */
-#define OTEL_BSP_QUEUE_SIZE_LIMIT (1u << 20)
+/* Upper bound for OTEL_BSP_MAX_QUEUE_SIZE / _MAX_EXPORT_BATCH_SIZE (see ring.h). */
+#define OTEL_BSP_QUEUE_SIZE_LIMIT OTEL_RING_SIZE_LIMIT
 /* Upper bound for the millisecond durations (about 24 days): keeps ns arithmetic far from overflow. */
 #define OTEL_BSP_DURATION_LIMIT_MS INT32_MAX
 /* A schedule delay of 0 means "as soon as possible"; the thread still sleeps this long between polls
  * so an idle process does not spin. */
 #define OTEL_BSP_MIN_POLL_MS 1
-/* Separates the producers' counters from each other and from the consumer's fields. */
-#define OTEL_BSP_CACHE_LINE 64
 /* Simple processor: each synchronous export may take at most this long. */
 #define OTEL_SIMPLE_EXPORT_TIMEOUT_MS 30000
 
 #define OTEL_NO_DEADLINE UINT64_MAX
 
-/* One slot of the ring (after Vyukov's bounded queue), stamped for position pos of the slot:
- * seq == pos means free for a producer of pos, seq == pos + 1 means the span of pos is published.
- * The exporter thread frees a slot for the next lap with seq = pos + capacity. */
-typedef struct bsp_cell {
-        atomic_size_t seq; /* stamp, see above */
-        otel_span *span;   /* reference owned by the queue while published */
-} bsp_cell;
-
 typedef struct otel_batch_processor {
         otel_span_processor base;     /* first: the provider only sees this */
         otel_batch_config cfg;        /* validated configuration */
         otel_span_exporter *exporter; /* owned; used only by the exporter thread after creation */
-        bsp_cell *cells;              /* the ring, mask + 1 cells */
-        size_t mask;                  /* capacity - 1; capacity: a power of two >= queue, >= 2 */
         otel_span **batch;            /* exporter thread's buffer of max_export_batch_size spans */
         pthread_t thread;             /* the exporter thread */
 
-        /* Producers (on_end) write these two; each on its own cache line. */
-        _Alignas(OTEL_BSP_CACHE_LINE) atomic_size_t length;      /* reserved slots: admission control,
-                                                                  * never above max_queue_size */
-        _Alignas(OTEL_BSP_CACHE_LINE) atomic_size_t enqueue_pos; /* next position to claim */
-        /* Written only by the exporter thread. */
-        _Alignas(OTEL_BSP_CACHE_LINE) size_t dequeue_pos; /* next position to take */
+        otel_ring queue;              /* ended spans (references), bounded by max_queue_size */
 
         pthread_mutex_t lock;       /* guards the fields below and the two condition variables */
         pthread_cond_t wake;        /* the exporter thread sleeps here */
@@ -149,34 +132,20 @@ void otel_batch_config_from_env(otel_batch_config *ret)
 static void bsp_on_end(otel_span_processor *base, otel_span *span)
 {
         otel_batch_processor *p = (otel_batch_processor *)base;
-        size_t len = atomic_load_explicit(&p->length, memory_order_relaxed);
-        size_t pos;
-        bsp_cell *cell;
+        size_t len;
 
-        /* Reserve a slot first: the reservation count is exact, so exactly max_queue_size spans fit and
-         * a claimed ring position is always free (the thread releases cells before giving slots back). */
-        do {
-                if (len >= p->cfg.max_queue_size) {
-                        OTEL_COUNT(spans_dropped_queue_full, 1);
-                        return;
-                }
-        } while (!atomic_compare_exchange_weak_explicit(&p->length, &len, len + 1, memory_order_acquire,
-                                                        memory_order_relaxed));
-
-        pos = atomic_fetch_add_explicit(&p->enqueue_pos, 1, memory_order_relaxed);
-        cell = &p->cells[pos & p->mask];
-        /* With at most max_queue_size reservations, the thread has already freed this cell (it frees
-         * cells before giving slots back), so this loop does not iterate; its acquire load is what
-         * orders the thread's read of the previous span before our write. */
-        while (atomic_load_explicit(&cell->seq, memory_order_acquire) != pos)
-                ;
-        cell->span = otel_span_ref(span);
-        atomic_store_explicit(&cell->seq, pos + 1, memory_order_release);
+        otel_span_ref(span);
+        len = otel_ring_push(&p->queue, span);
+        if (len == 0) {
+                otel_span_unref(span);
+                OTEL_COUNT(spans_dropped_queue_full, 1);
+                return;
+        }
         OTEL_COUNT(spans_queued, 1);
 
         /* Only the span that fills a batch wakes the thread; all others rely on the schedule delay. The
          * lock makes the signal impossible to lose against the thread's check-then-wait. */
-        if (len + 1 == p->cfg.max_export_batch_size) {
+        if (len == p->cfg.max_export_batch_size) {
                 pthread_mutex_lock(&p->lock);
                 pthread_cond_signal(&p->wake);
                 pthread_mutex_unlock(&p->lock);
@@ -190,19 +159,11 @@ static void bsp_on_end(otel_span_processor *base, otel_span *span)
 static size_t bsp_take(otel_batch_processor *p)
 {
         size_t n = 0;
+        otel_span *span;
 
-        while (n < p->cfg.max_export_batch_size) {
-                bsp_cell *cell = &p->cells[p->dequeue_pos & p->mask];
-
-                if (atomic_load_explicit(&cell->seq, memory_order_acquire) != p->dequeue_pos + 1)
-                        break;
-                p->batch[n++] = cell->span;
-                atomic_store_explicit(&cell->seq, p->dequeue_pos + p->mask + 1, memory_order_release);
-                p->dequeue_pos++;
-        }
-        /* Release: the cells are read before producers may claim them again. */
-        if (n > 0)
-                atomic_fetch_sub_explicit(&p->length, n, memory_order_release);
+        while (n < p->cfg.max_export_batch_size && (span = otel_ring_pop(&p->queue)))
+                p->batch[n++] = span;
+        otel_ring_release(&p->queue, n);
         return n;
 }
 
@@ -233,18 +194,14 @@ static void bsp_free(otel_batch_processor *p)
         otel_span_exporter *exporter;
 
         /* Normally empty: the thread drained the ring before exiting. */
-        for (size_t pos = p->dequeue_pos; pos != atomic_load(&p->enqueue_pos); pos++) {
-                bsp_cell *cell = &p->cells[pos & p->mask];
-
-                if (atomic_load(&cell->seq) == pos + 1)
-                        otel_span_unref(cell->span);
-        }
+        for (otel_span *span; (span = otel_ring_pop(&p->queue));)
+                otel_span_unref(span);
+        otel_ring_done(&p->queue);
         exporter = p->exporter;
         pthread_cond_destroy(&p->progress);
         pthread_cond_destroy(&p->wake);
         pthread_mutex_destroy(&p->lock);
         free(p->batch);
-        free(p->cells);
         free(p);
         /* Last, so that an exporter's free() marks the end of everything an abandoned thread does. */
         otel_span_exporter_free(exporter);
@@ -275,13 +232,13 @@ static void *bsp_thread_main(void *arg)
                 }
                 if (!flushing) {
                         p->flush_deadline_ns = 0;
-                        if (atomic_load_explicit(&p->length, memory_order_relaxed) <
+                        if (otel_ring_length(&p->queue) <
                             p->cfg.max_export_batch_size) {
                                 if (now < next_export_ns) {
                                         (void)cond_wait_until(&p->wake, &p->lock, next_export_ns);
                                         continue;
                                 }
-                                if (atomic_load_explicit(&p->length, memory_order_relaxed) == 0) {
+                                if (otel_ring_length(&p->queue) == 0) {
                                         next_export_ns = add_saturating(now, delay_ns);
                                         continue;
                                 }
@@ -314,7 +271,7 @@ static void *bsp_thread_main(void *arg)
                         sched_yield();
 
                 pthread_mutex_lock(&p->lock);
-                p->exported_pos = p->dequeue_pos;
+                p->exported_pos = otel_ring_dequeued(&p->queue);
                 pthread_cond_broadcast(&p->progress);
         }
         p->thread_exited = true;
@@ -338,7 +295,7 @@ static int bsp_force_flush(otel_span_processor *base, uint64_t deadline_ns)
 
         pthread_mutex_lock(&p->lock);
         /* Everything that on_end had accepted when we were called; later spans may ride along. */
-        target = atomic_load_explicit(&p->enqueue_pos, memory_order_acquire);
+        target = otel_ring_enqueued(&p->queue);
         if (target > p->flush_target)
                 p->flush_target = target;
         if (deadline_ns > p->flush_deadline_ns)
@@ -363,7 +320,7 @@ static int bsp_shutdown(otel_span_processor *base, uint64_t deadline_ns)
         /* The provider calls on_end no more, so the ring only shrinks from here. */
         p->stopping = true;
         p->stop_deadline_ns = deadline_ns;
-        p->flush_target = atomic_load_explicit(&p->enqueue_pos, memory_order_acquire);
+        p->flush_target = otel_ring_enqueued(&p->queue);
         pthread_cond_signal(&p->wake);
         while (!p->thread_exited)
                 if (cond_wait_until(&p->progress, &p->lock, deadline_ns) == ETIMEDOUT && !p->thread_exited) {
@@ -388,7 +345,6 @@ int otel_batch_processor_new(const otel_batch_config *cfg, otel_span_exporter *e
                              otel_span_processor **ret)
 {
         otel_batch_processor *p;
-        size_t capacity = 2; /* the stamps need two cells at least (pos + 1 != pos + capacity) */
         sigset_t all, saved;
         int r;
 
@@ -397,8 +353,6 @@ int otel_batch_processor_new(const otel_batch_config *cfg, otel_span_exporter *e
                 otel_span_exporter_free(exporter);
                 return -EINVAL;
         }
-        while (capacity < cfg->max_queue_size)
-                capacity <<= 1;
 
         /* aligned_alloc: the struct is cache-line aligned; its size is a multiple of that. */
         p = aligned_alloc(_Alignof(otel_batch_processor), sizeof(*p));
@@ -412,20 +366,19 @@ int otel_batch_processor_new(const otel_batch_config *cfg, otel_span_exporter *e
         p->base.shutdown = bsp_shutdown;
         p->cfg = *cfg;
         p->exporter = exporter;
-        p->mask = capacity - 1;
-        p->cells = calloc(capacity, sizeof(*p->cells));
         p->batch = calloc(cfg->max_export_batch_size, sizeof(*p->batch));
-        if (!p->cells || !p->batch) {
-                r = -ENOMEM;
-                goto fail_alloc;
+        if (!p->batch) {
+                free(p);
+                otel_span_exporter_free(exporter);
+                return -ENOMEM;
         }
-        /* Every cell starts free for its first position. */
-        for (size_t i = 0; i < capacity; i++)
-                atomic_init(&p->cells[i].seq, i);
+        r = otel_ring_init(&p->queue, cfg->max_queue_size);
+        if (r < 0)
+                goto fail_batch;
 
         r = -pthread_mutex_init(&p->lock, NULL);
         if (r < 0)
-                goto fail_alloc;
+                goto fail_ring;
         r = cond_init_monotonic(&p->wake);
         if (r < 0)
                 goto fail_mutex;
@@ -450,9 +403,10 @@ fail_wake:
         pthread_cond_destroy(&p->wake);
 fail_mutex:
         pthread_mutex_destroy(&p->lock);
-fail_alloc:
+fail_ring:
+        otel_ring_done(&p->queue);
+fail_batch:
         free(p->batch);
-        free(p->cells);
         free(p);
         otel_span_exporter_free(exporter);
         return r;

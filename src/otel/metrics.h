@@ -51,10 +51,33 @@ typedef struct otel_attr_match {
 
 #define OTEL_CACHE_LINE 64
 
-/* One attribute set of one instrument (a "metric stream" point). Allocated once with its attributes,
- * buckets and exemplars in the same block; never moves and is freed only at shutdown, so readers of a
- * series table need no lock. What recording writes sits on its own cache line, away from what the
- * lookup reads, so that two threads recording into one series do not slow down each other's lookups. */
+/* Cells per series at most: recording picks the cell of the CPU it runs on, so that threads on
+ * different CPUs do not bounce one cache line; collection adds the cells up. Bounded because each
+ * histogram cell carries its own buckets and exemplars. */
+#define OTEL_METRICS_MAX_CELLS 4
+
+/* One CPU's share of a series (several CPUs share one when there are more CPUs than cells). Starts
+ * on its own cache line; a histogram cell is followed by its buckets and exemplars. */
+typedef struct otel_series_cell {
+        _Alignas(OTEL_CACHE_LINE) _Atomic uint64_t value; /* sums: int64 bits for integer instruments,
+                                                            * else double bits of the measurements that
+                                                            * are not whole numbers; gauges: the last
+                                                            * value (cell 0 only) */
+        _Atomic int64_t whole;         /* sums of non-integer instruments: whole-number measurements,
+                                        * added exactly without a compare-and-swap loop */
+        atomic_flag lock;              /* histograms: spinlock over the fields below */
+        uint64_t count;
+        double sum;
+        double min;
+        double max;
+        uint64_t *buckets;             /* n_bounds + 1 counts (not cumulative), histograms only */
+        otel_exemplar *exemplars;      /* n_bounds + 1, histograms only */
+} otel_series_cell;
+
+/* One attribute set of one instrument (a "metric stream" point). Allocated once with its attributes
+ * and cells in the same block; never moves and is freed only at shutdown, so readers of a series
+ * table need no lock. What recording writes (the cells) sits on other cache lines than what the
+ * lookup reads, so that recording into one series does not slow down other threads' lookups. */
 typedef struct otel_series {
         uint64_t hash;                 /* of the canonical attribute set */
         const otel_attr *attrs;        /* sorted by key, deduplicated, deep copy in this block */
@@ -62,17 +85,15 @@ typedef struct otel_series {
         const otel_attr_match *match;  /* n_attrs entries in key-hash order */
         struct otel_series *next;      /* instrument's list, in creation order */
         uint64_t observed_epoch;       /* observable instruments: collection that last reported it */
-        uint64_t *buckets;             /* n_bounds + 1 counts (not cumulative), histograms only */
-        otel_exemplar *exemplars;      /* n_bounds + 1, histograms only */
-        /* written by recording */
-        _Alignas(OTEL_CACHE_LINE) _Atomic uint64_t value; /* sums, gauges: double bits, or int64 bits
-                                                            * for integer instruments */
-        atomic_flag lock;              /* histograms: spinlock over the fields below and the buckets */
-        uint64_t count;
-        double sum;
-        double min;
-        double max;
+        char *cells;                   /* n_cells cells of cell_size bytes (see otel_series_cell_at) */
+        size_t n_cells;                /* power of two; 1 for gauges and observable instruments */
+        size_t cell_size;              /* multiple of OTEL_CACHE_LINE */
 } otel_series;
+
+static inline otel_series_cell *otel_series_cell_at(const otel_series *s, size_t i)
+{
+        return (otel_series_cell *)(void *)(s->cells + i * s->cell_size);
+}
 
 /* Open addressing, linear probing. Readers load the table pointer and probe without a lock; the
  * writer (under the instrument's mutex) fills empty slots with a release store and grows by
@@ -93,6 +114,8 @@ struct otel_instrument {
         char *description;                 /* heap, "" when none */
         bool integer;                      /* values are integers */
         bool noop;                         /* records nothing */
+        uint64_t id;                       /* unique in the process (per-thread series caches) */
+        size_t n_cells;                    /* cells per series (power of two, see otel_series_cell) */
         double *bounds;                    /* histogram boundaries (heap), n_bounds of them */
         size_t n_bounds;
         otel_observe_fn callback;          /* observable instruments */
@@ -114,6 +137,17 @@ struct otel_meter {
         otel_instrument *instruments_tail;
         bool noop;
 };
+
+/* ---- series (metrics-series.c) -------------------------------------------------------------- */
+
+/* The series of attrs (canonicalised: unusable attributes dropped, the last of duplicate keys kept,
+ * order ignored), created on first use; past the cardinality limit, the overflow series. Lock-free
+ * when the set exists. NULL only when out of memory. */
+otel_series *otel_series_get(otel_instrument *inst, const otel_attr *attrs, size_t n);
+/* The first, empty series table of a new instrument: 0 or -ENOMEM. */
+int otel_series_table_init(otel_instrument *inst) __attribute__((warn_unused_result));
+/* Frees the series and every table of inst (at shutdown, when no one records any more). */
+void otel_series_free_all(otel_instrument *inst);
 
 /* ---- snapshots ------------------------------------------------------------------------------- */
 

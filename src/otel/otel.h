@@ -338,6 +338,10 @@ int otel_sdk_force_flush(uint64_t timeout_ms);
 /* Flush, stop background threads, free everything. Returns 0, or -ETIMEDOUT if work was abandoned. */
 int otel_sdk_shutdown(uint64_t timeout_ms);
 bool otel_sdk_enabled(void);
+/* Replaces the sampler of the running SDK (a daemon's SIGHUP reload): name as OTEL_TRACES_SAMPLER, arg
+ * as OTEL_TRACES_SAMPLER_ARG (NULL = 1.0). -EINVAL for an unknown name or a ratio outside [0, 1]; the
+ * sampler in force is kept then. Spans already started keep their decision. */
+int otel_sdk_set_sampler(const char *name, const char *arg) OTEL_WUR;
 
 /* Counters of the trace pipeline (SDK self-observation). */
 typedef struct otel_trace_stats {

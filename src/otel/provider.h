@@ -12,7 +12,7 @@
 #include "resource.h"
 #include "sampler.h"
 
-#define OTEL_PROVIDER_MAX_PROCESSORS 4 /* one per OTEL_TRACES_EXPORTER entry */
+#define OTEL_PROVIDER_MAX_PROCESSORS 5 /* one per OTEL_TRACES_EXPORTER entry (4), and tracez */
 #define OTEL_DEFAULT_COUNT_LIMIT     128
 
 typedef struct otel_provider {
@@ -20,7 +20,8 @@ typedef struct otel_provider {
         atomic_uint in_flight;              /* on_end calls under way (shutdown waits for 0) */
         otel_resource *resource;            /* owned */
         otel_resource *abandoned_resource;  /* kept for an exporter thread that outlived shutdown */
-        otel_sampler sampler;               /* from OTEL_TRACES_SAMPLER[_ARG] */
+        _Atomic uint64_t sampler;           /* otel_sampler_pack() of the sampler in force: from
+                                             * OTEL_TRACES_SAMPLER[_ARG], swapped by otel_sdk_set_sampler() */
         otel_attr_limits span_attr_limits;  /* OTEL_SPAN_ATTRIBUTE_* / OTEL_ATTRIBUTE_* */
         otel_attr_limits event_attr_limits; /* OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT */
         otel_attr_limits link_attr_limits;  /* OTEL_LINK_ATTRIBUTE_COUNT_LIMIT */

@@ -31,6 +31,16 @@ const char *otel_sampler_kind_to_string(otel_sampler_kind k);
 void otel_sampler_init(otel_sampler *s, otel_sampler_kind kind, double ratio);
 /* Spec default parentbased_always_on; invalid values warned about and replaced by defaults. */
 void otel_sampler_from_env(otel_sampler *ret);
+/* The sampler from a name as in OTEL_TRACES_SAMPLER and an argument as in OTEL_TRACES_SAMPLER_ARG
+ * (NULL = 1.0; ignored by samplers without a ratio). -EINVAL for an unknown name or a ratio that is
+ * not a number in [0, 1]. */
+int otel_sampler_parse(const char *name, const char *arg, otel_sampler *ret) __attribute__((warn_unused_result));
+
+/* A sampler packed into one word (kind in the top bits, threshold below), so that the running
+ * provider can swap it atomically while spans start on other threads. */
+uint64_t otel_sampler_pack(const otel_sampler *s);
+void otel_sampler_unpack(uint64_t word, otel_sampler *ret);
+
 /* parent: the parent's context, or NULL for a root span. Returns true to record and sample. */
 bool otel_sampler_should_sample(const otel_sampler *s, const otel_span_context *parent,
                                 const uint8_t trace_id[OTEL_TRACE_ID_SIZE]);

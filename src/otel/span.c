@@ -10,6 +10,7 @@
 #include "provider.h"
 #include "random.h"
 #include "span.h"
+#include "tracez.h"
 #include "stats.h"
 
 #define OTEL_SPAN_CACHE_MAX 64 /* non-recording span objects kept per thread */
@@ -276,6 +277,7 @@ static otel_span *span_start_recording(otel_tracer *tracer, const char *name, ot
                 opts && opts->start_time_ns ? opts->start_time_ns : span_wall_from_mono(s->start_mono_ns);
         s->end_ns = 0;
         OTEL_COUNT(spans_started, 1);
+        s->tracez = otel_tracez_span_started(s->name);
         return s;
 }
 
@@ -285,6 +287,7 @@ otel_span *otel_span_start(otel_tracer *tracer, const char *name, otel_span_kind
         otel_provider *p = &otel_provider_global;
         const otel_span *parent = NULL;
         uint8_t trace_id[OTEL_TRACE_ID_SIZE];
+        otel_sampler sampler;
         span_ids ids;
 
         if (!(opts && opts->root))
@@ -309,7 +312,8 @@ otel_span *otel_span_start(otel_tracer *tracer, const char *name, otel_span_kind
                 } while (__builtin_expect(!(ids.trace[0] | ids.trace[1]), 0));
         ids.span = otel_random_nonzero_u64();
         memcpy(trace_id, ids.trace, OTEL_TRACE_ID_SIZE);
-        ids.flags = otel_sampler_should_sample(&p->sampler, parent ? &parent->context : NULL, trace_id)
+        otel_sampler_unpack(atomic_load_explicit(&p->sampler, memory_order_relaxed), &sampler);
+        ids.flags = otel_sampler_should_sample(&sampler, parent ? &parent->context : NULL, trace_id)
                             ? OTEL_TRACE_FLAG_SAMPLED
                             : 0;
         if (!ids.flags)
@@ -430,8 +434,10 @@ void otel_span_update_name(otel_span *span, const char *name)
         if (!name || !span_lock_recording(span))
                 return;
         n = otel_arena_strndup(&span->arena, name, strlen(name));
-        if (n)
+        if (n) {
+                span->tracez = otel_tracez_span_renamed(span->tracez, n);
                 span->name = n;
+        }
         span_unlock(span);
 }
 

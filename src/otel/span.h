@@ -66,6 +66,7 @@ struct otel_span {
         uint32_t n_links;
         uint32_t dropped_links;
         struct otel_span *next_free; /* per-thread cache of non-recording spans */
+        struct tracez_entry *tracez; /* tracez.c's entry for name, set at start (recording spans) */
         otel_arena arena;            /* strings, arrays, events, links */
         otel_attr inline_attrs[OTEL_SPAN_INLINE_ATTRS];
         uint32_t inline_fps[OTEL_SPAN_INLINE_ATTRS]; /* fingerprints of inline_attrs' keys */

@@ -16,6 +16,7 @@
 #include "provider.h"
 #include "span.h"
 #include "stats.h"
+#include "tracez.h"
 
 #define OTEL_EXPORTER_LIST_MAX 256 /* longest OTEL_TRACES_EXPORTER value we read */
 
@@ -132,6 +133,15 @@ static int provider_add_exporters(otel_provider *p)
         }
 }
 
+/* The tracez store (/debug/tracez) sees every ended span, whatever the exporters. */
+static int provider_add_tracez(otel_provider *p)
+{
+        otel_span_processor *proc;
+        int r = otel_tracez_processor_new(&proc);
+
+        return r < 0 ? r : provider_add_processor(p, proc);
+}
+
 static void provider_free_tracers(otel_provider *p)
 {
         pthread_mutex_lock(&p->tracers_lock);
@@ -182,6 +192,7 @@ static int provider_stop(otel_provider *p, uint64_t deadline)
 int otel_sdk_init(const otel_sdk_options *opts)
 {
         otel_provider *p = &otel_provider_global;
+        otel_sampler sampler;
         int r;
 
         if (atomic_load(&p->active))
@@ -192,9 +203,12 @@ int otel_sdk_init(const otel_sdk_options *opts)
         r = otel_resource_new(opts, &p->resource);
         if (r < 0)
                 return r;
-        otel_sampler_from_env(&p->sampler);
+        otel_sampler_from_env(&sampler);
+        atomic_store(&p->sampler, otel_sampler_pack(&sampler));
         otel_provider_limits_from_env(p);
         r = provider_add_exporters(p);
+        if (r >= 0)
+                r = provider_add_tracez(p);
         if (r >= 0)
                 r = otel_metrics_sdk_start(p->resource);
         if (r >= 0)
@@ -204,6 +218,18 @@ int otel_sdk_init(const otel_sdk_options *opts)
                 return r;
         }
         atomic_store(&p->active, true);
+        return 0;
+}
+
+int otel_sdk_set_sampler(const char *name, const char *arg)
+{
+        otel_sampler s;
+        int r = otel_sampler_parse(name, arg, &s);
+
+        if (r < 0)
+                return r;
+        /* Spans that start from now on use it; a span's decision never changes after its start. */
+        atomic_store(&otel_provider_global.sampler, otel_sampler_pack(&s));
         return 0;
 }
 

@@ -197,6 +197,122 @@ static void test_gauge_keeps_the_last_value(void **state)
         assert_true(find_point(g, NULL, NULL)->value == -7.25);
 }
 
+/* Whole-number adds of a double counter take an integer cell and the rest a double one; the sum
+ * reads back as if every add were a double add. */
+static void test_counter_mixes_whole_and_fractional_adds_exactly(void **state)
+{
+        otel_instrument *c = otel_instrument_new(meter(), OTEL_INSTRUMENT_COUNTER, "c", NULL);
+
+        (void)state;
+        otel_instrument_add(c, 1, NULL, 0);
+        otel_instrument_add(c, 0.25, NULL, 0);
+        otel_instrument_add(c, 3e9, NULL, 0);
+        otel_instrument_add(c, 1e10, NULL, 0); /* whole, but above the integer cell's range */
+        collect();
+        assert_true(find_point(c, NULL, NULL)->value == 13000000001.25);
+}
+
+/* ---- attribute sets reused by the caller ------------------------------------------------------ */
+
+/* A recording site that reuses one array and one buffer with new contents records into new sets,
+ * however the values differ (same length, longer, shorter, empty). */
+static void test_reused_buffer_with_new_string_value_is_another_set(void **state)
+{
+        otel_instrument *c = otel_instrument_new(meter(), OTEL_INSTRUMENT_COUNTER, "c", NULL);
+        static const char *const values[] = {"/a", "/b", "/abcdefghijklmnopq", "/", "", "/a"};
+        char buf[32];
+        otel_attr a[] = {OTEL_ATTR_STR("method", "GET"), OTEL_ATTR_STR("route", buf)};
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+                snprintf(buf, sizeof(buf), "%s", values[i]);
+                otel_instrument_add(c, (double)(i + 1), a, 2);
+        }
+        collect();
+        assert_int_equal(find_metric(c)->n_points, 5);
+        assert_true(find_point(c, "route", "/a")->value == 1 + 6);
+        assert_true(find_point(c, "route", "/b")->value == 2);
+        assert_true(find_point(c, "route", "/abcdefghijklmnopq")->value == 3);
+        assert_true(find_point(c, "route", "/")->value == 4);
+        assert_true(find_point(c, "route", "")->value == 5);
+}
+
+/* The point whose attribute key has the integer value. */
+static const otel_point *find_point_int(const otel_instrument *inst, const char *key, int64_t value)
+{
+        const otel_metric_data *md = find_metric(inst);
+
+        assert_non_null(md);
+        for (size_t i = 0; i < md->n_points; i++) {
+                const otel_attr *a = point_attr(&md->points[i], key);
+                if (a && a->type == OTEL_ATTR_INT && a->v.i == value)
+                        return &md->points[i];
+        }
+        return NULL;
+}
+
+static void test_reused_array_with_new_key_or_int_value_is_another_set(void **state)
+{
+        otel_instrument *c = otel_instrument_new(meter(), OTEL_INSTRUMENT_COUNTER, "c", NULL);
+        char key[16] = "status";
+        otel_attr a[] = {OTEL_ATTR_STR("route", "/r"), OTEL_ATTR_I64(key, 200)};
+
+        (void)state;
+        otel_instrument_add(c, 1, a, 2);
+        a[1].v.i = 500;
+        otel_instrument_add(c, 2, a, 2);
+        snprintf(key, sizeof(key), "code");
+        otel_instrument_add(c, 4, a, 2);
+        collect();
+        assert_int_equal(find_metric(c)->n_points, 3);
+        assert_true(find_point_int(c, "status", 200)->value == 1);
+        assert_true(find_point_int(c, "status", 500)->value == 2);
+        assert_true(find_point_int(c, "code", 500)->value == 4);
+}
+
+/* More attributes than a thread's cache entry holds still aggregate per set. */
+static void test_large_attribute_sets_aggregate_per_set(void **state)
+{
+        otel_instrument *c = otel_instrument_new(meter(), OTEL_INSTRUMENT_COUNTER, "c", NULL);
+        otel_attr a[10];
+        char keys[10][8];
+
+        (void)state;
+        for (int i = 0; i < 10; i++) {
+                snprintf(keys[i], sizeof(keys[i]), "k%d", i);
+                a[i] = OTEL_ATTR_I64(keys[i], i);
+        }
+        otel_instrument_add(c, 1, a, 10);
+        otel_instrument_add(c, 1, a, 10);
+        a[9].v.i = 99;
+        otel_instrument_add(c, 5, a, 10);
+        collect();
+        assert_int_equal(find_metric(c)->n_points, 2);
+        for (size_t i = 0; i < 2; i++) {
+                const otel_point *p = &find_metric(c)->points[i];
+                assert_int_equal(p->n_attrs, 10);
+                assert_true(p->value == (point_attr(p, "k9")->v.i == 9 ? 2 : 5));
+        }
+}
+
+/* A thread's cached series belongs to one instrument: an instrument created after a restart of the
+ * SDK (likely at the freed one's address) starts from zero. */
+static void test_instrument_after_sdk_restart_starts_empty(void **state)
+{
+        otel_attr a = OTEL_ATTR_STR("k", "v");
+        otel_instrument *c = otel_instrument_new(meter(), OTEL_INSTRUMENT_COUNTER, "c", NULL);
+
+        (void)state;
+        otel_instrument_add(c, 7, &a, 1);
+        otel_metrics_snapshot_done(&snap);
+        assert_int_equal(otel_sdk_shutdown(TEST_SHUTDOWN_MS), 0);
+        assert_int_equal(otel_sdk_init(&(otel_sdk_options){.service_name = "test-metrics"}), 0);
+        c = otel_instrument_new(meter(), OTEL_INSTRUMENT_COUNTER, "c", NULL);
+        otel_instrument_add(c, 1, &a, 1);
+        collect();
+        assert_true(find_point(c, "k", "v")->value == 1);
+}
+
 /* ---- histograms ------------------------------------------------------------------------------ */
 
 static void test_histogram_keeps_count_sum_min_max_and_buckets(void **state)
@@ -644,6 +760,11 @@ int main(void)
                 T(test_up_down_counter_can_go_negative),
                 T(test_integer_counter_keeps_exact_int64),
                 T(test_gauge_keeps_the_last_value),
+                T(test_counter_mixes_whole_and_fractional_adds_exactly),
+                T(test_reused_buffer_with_new_string_value_is_another_set),
+                T(test_reused_array_with_new_key_or_int_value_is_another_set),
+                T(test_large_attribute_sets_aggregate_per_set),
+                T(test_instrument_after_sdk_restart_starts_empty),
                 T(test_histogram_keeps_count_sum_min_max_and_buckets),
                 T(test_histogram_default_bounds_are_the_sdk_defaults),
                 T(test_histogram_http_duration_uses_semconv_bounds),

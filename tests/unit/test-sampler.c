@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <errno.h>
 
 #include "sampler.h"
 
@@ -148,6 +149,45 @@ static void test_sampler_env_invalid_values_fall_back_to_defaults(void **state)
         unsetenv("OTEL_TRACES_SAMPLER_ARG");
 }
 
+static void test_sampler_parse_accepts_names_and_ratio(void **state)
+{
+        otel_sampler s;
+
+        (void)state;
+        assert_int_equal(otel_sampler_parse("ParentBased_TraceIdRatio", "0.25", &s), 0);
+        assert_int_equal(s.kind, OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO);
+        assert_true(s.ratio == 0.25);
+        assert_int_equal(otel_sampler_parse("always_off", NULL, &s), 0);
+        assert_int_equal(s.kind, OTEL_SAMPLER_ALWAYS_OFF);
+}
+
+static void test_sampler_parse_rejects_unknown_names_and_bad_ratios(void **state)
+{
+        otel_sampler s = {.kind = OTEL_SAMPLER_ALWAYS_ON};
+
+        (void)state;
+        assert_int_equal(otel_sampler_parse("sometimes", NULL, &s), -EINVAL);
+        assert_int_equal(otel_sampler_parse("traceidratio", "1.01", &s), -EINVAL);
+        assert_int_equal(otel_sampler_parse("traceidratio", "-0", &s), 0);
+        assert_int_equal(otel_sampler_parse("traceidratio", "half", &s), -EINVAL);
+        assert_int_equal(otel_sampler_parse(NULL, NULL, &s), -EINVAL);
+}
+
+static void test_sampler_pack_round_trips_kind_and_threshold(void **state)
+{
+        otel_sampler in, out;
+
+        (void)state;
+        for (int k = 0; k < _OTEL_SAMPLER_KIND_MAX; k++)
+                for (double r = 0.0; r <= 1.0; r += 0.125) {
+                        otel_sampler_init(&in, (otel_sampler_kind)k, r);
+                        otel_sampler_unpack(otel_sampler_pack(&in), &out);
+                        assert_int_equal(out.kind, in.kind);
+                        assert_int_equal(out.threshold, in.threshold);
+                        assert_true(out.ratio == in.ratio);
+                }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -161,6 +201,9 @@ int main(void)
                 cmocka_unit_test(test_sampler_env_default_is_parentbased_always_on),
                 cmocka_unit_test(test_sampler_env_reads_kind_and_ratio),
                 cmocka_unit_test(test_sampler_env_invalid_values_fall_back_to_defaults),
+                cmocka_unit_test(test_sampler_parse_accepts_names_and_ratio),
+                cmocka_unit_test(test_sampler_parse_rejects_unknown_names_and_bad_ratios),
+                cmocka_unit_test(test_sampler_pack_round_trips_kind_and_threshold),
         };
         return cmocka_run_group_tests_name("sampler", tests, NULL, NULL);
 }

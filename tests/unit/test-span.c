@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Span lifecycle, recording rules and limits (API/SDK spec "Span", "Span Limits"). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -422,6 +423,34 @@ static void test_disabled_sdk_returns_nonrecording_spans_with_parent_context(voi
         cap = capture_install();
 }
 
+static void test_set_sampler_applies_to_spans_started_afterwards(void **state)
+{
+        otel_span *before = otel_span_start(tracer, "before", OTEL_SPAN_KIND_INTERNAL, NULL);
+        otel_span *after;
+
+        (void)state;
+        assert_int_equal(otel_sdk_set_sampler("always_off", NULL), 0);
+        after = otel_span_start(tracer, "after", OTEL_SPAN_KIND_INTERNAL, NULL);
+        assert_true(otel_span_is_recording(before));
+        assert_false(otel_span_is_recording(after));
+        otel_span_end(after);
+        otel_span_end(before);
+        assert_int_equal(cap->n, 1);
+        assert_string_equal(cap->spans[0]->name, "before");
+}
+
+static void test_set_sampler_rejects_bad_values_and_keeps_the_old_one(void **state)
+{
+        otel_span *s;
+
+        (void)state;
+        assert_int_equal(otel_sdk_set_sampler("traceidratio", "2"), -EINVAL);
+        assert_int_equal(otel_sdk_set_sampler("nope", NULL), -EINVAL);
+        s = otel_span_start(tracer, "still-on", OTEL_SPAN_KIND_INTERNAL, NULL);
+        assert_true(otel_span_is_recording(s));
+        otel_span_end(s);
+}
+
 static void test_tracer_get_returns_same_tracer_per_scope(void **state)
 {
         (void)state;
@@ -470,6 +499,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_span_update_name_renames, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unsampled_span_is_not_recorded_but_propagates_ids, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_disabled_sdk_returns_nonrecording_spans_with_parent_context, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_set_sampler_applies_to_spans_started_afterwards, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_set_sampler_rejects_bad_values_and_keeps_the_old_one, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tracer_get_returns_same_tracer_per_scope, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_trace_stats_count_started_and_ended, setup, teardown),
         };

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Reads backend.conf into a backend_config (see backend-config.h); every key is range-checked here so
+ * that a bad value stops the start with one clear line. */
+#include "backend-config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char backend_config_help[] =
+        "Configuration (INI; defaults in brackets):\n"
+        "  [server]    listen [127.0.0.1:8081], threads [4], max_connections [1024],\n"
+        "              connection_timeout_s [60], max_body_bytes [1048576], max_header_bytes [32768],\n"
+        "              drain_timeout_ms [10000]\n"
+        "  [database]  conninfo [dbname=oteldemo], pool_size [8], acquire_timeout_ms [1000],\n"
+        "              migrations_dir [/usr/share/oteldemo/db]\n"
+        "              (password: systemd credential 'db-password', else a libpq passfile)\n"
+        "  [telemetry] service_name [oteldemo-backend], log_level [info], sampler, sampler_arg\n"
+        "              (OTEL_* environment variables win)\n"
+        "  [faults]    payment_failure_rate [0], payment_latency_ms [0], payment_unreachable [false],\n"
+        "              db_slow_query_ms [0], product_failure_id [0]\n"
+        "  [admin]     token (at least 16 characters), token_credential [admin-token]\n"
+        "SIGHUP reloads [faults] and log_level.\n";
+
+static int backend_strdup(const char *s, char **ret)
+{
+        if (!s) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int backend_config_database(config_file *cfg, backend_config *c)
+{
+        const char *conninfo, *dir;
+        int r;
+
+        if ((r = config_get_string(cfg, "database", "conninfo", BACKEND_DEFAULT_CONNINFO, &conninfo)) < 0 ||
+            (r = config_get_uint(cfg, "database", "pool_size", 8, 1, BACKEND_POOL_MAX, &c->pool_size)) < 0 ||
+            (r = config_get_uint(cfg, "database", "acquire_timeout_ms", 1000, 1, BACKEND_ACQUIRE_MAX_MS,
+                                 &c->acquire_timeout_ms)) < 0 ||
+            (r = config_get_string(cfg, "database", "migrations_dir", BACKEND_DEFAULT_MIGRATIONS, &dir)) < 0)
+                return r;
+        if (conninfo[0] == '\0')
+                return config_reject(cfg, "database", "conninfo", "must not be empty");
+        if ((r = backend_strdup(conninfo, &c->conninfo)) < 0 ||
+            (r = backend_strdup(dir, &c->migrations_dir)) < 0)
+                return r;
+        return 0;
+}
+
+static int backend_config_telemetry(config_file *cfg, backend_config *c)
+{
+        const char *name, *level, *sampler, *arg;
+        int r;
+
+        if ((r = config_get_string(cfg, "telemetry", "service_name", BACKEND_SERVICE_NAME, &name)) < 0 ||
+            (r = config_get_string(cfg, "telemetry", "log_level", "info", &level)) < 0 ||
+            (r = config_get_string(cfg, "telemetry", "sampler", NULL, &sampler)) < 0 ||
+            (r = config_get_string(cfg, "telemetry", "sampler_arg", NULL, &arg)) < 0)
+                return r;
+        if (name[0] == '\0')
+                return config_reject(cfg, "telemetry", "service_name", "must not be empty");
+        if (otel_severity_from_string(level, &c->log_level) < 0)
+                return config_reject(cfg, "telemetry", "log_level",
+                                     "expected trace, debug, info, warn, error or fatal, got '%s'", level);
+        if ((r = backend_strdup(name, &c->service_name)) < 0 ||
+            (r = backend_strdup(sampler, &c->sampler)) < 0 || (r = backend_strdup(arg, &c->sampler_arg)) < 0)
+                return r;
+        return 0;
+}
+
+static int backend_config_faults(config_file *cfg, backend_config *c)
+{
+        shop_faults *f = &c->faults;
+        unsigned latency, slow;
+        int64_t product;
+        int r;
+
+        if ((r = config_get_double(cfg, "faults", "payment_failure_rate", 0, 0, 1,
+                                   &f->payment_failure_rate)) < 0 ||
+            (r = config_get_uint(cfg, "faults", "payment_latency_ms", 0, 0, SHOP_FAULT_LATENCY_MAX_MS,
+                                 &latency)) < 0 ||
+            (r = config_get_bool(cfg, "faults", "payment_unreachable", false, &f->payment_unreachable)) <
+                    0 ||
+            (r = config_get_uint(cfg, "faults", "db_slow_query_ms", 0, 0, SHOP_FAULT_LATENCY_MAX_MS,
+                                 &slow)) < 0 ||
+            (r = config_get_int(cfg, "faults", "product_failure_id", 0, 0, INT64_MAX, &product)) < 0)
+                return r;
+        f->payment_latency_ms = latency;
+        f->db_slow_query_ms = slow;
+        f->product_failure_id = product;
+        return 0;
+}
+
+static int backend_config_admin(config_file *cfg, backend_config *c)
+{
+        const char *token, *credential;
+        int r;
+
+        if ((r = config_get_string(cfg, "admin", "token", NULL, &token)) < 0 ||
+            (r = config_get_string(cfg, "admin", "token_credential", BACKEND_ADMIN_CREDENTIAL,
+                                   &credential)) < 0)
+                return r;
+        if (token && strlen(token) < BACKEND_ADMIN_TOKEN_MIN)
+                return config_reject(cfg, "admin", "token", "must be at least %u characters",
+                                     BACKEND_ADMIN_TOKEN_MIN);
+        if (credential[0] == '\0' || strchr(credential, '/'))
+                return config_reject(cfg, "admin", "token_credential",
+                                     "must be a credential name without '/'");
+        if ((r = backend_strdup(token, &c->admin_token)) < 0 ||
+            (r = backend_strdup(credential, &c->admin_credential)) < 0)
+                return r;
+        return 0;
+}
+
+int backend_config_load(const char *path, backend_config *ret, char *ret_error)
+{
+        backend_config c = {0};
+        config_file *cfg = NULL;
+        int r;
+
+        r = config_load(path, &cfg, ret_error);
+        if (r < 0)
+                return r;
+        if ((r = http_server_config_load(cfg, BACKEND_DEFAULT_LISTEN, &c.server)) < 0 ||
+            (r = backend_config_database(cfg, &c)) < 0 || (r = backend_config_telemetry(cfg, &c)) < 0 ||
+            (r = backend_config_faults(cfg, &c)) < 0 || (r = backend_config_admin(cfg, &c)) < 0 ||
+            (r = config_check_unknown(cfg)) < 0) {
+                snprintf(ret_error, CONFIG_ERROR_MAX, "%s",
+                         r == -ENOMEM ? "out of memory" : config_error(cfg));
+                backend_config_free(&c);
+                config_free(cfg);
+                return r;
+        }
+        config_free(cfg);
+        *ret = c;
+        return 0;
+}
+
+void backend_config_free(backend_config *c)
+{
+        free(c->conninfo);
+        free(c->migrations_dir);
+        free(c->service_name);
+        free(c->sampler);
+        free(c->sampler_arg);
+        if (c->admin_token)
+                explicit_bzero(c->admin_token, strlen(c->admin_token));
+        free(c->admin_token);
+        free(c->admin_credential);
+        *c = (backend_config){0};
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * oteldemo-backend's configuration (/etc/oteldemo/backend.conf): [server] (shared with the frontend,
+ * see http-server.h), [database], [telemetry], [faults] and [admin]. Loaded whole at start and again
+ * on SIGHUP (a reload applies only what can change at run time: faults and the log level).
+ */
+#pragma once
+
+#include "http-server.h"
+#include "otel.h"
+#include "shop.h"
+
+#define BACKEND_DEFAULT_CONFIG     "/etc/oteldemo/backend.conf"
+#define BACKEND_DEFAULT_LISTEN     "127.0.0.1:8081"
+#define BACKEND_DEFAULT_CONNINFO   "dbname=oteldemo"
+#define BACKEND_DEFAULT_MIGRATIONS "/usr/share/oteldemo/db"
+#define BACKEND_SERVICE_NAME       "oteldemo-backend"
+#define BACKEND_POOL_MAX           256u
+#define BACKEND_ACQUIRE_MAX_MS     60000u
+#define BACKEND_ADMIN_TOKEN_MIN    16u /* shorter bearer tokens are guessable */
+#define BACKEND_ADMIN_CREDENTIAL   "admin-token"
+
+typedef struct backend_config {
+        http_server_config server;
+        char *conninfo;              /* [database] conninfo (libpq keywords or URI) */
+        unsigned pool_size;          /* [database] pool_size */
+        unsigned acquire_timeout_ms; /* [database] acquire_timeout_ms */
+        char *migrations_dir;        /* [database] migrations_dir */
+        char *service_name;          /* [telemetry] service_name (OTEL_SERVICE_NAME wins) */
+        otel_severity log_level;     /* [telemetry] log_level */
+        char *sampler;               /* [telemetry] sampler (OTEL_TRACES_SAMPLER wins), NULL = SDK default */
+        char *sampler_arg;           /* [telemetry] sampler_arg (OTEL_TRACES_SAMPLER_ARG wins) */
+        shop_faults faults;          /* [faults] */
+        char *admin_token;           /* [admin] token, NULL when unset */
+        char *admin_credential;      /* [admin] token_credential: systemd credential name */
+} backend_config;
+
+/* Loads and validates path. On failure returns a negative errno and writes one line naming the file,
+ * line and key into ret_error (CONFIG_ERROR_MAX bytes). */
+int backend_config_load(const char *path, backend_config *ret, char *ret_error);
+void backend_config_free(backend_config *c);
+/* The keys, for --help. */
+extern const char backend_config_help[];

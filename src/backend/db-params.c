@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libpq connection parameters: the configured conninfo, plus the password from the systemd credential
+ * $CREDENTIALS_DIRECTORY/db-password when present (never logged, wiped on free) and our defaults
+ * (connect_timeout, application_name, a server-side statement_timeout).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db-pool.h"
+#include "otel.h"
+
+/* The password credential: one line, at most this long. */
+#define DB_PASSWORD_MAX     1024
+#define DB_CREDENTIAL_NAME  "db-password"
+#define DB_APPLICATION_NAME "oteldemo-backend"
+
+void db_params_done(db_params *p)
+{
+        if (!p)
+                return;
+        for (size_t i = 0; i < p->n; i++) {
+                free(p->keywords[i]);
+                if (p->values[i])
+                        explicit_bzero(p->values[i], strlen(p->values[i])); /* may be the password */
+                free(p->values[i]);
+        }
+        free(p->keywords);
+        free(p->values);
+        *p = (db_params){0};
+}
+
+static int params_set(db_params *p, const char *key, const char *value, bool replace)
+{
+        char *k, *v;
+
+        for (size_t i = 0; i < p->n; i++) {
+                if (strcmp(p->keywords[i], key) != 0)
+                        continue;
+                if (!replace)
+                        return 0;
+                v = strdup(value);
+                if (!v)
+                        return -ENOMEM;
+                explicit_bzero(p->values[i], strlen(p->values[i]));
+                free(p->values[i]);
+                p->values[i] = v;
+                return 0;
+        }
+        k = strdup(key);
+        v = strdup(value);
+        if (!k || !v) {
+                free(k);
+                free(v);
+                return -ENOMEM;
+        }
+        /* The arrays were sized for every libpq option plus ours, so there is room. */
+        p->keywords[p->n] = k;
+        p->values[p->n] = v;
+        p->n++;
+        return 0;
+}
+
+/* The first line of $CREDENTIALS_DIRECTORY/db-password into buf; -ENOENT when there is none. */
+static int read_password_credential(char *buf, size_t size)
+{
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        char path[4096];
+        ssize_t n;
+        int fd, r;
+
+        if (!dir || !*dir)
+                return -ENOENT;
+        r = snprintf(path, sizeof(path), "%s/%s", dir, DB_CREDENTIAL_NAME);
+        if (r < 0 || (size_t)r >= sizeof(path))
+                return -ENAMETOOLONG;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, size - 1);
+        r = n < 0 ? -errno : 0;
+        close(fd);
+        if (r < 0)
+                return r;
+        buf[n] = '\0';
+        buf[strcspn(buf, "\r\n")] = '\0';
+        return 0;
+}
+
+int db_params_build(const char *conninfo, db_params *ret)
+{
+        char password[DB_PASSWORD_MAX];
+        PQconninfoOption *opts, *o;
+        db_params p = {0};
+        char *errmsg = NULL;
+        size_t n_opts = 0;
+        int r;
+
+        opts = PQconninfoParse(conninfo ? conninfo : "", &errmsg);
+        if (!opts) {
+                /* errmsg NULL means out of memory; otherwise a syntax error (no secrets in it: the
+                 * message names the keyword, never the value). */
+                r = errmsg ? -EINVAL : -ENOMEM;
+                if (errmsg)
+                        otel_log(OTEL_SEVERITY_ERROR, "Invalid database conninfo: %s", errmsg);
+                PQfreemem(errmsg);
+                return r;
+        }
+        for (o = opts; o->keyword; o++)
+                n_opts++;
+        /* + password, connect_timeout, application_name, options, terminator */
+        p.keywords = calloc(n_opts + 5, sizeof(char *));
+        p.values = calloc(n_opts + 5, sizeof(char *));
+        if (!p.keywords || !p.values) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        for (o = opts; o->keyword; o++) {
+                if (!o->val)
+                        continue;
+                r = params_set(&p, o->keyword, o->val, true);
+                if (r < 0)
+                        goto fail;
+        }
+        r = read_password_credential(password, sizeof(password));
+        if (r == 0) {
+                r = params_set(&p, "password", password, true);
+                explicit_bzero(password, sizeof(password));
+                if (r < 0)
+                        goto fail;
+        } else if (r != -ENOENT) {
+                otel_log_errno(OTEL_SEVERITY_WARN, r, "Cannot read credential %s, connecting without it",
+                               DB_CREDENTIAL_NAME);
+        }
+        /* libpq's own timeout is a backstop; we poll with our own, shorter deadline. */
+        r = params_set(&p, "connect_timeout", "2", false);
+        if (r >= 0)
+                r = params_set(&p, "application_name", DB_APPLICATION_NAME, false);
+        if (r >= 0) {
+                char opt[64];
+
+                snprintf(opt, sizeof(opt), "-c statement_timeout=%u", DB_QUERY_TIMEOUT_MS);
+                r = params_set(&p, "options", opt, false);
+        }
+        if (r < 0)
+                goto fail;
+        PQconninfoFree(opts);
+        *ret = p;
+        return 0;
+fail:
+        PQconninfoFree(opts);
+        db_params_done(&p);
+        return r;
+}
+
+const char *db_params_get(const db_params *p, const char *key)
+{
+        for (size_t i = 0; i < p->n; i++)
+                if (strcmp(p->keywords[i], key) == 0)
+                        return p->values[i];
+        return NULL;
+}

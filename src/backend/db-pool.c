@@ -1,0 +1,674 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A fixed-size pool of libpq connections. Every wait is bounded: acquiring waits at most the pool's
+ * acquire timeout, connecting and queries run non-blocking under a deadline, and a server that is down
+ * makes requests fail at once with -EAGAIN (503) while broken connections are reopened with exponential
+ * backoff. Each query runs as a named prepared statement inside a CLIENT span.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "db-pool.h"
+#include "otel.h"
+
+/* Reconnect backoff of one connection: doubles from MIN to MAX after each failed attempt. */
+#define DB_BACKOFF_MIN_MS 100u
+#define DB_BACKOFF_MAX_MS 2000u
+/* Budget of one connection attempt; small so that a request while the server is down stays < 1 s. */
+#define DB_CONNECT_TIMEOUT_MS 500u
+#define DB_POOL_SIZE_MAX      256u
+#define DB_SQLSTATE_LEN       5
+
+struct db_conn {
+        PGconn *pg;                         /* NULL when not connected */
+        uint64_t prepared;                  /* bit per db_stmt_id prepared on this connection */
+        bool in_use;                        /* handed out by db_pool_acquire */
+        bool broken;                        /* close on release (lost server, timeout, unknown state) */
+        unsigned backoff_ms;                /* next reconnect delay; 0 after a success */
+        uint64_t retry_at_ms;               /* no reconnect before this (monotonic ms) */
+        uint64_t deadline_ms;               /* deadline of the statement being run (0 = default) */
+        char sqlstate[DB_SQLSTATE_LEN + 1]; /* of the last failure */
+        db_pool *pool;                      /* owner, for span attributes */
+};
+
+struct db_pool {
+        pthread_mutex_t lock;        /* guards in_use, backoff and n_used; a conn's pg is only
+                                      * written by the thread that claimed it */
+        pthread_cond_t cond;         /* signalled when a connection is released */
+        db_params params;            /* libpq keywords/values, incl. the password */
+        unsigned size;               /* number of connections */
+        unsigned acquire_timeout_ms; /* bound of the wait for a free connection */
+        unsigned n_used;             /* connections handed out */
+        bool server_down_logged;     /* one warning per outage, not per request (atomic) */
+        char *db_name;               /* db.namespace */
+        char *host;                  /* server.address */
+        int64_t port;                /* server.port */
+        db_conn *conns;              /* size entries */
+};
+
+/* ---- small helpers ---------------------------------------------------------------------------- */
+
+uint64_t db_now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int ms_until(uint64_t deadline_ms)
+{
+        uint64_t now = db_now_ms();
+
+        if (now >= deadline_ms)
+                return 0;
+        return deadline_ms - now > INT32_MAX ? INT32_MAX : (int)(deadline_ms - now);
+}
+
+int shop_error_set(shop_error *err, int r, int status, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (err) {
+                err->status = status;
+                va_start(ap, fmt);
+                vsnprintf(err->message, sizeof(err->message), fmt, ap);
+                va_end(ap);
+        }
+        return r;
+}
+
+int db_error(int r, shop_error *err)
+{
+        switch (r) {
+        case -EAGAIN:
+                return shop_error_set(err, r, 503, "database unavailable");
+        case -ETIMEDOUT:
+                return shop_error_set(err, r, 504, "database timeout");
+        case -ENOMEM:
+                return shop_error_set(err, r, 500, "out of memory");
+        default:
+                return shop_error_set(err, r, 500, "database error");
+        }
+}
+
+const char *db_conn_sqlstate(const db_conn *conn)
+{
+        return conn ? conn->sqlstate : "";
+}
+
+/* ---- connecting ------------------------------------------------------------------------------- */
+
+/* Waits until fd is ready for events or the deadline passes: 1 ready, 0 timeout, negative errno. */
+static int wait_fd(int fd, short events, uint64_t deadline_ms)
+{
+        struct pollfd pfd = {.fd = fd, .events = events};
+        int r;
+
+        for (;;) {
+                r = poll(&pfd, 1, ms_until(deadline_ms));
+                if (r >= 0)
+                        return r;
+                if (errno != EINTR)
+                        return -errno;
+        }
+}
+
+/* Opens a connection non-blocking within DB_CONNECT_TIMEOUT_MS (libpq's connect_timeout cannot go
+ * below 2 s). Returns 0 or -EAGAIN/-ENOMEM. */
+static int conn_open(db_pool *pool, db_conn *c)
+{
+        uint64_t deadline = db_now_ms() + DB_CONNECT_TIMEOUT_MS;
+        PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+        PGconn *pg;
+        int r;
+
+        pg = PQconnectStartParams((const char *const *)pool->params.keywords,
+                                  (const char *const *)pool->params.values, 0);
+        if (!pg)
+                return -ENOMEM;
+        if (PQstatus(pg) == CONNECTION_BAD)
+                goto fail;
+        for (;;) {
+                if (st == PGRES_POLLING_OK)
+                        break;
+                if (st == PGRES_POLLING_FAILED)
+                        goto fail;
+                r = wait_fd(PQsocket(pg), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+                if (r <= 0)
+                        goto fail;
+                st = PQconnectPoll(pg);
+        }
+        if (PQsetnonblocking(pg, 1) < 0)
+                goto fail;
+        PQsetNoticeProcessor(pg, db_notice_ignore, NULL);
+        c->pg = pg;
+        c->prepared = 0;
+        c->broken = false;
+        return 0;
+fail:
+        /* One warning per outage; PQerrorMessage names host and port, never the password. */
+        if (!__atomic_exchange_n(&pool->server_down_logged, true, __ATOMIC_RELAXED))
+                otel_log(OTEL_SEVERITY_WARN, "Database connection failed, retrying with backoff: %s",
+                         PQstatus(pg) == CONNECTION_BAD ? PQerrorMessage(pg) : "timed out");
+        PQfinish(pg);
+        return -EAGAIN;
+}
+
+void db_notice_ignore(void *arg, const char *message)
+{
+        (void)arg;
+        (void)message;
+}
+
+static void conn_close(db_conn *c)
+{
+        PQfinish(c->pg);
+        c->pg = NULL;
+        c->prepared = 0;
+        c->broken = false;
+}
+
+/* A pooled connection is usable when libpq thinks so, the server has not closed it meanwhile (it sends
+ * a FATAL message on shutdown, which PQconsumeInput reads) and no transaction was left open. */
+static bool conn_healthy(db_conn *c)
+{
+        if (!c->pg || c->broken || PQstatus(c->pg) != CONNECTION_OK)
+                return false;
+        if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK)
+                return false;
+        return PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+}
+
+/* ---- the pool --------------------------------------------------------------------------------- */
+
+int db_pool_new(const char *conninfo, unsigned size, unsigned acquire_timeout_ms, db_pool **ret)
+{
+        const char *v;
+        db_pool *p;
+        int r;
+
+        if (size == 0 || size > DB_POOL_SIZE_MAX || !ret)
+                return -EINVAL;
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        r = db_params_build(conninfo, &p->params);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        p->conns = calloc(size, sizeof(*p->conns));
+        v = db_params_get(&p->params, "dbname");
+        if (!v)
+                v = db_params_get(&p->params, "user");
+        p->db_name = strdup(v ? v : "postgres");
+        v = db_params_get(&p->params, "host");
+        if (!v)
+                v = db_params_get(&p->params, "hostaddr");
+        p->host = strdup(v ? v : "localhost");
+        v = db_params_get(&p->params, "port");
+        p->port = v ? strtol(v, NULL, 10) : 5432;
+        if (!p->conns || !p->db_name || !p->host) {
+                db_params_done(&p->params);
+                free(p->conns);
+                free(p->db_name);
+                free(p->host);
+                free(p);
+                return -ENOMEM;
+        }
+        for (unsigned i = 0; i < size; i++)
+                p->conns[i].pool = p;
+        p->size = size;
+        p->acquire_timeout_ms = acquire_timeout_ms;
+        pthread_mutex_init(&p->lock, NULL);
+        {
+                pthread_condattr_t ca;
+
+                pthread_condattr_init(&ca);
+                pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+                pthread_cond_init(&p->cond, &ca);
+                pthread_condattr_destroy(&ca);
+        }
+        *ret = p;
+        return 0;
+}
+
+void db_pool_free(db_pool *pool)
+{
+        if (!pool)
+                return;
+        shop_metrics_forget_pool(pool);
+        for (unsigned i = 0; i < pool->size; i++)
+                if (pool->conns[i].pg)
+                        PQfinish(pool->conns[i].pg);
+        free(pool->conns);
+        db_params_done(&pool->params);
+        free(pool->db_name);
+        free(pool->host);
+        pthread_cond_destroy(&pool->cond);
+        pthread_mutex_destroy(&pool->lock);
+        free(pool);
+}
+
+void db_pool_counts(db_pool *pool, unsigned *ret_used, unsigned *ret_idle)
+{
+        unsigned idle = 0, used;
+
+        pthread_mutex_lock(&pool->lock);
+        used = pool->n_used;
+        for (unsigned i = 0; i < pool->size; i++)
+                if (!pool->conns[i].in_use && pool->conns[i].pg)
+                        idle++;
+        pthread_mutex_unlock(&pool->lock);
+        if (ret_used)
+                *ret_used = used;
+        if (ret_idle)
+                *ret_idle = idle;
+}
+
+static void claim(db_pool *pool, db_conn *c)
+{
+        c->in_use = true;
+        pool->n_used++;
+}
+
+static void unclaim(db_pool *pool, db_conn *c)
+{
+        pthread_mutex_lock(&pool->lock);
+        c->in_use = false;
+        pool->n_used--;
+        pthread_cond_signal(&pool->cond);
+        pthread_mutex_unlock(&pool->lock);
+}
+
+static void backoff_after_failure(db_conn *c)
+{
+        if (c->backoff_ms == 0)
+                c->backoff_ms = DB_BACKOFF_MIN_MS;
+        c->retry_at_ms = db_now_ms() + c->backoff_ms;
+        c->backoff_ms = c->backoff_ms * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS : c->backoff_ms * 2;
+}
+
+/* Makes a claimed connection usable: health check, reconnect if needed. 0 or -EAGAIN/-ENOMEM. */
+static int conn_prepare_for_use(db_pool *pool, db_conn *c)
+{
+        bool was_connected = c->pg != NULL;
+        int r;
+
+        if (was_connected && conn_healthy(c))
+                return 0;
+        if (was_connected)
+                conn_close(c);
+        /* A connection that was fine until now reconnects at once (server restarted); one already
+         * failing waits for its backoff, checked by the caller. */
+        r = conn_open(pool, c);
+        pthread_mutex_lock(&pool->lock);
+        if (r < 0) {
+                backoff_after_failure(c);
+        } else {
+                if (__atomic_exchange_n(&pool->server_down_logged, false, __ATOMIC_RELAXED))
+                        otel_log(OTEL_SEVERITY_INFO, "Database connection re-established");
+                c->backoff_ms = 0;
+                c->retry_at_ms = 0;
+        }
+        pthread_mutex_unlock(&pool->lock);
+        return r;
+}
+
+/* Waits (pool->lock held) for a release or the deadline; the condvar runs on CLOCK_MONOTONIC. */
+static void cond_wait_until(db_pool *pool, uint64_t deadline_ms)
+{
+        uint64_t wait_ms = (uint64_t)ms_until(deadline_ms);
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += (time_t)(wait_ms / 1000u);
+        ts.tv_nsec += (long)(wait_ms % 1000u) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+        }
+        (void)pthread_cond_timedwait(&pool->cond, &pool->lock, &ts);
+}
+
+static int pool_acquire_until(db_pool *pool, uint64_t deadline_ms, db_conn **ret)
+{
+        db_conn *c = NULL;
+        int r;
+
+        pthread_mutex_lock(&pool->lock);
+        for (;;) {
+                db_conn *reconnectable = NULL;
+                bool all_down = true;
+                uint64_t now = db_now_ms();
+
+                for (unsigned i = 0; i < pool->size; i++) {
+                        db_conn *x = &pool->conns[i];
+
+                        if (x->in_use) {
+                                all_down = false;
+                                continue;
+                        }
+                        if (x->pg) {
+                                c = x;
+                                break;
+                        }
+                        if (x->retry_at_ms <= now) {
+                                all_down = false;
+                                if (!reconnectable)
+                                        reconnectable = x;
+                        }
+                }
+                if (!c)
+                        c = reconnectable;
+                if (c)
+                        break;
+                /* Every free connection is waiting out a backoff: the server is down, so fail at once
+                 * instead of making the client wait for a timeout. */
+                if (all_down) {
+                        pthread_mutex_unlock(&pool->lock);
+                        return -EAGAIN;
+                }
+                if (db_now_ms() >= deadline_ms) {
+                        pthread_mutex_unlock(&pool->lock);
+                        return -EAGAIN;
+                }
+                cond_wait_until(pool, deadline_ms);
+        }
+        claim(pool, c);
+        pthread_mutex_unlock(&pool->lock);
+
+        r = conn_prepare_for_use(pool, c);
+        if (r < 0) {
+                unclaim(pool, c);
+                return r;
+        }
+        c->deadline_ms = 0;
+        c->sqlstate[0] = '\0';
+        *ret = c;
+        return 0;
+}
+
+int db_pool_acquire(db_pool *pool, db_conn **ret)
+{
+        return pool_acquire_until(pool, db_now_ms() + pool->acquire_timeout_ms, ret);
+}
+
+void db_pool_release(db_pool *pool, db_conn *c)
+{
+        if (!c)
+                return;
+        /* A connection returned mid-transaction or after a timeout is in an unknown state. */
+        if (c->pg &&
+            (c->broken || PQstatus(c->pg) != CONNECTION_OK || PQtransactionStatus(c->pg) != PQTRANS_IDLE))
+                conn_close(c);
+        unclaim(pool, c);
+}
+
+/* ---- running statements ----------------------------------------------------------------------- */
+
+static otel_tracer *db_tracer(void)
+{
+        return otel_tracer_get("oteldemo-backend.db", OTELDEMO_VERSION);
+}
+
+static int map_sqlstate(const char *st)
+{
+        if (strcmp(st, "23505") == 0)
+                return -EEXIST;
+        if (strcmp(st, "23503") == 0)
+                return -ENOENT;
+        if (strcmp(st, "23514") == 0)
+                return -ERANGE;
+        if (strcmp(st, "57014") == 0)
+                return -ETIMEDOUT;
+        /* connection exceptions, admin/crash shutdown, cannot connect now */
+        if (strncmp(st, "08", 2) == 0 || strncmp(st, "57P", 3) == 0)
+                return -EAGAIN;
+        if (strncmp(st, "22", 2) == 0)
+                return -EINVAL;
+        return -EIO;
+}
+
+/* Flushes the outgoing buffer and collects the results of one command under the deadline. Keeps the
+ * first failed result, or the last one. */
+static int conn_collect(db_conn *c, uint64_t deadline_ms, PGresult **ret)
+{
+        PGresult *keep = NULL, *res;
+        int r;
+
+        for (;;) {
+                r = PQflush(c->pg);
+                if (r == 0)
+                        break;
+                if (r < 0)
+                        goto lost;
+                r = wait_fd(PQsocket(c->pg), POLLOUT | POLLIN, deadline_ms);
+                if (r == 0)
+                        goto timeout;
+                if (r < 0)
+                        goto lost;
+                if (!PQconsumeInput(c->pg))
+                        goto lost;
+        }
+        for (;;) {
+                while (PQisBusy(c->pg)) {
+                        r = wait_fd(PQsocket(c->pg), POLLIN, deadline_ms);
+                        if (r == 0)
+                                goto timeout;
+                        if (r < 0 || !PQconsumeInput(c->pg))
+                                goto lost;
+                }
+                res = PQgetResult(c->pg);
+                if (!res)
+                        break;
+                if (!keep || PQresultStatus(keep) != PGRES_FATAL_ERROR) {
+                        PQclear(keep);
+                        keep = res;
+                } else {
+                        PQclear(res);
+                }
+        }
+        if (!keep)
+                goto lost;
+        *ret = keep;
+        return 0;
+timeout:
+        PQclear(keep);
+        c->broken = true; /* the server is still working on it; do not reuse the session */
+        snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", "57014");
+        return -ETIMEDOUT;
+lost:
+        PQclear(keep);
+        c->broken = true;
+        snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", "08006");
+        return -EAGAIN;
+}
+
+static int result_check(db_conn *c, PGresult *res)
+{
+        ExecStatusType st = PQresultStatus(res);
+        const char *state, *msg;
+        int r;
+
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+                return 0;
+        state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", state ? state : "08006");
+        if (!state || PQstatus(c->pg) != CONNECTION_OK) {
+                c->broken = true;
+                return -EAGAIN;
+        }
+        r = map_sqlstate(c->sqlstate);
+        if (r == -EAGAIN) {
+                c->broken = true;
+        } else if (r == -EIO) {
+                /* The primary message carries no parameter values (those go in DETAIL). */
+                msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+                otel_log(OTEL_SEVERITY_ERROR, "Query failed: SQLSTATE %s: %s", c->sqlstate, msg ? msg : "?");
+        }
+        return r;
+}
+
+static uint64_t stmt_deadline(db_conn *c, uint32_t slow_ms)
+{
+        return c->deadline_ms ? c->deadline_ms : db_now_ms() + DB_QUERY_TIMEOUT_MS + slow_ms;
+}
+
+static void slow_query_fault(uint32_t ms)
+{
+        struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
+
+        while (ms > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+static otel_span *query_span_start(db_conn *c, const char *operation, const char *collection,
+                                   const char *sql)
+{
+        char name[128];
+        otel_attr attrs[7];
+        size_t n = 0;
+
+        if (collection)
+                snprintf(name, sizeof(name), "%s %s", operation, collection);
+        else
+                snprintf(name, sizeof(name), "%s", operation);
+        attrs[n++] = OTEL_ATTR_STR("db.system.name", "postgresql");
+        attrs[n++] = OTEL_ATTR_STR("db.namespace", c->pool->db_name);
+        attrs[n++] = OTEL_ATTR_STR("db.operation.name", operation);
+        if (collection)
+                attrs[n++] = OTEL_ATTR_STR("db.collection.name", collection);
+        attrs[n++] = OTEL_ATTR_STR("db.query.text", sql);
+        attrs[n++] = OTEL_ATTR_STR("server.address", c->pool->host);
+        attrs[n++] = OTEL_ATTR_I64("server.port", c->pool->port);
+        return otel_span_start(db_tracer(), name, OTEL_SPAN_KIND_CLIENT,
+                               &(otel_span_start_opts){.attrs = attrs, .n_attrs = n});
+}
+
+static void query_span_end(db_conn *c, otel_span *span, const char *operation, const char *collection,
+                           uint64_t start_ns, int r)
+{
+        const char *etype = NULL;
+
+        if (r < 0) {
+                etype = r == -ETIMEDOUT ? "timeout" : c->sqlstate[0] ? c->sqlstate : "error";
+                if (c->sqlstate[0])
+                        otel_span_set_str(span, "db.response.status_code", c->sqlstate);
+                otel_span_set_str(span, "error.type", etype);
+                otel_span_set_status(span, OTEL_STATUS_ERROR, r == -EAGAIN ? "connection lost" : etype);
+        }
+        otel_span_end(span);
+        shop_metrics_db_operation(operation, collection, etype,
+                                  (double)(otel_time_now_ns() - start_ns) / 1e9);
+}
+
+int db_exec(db_conn *c, const db_stmt *stmt, const char *const *params, PGresult **ret)
+{
+        shop_faults f;
+        uint64_t start_ns = otel_time_now_ns(), deadline;
+        PGresult *res = NULL;
+        otel_span *span;
+        int r;
+
+        shop_faults_get(&f);
+        span = query_span_start(c, stmt->operation, stmt->collection, stmt->sql);
+        slow_query_fault(f.db_slow_query_ms);
+        deadline = stmt_deadline(c, f.db_slow_query_ms);
+        c->sqlstate[0] = '\0';
+
+        if (!(c->prepared & (UINT64_C(1) << stmt->id))) {
+                if (!PQsendPrepare(c->pg, stmt->name, stmt->sql, stmt->n_params, NULL)) {
+                        c->broken = true;
+                        r = -EAGAIN;
+                        goto done;
+                }
+                r = conn_collect(c, deadline, &res);
+                if (r >= 0) {
+                        r = result_check(c, res);
+                        PQclear(res);
+                        res = NULL;
+                }
+                if (r < 0)
+                        goto done;
+                c->prepared |= UINT64_C(1) << stmt->id;
+        }
+        if (!PQsendQueryPrepared(c->pg, stmt->name, stmt->n_params, params, NULL, NULL, 0)) {
+                c->broken = true;
+                r = -EAGAIN;
+                goto done;
+        }
+        r = conn_collect(c, deadline, &res);
+        if (r >= 0)
+                r = result_check(c, res);
+        if (r < 0) {
+                PQclear(res);
+                res = NULL;
+        }
+done:
+        query_span_end(c, span, stmt->operation, stmt->collection, start_ns, r);
+        if (r >= 0)
+                *ret = res;
+        return r;
+}
+
+int db_exec_simple(db_conn *c, const char *sql)
+{
+        uint64_t start_ns = otel_time_now_ns();
+        PGresult *res = NULL;
+        otel_span *span;
+        int r;
+
+        span = query_span_start(c, sql, NULL, sql);
+        c->sqlstate[0] = '\0';
+        if (!PQsendQuery(c->pg, sql)) {
+                c->broken = true;
+                r = -EAGAIN;
+        } else {
+                r = conn_collect(c, stmt_deadline(c, 0), &res);
+                if (r >= 0)
+                        r = result_check(c, res);
+                PQclear(res);
+        }
+        query_span_end(c, span, sql, NULL, start_ns, r);
+        return r;
+}
+
+static const db_stmt STMT_PING = {
+        .id = DB_STMT_PING,
+        .name = "ping",
+        .sql = "SELECT 1",
+        .operation = "SELECT",
+        .n_params = 0,
+};
+
+int db_pool_ping(db_pool *pool, unsigned timeout_ms)
+{
+        uint64_t deadline = db_now_ms() + timeout_ms;
+        PGresult *res = NULL;
+        db_conn *c;
+        int r;
+
+        r = pool_acquire_until(pool, deadline, &c);
+        if (r < 0)
+                return r;
+        c->deadline_ms = deadline;
+        r = db_exec(c, &STMT_PING, NULL, &res);
+        PQclear(res);
+        c->deadline_ms = 0;
+        db_pool_release(pool, c);
+        return r;
+}
+
+int64_t db_value_i64(const PGresult *res, int row, int col)
+{
+        return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}

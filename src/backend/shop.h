@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * shop.h - the data side of oteldemo-backend: PostgreSQL connection pool, migrations, fault flags and
+ * the domain operations (users, products, orders, payment) the HTTP side calls.
+ *
+ * Conventions: functions return 0 or a negative errno. Domain operations additionally fill a shop_error
+ * (HTTP status + client-safe message) whenever they fail; the HTTP side turns it into
+ * {"error": message, "trace_id": ...}. The errno is informative only (-EINVAL bad input, -ENOENT not
+ * found, -EBUSY not enough stock, -EAGAIN database unavailable, -EIO database error, -ECONNREFUSED /
+ * -ETIMEDOUT payment provider, -EPERM payment declined, -ENOMEM); the status in err is authoritative.
+ *
+ * Telemetry: every query gets a CLIENT span that is a child of the current context (the HTTP side
+ * attaches its SERVER span before calling in), so no context is passed explicitly.
+ *
+ * JSON shapes (all integers are JSON integers, timestamps RFC 3339 strings in UTC with microseconds,
+ * e.g. "2024-05-01T12:00:00.123456Z"):
+ *   user    {"id", "name", "email", "created_at"}
+ *   product {"id", "sku", "name", "description", "price_cents", "currency", "stock"}
+ *   list    {"items": [...], "limit", "offset", "total"}          (users and products)
+ *   order   {"id", "user_id", "status", "total_cents", "currency", "created_at",
+ *            "items": [{"product_id", "quantity", "unit_price_cents"}]}
+ *   user orders: {"items": [order, ...], "total"}                  (newest first, at most
+ *                                                                    SHOP_USER_ORDERS_MAX)
+ * Order status is "paid" for orders created through shop_order_create (payment is authorised inside the
+ * transaction; a declined payment rolls everything back, so no "failed" orders are stored).
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct db_pool db_pool;
+
+/* Paging limits of the list operations (the router may pass -1 for "not given"). */
+#define SHOP_LIMIT_DEFAULT   50
+#define SHOP_LIMIT_MAX       200
+#define SHOP_USER_ORDERS_MAX 200
+/* Longest search text accepted by shop_products_list (bytes). */
+#define SHOP_QUERY_MAX 200
+/* Longest Idempotency-Key accepted by shop_order_create (bytes, printable ASCII). */
+#define SHOP_IDEMPOTENCY_KEY_MAX 128
+
+/* An API-level failure: HTTP status + message for {"error": message, "trace_id": …}. */
+typedef struct shop_error {
+        int status;        /* 400, 402, 404, 409, 500, 502, 503, 504 */
+        char message[256]; /* human-readable, no secrets, no SQL */
+} shop_error;
+
+/* Fault flags ([faults] in the config, PUT /admin/faults). */
+typedef struct shop_faults {
+        double payment_failure_rate; /* 0..1: share of payments declined by the simulated provider */
+        uint32_t payment_latency_ms; /* added latency of the payment call, 0..60000 */
+        bool payment_unreachable;    /* the payment call fails as if the host were down */
+        uint32_t db_slow_query_ms;   /* extra latency of every query (client-side delay inside its span) */
+        int64_t product_failure_id;  /* GET /api/products/{id} and orders with it fail with 500; 0 = off */
+} shop_faults;
+
+#define SHOP_FAULT_LATENCY_MAX_MS 60000u
+
+/*
+ * Connection pool. conninfo is a libpq conninfo string (keywords or URI). When
+ * $CREDENTIALS_DIRECTORY/db-password exists its first line is passed as the password (never logged).
+ * db_pool_new does not touch the network: connections are opened on first use, and a broken one is
+ * reopened on a later acquire with exponential backoff (100 ms .. 2 s), so the daemon can start while the
+ * server is down (use db_pool_ping for readiness). acquire_timeout_ms bounds how long a request waits for
+ * a free connection before failing with 503; while the server is down requests fail at once with 503.
+ * Free the pool after otel_sdk_shutdown() or before it - either is safe (the connection-count callback
+ * is unregistered by db_pool_free).
+ * Returns 0, -EINVAL (size 0 or bad conninfo syntax), -ENOMEM.
+ */
+int db_pool_new(const char *conninfo, unsigned size, unsigned acquire_timeout_ms, db_pool **ret);
+void db_pool_free(db_pool *pool);
+/* One round trip ("SELECT 1") on a pooled connection within timeout_ms: 0, or negative errno. */
+int db_pool_ping(db_pool *pool, unsigned timeout_ms);
+/* Connections currently handed out (used) and connected-and-free (idle); for metrics and STATUS=. */
+void db_pool_counts(db_pool *pool, unsigned *ret_used, unsigned *ret_idle);
+
+/* Migrations in dir (db/), tracked in schema_migrations; idempotent. */
+int shop_migrate(const char *conninfo, const char *migrations_dir);
+/* The schema version this binary needs (highest migration it knows). */
+int shop_schema_version_required(void);
+/* 0 when the database schema is at least what this binary needs; -ESTALE (with a log line) otherwise. */
+int shop_check_schema(db_pool *pool);
+
+/* Faults are read by the data side on every call; set atomically by the daemon (reload / admin). */
+void shop_faults_set(const shop_faults *f);
+void shop_faults_get(shop_faults *ret);
+/* Parses and validates a JSON object of fault fields (partial update of *inout); 400-style error.
+ * Unknown keys are rejected. *inout is only changed when the whole object is valid. */
+int shop_faults_from_json(json_object *obj, shop_faults *inout, shop_error *err);
+json_object *shop_faults_to_json(const shop_faults *f);
+
+/* Domain operations. Each returns 0 and sets *ret to a new json_object reference, or a negative errno
+ * and fills err (status + message). Inputs from the URL are already parsed as integers by the router
+ * (id > 0 checked there too); JSON bodies are passed as parsed json_object and validated here
+ * (types, ranges: ids > 0, 1 <= quantity <= 1000, name 1..100 chars, email 3..254 chars with one '@',
+ * valid UTF-8, no control characters).
+ * limit < 0 means SHOP_LIMIT_DEFAULT; limit 0 or > SHOP_LIMIT_MAX, offset < 0 → 400.
+ * query may be NULL or "" (no filter); otherwise a case-insensitive substring match on the product name
+ * (LIKE metacharacters in it are matched literally). */
+int shop_users_list(db_pool *pool, int64_t limit, int64_t offset, json_object **ret, shop_error *err);
+int shop_user_get(db_pool *pool, int64_t id, json_object **ret, shop_error *err);
+/* 201-style create; duplicate email → 409. */
+int shop_user_create(db_pool *pool, json_object *body, json_object **ret, shop_error *err);
+int shop_products_list(db_pool *pool, int64_t limit, int64_t offset, const char *query, json_object **ret,
+                       shop_error *err);
+int shop_product_get(db_pool *pool, int64_t id, json_object **ret, shop_error *err);
+/* body: {user_id, product_id, quantity} or {user_id, items: [{product_id, quantity}, ...]} (1..50 items,
+ * a product at most once). Errors: 400 invalid, 404 unknown user/product, 409 not enough stock,
+ * 402 payment declined, 502 payment provider unreachable, 504 payment provider timeout, 500
+ * product_failure_id fault, 503 database unavailable.
+ * idempotency_key may be NULL. *ret_replayed is true when the key matched an earlier order (reply 200
+ * with the first order instead of 201). A key longer than SHOP_IDEMPOTENCY_KEY_MAX or with
+ * non-printable characters → 400. */
+int shop_order_create(db_pool *pool, json_object *body, const char *idempotency_key, json_object **ret,
+                      bool *ret_replayed, shop_error *err);
+int shop_order_get(db_pool *pool, int64_t id, json_object **ret, shop_error *err);
+/* Unknown user → 404. */
+int shop_user_orders(db_pool *pool, int64_t user_id, json_object **ret, shop_error *err);
+
+/* Telemetry instruments of the data side (db.client.*, oteldemo.orders.created,
+ * oteldemo.payment.failures). Call once after the meter provider is installed (otel_init); safe to
+ * skip (then no metrics are recorded) and idempotent. */
+int shop_telemetry_init(db_pool *pool);

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Strict parsers for command-line values (see cli-args.h): a typo must be a usage error, never a
+ * different number.
+ */
+#include <stdbool.h>
+#include <string.h>
+
+#include "cli-args.h"
+
+#define NSEC_PER_MSEC UINT64_C(1000000)
+#define NSEC_PER_SEC  UINT64_C(1000000000)
+
+/* Decimal number with an optional fraction: "12", "1.5". Returns the characters consumed (0 when
+ * none) and the value as integer part and fraction scaled to 1e9. */
+static size_t parse_decimal(const char *s, uint64_t *ret_int, uint64_t *ret_frac_nano)
+{
+        uint64_t v = 0, frac = 0, scale = NSEC_PER_SEC;
+        size_t i = 0, digits = 0;
+
+        while (s[i] >= '0' && s[i] <= '9') {
+                if (++digits > CLI_NUMBER_MAX_DIGITS)
+                        return 0;
+                v = v * 10 + (uint64_t)(s[i] - '0');
+                i++;
+        }
+        if (digits == 0)
+                return 0;
+        if (s[i] == '.') {
+                size_t fdigits = 0;
+
+                i++;
+                while (s[i] >= '0' && s[i] <= '9') {
+                        /* Digits beyond nanoseconds are ignored, not rounded: no one types them. */
+                        if (scale > 1) {
+                                scale /= 10;
+                                frac += (uint64_t)(s[i] - '0') * scale;
+                        }
+                        fdigits++;
+                        i++;
+                }
+                if (fdigits == 0)
+                        return 0;
+        }
+        *ret_int = v;
+        *ret_frac_nano = frac;
+        return i;
+}
+
+int cli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+        uint64_t v = 0;
+        size_t n;
+
+        if (!s || !*s || strspn(s, "0123456789") != strlen(s))
+                return -EINVAL;
+        n = strlen(s);
+        if (n > CLI_NUMBER_MAX_DIGITS)
+                return -ERANGE;
+        for (size_t i = 0; i < n; i++)
+                v = v * 10 + (uint64_t)(s[i] - '0');
+        if (v < min || v > max)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+int cli_parse_id(const char *s, int64_t *ret)
+{
+        uint64_t v;
+        int r;
+
+        r = cli_parse_uint(s, 1, (uint64_t)CLI_ID_MAX, &v);
+        if (r < 0)
+                return r;
+        *ret = (int64_t)v;
+        return 0;
+}
+
+int cli_parse_duration_ns(const char *s, uint64_t *ret)
+{
+        static const struct {
+                const char *suffix;
+                uint64_t ns;
+        } units[] = {
+                {"ms", NSEC_PER_MSEC},      {"s", NSEC_PER_SEC}, {"m", 60 * NSEC_PER_SEC},
+                {"h", 3600 * NSEC_PER_SEC}, {"", NSEC_PER_SEC},
+        };
+        uint64_t whole, frac;
+        size_t n;
+
+        if (!s)
+                return -EINVAL;
+        n = parse_decimal(s, &whole, &frac);
+        if (n == 0)
+                return -EINVAL;
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+                long double total;
+
+                if (strcmp(s + n, units[i].suffix) != 0)
+                        continue;
+                total = (long double)whole * units[i].ns + (long double)frac * units[i].ns / NSEC_PER_SEC;
+                if (total > (long double)CLI_DURATION_MAX_NS)
+                        return -ERANGE;
+                *ret = (uint64_t)(total + 0.5L);
+                return 0;
+        }
+        return -EINVAL;
+}
+
+int cli_parse_rate(const char *s, double *ret)
+{
+        uint64_t whole, frac;
+        double per_s;
+        size_t n;
+
+        if (!s)
+                return -EINVAL;
+        n = parse_decimal(s, &whole, &frac);
+        if (n == 0)
+                return -EINVAL;
+        per_s = (double)whole + (double)frac / (double)NSEC_PER_SEC;
+        if (strcmp(s + n, "") == 0 || strcmp(s + n, "/s") == 0)
+                ;
+        else if (strcmp(s + n, "/m") == 0)
+                per_s /= 60.0;
+        else
+                return -EINVAL;
+        if (!(per_s > 0.0) || per_s > CLI_RATE_MAX)
+                return -ERANGE;
+        *ret = per_s;
+        return 0;
+}
+
+int cli_parse_output(const char *s, cli_output *ret)
+{
+        if (s && strcmp(s, "table") == 0)
+                *ret = CLI_OUTPUT_TABLE;
+        else if (s && strcmp(s, "json") == 0)
+                *ret = CLI_OUTPUT_JSON;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+int cli_parse_mix(const char *s, load_mix *ret)
+{
+        load_mix mix = {};
+        bool seen[_LOAD_SESSION_KIND_MAX] = {};
+        unsigned sum = 0;
+        const char *p = s;
+
+        if (!s || !*s)
+                return -EINVAL;
+        for (;;) {
+                const char *eq = strchr(p, '='), *end = strchr(p, ',');
+                load_session_kind kind;
+                uint64_t pct;
+                char num[CLI_NUMBER_MAX_DIGITS + 2];
+                size_t len;
+                int r;
+
+                if (!end)
+                        end = p + strlen(p);
+                if (!eq || eq > end || eq == p)
+                        return -EINVAL;
+                kind = load_session_kind_from_string_n(p, (size_t)(eq - p));
+                if (kind < 0)
+                        return -ENOENT;
+                if (seen[kind])
+                        return -EEXIST;
+                len = (size_t)(end - eq - 1);
+                if (len == 0 || len >= sizeof(num))
+                        return -EINVAL;
+                memcpy(num, eq + 1, len);
+                num[len] = '\0';
+                r = cli_parse_uint(num, 0, 100, &pct);
+                if (r < 0)
+                        return r;
+                seen[kind] = true;
+                mix.pct[kind] = (unsigned)pct;
+                sum += (unsigned)pct;
+                if (!*end)
+                        break;
+                p = end + 1;
+        }
+        if (sum != 100)
+                return -EDOM;
+        *ret = mix;
+        return 0;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Parsers for the values on oteldemo's command line. Each accepts exactly the documented syntax (no
+ * leading blanks, signs, hex or exponents, which strtol/strtod would quietly take) and returns 0, or
+ * -EINVAL for malformed text and -ERANGE for a well-formed value outside the allowed range.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "cli.h"
+#include "sessions.h"
+
+#define CLI_ID_MAX            INT64_MAX
+#define CLI_QUANTITY_MIN      1
+#define CLI_QUANTITY_MAX      1000     /* the API's own bound */
+#define CLI_RATE_MAX          100000.0 /* requests per second one process can schedule meaningfully */
+#define CLI_DURATION_MAX_NS   (UINT64_C(366) * 24 * 3600 * 1000000000) /* a year */
+#define CLI_CONCURRENCY_MAX   1024u
+#define CLI_NUMBER_MAX_DIGITS 18 /* keeps every intermediate below 2^63 */
+
+/* Unsigned decimal in [min, max]. */
+int cli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
+/* A database id: decimal, 1..CLI_ID_MAX. */
+int cli_parse_id(const char *s, int64_t *ret);
+/* "500ms", "10s", "2m", "1h", "1.5s"; a bare number is seconds. 0 is allowed (callers decide). */
+int cli_parse_duration_ns(const char *s, uint64_t *ret);
+/* "200", "200/s", "30/m": requests per second, > 0 and <= CLI_RATE_MAX. */
+int cli_parse_rate(const char *s, double *ret);
+/* "table" or "json". */
+int cli_parse_output(const char *s, cli_output *ret);
+/* "browse=70,order=20,user=10": every kind at most once, each 0..100, summing to exactly 100 (kinds
+ * not named get 0). -EINVAL malformed, -ENOENT unknown kind, -EEXIST a kind twice, -ERANGE a share
+ * over 100, -EDOM when the shares do not add up to 100. */
+int cli_parse_mix(const char *s, load_mix *ret);

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * oteldemo: the command-line client and load generator of the demo shop. Reads the global options,
+ * starts the OpenTelemetry SDK (each command is a traced CLIENT call), runs one command, and shuts the
+ * SDK down within a bounded time so that a missing collector never holds the shell up.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "cli-args.h"
+#include "commands.h"
+#include "config.h"
+#include "otel.h"
+
+static const struct {
+        const char *name;
+        int (*run)(const cli_globals *g, int argc, char **argv);
+} commands[] = {
+        {"users", cmd_users},   {"products", cmd_products}, {"orders", cmd_orders},
+        {"faults", cmd_faults}, {"health", cmd_health},     {"load", cmd_load},
+};
+
+static const char main_help[] =
+        "Usage: oteldemo [GLOBAL OPTIONS] COMMAND [ARGS]\n"
+        "\n"
+        "Commands:\n"
+        "  users list|get ID|create --name N --email E\n"
+        "  products list [--query Q] [--limit N]|get ID\n"
+        "  orders create --user ID --product ID --quantity N [--idempotency-key K]|get ID|list --user ID\n"
+        "  faults get|set KEY=VALUE...\n"
+        "  health\n"
+        "  load [--rate R/s] [--duration D] [--concurrency C] [--mix browse=70,order=20,user=10] [--seed "
+        "S]\n"
+        "\n"
+        "Global options:\n"
+        "  --url URL              server to talk to (default $OTELDEMO_URL, else " CLI_DEFAULT_URL ")\n"
+        "  --output table|json    output format (default table)\n"
+        "  --timeout S            per-request timeout, e.g. 10 or 500ms (default 10s)\n"
+        "  --token TOKEN          admin token for 'faults' (default $OTELDEMO_TOKEN)\n"
+        "  --verbose, -v          print requests and their trace ids on stderr\n"
+        "  --version, --help\n"
+        "\n"
+        "'oteldemo COMMAND --help' describes a command. Exit status: 0 ok, 1 the request failed,\n"
+        "2 usage error, 3 cannot connect. Tracing follows the OTEL_* environment variables.\n";
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+        va_list ap;
+
+        fprintf(stderr, "%s%s%s: ", CLI_PROGRAM_NAME, cmd ? " " : "", cmd ? cmd : "");
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return CLI_EXIT_USAGE;
+}
+
+/* Global options, up to the command name. Returns CLI_EXIT_OK, CLI_HELP_SHOWN or a usage error. */
+static int parse_globals(int argc, char **argv, cli_globals *g)
+{
+        static const struct option opts[] = {
+                {"url", required_argument, NULL, 'u'},     {"output", required_argument, NULL, 'o'},
+                {"timeout", required_argument, NULL, 't'}, {"token", required_argument, NULL, 'k'},
+                {"verbose", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},       {},
+        };
+        uint64_t ns;
+        int c;
+
+        *g = (cli_globals){
+                .url = getenv("OTELDEMO_URL"),
+                .output = CLI_OUTPUT_TABLE,
+                .timeout_ms = CLI_DEFAULT_TIMEOUT,
+                .token = getenv("OTELDEMO_TOKEN"),
+        };
+        if (!g->url || !*g->url)
+                g->url = CLI_DEFAULT_URL;
+        if (g->token && !*g->token)
+                g->token = NULL;
+        /* '+': options after the command name belong to the command. */
+        while ((c = getopt_long(argc, argv, "+:hv", opts, NULL)) != -1)
+                switch (c) {
+                case 'u':
+                        g->url = optarg;
+                        break;
+                case 'o':
+                        if (cli_parse_output(optarg, &g->output) < 0)
+                                return cli_usage_error(
+                                        NULL, "invalid --output '%s' (expected table or json)", optarg);
+                        break;
+                case 't':
+                        if (cli_parse_duration_ns(optarg, &ns) < 0 || ns < UINT64_C(1000000))
+                                return cli_usage_error(
+                                        NULL,
+                                        "invalid --timeout '%s' (expected e.g. 10, 2.5s or 500ms, "
+                                        "at least 1ms)",
+                                        optarg);
+                        g->timeout_ms = ns / UINT64_C(1000000);
+                        break;
+                case 'k':
+                        g->token = optarg;
+                        break;
+                case 'v':
+                        g->verbose = true;
+                        break;
+                case 'h':
+                        fputs(main_help, stdout);
+                        return CLI_HELP_SHOWN;
+                case 'V':
+                        printf("%s %s\n", CLI_PROGRAM_NAME, OTELDEMO_VERSION);
+                        return CLI_HELP_SHOWN;
+                default:
+                        return cli_option_error(NULL, c, argv);
+                }
+        if (strncmp(g->url, "http://", 7) != 0 && strncmp(g->url, "https://", 8) != 0)
+                return cli_usage_error(NULL, "invalid --url '%s' (expected http://HOST[:PORT])", g->url);
+        return CLI_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+        const otel_sdk_options otel_opts = {.service_name = CLI_SERVICE_NAME,
+                                            .service_version = OTELDEMO_VERSION};
+        cli_globals g;
+        size_t i;
+        int code, r;
+
+        code = parse_globals(argc, argv, &g);
+        if (code != CLI_EXIT_OK)
+                return code == CLI_HELP_SHOWN ? CLI_EXIT_OK : code;
+        if (optind >= argc)
+                return cli_usage_error(NULL, "missing command (see 'oteldemo --help')");
+        for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                if (strcmp(argv[optind], commands[i].name) == 0)
+                        break;
+        if (i == sizeof(commands) / sizeof(commands[0]))
+                return cli_usage_error(NULL, "unknown command '%s' (see 'oteldemo --help')", argv[optind]);
+
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                fprintf(stderr, "%s: cannot initialise libcurl\n", CLI_PROGRAM_NAME);
+                return CLI_EXIT_FAILED;
+        }
+        /* The CLI records spans only; unless asked for, do not start the metrics and logs pipelines. */
+        (void)setenv("OTEL_METRICS_EXPORTER", "none", 0);
+        (void)setenv("OTEL_LOGS_EXPORTER", "none", 0);
+        r = otel_sdk_init(&otel_opts);
+        if (r < 0)
+                fprintf(stderr, "%s: tracing disabled: %s\n", CLI_PROGRAM_NAME, strerror(-r));
+
+        code = commands[i].run(&g, argc - optind, argv + optind);
+
+        (void)otel_sdk_shutdown(CLI_OTEL_SHUTDOWN_TIMEOUT_MS);
+        curl_global_cleanup();
+        return code;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * INI configuration files of the oteldemo daemons: "[section]", "key = value", comments starting with
+ * '#' or ';', optional double quotes around a value. The file is parsed once into entries; the daemon
+ * then asks for every key it knows with a typed getter (which checks the range), and finally calls
+ * config_check_unknown() so that a misspelt key or section is an error instead of being ignored.
+ * Every failure leaves one line in config_error(): "FILE:LINE: [section] key: what is wrong".
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_WUR __attribute__((warn_unused_result))
+
+/* Caps: a config file is small; anything larger is a mistake (or an attack through a wrong path). */
+#define CONFIG_FILE_MAX_BYTES (1024u * 1024u)
+#define CONFIG_LINE_MAX       4096u
+#define CONFIG_NAME_MAX       64u  /* section and key names */
+#define CONFIG_ERROR_MAX      512u /* one error line */
+
+/* sysexits.h EX_CONFIG: what a daemon exits with on a bad configuration. */
+#define CONFIG_EXIT_INVALID 78
+
+typedef struct config_file config_file;
+
+/* Parses path. On a syntax error returns -EINVAL and, when ret_error is not NULL, copies the error
+ * line into it (CONFIG_ERROR_MAX bytes); other failures: -ENOENT, -EACCES, -EFBIG, -ENOMEM. */
+int config_load(const char *path, config_file **ret, char *ret_error) CONFIG_WUR;
+/* Same from a string (name is used in error lines). */
+int config_parse_string(const char *name, const char *text, size_t len, config_file **ret,
+                        char *ret_error) CONFIG_WUR;
+void config_free(config_file *cfg);
+
+/* The last error of a getter or of config_check_unknown(), "" when none. */
+const char *config_error(const config_file *cfg);
+const char *config_path(const config_file *cfg);
+
+/* Getters. Each marks the key as known. When the key is absent *ret is set to def and 0 is returned;
+ * when present and valid, its value; otherwise -EINVAL with config_error() set and *ret unchanged.
+ * Returned strings belong to cfg. */
+int config_get_string(config_file *cfg, const char *section, const char *key, const char *def,
+                      const char **ret) CONFIG_WUR;
+int config_get_int(config_file *cfg, const char *section, const char *key, int64_t def, int64_t min,
+                   int64_t max, int64_t *ret) CONFIG_WUR;
+int config_get_uint(config_file *cfg, const char *section, const char *key, unsigned def, unsigned min,
+                    unsigned max, unsigned *ret) CONFIG_WUR;
+int config_get_double(config_file *cfg, const char *section, const char *key, double def, double min,
+                      double max, double *ret) CONFIG_WUR;
+/* true/false, yes/no, on/off, 1/0. */
+int config_get_bool(config_file *cfg, const char *section, const char *key, bool def, bool *ret) CONFIG_WUR;
+
+/* Marks a whole section as known (e.g. one the daemon reads elsewhere). */
+void config_accept_section(config_file *cfg, const char *section);
+/* -EINVAL naming the first section or key no getter asked for; 0 when everything was used. */
+int config_check_unknown(config_file *cfg) CONFIG_WUR;
+/* Sets the error line for a value that a getter accepted but the caller rejects (e.g. a bad listen
+ * address): "FILE:LINE: [section] key: <message>". Returns -EINVAL. */
+int config_reject(config_file *cfg, const char *section, const char *key, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The routing table of the HTTP server: method + path pattern → handler. Patterns are parsed once into
+ * segments: literals ("users"), parameters ("{id}") and a final wildcard ("*", any rest of the path,
+ * for the frontend's proxy and static files). A lookup walks the segments of the request path; when
+ * several routes match, the most specific wins (literal over parameter over wildcard, segment by
+ * segment), so the order of registration does not matter.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HTTP_ROUTER_MAX_SEGMENTS 16   /* path segments in a pattern or a matched path */
+#define HTTP_ROUTER_MAX_PARAMS   4    /* {name} segments per pattern */
+#define HTTP_ROUTER_MAX_PATH     2048 /* longest request path matched (longer → 404) */
+#define HTTP_ROUTER_ALLOW_MAX    64   /* "GET, POST, PUT, DELETE, PATCH" fits */
+
+typedef struct http_router http_router;
+
+/* The result of a successful lookup. Strings point into the match itself or the router; rest points
+ * into the looked-up path. */
+typedef struct http_route_match {
+        const char *pattern; /* the route template, e.g. "/api/users/{id}" */
+        void *handler;       /* as registered (the server casts it back) */
+        void *userdata;      /* as registered */
+        size_t n_params;
+        const char *param_names[HTTP_ROUTER_MAX_PARAMS];
+        const char *param_values[HTTP_ROUTER_MAX_PARAMS]; /* the matched segments (NUL-terminated) */
+        const char *rest;                   /* what "*" matched, without the leading '/' ("" when
+                                               nothing), or NULL without a wildcard */
+        char buf[HTTP_ROUTER_MAX_PATH + 1]; /* the split copy of the path the values point into */
+} http_route_match;
+
+int http_router_new(http_router **ret) __attribute__((warn_unused_result));
+void http_router_free(http_router *r);
+
+/* method: "GET", "POST"…; pattern: starts with '/', segments separated by '/', "{name}" parameters,
+ * optionally a last segment "*". Returns -EINVAL for a malformed pattern, -EEXIST when the same method
+ * and pattern are already routed, -E2BIG over the caps, -ENOMEM. */
+int http_router_add(http_router *r, const char *method, const char *pattern, void *handler, void *userdata)
+        __attribute__((warn_unused_result));
+
+/* Looks up path (already percent-decoded, without the query). Returns 0 and fills *ret; -ENOENT when
+ * no route has this path (404); -EOPNOTSUPP when routes have this path but not this method (405), with
+ * ret_allow set to the "Allow" header value (HTTP_ROUTER_ALLOW_MAX bytes). HEAD is answered by GET
+ * routes. */
+int http_router_lookup(const http_router *r, const char *method, const char *path, http_route_match *ret,
+                       char *ret_allow);
+
+/* The value of parameter name in a match, or NULL. */
+const char *http_route_match_param(const http_route_match *m, const char *name);

@@ -1,0 +1,667 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libmicrohttpd glue: listening socket (bound here or passed by systemd), the access handler that
+ * collects the body, routes and runs the handler with the request's span current, and the completion
+ * callback that ends the span and records the http.server.* metrics (semantic conventions, HTTP
+ * server spans and metrics, stable).
+ */
+#include "http-private.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HTTP_LISTEN_BACKLOG    512
+#define HTTP_DRAIN_POLL_NS     (10 * 1000 * 1000L)
+#define HTTP_DEFAULT_THREADS   4u
+#define HTTP_DEFAULT_MAX_CONNS 1024u
+#define HTTP_DEFAULT_TIMEOUT_S 60u
+#define HTTP_DEFAULT_BODY      (1024u * 1024u)
+#define HTTP_DEFAULT_HEADERS   (32u * 1024u)
+#define HTTP_DEFAULT_DRAIN_MS  10000u
+#define HTTP_DRAIN_MAX_MS      600000u
+#define HTTP_BODY_INITIAL      4096u
+
+static uint64_t http_mono_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- configuration -------------------------------------------------------------------------------- */
+
+int http_listen_split(const char *listen, char *ret_host, size_t host_size, char *ret_port, size_t port_size)
+{
+        const char *colon, *host = listen;
+        size_t hlen;
+        char *end;
+        long port;
+
+        if (listen[0] == '[') {
+                const char *close = strchr(listen, ']');
+
+                if (!close || close[1] != ':')
+                        return -EINVAL;
+                host = listen + 1;
+                hlen = (size_t)(close - host);
+                colon = close + 1;
+        } else {
+                colon = strrchr(listen, ':');
+                if (!colon || memchr(listen, ':', (size_t)(colon - listen)))
+                        return -EINVAL; /* IPv6 needs brackets */
+                hlen = (size_t)(colon - listen);
+        }
+        if (hlen == 0 || hlen >= host_size)
+                return -EINVAL;
+        errno = 0;
+        port = strtol(colon + 1, &end, 10);
+        if (colon[1] == '\0' || *end != '\0' || errno || port < 0 || port > 65535 ||
+            strlen(colon + 1) >= port_size)
+                return -EINVAL;
+        memcpy(ret_host, host, hlen);
+        ret_host[hlen] = '\0';
+        memcpy(ret_port, colon + 1, strlen(colon + 1) + 1);
+        return 0;
+}
+
+int http_server_config_load(config_file *cfg, const char *default_listen, http_server_config *ret)
+{
+        http_server_config c = {0};
+        const char *listen;
+        char host[HTTP_LISTEN_MAX], port[8];
+        unsigned body, headers;
+        int r;
+
+        r = config_get_string(cfg, "server", "listen", default_listen, &listen);
+        if (r < 0)
+                return r;
+        if (strlen(listen) >= sizeof(c.listen) ||
+            http_listen_split(listen, host, sizeof(host), port, sizeof(port)) < 0)
+                return config_reject(cfg, "server", "listen", "expected host:port or [ipv6]:port, got '%s'",
+                                     listen);
+        memcpy(c.listen, listen, strlen(listen) + 1);
+
+        if ((r = config_get_uint(cfg, "server", "threads", HTTP_DEFAULT_THREADS, 1, HTTP_THREADS_MAX,
+                                 &c.threads)) < 0 ||
+            (r = config_get_uint(cfg, "server", "max_connections", HTTP_DEFAULT_MAX_CONNS, 1,
+                                 HTTP_CONNECTIONS_MAX, &c.max_connections)) < 0 ||
+            (r = config_get_uint(cfg, "server", "connection_timeout_s", HTTP_DEFAULT_TIMEOUT_S, 1,
+                                 HTTP_TIMEOUT_MAX_S, &c.connection_timeout_s)) < 0 ||
+            (r = config_get_uint(cfg, "server", "max_body_bytes", HTTP_DEFAULT_BODY, 1, HTTP_BODY_MAX_BYTES,
+                                 &body)) < 0 ||
+            (r = config_get_uint(cfg, "server", "max_header_bytes", HTTP_DEFAULT_HEADERS,
+                                 HTTP_HEADER_MIN_BYTES, HTTP_HEADER_MAX_BYTES, &headers)) < 0 ||
+            (r = config_get_uint(cfg, "server", "drain_timeout_ms", HTTP_DEFAULT_DRAIN_MS, 0,
+                                 HTTP_DRAIN_MAX_MS, &c.drain_timeout_ms)) < 0)
+                return r;
+        c.max_body_bytes = body;
+        c.max_header_bytes = headers;
+        *ret = c;
+        return 0;
+}
+
+/* ---- listening socket ----------------------------------------------------------------------------- */
+
+static int http_bind(const char *listen_addr, int *ret_fd)
+{
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+        struct addrinfo *res = NULL;
+        char host[HTTP_LISTEN_MAX], port[8];
+        int fd, r, one = 1;
+
+        if (http_listen_split(listen_addr, host, sizeof(host), port, sizeof(port)) < 0)
+                return -EINVAL;
+        r = getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, port, &hints, &res);
+        if (r != 0)
+                return r == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
+        fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+                r = -errno;
+                goto out;
+        }
+        /* Restarts must not wait for TIME_WAIT connections of the previous instance. */
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (res->ai_family == AF_INET6)
+                (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, HTTP_LISTEN_BACKLOG) < 0) {
+                r = -errno;
+                close(fd);
+                goto out;
+        }
+        *ret_fd = fd;
+        r = 0;
+out:
+        freeaddrinfo(res);
+        return r;
+}
+
+/* Fills s->address/host/port from the socket, so that logs and span attributes show what is bound. */
+static void http_describe_socket(http_server *s)
+{
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        char host[INET6_ADDRSTRLEN] = "";
+
+        if (getsockname(s->listen_fd, (struct sockaddr *)&ss, &len) < 0)
+                return;
+        if (ss.ss_family == AF_INET) {
+                const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+
+                inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+                s->port = ntohs(sin->sin_port);
+                snprintf(s->address, sizeof(s->address), "%s:%d", host, s->port);
+        } else if (ss.ss_family == AF_INET6) {
+                const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+
+                inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+                s->port = ntohs(sin6->sin6_port);
+                snprintf(s->address, sizeof(s->address), "[%s]:%d", host, s->port);
+        } else {
+                snprintf(s->address, sizeof(s->address), "fd:%d", s->listen_fd);
+        }
+        snprintf(s->host, sizeof(s->host), "%s", host);
+}
+
+/* ---- instrumentation ------------------------------------------------------------------------------ */
+
+/* Semantic conventions: http.request.method is one of the known methods, others become "_OTHER"
+ * (with the original in http.request.method_original) to keep cardinality bounded. */
+static const char *http_method_semconv(const char *method)
+{
+        static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                            "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+
+        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+                if (strcmp(method, known[i]) == 0)
+                        return known[i];
+        return "_OTHER";
+}
+
+typedef struct http_header_cursor {
+        const char *name; /* header looked for */
+        size_t idx;       /* which occurrence */
+        size_t seen;      /* occurrences so far */
+        const char *value;
+} http_header_cursor;
+
+static enum MHD_Result http_header_nth(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+        http_header_cursor *c = cls;
+
+        (void)kind;
+        if (!key || strcasecmp(key, c->name) != 0)
+                return MHD_YES;
+        if (c->seen++ == c->idx) {
+                c->value = value ? value : "";
+                return MHD_NO;
+        }
+        return MHD_YES;
+}
+
+/* otel_carrier_get_fn over the request headers: every line of a repeated header is visible. */
+static const char *http_carrier_get(void *carrier, const char *name, size_t idx)
+{
+        http_header_cursor c = {.name = name, .idx = idx};
+
+        MHD_get_connection_values(carrier, MHD_HEADER_KIND, http_header_nth, &c);
+        return c.value;
+}
+
+static void http_client_address(struct MHD_Connection *conn, char *buf, size_t size)
+{
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+        buf[0] = '\0';
+        if (!ci || !ci->client_addr)
+                return;
+        if (ci->client_addr->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
+                          buf, (socklen_t)size);
+        else if (ci->client_addr->sa_family == AF_INET6)
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr,
+                          buf, (socklen_t)size);
+}
+
+/* server.address / server.port from the Host header (what the client asked for), else the socket. */
+static void http_server_host(const http_request *req, char *host, size_t size, int64_t *port)
+{
+        const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+        char p[8];
+
+        *port = req->server->port;
+        snprintf(host, size, "%s", req->server->host);
+        if (!h || !*h)
+                return;
+        if (http_listen_split(h, host, size, p, sizeof(p)) == 0) {
+                *port = strtol(p, NULL, 10);
+        } else if (strlen(h) < size && !strchr(h, ':')) {
+                memcpy(host, h, strlen(h) + 1);
+                *port = 80; /* the default port of the http scheme */
+        } else {
+                snprintf(host, size, "%s", req->server->host);
+        }
+}
+
+static void http_span_start(http_request *req)
+{
+        http_server *s = req->server;
+        otel_span *parent = NULL;
+        char host[HTTP_LISTEN_MAX], client[INET6_ADDRSTRLEN],
+                name[HTTP_METHOD_MAX + HTTP_ROUTER_MAX_PATH + 2];
+        const char *method = http_method_semconv(req->method);
+        const char *ua = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+        const char *proto =
+                req->version && strncmp(req->version, "HTTP/", 5) == 0 ? req->version + 5 : "1.1";
+        otel_attr attrs[12];
+        size_t n = 0;
+        int64_t port;
+
+        otel_propagation_extract(http_carrier_get, req->conn, &parent, &req->baggage);
+        http_server_host(req, host, sizeof(host), &port);
+        http_client_address(req->conn, client, sizeof(client));
+
+        attrs[n++] = OTEL_ATTR_STR("http.request.method", method);
+        if (strcmp(method, "_OTHER") == 0)
+                attrs[n++] = OTEL_ATTR_STR("http.request.method_original", req->method);
+        attrs[n++] = OTEL_ATTR_STR("url.path", req->url);
+        attrs[n++] = OTEL_ATTR_STR("url.scheme", "http");
+        attrs[n++] = OTEL_ATTR_STR("server.address", host);
+        attrs[n++] = OTEL_ATTR_I64("server.port", port);
+        attrs[n++] = OTEL_ATTR_STR("network.protocol.version", proto);
+        if (client[0])
+                attrs[n++] = OTEL_ATTR_STR("client.address", client);
+        if (ua)
+                attrs[n++] = OTEL_ATTR_STR("user_agent.original", ua);
+        /* The span name is "{method} {http.route}", or just the method when no route matched. */
+        if (req->route_result == 0) {
+                attrs[n++] = OTEL_ATTR_STR("http.route", req->match.pattern);
+                snprintf(name, sizeof(name), "%s %s", method, req->match.pattern);
+        } else {
+                snprintf(name, sizeof(name), "%s", method);
+        }
+
+        req->span = otel_span_start(
+                s->tracer, name, OTEL_SPAN_KIND_SERVER,
+                &(otel_span_start_opts){.parent = parent, .root = !parent, .attrs = attrs, .n_attrs = n});
+        otel_span_unref(parent);
+}
+
+/* Ends the span and records the metrics once the response has gone out (or the client went away). */
+static void http_request_finish(http_request *req, enum MHD_RequestTerminationCode toe)
+{
+        http_server *s = req->server;
+        const char *method = http_method_semconv(req->method);
+        const char *proto =
+                req->version && strncmp(req->version, "HTTP/", 5) == 0 ? req->version + 5 : "1.1";
+        double seconds = (double)(http_mono_ns() - req->start_mono_ns) / 1e9;
+        char status_text[8];
+        const char *error_type = NULL;
+        otel_attr attrs[7];
+        size_t n = 0;
+
+        snprintf(status_text, sizeof(status_text), "%u", req->status);
+        if (!req->replied)
+                error_type = toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout" : "aborted";
+        else if (req->status >= 500)
+                error_type = status_text;
+
+        if (req->replied)
+                otel_span_set_int(req->span, "http.response.status_code", req->status);
+        if (error_type) {
+                otel_span_set_str(req->span, "error.type", error_type);
+                otel_span_set_status(req->span, OTEL_STATUS_ERROR, NULL);
+        }
+        otel_span_end(req->span);
+        req->span = NULL;
+
+        attrs[n++] = OTEL_ATTR_STR("http.request.method", method);
+        attrs[n++] = OTEL_ATTR_STR("url.scheme", "http");
+        attrs[n++] = OTEL_ATTR_STR("network.protocol.version", proto);
+        if (req->route_result == 0)
+                attrs[n++] = OTEL_ATTR_STR("http.route", req->match.pattern);
+        if (req->replied)
+                attrs[n++] = OTEL_ATTR_I64("http.response.status_code", req->status);
+        if (error_type)
+                attrs[n++] = OTEL_ATTR_STR("error.type", error_type);
+        otel_instrument_record(s->metrics.duration, seconds, attrs, n);
+        otel_instrument_add(s->metrics.active_requests, -1, attrs, 2);
+}
+
+/* ---- libmicrohttpd callbacks ---------------------------------------------------------------------- */
+
+static enum MHD_Result http_queue(http_request *req)
+{
+        struct MHD_Response *resp;
+        const otel_span_context *sc = otel_span_get_context(req->span);
+        char traceresponse[OTEL_TRACEPARENT_LEN + 1];
+        enum MHD_Result ret;
+
+        resp = MHD_create_response_from_buffer(req->reply_len, req->reply_body, MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+                return MHD_NO;
+        req->reply_body = NULL; /* libmicrohttpd frees it with the response */
+
+        /* W3C Trace Context Level 2: the traceresponse header names the server's span. */
+        otel_traceparent_format(sc, traceresponse);
+        MHD_add_response_header(resp, "traceresponse", traceresponse);
+        if (req->reply_content_type)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->reply_content_type);
+        else if (req->reply_len > 0 || !req->replied)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        for (size_t i = 0; i < req->n_headers; i++)
+                MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
+        ret = MHD_queue_response(req->conn, req->status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+static void http_dispatch(http_request *req)
+{
+        otel_context_token token = otel_context_attach(req->span, req->baggage);
+
+        if (req->body_too_large)
+                http_reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %zu bytes",
+                                 req->server->config.max_body_bytes);
+        else if (req->route_result == -ENOENT)
+                http_reply_error(req, MHD_HTTP_NOT_FOUND, "no such resource: %s", req->url);
+        else if (req->route_result == -EOPNOTSUPP) {
+                http_reply_header(req, MHD_HTTP_HEADER_ALLOW, req->allow);
+                http_reply_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed here",
+                                 req->method);
+        } else {
+                ((http_handler_fn)req->match.handler)(req, req->match.userdata);
+                if (!req->replied) {
+                        otel_log(OTEL_SEVERITY_ERROR, "handler of %s %s made no reply", req->method,
+                                 req->match.pattern);
+                        http_reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
+                }
+        }
+        otel_context_detach(token);
+}
+
+/* libmicrohttpd's URI log callback runs first for each request and is the only place that sees the
+ * raw request target (with the query string, for proxying): the request state starts here. */
+static void *http_request_alloc(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+        http_request *req = calloc(1, sizeof(*req));
+
+        (void)cls;
+        (void)conn;
+        if (!req)
+                return NULL;
+        req->raw_uri = strdup(uri ? uri : "");
+        if (!req->raw_uri) {
+                free(req);
+                return NULL;
+        }
+        return req;
+}
+
+/* The first access call for a request: state, routing, span. */
+static http_request *http_request_begin(http_server *s, http_request *req, struct MHD_Connection *conn,
+                                        const char *url, const char *method, const char *version)
+{
+        otel_attr attrs[2];
+
+        if (!req) {
+                req = calloc(1, sizeof(*req));
+                if (!req)
+                        return NULL;
+        }
+        req->begun = true;
+        req->server = s;
+        req->conn = conn;
+        req->url = url;
+        req->version = version;
+        req->start_mono_ns = http_mono_ns();
+        snprintf(req->method, sizeof(req->method), "%s", method);
+        req->route_result = http_router_lookup(s->router, req->method, url, &req->match, req->allow);
+        atomic_fetch_add(&s->in_flight, 1);
+        http_span_start(req);
+
+        attrs[0] = OTEL_ATTR_STR("http.request.method", http_method_semconv(req->method));
+        attrs[1] = OTEL_ATTR_STR("url.scheme", "http");
+        otel_instrument_add(s->metrics.active_requests, 1, attrs, 2);
+        return req;
+}
+
+static int http_body_append(http_request *req, const char *data, size_t len)
+{
+        size_t max = req->server->config.max_body_bytes;
+
+        if (req->body_too_large || req->body_len + len > max) {
+                req->body_too_large = true; /* the rest is read and dropped; the reply is 413 */
+                return 0;
+        }
+        if (req->body_len + len + 1 > req->body_cap) {
+                size_t ncap = req->body_cap ? req->body_cap : HTTP_BODY_INITIAL;
+                char *p;
+
+                while (ncap < req->body_len + len + 1)
+                        ncap *= 2;
+                if (ncap > max + 1)
+                        ncap = max + 1;
+                p = realloc(req->body, ncap);
+                if (!p)
+                        return -ENOMEM;
+                req->body = p;
+                req->body_cap = ncap;
+        }
+        memcpy(req->body + req->body_len, data, len);
+        req->body_len += len;
+        req->body[req->body_len] = '\0';
+        return 0;
+}
+
+static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **con_cls)
+{
+        http_server *s = cls;
+        http_request *req = *con_cls;
+
+        if (!req || !req->begun) {
+                const char *cl;
+
+                req = http_request_begin(s, req, conn, url, method, version);
+                if (!req)
+                        return MHD_NO;
+                *con_cls = req;
+                /* Refuse a declared oversized body before reading it. */
+                cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+                if (cl) {
+                        char *end;
+                        unsigned long long v;
+
+                        errno = 0;
+                        v = strtoull(cl, &end, 10);
+                        if (errno || *end || v > s->config.max_body_bytes) {
+                                req->body_too_large = true;
+                                http_dispatch(req);
+                                return http_queue(req);
+                        }
+                }
+                return MHD_YES;
+        }
+        if (req->replied) {
+                *upload_data_size = 0; /* early reply (413): drop the rest */
+                return MHD_YES;
+        }
+        if (*upload_data_size > 0) {
+                if (http_body_append(req, upload_data, *upload_data_size) < 0)
+                        return MHD_NO;
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+        http_dispatch(req);
+        return http_queue(req);
+}
+
+static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+        http_server *s = cls;
+        http_request *req = *con_cls;
+
+        (void)conn;
+        if (!req)
+                return;
+        *con_cls = NULL;
+        if (!req->begun) {
+                /* The connection failed before the request line was complete. */
+                http_request_clear(req);
+                free(req);
+                return;
+        }
+        http_request_finish(req, toe);
+        otel_baggage_unref(req->baggage);
+        http_request_clear(req);
+        free(req);
+        atomic_fetch_add(&s->completed, 1);
+        atomic_fetch_sub(&s->in_flight, 1);
+}
+
+static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+        char msg[512];
+
+        (void)cls;
+        (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+        msg[strcspn(msg, "\n")] = '\0';
+        otel_log(OTEL_SEVERITY_DEBUG, "libmicrohttpd: %s", msg);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------------ */
+
+int http_server_new(const http_server_options *opts, http_server **ret)
+{
+        http_server *s;
+        otel_meter *meter;
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->config = *opts->config;
+        s->listen_fd = opts->listen_fd;
+        s->ready = opts->ready;
+        s->ready_userdata = opts->ready_userdata;
+        atomic_init(&s->in_flight, 0);
+        atomic_init(&s->completed, 0);
+        r = http_router_new(&s->router);
+        if (r < 0)
+                goto fail;
+        r = http_builtin_register(s);
+        if (r < 0)
+                goto fail;
+
+        s->tracer = otel_tracer_get(opts->scope_name, opts->scope_version);
+        meter = otel_meter_get(opts->scope_name, opts->scope_version);
+        s->metrics.duration = otel_instrument_new(
+                meter, OTEL_INSTRUMENT_HISTOGRAM, "http.server.request.duration",
+                &(otel_instrument_opts){.unit = "s",
+                                        .description = "Duration of HTTP server requests.",
+                                        .bounds = otel_http_duration_bounds,
+                                        .n_bounds = otel_http_duration_bounds_len});
+        s->metrics.active_requests = otel_instrument_new(
+                meter, OTEL_INSTRUMENT_UP_DOWN_COUNTER, "http.server.active_requests",
+                &(otel_instrument_opts){.unit = "{request}",
+                                        .description = "Number of active HTTP server requests.",
+                                        .integer = true});
+        *ret = s;
+        return 0;
+fail:
+        http_server_free(s);
+        return r;
+}
+
+int http_server_route(http_server *s, const char *method, const char *pattern, http_handler_fn handler,
+                      void *userdata)
+{
+        return http_router_add(s->router, method, pattern, (void *)handler, userdata);
+}
+
+int http_server_start(http_server *s)
+{
+        int r;
+
+        if (s->listen_fd < 0) {
+                r = http_bind(s->config.listen, &s->listen_fd);
+                if (r < 0)
+                        return r;
+        }
+        http_describe_socket(s);
+
+        s->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL,
+                                  NULL, http_access, s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
+                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->config.threads,
+                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->config.max_connections,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->config.connection_timeout_s,
+                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->config.max_header_bytes,
+                                  MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
+                                  MHD_OPTION_URI_LOG_CALLBACK, http_request_alloc, s,
+                                  MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_END);
+        if (!s->mhd)
+                return -EIO;
+        return 0;
+}
+
+const char *http_server_address(const http_server *s)
+{
+        return s->address;
+}
+
+int http_server_probe(http_server *s, unsigned timeout_ms)
+{
+        if (!s->mhd || s->quiesced)
+                return -ESHUTDOWN;
+        return http_probe_healthz(s->listen_fd, timeout_ms);
+}
+
+void http_server_stats(http_server *s, uint64_t *ret_completed, unsigned *ret_in_flight)
+{
+        *ret_completed = atomic_load(&s->completed);
+        *ret_in_flight = atomic_load(&s->in_flight);
+}
+
+int http_server_drain(http_server *s, unsigned timeout_ms)
+{
+        uint64_t deadline = http_mono_ns() + (uint64_t)timeout_ms * 1000000u;
+
+        if (!s->mhd)
+                return 0;
+        if (!s->quiesced) {
+                /* The listening socket stays open (and ours) until MHD_stop_daemon; new connections
+                 * wait in the backlog and are refused when it closes. */
+                (void)MHD_quiesce_daemon(s->mhd);
+                s->quiesced = true;
+        }
+        while (atomic_load(&s->in_flight) > 0) {
+                if (http_mono_ns() >= deadline)
+                        return -ETIMEDOUT;
+                nanosleep(&(struct timespec){.tv_nsec = HTTP_DRAIN_POLL_NS}, NULL);
+        }
+        return 0;
+}
+
+void http_server_free(http_server *s)
+{
+        if (!s)
+                return;
+        if (s->mhd)
+                MHD_stop_daemon(s->mhd); /* closes the listening socket, unless quiesced */
+        if (s->listen_fd >= 0 && (!s->mhd || s->quiesced))
+                close(s->listen_fd);
+        http_router_free(s->router);
+        free(s);
+}

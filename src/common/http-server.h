@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The HTTP server layer both daemons share, over libmicrohttpd (epoll, internal thread pool): a routing
+ * table, request bodies with limits, JSON replies, and OpenTelemetry instrumentation of every request
+ * (SERVER span continuing the caller's W3C context, http.server.* metrics, a traceresponse header).
+ * Built-in endpoints: /healthz, /readyz, /metrics, /debug/tracez.
+ *
+ * Handlers run on the server's worker threads with the request's span and baggage current, so spans
+ * and log lines made inside are children of / correlated with the request. A handler answers with one
+ * of the http_reply_*() calls; the http_request_*() parsers that can fail reply 400/415 themselves and
+ * return a negative errno, after which the handler just returns.
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config-file.h"
+#include "otel.h"
+
+#define HTTP_WUR __attribute__((warn_unused_result))
+
+#define HTTP_LISTEN_MAX        128u /* "host:port" text */
+#define HTTP_THREADS_MAX       256u
+#define HTTP_CONNECTIONS_MAX   65536u
+#define HTTP_TIMEOUT_MAX_S     3600u
+#define HTTP_BODY_MAX_BYTES    (64u * 1024u * 1024u)
+#define HTTP_HEADER_MIN_BYTES  4096u /* below this libmicrohttpd cannot hold a normal request */
+#define HTTP_HEADER_MAX_BYTES  (1024u * 1024u)
+#define HTTP_REPLY_HEADERS_MAX 16u /* extra headers a handler may add */
+#define HTTP_JSON_MAX_DEPTH    32  /* nesting accepted in request bodies */
+
+typedef struct http_server http_server;
+typedef struct http_request http_request;
+
+/* A route handler. Must reply (http_reply_*) before returning; if it does not, the client gets 500. */
+typedef void (*http_handler_fn)(http_request *req, void *userdata);
+/* Readiness for /readyz: 0 when ready, else a negative errno and a short reason in ret_reason. */
+typedef int (*http_ready_fn)(void *userdata, char *ret_reason, size_t reason_size);
+
+/* The [server] section both daemons share. */
+typedef struct http_server_config {
+        char listen[HTTP_LISTEN_MAX];  /* "host:port", "[v6addr]:port" (ignored under socket activation) */
+        unsigned threads;              /* worker threads (libmicrohttpd thread pool) */
+        unsigned max_connections;      /* concurrent connections; more are refused */
+        unsigned connection_timeout_s; /* idle connections are closed after this */
+        size_t max_body_bytes;         /* larger request bodies → 413 */
+        size_t max_header_bytes;       /* per-connection memory for the request line + headers */
+        unsigned drain_timeout_ms;     /* how long SIGTERM waits for in-flight requests */
+} http_server_config;
+
+/* Reads [server] listen, threads, max_connections, connection_timeout_s, max_body_bytes,
+ * max_header_bytes, drain_timeout_ms; the listen address is checked for syntax. -EINVAL with
+ * config_error(cfg) set. */
+int http_server_config_load(config_file *cfg, const char *default_listen, http_server_config *ret) HTTP_WUR;
+
+typedef struct http_server_options {
+        const http_server_config *config;
+        int listen_fd;          /* a listening socket to use (socket activation), or -1 to bind */
+        const char *scope_name; /* instrumentation scope of the spans and metrics */
+        const char *scope_version;
+        http_ready_fn ready; /* /readyz check; NULL = always ready */
+        void *ready_userdata;
+} http_server_options;
+
+/* Creates the server with its built-in routes; nothing listens yet. */
+int http_server_new(const http_server_options *opts, http_server **ret) HTTP_WUR;
+/* Adds a route (see http-router.h for patterns). Before http_server_start(). */
+int http_server_route(http_server *s, const char *method, const char *pattern, http_handler_fn handler,
+                      void *userdata) HTTP_WUR;
+/* Binds (unless given a socket) and starts the worker threads. -EADDRINUSE, -EACCES, … */
+int http_server_start(http_server *s) HTTP_WUR;
+/* The bound address as "host:port" (after start), for log lines. */
+const char *http_server_address(const http_server *s);
+/* One GET /healthz through the listening socket, answered by a worker thread, within timeout_ms:
+ * proves the request path is alive (the watchdog's check). 0, or a negative errno. */
+int http_server_probe(http_server *s, unsigned timeout_ms);
+/* Requests completed since start, and requests in flight now. */
+void http_server_stats(http_server *s, uint64_t *ret_completed, unsigned *ret_in_flight);
+/* Stops accepting connections and waits until the in-flight requests have completed or timeout_ms
+ * passed. 0, or -ETIMEDOUT (some are still running; http_server_free() cuts them off). */
+int http_server_drain(http_server *s, unsigned timeout_ms);
+/* Stops the threads and frees everything. NULL-safe. */
+void http_server_free(http_server *s);
+
+/* ---- inside a handler ---------------------------------------------------------------------------- */
+
+const char *http_request_method(const http_request *req);
+/* The percent-decoded path, without the query string. */
+const char *http_request_path(const http_request *req);
+/* First value of a header (case-insensitive name), or NULL. */
+const char *http_request_header(const http_request *req, const char *name);
+/* Calls fn for every request header line, in order. */
+void http_request_foreach_header(const http_request *req,
+                                 void (*fn)(void *userdata, const char *name, const char *value),
+                                 void *userdata);
+/* Decoded query argument, or NULL (present without a value: ""). */
+const char *http_request_query(const http_request *req, const char *name);
+/* The raw query string as received ("" when none). */
+const char *http_request_query_string(const http_request *req);
+/* A {name} segment of the route, or NULL; what the route's "*" matched, or NULL. */
+const char *http_request_param(const http_request *req, const char *name);
+const char *http_request_rest(const http_request *req);
+/* The request body (NUL-terminated for convenience; len excludes the NUL). */
+const char *http_request_body(const http_request *req, size_t *ret_len);
+/* The request's SERVER span (borrowed), and its trace id in hex. */
+otel_span *http_request_span(const http_request *req);
+void http_request_trace_id(const http_request *req, char ret_hex[OTEL_TRACE_ID_HEX + 1]);
+
+/* Parsers that reply 400 (naming the parameter) or 415 themselves on failure and return -EINVAL /
+ * -EPROTO; the handler then returns. */
+/* A path parameter that must be a decimal integer in 1..INT64_MAX (no sign, no leading zeros). */
+int http_request_param_id(http_request *req, const char *name, int64_t *ret) HTTP_WUR;
+/* A query argument that must be a decimal integer in min..max; def when absent. */
+int http_request_query_int(http_request *req, const char *name, int64_t min, int64_t max, int64_t def,
+                           int64_t *ret) HTTP_WUR;
+/* The body as JSON: Content-Type must be application/json (415), the body well-formed JSON of at most
+ * HTTP_JSON_MAX_DEPTH levels and nothing else (400). *ret is a new reference owned by the caller. */
+int http_request_json(http_request *req, json_object **ret) HTTP_WUR;
+
+/* ---- replies (one per request; a second one is ignored) ------------------------------------------ */
+
+/* Adds a header to the reply (before http_reply_*); at most HTTP_REPLY_HEADERS_MAX. */
+int http_reply_header(http_request *req, const char *name, const char *value);
+/* Copies body. content_type NULL: no Content-Type (only for replies without a body, e.g. 304). */
+int http_reply(http_request *req, unsigned status, const char *content_type, const void *body, size_t len);
+/* Takes ownership of a malloc'ed body (freed even on failure). */
+int http_reply_take(http_request *req, unsigned status, const char *content_type, char *body, size_t len);
+/* Serializes obj and drops the caller's reference to it. */
+int http_reply_json(http_request *req, unsigned status, json_object *obj);
+/* {"error": "<message>", "trace_id": "<32 hex>"} */
+int http_reply_error(http_request *req, unsigned status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));

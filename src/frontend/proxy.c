@@ -1,0 +1,723 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * /api/... → backend. Each server worker thread keeps one libcurl easy handle (a pthread key), so its
+ * connection to the backend stays open between requests; curl_easy_reset() clears the options but
+ * keeps that connection. The exchange runs inside a CLIENT span (HTTP client semantic conventions)
+ * whose context is injected as traceparent/tracestate/baggage, and is timed into
+ * http.client.request.duration.
+ */
+#include "proxy.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "otel.h"
+
+#define PROXY_DEFAULT_URL        "http://127.0.0.1:8081"
+#define PROXY_DEFAULT_TIMEOUT_MS 10000u
+#define PROXY_DEFAULT_CONNECT_MS 1000u
+#define PROXY_REPLY_HEADERS_MAX  10u   /* backend headers passed on (http_reply_header caps at 16) */
+#define PROXY_HEADER_LINE_MAX    8192u /* one forwarded header line */
+#define PROXY_TARGET_MAX         (PROXY_URL_MAX + 3u * 2048u + 4096u)
+#define PROXY_BODY_INITIAL       4096u
+#define PROXY_SCOPE              "oteldemo-frontend/proxy"
+
+struct proxy {
+        proxy_config config;
+        char host[256];         /* server.address of the backend */
+        int64_t port;           /* server.port */
+        pthread_key_t curl_key; /* this thread's CURL easy handle */
+        otel_tracer *tracer;
+        otel_instrument *duration; /* http.client.request.duration (s) */
+};
+
+typedef struct proxy_header {
+        char *name;
+        char *value;
+} proxy_header;
+
+/* One backend exchange: the request headers sent and the reply collected. */
+typedef struct proxy_exchange {
+        struct curl_slist *send; /* request header lines */
+        bool oom;                /* an allocation failed while building or receiving */
+        const char *connection;  /* the client's Connection header (names more hop-by-hop headers) */
+        bool have_content_type;  /* the client sent one (else curl's form default is suppressed) */
+        bool have_accept;
+        char *body; /* reply body (owned) */
+        size_t len;
+        size_t cap;
+        bool too_large;                                /* over PROXY_RESPONSE_MAX_BYTES: cut off */
+        char *content_type;                            /* reply Content-Type (owned) */
+        proxy_header headers[PROXY_REPLY_HEADERS_MAX]; /* reply headers passed on (owned) */
+        size_t n_headers;
+} proxy_exchange;
+
+static uint64_t proxy_mono_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- configuration -------------------------------------------------------------------------------- */
+
+/* Splits an http(s) base URL into host and port; the path must be empty or "/". */
+static int proxy_url_parse(const char *url, char *ret_host, size_t host_size, int64_t *ret_port)
+{
+        CURLU *u = curl_url();
+        char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
+        int r = -EINVAL;
+
+        if (!u)
+                return -ENOMEM;
+        if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+                goto out;
+        if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK)
+                goto out;
+        if ((strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) || strcmp(path, "/") != 0 ||
+            strlen(host) >= host_size)
+                goto out;
+        /* An IPv6 literal comes back in brackets; server.address is the bare address. */
+        if (host[0] == '[') {
+                size_t n = strlen(host);
+
+                memmove(host, host + 1, n - 2);
+                host[n - 2] = '\0';
+        }
+        memcpy(ret_host, host, strlen(host) + 1);
+        *ret_port = strtol(port, NULL, 10);
+        r = 0;
+out:
+        curl_free(scheme);
+        curl_free(host);
+        curl_free(port);
+        curl_free(path);
+        curl_free(query);
+        curl_url_cleanup(u);
+        return r;
+}
+
+int proxy_config_load(config_file *cfg, proxy_config *ret)
+{
+        proxy_config c = {0};
+        const char *url;
+        char host[256];
+        int64_t port;
+        size_t len;
+        int r;
+
+        r = config_get_string(cfg, "backend", "url", PROXY_DEFAULT_URL, &url);
+        if (r < 0)
+                return r;
+        len = strlen(url);
+        while (len > 0 && url[len - 1] == '/')
+                len--;
+        if (len == 0 || len >= sizeof(c.backend_url))
+                return config_reject(cfg, "backend", "url", "expected http://host:port, got '%s'", url);
+        memcpy(c.backend_url, url, len);
+        c.backend_url[len] = '\0';
+        r = proxy_url_parse(c.backend_url, host, sizeof(host), &port);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return config_reject(cfg, "backend", "url", "expected http://host:port (no path), got '%s'",
+                                     url);
+        if ((r = config_get_uint(cfg, "backend", "timeout_ms", PROXY_DEFAULT_TIMEOUT_MS, 1,
+                                 PROXY_TIMEOUT_MAX_MS, &c.timeout_ms)) < 0 ||
+            (r = config_get_uint(cfg, "backend", "connect_timeout_ms", PROXY_DEFAULT_CONNECT_MS, 1,
+                                 PROXY_TIMEOUT_MAX_MS, &c.connect_timeout_ms)) < 0)
+                return r;
+        *ret = c;
+        return 0;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------------ */
+
+static void proxy_curl_destroy(void *handle)
+{
+        curl_easy_cleanup(handle);
+}
+
+int proxy_new(const proxy_config *config, proxy **ret)
+{
+        otel_instrument_opts dur = {
+                .unit = "s",
+                .description = "Duration of HTTP client requests.",
+                .bounds = otel_http_duration_bounds,
+                .n_bounds = otel_http_duration_bounds_len,
+        };
+        otel_meter *meter;
+        proxy *p;
+        int r;
+
+        /* Reference-counted in libcurl; the OTLP exporter may have done it already. */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return -ENOMEM;
+        p = calloc(1, sizeof(*p));
+        if (!p) {
+                curl_global_cleanup();
+                return -ENOMEM;
+        }
+        p->config = *config;
+        r = proxy_url_parse(p->config.backend_url, p->host, sizeof(p->host), &p->port);
+        if (r < 0)
+                goto fail;
+        r = -pthread_key_create(&p->curl_key, proxy_curl_destroy);
+        if (r < 0)
+                goto fail;
+        p->tracer = otel_tracer_get(PROXY_SCOPE, OTELDEMO_VERSION);
+        meter = otel_meter_get(PROXY_SCOPE, OTELDEMO_VERSION);
+        p->duration =
+                otel_instrument_new(meter, OTEL_INSTRUMENT_HISTOGRAM, "http.client.request.duration", &dur);
+        *ret = p;
+        return 0;
+fail:
+        free(p);
+        curl_global_cleanup();
+        return r;
+}
+
+void proxy_free(proxy *p)
+{
+        CURL *mine;
+
+        if (!p)
+                return;
+        /* The worker threads are gone (their destructors ran); only this thread's handle may remain. */
+        mine = pthread_getspecific(p->curl_key);
+        if (mine) {
+                pthread_setspecific(p->curl_key, NULL);
+                curl_easy_cleanup(mine);
+        }
+        pthread_key_delete(p->curl_key);
+        free(p);
+        curl_global_cleanup();
+}
+
+/* This thread's handle, options reset (its connection cache kept). NULL without memory. */
+static CURL *proxy_curl(proxy *p)
+{
+        CURL *c = pthread_getspecific(p->curl_key);
+
+        if (c) {
+                curl_easy_reset(c);
+                return c;
+        }
+        c = curl_easy_init();
+        if (c && pthread_setspecific(p->curl_key, c) != 0) {
+                curl_easy_cleanup(c);
+                return NULL;
+        }
+        return c;
+}
+
+/* ---- headers ------------------------------------------------------------------------------------- */
+
+static bool proxy_token_listed(const char *list, const char *name)
+{
+        size_t nlen = strlen(name);
+        const char *p = list;
+
+        while (p && *p) {
+                const char *end = strchrnul(p, ',');
+                const char *tok = p;
+                size_t tlen;
+
+                while (tok < end && (*tok == ' ' || *tok == '\t'))
+                        tok++;
+                tlen = (size_t)(end - tok);
+                while (tlen > 0 && (tok[tlen - 1] == ' ' || tok[tlen - 1] == '\t'))
+                        tlen--;
+                if (tlen == nlen && strncasecmp(tok, name, nlen) == 0)
+                        return true;
+                p = *end ? end + 1 : end;
+        }
+        return false;
+}
+
+bool proxy_header_is_hop_by_hop(const char *name, const char *connection)
+{
+        /* RFC 9110 7.6.1 and the usual suspects; Host, Content-Length and the trace context headers are
+         * set by the proxy itself (curl and the propagators). */
+        static const char *const own[] = {
+                "connection",
+                "keep-alive",
+                "proxy-connection",
+                "proxy-authenticate",
+                "proxy-authorization",
+                "te",
+                "trailer",
+                "transfer-encoding",
+                "upgrade",
+                "host",
+                "content-length",
+                "expect",
+                "traceparent",
+                "tracestate",
+                "baggage",
+        };
+
+        for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+                if (strcasecmp(name, own[i]) == 0)
+                        return true;
+        return connection && proxy_token_listed(connection, name);
+}
+
+static void proxy_send_line(proxy_exchange *ex, const char *line)
+{
+        struct curl_slist *next = curl_slist_append(ex->send, line);
+
+        if (!next) {
+                ex->oom = true; /* the list is unchanged and still freed with the exchange */
+                return;
+        }
+        ex->send = next;
+}
+
+static void proxy_send_header(proxy_exchange *ex, const char *name, const char *value)
+{
+        char line[PROXY_HEADER_LINE_MAX];
+        int n;
+
+        /* "Name;" is how curl sends a header with an empty value ("Name:" would remove it). */
+        if (value[0] == '\0')
+                n = snprintf(line, sizeof(line), "%s;", name);
+        else
+                n = snprintf(line, sizeof(line), "%s: %s", name, value);
+        if (n < 0 || (size_t)n >= sizeof(line))
+                return; /* longer than any header the backend accepts: drop it */
+        proxy_send_line(ex, line);
+}
+
+static void proxy_forward_header(void *userdata, const char *name, const char *value)
+{
+        proxy_exchange *ex = userdata;
+
+        if (proxy_header_is_hop_by_hop(name, ex->connection))
+                return;
+        if (strcasecmp(name, "content-type") == 0)
+                ex->have_content_type = true;
+        if (strcasecmp(name, "accept") == 0)
+                ex->have_accept = true;
+        proxy_send_header(ex, name, value);
+}
+
+static void proxy_inject(void *carrier, const char *name, const char *value)
+{
+        proxy_send_header(carrier, name, value);
+}
+
+/* Reply headers not passed on: hop-by-hop, framing (MHD sets it), and those the frontend's own server
+ * sets (its traceresponse names the frontend's span of the same trace). */
+static bool proxy_reply_header_dropped(const char *name)
+{
+        static const char *const dropped[] = {
+                "connection",        "keep-alive", "proxy-connection", "te",   "trailer",
+                "transfer-encoding", "upgrade",    "content-length",   "date", "server",
+                "traceresponse",
+        };
+
+        for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++)
+                if (strcasecmp(name, dropped[i]) == 0)
+                        return true;
+        return false;
+}
+
+static void proxy_exchange_clear_headers(proxy_exchange *ex)
+{
+        for (size_t i = 0; i < ex->n_headers; i++) {
+                free(ex->headers[i].name);
+                free(ex->headers[i].value);
+        }
+        ex->n_headers = 0;
+        free(ex->content_type);
+        ex->content_type = NULL;
+}
+
+static size_t proxy_on_header(char *data, size_t size, size_t nitems, void *userdata)
+{
+        proxy_exchange *ex = userdata;
+        size_t len = size * nitems, nlen, vlen;
+        const char *colon, *value;
+        char *name_copy, *value_copy;
+
+        /* A status line starts a response; an interim one (100 Continue) had headers we drop. */
+        if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+                proxy_exchange_clear_headers(ex);
+                return len;
+        }
+        colon = memchr(data, ':', len);
+        if (!colon)
+                return len; /* the empty line that ends the headers */
+        nlen = (size_t)(colon - data);
+        value = colon + 1;
+        vlen = len - nlen - 1;
+        while (vlen > 0 && (*value == ' ' || *value == '\t')) {
+                value++;
+                vlen--;
+        }
+        while (vlen > 0 && (value[vlen - 1] == '\r' || value[vlen - 1] == '\n' || value[vlen - 1] == ' ' ||
+                            value[vlen - 1] == '\t'))
+                vlen--;
+        name_copy = strndup(data, nlen);
+        value_copy = strndup(value, vlen);
+        if (!name_copy || !value_copy) {
+                free(name_copy);
+                free(value_copy);
+                ex->oom = true;
+                return 0; /* aborts the transfer */
+        }
+        if (strcasecmp(name_copy, "content-type") == 0 && !ex->content_type) {
+                ex->content_type = value_copy;
+                free(name_copy);
+        } else if (proxy_reply_header_dropped(name_copy) || ex->n_headers >= PROXY_REPLY_HEADERS_MAX) {
+                free(name_copy);
+                free(value_copy);
+        } else {
+                ex->headers[ex->n_headers].name = name_copy;
+                ex->headers[ex->n_headers].value = value_copy;
+                ex->n_headers++;
+        }
+        return len;
+}
+
+static size_t proxy_on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+        proxy_exchange *ex = userdata;
+        size_t len = size * nmemb;
+
+        if (len > PROXY_RESPONSE_MAX_BYTES - ex->len) {
+                ex->too_large = true;
+                return 0;
+        }
+        if (ex->len + len + 1 > ex->cap) {
+                size_t cap = ex->cap ? ex->cap : PROXY_BODY_INITIAL;
+                char *grown;
+
+                while (cap < ex->len + len + 1)
+                        cap *= 2;
+                grown = realloc(ex->body, cap);
+                if (!grown) {
+                        ex->oom = true;
+                        return 0;
+                }
+                ex->body = grown;
+                ex->cap = cap;
+        }
+        memcpy(ex->body + ex->len, data, len);
+        ex->len += len;
+        return len;
+}
+
+static void proxy_exchange_free(proxy_exchange *ex)
+{
+        proxy_exchange_clear_headers(ex);
+        curl_slist_free_all(ex->send);
+        free(ex->body);
+}
+
+/* ---- the exchange -------------------------------------------------------------------------------- */
+
+static bool proxy_unreserved_path(unsigned char c)
+{
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               strchr("-._~!$&'()*+,;=:@/", c) != NULL;
+}
+
+int proxy_encode_path(const char *path, char *ret, size_t size)
+{
+        static const char hex[] = "0123456789ABCDEF";
+        size_t o = 0;
+
+        for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+                if (proxy_unreserved_path(*p)) {
+                        if (o + 1 >= size)
+                                return -ENAMETOOLONG;
+                        ret[o++] = (char)*p;
+                } else {
+                        if (o + 3 >= size)
+                                return -ENAMETOOLONG;
+                        ret[o++] = '%';
+                        ret[o++] = hex[*p >> 4];
+                        ret[o++] = hex[*p & 15];
+                }
+        }
+        ret[o] = '\0';
+        return 0;
+}
+
+/* The query exactly as received, except that bytes no URL may hold are encoded. */
+static int proxy_append_query(const char *query, char *buf, size_t size, size_t *pos)
+{
+        static const char hex[] = "0123456789ABCDEF";
+        size_t o = *pos;
+
+        if (!query[0])
+                return 0;
+        if (o + 1 >= size)
+                return -ENAMETOOLONG;
+        buf[o++] = '?';
+        for (const unsigned char *p = (const unsigned char *)query; *p; p++) {
+                if (*p > 0x20 && *p < 0x7f && *p != '#') {
+                        if (o + 1 >= size)
+                                return -ENAMETOOLONG;
+                        buf[o++] = (char)*p;
+                } else {
+                        if (o + 3 >= size)
+                                return -ENAMETOOLONG;
+                        buf[o++] = '%';
+                        buf[o++] = hex[*p >> 4];
+                        buf[o++] = hex[*p & 15];
+                }
+        }
+        buf[o] = '\0';
+        *pos = o;
+        return 0;
+}
+
+static const char *proxy_method_semconv(const char *method)
+{
+        static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                            "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+
+        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+                if (strcmp(method, known[i]) == 0)
+                        return known[i];
+        return "_OTHER";
+}
+
+/* error.type for a transport failure (low cardinality, as the semantic conventions ask). */
+static const char *proxy_error_type(CURLcode rc, const proxy_exchange *ex)
+{
+        if (ex->too_large)
+                return "response_too_large";
+        if (ex->oom)
+                return "out_of_memory";
+        switch (rc) {
+        case CURLE_OPERATION_TIMEDOUT:
+                return "timeout";
+        case CURLE_COULDNT_CONNECT:
+                return "connection_refused";
+        case CURLE_COULDNT_RESOLVE_HOST:
+                return "name_resolution_error";
+        case CURLE_GOT_NOTHING:
+        case CURLE_RECV_ERROR:
+        case CURLE_SEND_ERROR:
+        case CURLE_PARTIAL_FILE:
+                return "connection_reset";
+        default:
+                return "_OTHER";
+        }
+}
+
+static void proxy_setup(proxy *p, CURL *c, proxy_exchange *ex, const char *method, const char *url,
+                        const char *body, size_t body_len, unsigned timeout_ms)
+{
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                         (long)(p->config.connect_timeout_ms < timeout_ms ? p->config.connect_timeout_ms
+                                                                          : timeout_ms));
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, proxy_on_header);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, ex);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, proxy_on_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, ex);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, ex->send);
+        if (strcmp(method, "GET") == 0) {
+                curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        } else if (strcmp(method, "HEAD") == 0) {
+                curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        } else {
+                curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+                if (body_len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+                    strcmp(method, "PATCH") == 0) {
+                        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+                        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body_len ? body : "");
+                }
+        }
+}
+
+/* Runs one exchange in a CLIENT span (child of the current span) and records its duration. Returns the
+ * CURLcode; *ret_status is the HTTP status (0 when none arrived). */
+static CURLcode proxy_perform(proxy *p, CURL *c, proxy_exchange *ex, const char *method, const char *url,
+                              const char *body, size_t body_len, unsigned timeout_ms, long *ret_status)
+{
+        const char *sem_method = proxy_method_semconv(method);
+        otel_attr start_attrs[5] = {
+                OTEL_ATTR_STR("http.request.method", sem_method),
+                OTEL_ATTR_STR("url.full", url),
+                OTEL_ATTR_STR("server.address", p->host),
+                OTEL_ATTR_I64("server.port", p->port),
+        };
+        size_t n_start = 4;
+        otel_span_start_opts opts = {.attrs = start_attrs};
+        otel_attr metric_attrs[5];
+        size_t n_metric = 0;
+        const char *error_type = NULL;
+        char status_text[24];
+        otel_span *span;
+        uint64_t t0;
+        CURLcode rc;
+        long status = 0;
+
+        if (sem_method[0] == '_')
+                start_attrs[n_start++] = OTEL_ATTR_STR("http.request.method_original", method);
+        opts.n_attrs = n_start;
+        /* Semantic conventions: an HTTP client span is named for the method (no route template known). */
+        span = otel_span_start(p->tracer, strcmp(sem_method, "_OTHER") == 0 ? "HTTP" : sem_method,
+                               OTEL_SPAN_KIND_CLIENT, &opts);
+        otel_propagation_inject(span, NULL, proxy_inject, ex);
+        /* "Name:" removes a header curl would add by itself: a form Content-Type for bodies, a
+         * default Accept header, and "Expect: 100-continue" (a round trip of waiting before larger bodies).
+         */
+        if (!ex->have_content_type)
+                proxy_send_line(ex, "Content-Type:");
+        if (!ex->have_accept)
+                proxy_send_line(ex, "Accept:");
+        proxy_send_line(ex, "Expect:");
+
+        t0 = proxy_mono_ns();
+        if (ex->oom) {
+                rc = CURLE_OUT_OF_MEMORY;
+        } else {
+                proxy_setup(p, c, ex, method, url, body, body_len, timeout_ms);
+                rc = curl_easy_perform(c);
+        }
+        if (rc == CURLE_OK)
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+
+        metric_attrs[n_metric++] = OTEL_ATTR_STR("http.request.method", sem_method);
+        metric_attrs[n_metric++] = OTEL_ATTR_STR("server.address", p->host);
+        metric_attrs[n_metric++] = OTEL_ATTR_I64("server.port", p->port);
+        if (rc == CURLE_OK) {
+                otel_span_set_int(span, "http.response.status_code", status);
+                metric_attrs[n_metric++] = OTEL_ATTR_I64("http.response.status_code", status);
+                if (status >= 400) {
+                        /* A 4xx is an error from the client's point of view (unlike a server's). */
+                        snprintf(status_text, sizeof(status_text), "%ld", status);
+                        error_type = status_text;
+                        otel_span_set_status(span, OTEL_STATUS_ERROR, NULL);
+                }
+        } else {
+                error_type = proxy_error_type(rc, ex);
+                otel_span_set_status(span, OTEL_STATUS_ERROR,
+                                     ex->too_large ? "backend reply too large" : curl_easy_strerror(rc));
+        }
+        if (error_type) {
+                otel_span_set_str(span, "error.type", error_type);
+                metric_attrs[n_metric++] = OTEL_ATTR_STR("error.type", error_type);
+        }
+        otel_instrument_record(p->duration, (double)(proxy_mono_ns() - t0) / 1e9, metric_attrs, n_metric);
+        otel_span_end(span);
+        *ret_status = status;
+        return rc;
+}
+
+static void proxy_reply_failure(http_request *req, proxy *p, CURLcode rc, const proxy_exchange *ex)
+{
+        if (ex->oom) {
+                (void)http_reply_error(req, 500, "out of memory");
+        } else if (ex->too_large) {
+                (void)http_reply_error(req, 502, "the backend's reply is larger than %u bytes",
+                                       PROXY_RESPONSE_MAX_BYTES);
+        } else if (rc == CURLE_OPERATION_TIMEDOUT) {
+                (void)http_reply_error(req, 504, "the backend did not answer within %u ms",
+                                       p->config.timeout_ms);
+        } else {
+                (void)http_reply_error(req, 502, "the backend is unavailable: %s", curl_easy_strerror(rc));
+        }
+}
+
+void proxy_handle(http_request *req, void *userdata)
+{
+        proxy *p = userdata;
+        proxy_exchange ex = {.connection = http_request_header(req, "Connection")};
+        const char *method = http_request_method(req), *body;
+        char target[PROXY_TARGET_MAX];
+        size_t pos, body_len;
+        long status;
+        CURLcode rc;
+        CURL *c;
+
+        pos = strlen(p->config.backend_url);
+        memcpy(target, p->config.backend_url, pos);
+        if (proxy_encode_path(http_request_path(req), target + pos, sizeof(target) - pos) < 0) {
+                (void)http_reply_error(req, 414, "request target too long");
+                return;
+        }
+        pos += strlen(target + pos);
+        if (proxy_append_query(http_request_query_string(req), target, sizeof(target), &pos) < 0) {
+                (void)http_reply_error(req, 414, "request target too long");
+                return;
+        }
+        c = proxy_curl(p);
+        if (!c) {
+                (void)http_reply_error(req, 500, "out of memory");
+                return;
+        }
+        http_request_foreach_header(req, proxy_forward_header, &ex);
+        body = http_request_body(req, &body_len);
+
+        rc = proxy_perform(p, c, &ex, method, target, body, body_len, p->config.timeout_ms, &status);
+        if (rc != CURLE_OK || ex.oom) {
+                proxy_reply_failure(req, p, rc, &ex);
+                proxy_exchange_free(&ex);
+                return;
+        }
+        for (size_t i = 0; i < ex.n_headers; i++)
+                (void)http_reply_header(req, ex.headers[i].name, ex.headers[i].value);
+        if (ex.body) {
+                (void)http_reply_take(req, (unsigned)status,
+                                      ex.content_type ? ex.content_type : "application/octet-stream",
+                                      ex.body, ex.len);
+                ex.body = NULL;
+        } else {
+                (void)http_reply(req, (unsigned)status,
+                                 ex.content_type ? ex.content_type : "application/octet-stream", "", 0);
+        }
+        proxy_exchange_free(&ex);
+}
+
+int proxy_ready(void *userdata, char *ret_reason, size_t reason_size)
+{
+        proxy *p = userdata;
+        proxy_exchange ex = {0};
+        char url[PROXY_URL_MAX + sizeof("/readyz")];
+        unsigned timeout = p->config.timeout_ms < PROXY_READY_TIMEOUT_MS ? p->config.timeout_ms
+                                                                         : PROXY_READY_TIMEOUT_MS;
+        long status = 0;
+        CURLcode rc;
+        CURL *c;
+        int r = 0;
+
+        snprintf(url, sizeof(url), "%s/readyz", p->config.backend_url);
+        c = proxy_curl(p);
+        if (!c) {
+                snprintf(ret_reason, reason_size, "out of memory");
+                return -ENOMEM;
+        }
+        rc = proxy_perform(p, c, &ex, "GET", url, NULL, 0, timeout, &status);
+        if (rc != CURLE_OK) {
+                snprintf(ret_reason, reason_size, "backend: %s",
+                         ex.oom ? "out of memory" : curl_easy_strerror(rc));
+                r = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EHOSTUNREACH;
+        } else if (status != 200) {
+                snprintf(ret_reason, reason_size, "backend /readyz answered %ld", status);
+                r = -EHOSTUNREACH;
+        }
+        proxy_exchange_free(&ex);
+        return r;
+}

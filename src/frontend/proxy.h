@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The frontend's gateway to the backend: /api/... is forwarded 1:1 (method, path, query, body and the
+ * end-to-end headers) over libcurl with keep-alive, inside a CLIENT span that carries the W3C context
+ * on to the backend. A backend that is down or slow becomes a 502/504 JSON error, never a hang.
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include "http-server.h"
+
+#define PROXY_URL_MAX            1024u                 /* backend base URL */
+#define PROXY_RESPONSE_MAX_BYTES (16u * 1024u * 1024u) /* a larger backend reply is a 502 */
+#define PROXY_TIMEOUT_MAX_MS     600000u
+#define PROXY_READY_TIMEOUT_MS   1000u /* /readyz asks the backend within this */
+
+typedef struct proxy_config {
+        char backend_url[PROXY_URL_MAX]; /* "http://host:port", no trailing '/' */
+        unsigned timeout_ms;             /* whole backend exchange */
+        unsigned connect_timeout_ms;     /* TCP connect to the backend */
+} proxy_config;
+
+typedef struct proxy proxy;
+
+/* Reads [backend] url, timeout_ms, connect_timeout_ms. -EINVAL with config_error(cfg) set. */
+int proxy_config_load(config_file *cfg, proxy_config *ret) __attribute__((warn_unused_result));
+
+int proxy_new(const proxy_config *config, proxy **ret) __attribute__((warn_unused_result));
+/* After the HTTP server that calls into it is freed. NULL-safe. */
+void proxy_free(proxy *p);
+
+/* Route handler for every method on "/api/..."; userdata is the proxy. */
+void proxy_handle(http_request *req, void *userdata);
+/* http_ready_fn for /readyz: ready when the backend's /readyz answers 200 in time. */
+int proxy_ready(void *userdata, char *ret_reason, size_t reason_size);
+
+/* Exposed for the unit tests. */
+/* true for hop-by-hop headers (RFC 9110 7.6.1) and those the proxy sets itself; a name listed in the
+ * request's Connection header (connection, may be NULL) is hop-by-hop too. */
+bool proxy_header_is_hop_by_hop(const char *name, const char *connection);
+/* Percent-encodes a decoded path for the backend URL (unreserved, sub-delims, ':', '@', '/' kept). */
+int proxy_encode_path(const char *path, char *ret, size_t size) __attribute__((warn_unused_result));

@@ -1,0 +1,578 @@
+# oteldemo-backend as a daemon: the HTTP API over a real PostgreSQL (pg.py), sd_notify over a socket
+# the test reads, signals, and the spans it exports as decoded by the independent OTLP receiver.
+import http.client
+import json
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import OtlpReceiver
+from pg import PgCluster, pg_cluster  # noqa: F401  (pytest fixture)
+from shop_stack import (DB_DIR, Daemon, daemon_env, free_port, request, request_json, wait_for_spans,
+                        workdir, write_config)
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+MAX_BODY = 65536
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT_ID = "00f067aa0ba902b7"
+NOT_READY_WAIT_S = 1.5
+OUTAGE_BOUND_S = 1.0
+RECOVERY_TIMEOUT_S = 15
+SLOW_QUERY_MS = 1200
+
+
+def backend_config(path, port, conninfo, faults=None, **server):
+    sections = {
+        "server": dict({"listen": f"127.0.0.1:{port}", "threads": 8, "max_body_bytes": MAX_BODY}, **server),
+        "database": {"conninfo": conninfo, "pool_size": 8, "acquire_timeout_ms": 500,
+                     "migrations_dir": DB_DIR},
+        "telemetry": {"log_level": "info"},
+        "admin": {"token": ADMIN_TOKEN},
+    }
+    if faults:
+        sections["faults"] = faults
+    return write_config(path, sections)
+
+
+class Backend:
+    """oteldemo-backend with its own config, NOTIFY_SOCKET and work dir."""
+
+    def __init__(self, build_dir, conninfo, receiver=None, faults=None, **env):
+        self.binary = Path(build_dir) / "src/backend/oteldemo-backend"
+        self.dir = workdir()
+        self.port = free_port()
+        self.conninfo = conninfo
+        self.config = backend_config(self.dir / "backend.conf", self.port, conninfo, faults)
+        self.env = daemon_env(receiver, **env)
+        self.daemon = None
+
+    def run(self, *args, timeout=120):
+        import subprocess
+        return subprocess.run([str(self.binary), "--config", str(self.config), *args], env=self.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+
+    def migrate(self):
+        out = self.run("--migrate")
+        assert out.returncode == 0, out.stdout
+
+    def start(self, wait_ready=True):
+        self.daemon = Daemon([self.binary, "--config", self.config], self.env, self.dir, "backend")
+        if wait_ready:
+            self.daemon.wait_for_notify("READY=1")
+        return self
+
+    def rewrite_faults(self, faults):
+        backend_config(self.config, self.port, self.conninfo, faults)
+
+    def req(self, method, path, body=None, headers=None):
+        return request_json(self.port, method, path, body, headers)
+
+    def close(self):
+        if self.daemon:
+            self.daemon.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_for_log(daemon, text, timeout=10):
+    deadline = time.monotonic() + timeout
+    while text not in daemon.log_text():
+        assert time.monotonic() < deadline and daemon.proc.poll() is None, daemon.log_text()
+        time.sleep(0.05)
+
+
+def drain_notifications(daemon):
+    """Every notification received so far, including those still queued after the daemon exited."""
+    daemon.notify.setblocking(False)
+    try:
+        while True:
+            daemon.messages.extend(daemon.notify.recv(4096).decode(errors="replace").splitlines())
+    except BlockingIOError:
+        pass
+    finally:
+        daemon.notify.setblocking(True)
+    return daemon.messages
+
+
+def admin(headers=None):
+    return dict({"Authorization": f"Bearer {ADMIN_TOKEN}"}, **(headers or {}))
+
+
+def trace_of(headers):
+    """(trace id, span id) from a traceresponse header."""
+    version, trace, span, flags = headers["traceresponse"].split("-")
+    assert version == "00" and len(trace) == 32 and len(span) == 16 and len(flags) == 2
+    return trace, span
+
+
+def assert_error(status, headers, body, expected_status):
+    assert status == expected_status, (status, body)
+    assert headers["content-type"].startswith("application/json")
+    assert set(body) == {"error", "trace_id"} and body["error"]
+    assert body["trace_id"] == trace_of(headers)[0]
+
+
+@pytest.fixture(scope="module")
+def receiver(otlp_node_modules):
+    r = OtlpReceiver(otlp_node_modules)
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def shop(build_dir, pg_cluster, receiver):  # noqa: F811
+    db = pg_cluster.create_database()
+    backend = Backend(build_dir, db.conninfo, receiver, WATCHDOG_USEC=1000000, OTEL_METRICS_EXPORTER="otlp",
+                      OTEL_METRIC_EXPORT_INTERVAL=500)
+    backend.migrate()
+    backend.db = db
+    backend.start()
+    yield backend
+    # A clean SIGTERM exit also proves there was no leak or sanitizer finding in the whole run.
+    status = backend.daemon.stop()
+    log = backend.daemon.log_text()
+    backend.close()
+    assert status == 0, log
+
+
+# ---- start-up and configuration --------------------------------------------------------------------
+
+def test_check_config_accepts_the_shipped_default(build_dir):
+    out = Backend(build_dir, "dbname=x").run("--check-config")
+    assert out.returncode == 0, out.stdout
+    import subprocess
+    shipped = Path(__file__).resolve().parent.parent.parent / "etc/backend.conf"
+    out = subprocess.run([str(Path(build_dir) / "src/backend/oteldemo-backend"), "--config", str(shipped),
+                          "--check-config"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert out.returncode == 0, out.stdout
+
+
+def test_check_config_names_file_line_and_key_and_exits_78(build_dir):
+    b = Backend(build_dir, "dbname=x")
+    b.config.write_text("[server]\nlisten = 127.0.0.1:1\n\n[faults]\npayment_failure_rate = 2\n")
+    out = b.run("--check-config")
+    assert out.returncode == 78
+    assert f"{b.config}:5: [faults] payment_failure_rate: expected a number in 0..1, got '2'" in out.stdout
+    b.config.write_text("[server]\nthreds = 4\n")
+    out = b.run("--check-config")
+    assert out.returncode == 78
+    assert f"{b.config}:2: [server] threds: unknown key" in out.stdout
+
+
+def test_help_documents_flags_and_keys(build_dir):
+    out = Backend(build_dir, "dbname=x").run("--help")
+    assert out.returncode == 0
+    for word in ("--config", "--check-config", "--migrate", "--version", "listen", "pool_size",
+                 "conninfo", "payment_failure_rate", "token_credential"):
+        assert word in out.stdout
+
+
+def test_ready_waits_for_database_and_outage_gives_503_then_recovers(build_dir):
+    cluster = PgCluster()
+    backend = None
+    try:
+        db = cluster.create_database()
+        backend = Backend(build_dir, db.conninfo)
+        backend.migrate()
+        cluster.stop()
+        backend.start(wait_ready=False)
+        time.sleep(NOT_READY_WAIT_S)
+        assert not any("READY=1" in m for m in backend.daemon.messages)
+        backend.daemon.wait_for_notify("STATUS=waiting for the database", timeout=5)
+        assert request(backend.port, "GET", "/healthz")[0] == 200
+        status, headers, body = backend.req("GET", "/readyz")
+        assert_error(status, headers, body, 503)
+
+        cluster.start()
+        backend.daemon.wait_for_notify("READY=1")
+        assert backend.req("GET", "/readyz")[0] == 200
+        assert backend.req("GET", "/api/users/1")[0] == 200
+
+        # PostgreSQL goes away: readiness and the API say 503 quickly, without hanging.
+        cluster.stop("immediate")
+        for path in ("/readyz", "/api/users/1", "/api/products?limit=5"):
+            started = time.monotonic()
+            status, headers, body = backend.req("GET", path)
+            assert time.monotonic() - started < OUTAGE_BOUND_S, path
+            assert_error(status, headers, body, 503)
+
+        # Back again: the same daemon recovers.
+        cluster.start()
+        deadline = time.monotonic() + RECOVERY_TIMEOUT_S
+        while backend.req("GET", "/api/users/1")[0] != 200:
+            assert time.monotonic() < deadline, "no recovery after the database restarted"
+            time.sleep(0.2)
+        assert backend.req("GET", "/readyz")[0] == 200
+        assert backend.daemon.stop() == 0
+    finally:
+        if backend:
+            backend.close()
+        cluster.close()
+
+
+def test_refuses_to_start_on_an_unmigrated_schema(build_dir, pg_cluster):  # noqa: F811
+    db = pg_cluster.create_database()
+    backend = Backend(build_dir, db.conninfo)
+    try:
+        backend.start(wait_ready=False)
+        assert backend.daemon.proc.wait(timeout=20) != 0
+        assert "--migrate" in backend.daemon.log_text()
+        assert not any("READY=1" in m for m in drain_notifications(backend.daemon))
+    finally:
+        backend.close()
+
+
+def test_socket_activation_uses_the_passed_socket(build_dir, shop):
+    activator = shutil.which("systemd-socket-activate")
+    if not activator:
+        pytest.skip("systemd-socket-activate is not installed")
+    port = free_port()
+    backend = Backend(build_dir, shop.db.conninfo)  # its own listen port stays unused
+    backend.daemon = Daemon([activator, "-l", f"127.0.0.1:{port}", backend.binary, "--config", backend.config],
+                            backend.env, backend.dir, "backend")
+    try:
+        wait_for_log(backend.daemon, f"{port} as 3")  # the activator listens
+        assert request(port, "GET", "/healthz")[0] == 200
+        wait_for_log(backend.daemon, f"Listening on 127.0.0.1:{port} (")
+        with pytest.raises(OSError):
+            request(backend.port, "GET", "/healthz", timeout=1)
+    finally:
+        backend.close()
+
+
+def test_listens_on_ipv6_loopback(build_dir, shop):
+    port = free_port()
+    backend = Backend(build_dir, shop.db.conninfo)
+    backend_config(backend.config, port, shop.db.conninfo).write_text(
+        backend.config.read_text().replace(f"127.0.0.1:{port}", f"[::1]:{port}"))
+    try:
+        backend.start()
+        conn = http.client.HTTPConnection("::1", port, timeout=10)
+        conn.request("GET", "/healthz")
+        assert conn.getresponse().status == 200
+        conn.close()
+    finally:
+        backend.close()
+
+
+# ---- API happy paths -------------------------------------------------------------------------------
+
+def test_users_list_get_create_and_orders(shop):
+    status, _, body = shop.req("GET", "/api/users?limit=3&offset=2")
+    assert status == 200
+    assert body["limit"] == 3 and body["offset"] == 2 and len(body["items"]) == 3 and body["total"] >= 100
+    uid = body["items"][0]["id"]
+    status, _, user = shop.req("GET", f"/api/users/{uid}")
+    assert status == 200 and user["id"] == uid and "@" in user["email"]
+
+    status, headers, created = shop.req("POST", "/api/users", {"name": "Ada", "email": "ada@example.org"})
+    assert status == 201, created
+    assert created["name"] == "Ada" and headers["location"] == f"/api/users/{created['id']}"
+    status, _, orders = shop.req("GET", f"/api/users/{created['id']}/orders")
+    assert status == 200 and orders["items"] == [] and orders["total"] == 0
+
+
+def test_products_list_search_and_get(shop):
+    status, _, body = shop.req("GET", "/api/products")
+    assert status == 200 and body["limit"] == 50 and len(body["items"]) == 50 and body["total"] >= 1000
+    name = body["items"][0]["name"]
+    word = name.split()[0]
+    status, _, found = shop.req("GET", f"/api/products?q={word.lower()}&limit=200")
+    assert status == 200 and found["items"] and all(word.lower() in p["name"].lower() for p in found["items"])
+    pid = body["items"][0]["id"]
+    status, _, product = shop.req("GET", f"/api/products/{pid}")
+    assert status == 200 and product["id"] == pid and product["price_cents"] >= 0
+
+
+def test_order_create_get_and_idempotent_replay(shop):
+    shop.db.sql("UPDATE products SET stock = 100 WHERE id = 3")
+    key = {"Idempotency-Key": "order-key-1"}
+    status, headers, order = shop.req("POST", "/api/orders", {"user_id": 2, "product_id": 3, "quantity": 2}, key)
+    assert status == 201, order
+    assert headers["location"] == f"/api/orders/{order['id']}"
+    assert order["user_id"] == 2 and order["items"][0]["product_id"] == 3 and order["items"][0]["quantity"] == 2
+    status, _, again = shop.req("POST", "/api/orders", {"user_id": 2, "product_id": 3, "quantity": 2}, key)
+    assert status == 200 and again["id"] == order["id"]
+    assert shop.db.scalar("SELECT count(*) FROM orders WHERE idempotency_key = 'order-key-1'") == "1"
+    status, _, got = shop.req("GET", f"/api/orders/{order['id']}")
+    assert status == 200 and got["id"] == order["id"]
+    status, _, mine = shop.req("GET", "/api/users/2/orders")
+    assert status == 200 and order["id"] in [o["id"] for o in mine["items"]]
+
+
+def test_builtin_endpoints(shop):
+    assert shop.req("GET", "/healthz")[:3:2] == (200, {"status": "ok"})
+    assert shop.req("GET", "/readyz")[0] == 200
+    status, headers, body = request(shop.port, "GET", "/metrics")
+    assert status == 200 and headers["content-type"].startswith("text/plain")
+    assert b"http_server_request_duration" in body
+    status, headers, body = request(shop.port, "GET", "/metrics",
+                                    headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert status == 200 and headers["content-type"].startswith("application/openmetrics-text")
+    status, headers, _ = request(shop.port, "GET", "/debug/tracez")
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    status, headers, body = request(shop.port, "GET", "/debug/tracez?format=json")
+    assert status == 200 and headers["content-type"].startswith("application/json")
+    json.loads(body)
+
+
+# ---- API errors ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", [
+    "/api/users/abc", "/api/users/0", "/api/users/-1", "/api/users/01", "/api/users/99999999999999999999",
+    "/api/users?limit=0", "/api/users?limit=201", "/api/users?limit=x", "/api/users?offset=-1",
+    "/api/products?limit=1.5", "/api/orders/zero", "/api/users/1x/orders",
+])
+def test_invalid_url_integers_are_400(shop, path):
+    assert_error(*shop.req("GET", path), 400)
+
+
+@pytest.mark.parametrize("path", ["/api/users/999999", "/api/products/999999", "/api/orders/999999",
+                                  "/api/users/999999/orders", "/api/nothing", "/"])
+def test_unknown_resources_are_404(shop, path):
+    assert_error(*shop.req("GET", path), 404)
+
+
+def test_wrong_method_is_405_with_allow(shop):
+    status, headers, body = shop.req("DELETE", "/api/users")
+    assert_error(status, headers, body, 405)
+    assert headers["allow"] == "GET, POST"
+
+
+def test_body_errors_are_4xx_and_change_nothing(shop):
+    before = shop.db.scalar("SELECT count(*) FROM users")
+    status, headers, body = request_json(shop.port, "POST", "/api/users", b'{"name": "x", "email": ',
+                                         {"Content-Type": "application/json"})
+    assert_error(status, headers, body, 400)
+    assert_error(*request_json(shop.port, "POST", "/api/users", b'{"name":"a","email":"a@b.c"} trailing',
+                               {"Content-Type": "application/json"}), 400)
+    assert_error(*request_json(shop.port, "POST", "/api/users", b'{"name":"a","email":"a@b.c"}',
+                               {"Content-Type": "text/plain"}), 415)
+    assert_error(*request_json(shop.port, "POST", "/api/users", b"", {"Content-Type": "application/json"}), 400)
+    assert_error(*shop.req("POST", "/api/users", {"name": 5, "email": "typed@example.org"}), 400)
+    assert_error(*shop.req("POST", "/api/orders", {"user_id": "1", "product_id": 1, "quantity": 1}), 400)
+    assert_error(*shop.req("POST", "/api/orders", {"user_id": 1, "product_id": 1, "quantity": 0}), 400)
+    assert_error(*request_json(shop.port, "POST", "/api/users", b"[" * 100 + b"]" * 100,
+                               {"Content-Type": "application/json"}), 400)
+    big = json.dumps({"name": "n" * MAX_BODY, "email": "big@example.org"}).encode()
+    assert_error(*request_json(shop.port, "POST", "/api/users", big, {"Content-Type": "application/json"}), 413)
+    injection = "x'); DROP TABLE users; --"
+    status, _, _ = shop.req("GET", f"/api/products?q={injection.replace(' ', '%20')}")
+    assert status == 200
+    assert shop.db.scalar("SELECT count(*) FROM users") == before
+
+
+def test_oversized_headers_are_refused(shop):
+    status, _, _ = request(shop.port, "GET", "/healthz", headers={"X-Big": "a" * 40000})
+    assert status in (413, 431)
+    assert shop.req("GET", "/healthz")[0] == 200
+
+
+def test_admin_token_from_systemd_credential_wins(build_dir, shop):
+    creds = workdir()
+    token = creds / "admin-token"
+    token.write_text("credential-token-0123456789\n")
+    token.chmod(0o600)
+    backend = Backend(build_dir, shop.db.conninfo, CREDENTIALS_DIRECTORY=creds)
+    try:
+        backend.start()
+        assert_error(*backend.req("GET", "/admin/faults", headers=admin()), 403)
+        status, _, faults = backend.req("GET", "/admin/faults",
+                                        headers={"Authorization": "Bearer credential-token-0123456789"})
+        assert status == 200 and faults["product_failure_id"] == 0
+        assert backend.daemon.stop() == 0
+    finally:
+        backend.close()
+    token.chmod(0o644)  # readable by others: not a secret any more, the daemon refuses it
+    backend = Backend(build_dir, shop.db.conninfo, CREDENTIALS_DIRECTORY=creds)
+    try:
+        backend.start(wait_ready=False)
+        assert backend.daemon.proc.wait(timeout=20) != 0
+        assert "admin-token" in backend.daemon.log_text()
+    finally:
+        backend.close()
+        shutil.rmtree(creds, ignore_errors=True)
+
+
+def test_unknown_user_product_and_stock_errors_on_orders(shop):
+    shop.db.sql("UPDATE products SET stock = 1 WHERE id = 5")
+    assert_error(*shop.req("POST", "/api/orders", {"user_id": 999999, "product_id": 5, "quantity": 1}), 404)
+    assert_error(*shop.req("POST", "/api/orders", {"user_id": 1, "product_id": 999999, "quantity": 1}), 404)
+    assert_error(*shop.req("POST", "/api/orders", {"user_id": 1, "product_id": 5, "quantity": 2}), 409)
+    assert shop.db.scalar("SELECT stock FROM products WHERE id = 5") == "1"
+
+
+def test_admin_faults_requires_the_bearer_token(shop):
+    status, headers, body = shop.req("PUT", "/admin/faults", {"product_failure_id": 7})
+    assert_error(status, headers, body, 401)
+    assert headers["www-authenticate"].startswith("Bearer")
+    assert_error(*shop.req("PUT", "/admin/faults", {"product_failure_id": 7},
+                           {"Authorization": "Bearer wrong-token-wrong-token"}), 403)
+    assert_error(*shop.req("PUT", "/admin/faults", {"product_failure_id": -1}, admin()), 400)
+
+    status, _, faults = shop.req("PUT", "/admin/faults", {"product_failure_id": 7}, admin())
+    assert status == 200 and faults["product_failure_id"] == 7
+    assert_error(*shop.req("GET", "/api/products/7"), 500)
+    assert shop.req("GET", "/api/products/8")[0] == 200
+    status, _, faults = shop.req("PUT", "/admin/faults", {"product_failure_id": 0}, admin())
+    assert status == 200 and shop.req("GET", "/api/products/7")[0] == 200
+
+
+# ---- systemd: reload, watchdog, status -------------------------------------------------------------
+
+def test_sighup_reloads_faults_with_reloading_then_ready(shop):
+    shop.rewrite_faults({"product_failure_id": 9})
+    shop.daemon.messages.clear()
+    shop.daemon.proc.send_signal(signal.SIGHUP)
+    shop.daemon.wait_for_notify("READY=1", timeout=10)
+    words = [m.split("=")[0] for m in shop.daemon.messages if m.startswith(("RELOADING", "READY"))]
+    assert words.index("RELOADING") < words.index("READY")
+    assert any(m.startswith("MONOTONIC_USEC=") for m in shop.daemon.messages)
+    assert_error(*shop.req("GET", "/api/products/9"), 500)
+
+    shop.rewrite_faults({})
+    shop.daemon.messages.clear()
+    shop.daemon.proc.send_signal(signal.SIGHUP)
+    shop.daemon.wait_for_notify("READY=1", timeout=10)
+    assert shop.req("GET", "/api/products/9")[0] == 200
+
+
+def test_invalid_config_on_sighup_keeps_running(shop):
+    shop.config.write_text(shop.config.read_text() + "\n[bogus]\nx = 1\n")
+    shop.daemon.messages.clear()
+    shop.daemon.proc.send_signal(signal.SIGHUP)
+    shop.daemon.wait_for_notify("READY=1", timeout=10)
+    assert shop.req("GET", "/healthz")[0] == 200
+    assert "unknown section" in shop.daemon.log_text()
+    shop.rewrite_faults({})
+
+
+def test_watchdog_and_status_are_sent(shop):
+    shop.daemon.messages.clear()
+    shop.daemon.wait_for_notify("WATCHDOG=1", timeout=5)
+    shop.daemon.wait_for_notify("STATUS=", timeout=8)
+    status = [m for m in shop.daemon.messages if m.startswith("STATUS=")][-1]
+    assert "req/s" in status and "pool" in status
+
+
+# ---- tracing ---------------------------------------------------------------------------------------
+
+def test_traceparent_continues_and_spans_link_server_to_db(shop, receiver):
+    headers = {"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01", "User-Agent": "pytest-backend"}
+    status, hdrs, _ = shop.req("GET", "/api/users/3", headers=headers)
+    assert status == 200
+    trace, span_id = trace_of(hdrs)
+    assert trace == TRACE_ID and span_id != PARENT_ID
+
+    def complete(spans):
+        return any(s["kind"] == 2 for s in spans) and any(s["kind"] == 3 for s in spans)
+
+    spans = wait_for_spans(receiver, TRACE_ID, complete)
+    server = [s for s in spans if s["kind"] == 2]
+    assert len(server) == 1
+    server = server[0]
+    assert server["name"] == "GET /api/users/{id}"
+    assert server["span_id"] == span_id and server["parent"] == PARENT_ID
+    a = server["attrs"]
+    assert a["http.request.method"] == "GET" and a["url.path"] == "/api/users/3"
+    assert a["http.route"] == "/api/users/{id}" and a["http.response.status_code"] == 200
+    assert a["server.address"] == "127.0.0.1" and a["server.port"] == shop.port
+    assert a["client.address"] == "127.0.0.1" and a["user_agent.original"] == "pytest-backend"
+    assert a["network.protocol.version"] == "1.1" and "error.type" not in a
+    db_spans = [s for s in spans if s["kind"] == 3]
+    assert db_spans and all(s["parent"] == server["span_id"] or s["parent"] in {x["span_id"] for x in spans}
+                            for s in db_spans)
+    assert any(s["parent"] == server["span_id"] and s["attrs"].get("db.system.name") == "postgresql"
+               for s in db_spans)
+
+
+def test_server_error_span_has_error_type_and_status(shop, receiver):
+    trace = "5bf92f3577b34da6a3ce929d0e0e4737"
+    assert shop.req("PUT", "/admin/faults", {"product_failure_id": 11}, admin())[0] == 200
+    try:
+        status, hdrs, body = shop.req("GET", "/api/products/11",
+                                      headers={"traceparent": f"00-{trace}-{PARENT_ID}-01"})
+        assert_error(status, hdrs, body, 500)
+        assert body["trace_id"] == trace
+    finally:
+        shop.req("PUT", "/admin/faults", {"product_failure_id": 0}, admin())
+    spans = wait_for_spans(receiver, trace, lambda s: any(x["kind"] == 2 for x in s))
+    server = [s for s in spans if s["kind"] == 2][0]
+    assert server["attrs"]["error.type"] == "500" and server["status"] == 2
+
+
+def exported_metric_points(receiver, name):
+    """Data points of metric name from every /v1/metrics export, with attributes as a dict."""
+    points = []
+    for req in receiver.requests():
+        if req.get("path") != "/v1/metrics" or not req.get("decoded"):
+            continue
+        for rm in req["decoded"].get("resourceMetrics", []):
+            for sm in rm.get("scopeMetrics", []):
+                for m in sm.get("metrics", []):
+                    if m.get("name") != name:
+                        continue
+                    for kind in ("histogram", "sum", "gauge"):
+                        for dp in m.get(kind, {}).get("dataPoints", []):
+                            points.append(dict(dp, kind=kind, unit=m.get("unit"),
+                                               attrs={a["key"]: a["value"] for a in dp.get("attributes", [])}))
+    return points
+
+
+def test_http_server_metrics_are_exported_with_semconv_attributes(shop, receiver):
+    assert shop.req("GET", "/api/products/2")[0] == 200
+    deadline = time.monotonic() + 10
+    while True:
+        points = [p for p in exported_metric_points(receiver, "http.server.request.duration")
+                  if p["attrs"].get("http.route", {}).get("stringValue") == "/api/products/{id}"
+                  and str(p["attrs"].get("http.response.status_code", {}).get("intValue")) == "200"]
+        if points or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert points, "http.server.request.duration for /api/products/{id} not exported"
+    p = points[-1]
+    assert p["kind"] == "histogram" and p["unit"] == "s" and int(p["count"]) >= 1
+    assert p["attrs"]["http.request.method"] == {"stringValue": "GET"}
+    assert p["attrs"]["url.scheme"] == {"stringValue": "http"} and "error.type" not in p["attrs"]
+    active = exported_metric_points(receiver, "http.server.active_requests")
+    assert active and active[-1]["kind"] == "sum"
+
+
+def test_invalid_traceparent_starts_a_new_trace(shop):
+    status, hdrs, _ = shop.req("GET", "/healthz", headers={"traceparent": f"00-{'0' * 32}-{PARENT_ID}-01"})
+    assert status == 200 and trace_of(hdrs)[0] != "0" * 32
+
+
+# ---- shutdown --------------------------------------------------------------------------------------
+
+def test_sigterm_lets_in_flight_requests_finish_and_exits_0(build_dir, pg_cluster):  # noqa: F811
+    db = pg_cluster.create_database()
+    backend = Backend(build_dir, db.conninfo)
+    try:
+        backend.migrate()
+        backend.start()
+        # Slow queries make requests that are still running when SIGTERM arrives.
+        assert backend.req("PUT", "/admin/faults", {"db_slow_query_ms": SLOW_QUERY_MS}, admin())[0] == 200
+        results = []
+
+        def call():
+            try:
+                results.append(backend.req("GET", "/api/products/1")[0])
+            except OSError as e:
+                results.append(repr(e))
+
+        threads = [threading.Thread(target=call) for _ in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(0.4)
+        backend.daemon.proc.send_signal(signal.SIGTERM)
+        for t in threads:
+            t.join(timeout=30)
+        assert results == [200, 200, 200]
+        assert backend.daemon.proc.wait(timeout=30) == 0
+        assert "STOPPING=1" in drain_notifications(backend.daemon)
+    finally:
+        backend.close()

@@ -1,0 +1,137 @@
+# scripts/demo, non-interactively (--for): it brings the shop up on the ports it is given, the shop,
+# /debug/tracez and the API answer, and when the time is up it stops everything it started and removes
+# its temp dir (PostgreSQL cluster included). Uses the programs of the test build (--no-build) and
+# installs nothing (--no-install): scripts/test has done both.
+import os
+import re
+import selectors
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from shop_stack import REPO, free_port, request
+
+DEMO = REPO / "scripts/demo"
+DEMO_FOR_S = 30
+STARTUP_TIMEOUT_S = 120
+RUNNING_LINE = "oteldemo is running."
+
+
+def processes_mentioning(text):
+    """PIDs whose command line contains text (what the demo started runs from its temp dir)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def read_until(proc, marker, timeout):
+    """Reads the demo's output until a line containing marker; returns everything read."""
+    out = []
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if not sel.select(0.5):
+                if proc.poll() is not None:
+                    break
+                continue
+            line = proc.stdout.readline()
+            if not line:
+                break
+            out.append(line)
+            if marker in line:
+                return "".join(out)
+    finally:
+        sel.close()
+    raise AssertionError(f"scripts/demo did not print {marker!r}:\n{''.join(out)}")
+
+
+def test_demo_runs_the_shop_then_stops_and_cleans_up(build_dir):
+    ports = {"--port": free_port(), "--backend-port": free_port(), "--pg-port": free_port(),
+             "--prometheus-port": free_port()}
+    argv = [str(DEMO), "--no-install", "--no-build", "--build-dir", str(build_dir), "--for", f"{DEMO_FOR_S}s"]
+    for flag, port in ports.items():
+        argv += [flag, str(port)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        text = read_until(proc, RUNNING_LINE, STARTUP_TIMEOUT_S)
+        text += read_until(proc, "Stopping by itself", 10)
+        shop = ports["--port"]
+        assert f"http://127.0.0.1:{shop}/" in text
+        m = re.search(r"tail -f (\S+)/logs/\*\.log", text)
+        assert m, text
+        tmp = m.group(1)
+        assert Path(tmp, "pg", "data").is_dir()
+
+        status, hdrs, body = request(shop, "GET", "/")
+        assert status == 200 and b"oteldemo" in body
+        assert request(shop, "GET", "/debug/tracez")[0] == 200
+        status, _, body = request(shop, "GET", "/api/products/1")
+        assert status == 200 and b'"sku"' in body
+        assert request(ports["--backend-port"], "GET", "/readyz")[0] == 200
+        if Path("/usr/bin/prometheus").exists():
+            assert f"http://127.0.0.1:{ports['--prometheus-port']}/" in text
+        assert processes_mentioning(tmp), "nothing runs from the demo's temp dir?"
+
+        rest, _ = proc.communicate(timeout=DEMO_FOR_S + 60)
+        assert proc.returncode == 0, text + rest
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    assert not Path(tmp).exists(), f"{tmp} was left behind"
+    deadline = time.monotonic() + 5
+    while processes_mentioning(tmp) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_mentioning(tmp) == [], "processes left behind"
+    for flag in ("--port", "--backend-port", "--pg-port"):
+        with pytest.raises(OSError):
+            request(ports[flag], "GET", "/", timeout=2)
+
+
+def test_demo_ctrl_c_stops_everything(build_dir):
+    ports = {"--port": free_port(), "--backend-port": free_port(), "--pg-port": free_port()}
+    argv = [str(DEMO), "--no-install", "--no-build", "--no-prometheus", "--no-load", "--build-dir", str(build_dir)]
+    for flag, port in ports.items():
+        argv += [flag, str(port)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        text = read_until(proc, "Press Ctrl-C", STARTUP_TIMEOUT_S)
+        tmp = re.search(r"tail -f (\S+)/logs/\*\.log", text).group(1)
+        assert request(ports["--port"], "GET", "/")[0] == 200
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+        proc.communicate(timeout=60)
+        assert proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert not Path(tmp).exists()
+    deadline = time.monotonic() + 5
+    while processes_mentioning(tmp) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_mentioning(tmp) == []
+
+
+def test_demo_help_names_the_port_options():
+    out = subprocess.run([str(DEMO), "--help"], stdout=subprocess.PIPE, text=True, timeout=10)
+    assert out.returncode == 0
+    for flag in ("--port", "--backend-port", "--pg-port", "--prometheus-port", "--for", "Ctrl-C"):
+        assert flag in out.stdout

@@ -1,0 +1,615 @@
+# oteldemo-frontend against the real backend and PostgreSQL: static files (types, caching, gzip,
+# traversal), the /api/* proxy route by route, one trace from the caller to the database, and a backend
+# that is down or slow. A small fake backend (in this process) shows exactly what the proxy forwards.
+import gzip
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+
+from pg import pg_cluster  # noqa: F401  (pytest fixture)
+from conftest import OtlpReceiver
+from shop_stack import (WWW_DIR, Backend, Frontend, free_port, request, request_json, wait_for_spans,
+                        workdir, write_config)
+
+TRACEPARENT_RE = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$")
+SPAN_KIND_SERVER = 2
+SPAN_KIND_CLIENT = 3
+STATUS_ERROR = 2
+CONFIG_EXIT_INVALID = 78
+
+
+@pytest.fixture(scope="module")
+def receiver(otlp_node_modules):
+    r = OtlpReceiver(otlp_node_modules)
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def site_dir():
+    """A copy of www/ with symlinks that point out of it (and one inside), which must never be served."""
+    d = workdir() / "www"
+    shutil.copytree(WWW_DIR, d)
+    os.symlink("/etc/passwd", d / "passwd.txt")
+    os.symlink("/etc", d / "etc")
+    os.symlink("app.js", d / "inner-link.js")
+    (d / ".hidden").write_text("secret\n")
+    yield d
+    shutil.rmtree(d.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def shop(build_dir, pg_cluster, receiver, site_dir):  # noqa: F811
+    """Backend (migrated sample data) + frontend, shared by the read-mostly tests of this module."""
+    wd = workdir()
+    db = pg_cluster.create_database()
+    backend = Backend(build_dir, db, wd, receiver)
+    frontend = None
+    try:
+        backend.migrate()
+        backend.start()
+        frontend = Frontend(build_dir, backend.url, wd, receiver, www_dir=site_dir,
+                            jaeger_url="http://jaeger.example:16686/").start()
+        yield {"backend": backend, "frontend": frontend, "db": db}
+    finally:
+        if frontend:
+            frontend.close()
+        backend.close()
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+def new_traceparent():
+    trace_id = uuid.uuid4().hex
+    span_id = uuid.uuid4().hex[:16]
+    return trace_id, span_id, f"00-{trace_id}-{span_id}-01"
+
+
+# ---- static files -----------------------------------------------------------------------------------
+
+def test_index_is_served_as_html_with_validators_and_cache_control(shop):
+    status, hdrs, body = shop["frontend"].get("/")
+    assert status == 200
+    assert hdrs["content-type"] == "text/html; charset=utf-8"
+    assert body == (WWW_DIR / "index.html").read_bytes()
+    assert re.fullmatch(r'"[0-9a-f]+-[0-9a-f]+"', hdrs["etag"])
+    assert hdrs["last-modified"].endswith(" GMT")
+    assert hdrs["cache-control"] == "no-cache"
+    assert "default-src 'self'" in hdrs["content-security-policy"]
+    assert hdrs["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path,ctype", [
+    ("/app.js", "text/javascript; charset=utf-8"),
+    ("/style.css", "text/css; charset=utf-8"),
+    ("/favicon.svg", "image/svg+xml"),
+])
+def test_assets_have_their_content_type_and_may_be_cached(shop, path, ctype):
+    status, hdrs, body = shop["frontend"].get(path)
+    assert status == 200
+    assert hdrs["content-type"] == ctype
+    assert hdrs["cache-control"].startswith("public, max-age=")
+    assert body == (WWW_DIR / path.lstrip("/")).read_bytes()
+
+
+def test_matching_if_none_match_gives_304_without_body(shop):
+    _, hdrs, _ = shop["frontend"].get("/app.js")
+    status, hdrs2, body = shop["frontend"].get("/app.js", headers={"If-None-Match": hdrs["etag"]})
+    assert status == 304
+    assert body == b""
+    assert hdrs2["etag"] == hdrs["etag"]
+    status, _, body = shop["frontend"].get("/app.js", headers={"If-None-Match": '"other"'})
+    assert status == 200 and body
+
+
+def test_if_modified_since_gives_304_for_an_unchanged_file(shop):
+    _, hdrs, _ = shop["frontend"].get("/style.css")
+    status, _, body = shop["frontend"].get("/style.css", headers={"If-Modified-Since": hdrs["last-modified"]})
+    assert status == 304 and body == b""
+
+
+def test_gzip_is_sent_only_when_accepted(shop):
+    plain = (WWW_DIR / "app.js").read_bytes()
+    status, hdrs, body = shop["frontend"].get("/app.js", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert status == 200
+    assert hdrs["content-encoding"] == "gzip"
+    assert hdrs["vary"] == "Accept-Encoding"
+    assert len(body) < len(plain)
+    assert gzip.decompress(body) == plain
+    gz_etag = hdrs["etag"]
+    status, hdrs, body = shop["frontend"].get("/app.js", headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "content-encoding" not in hdrs and body == plain
+    assert hdrs["etag"] != gz_etag  # two representations, two validators
+    status, _, _ = shop["frontend"].get("/app.js", headers={"Accept-Encoding": "gzip", "If-None-Match": gz_etag})
+    assert status == 304
+
+
+def test_a_changed_file_is_served_new_at_once(shop, site_dir):
+    target = site_dir / "changing.txt"
+    target.write_text("first version\n")
+    assert shop["frontend"].get("/changing.txt")[2] == b"first version\n"
+    time.sleep(0.02)
+    target.write_text("second, longer version\n")
+    assert shop["frontend"].get("/changing.txt")[2] == b"second, longer version\n"
+
+
+def test_missing_file_is_404(shop):
+    assert shop["frontend"].get("/no-such-file.js")[0] == 404
+
+
+@pytest.mark.parametrize("path", [
+    "/../../../../etc/passwd",
+    "/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/..%2f..%2f..%2fetc%2fpasswd",
+    "/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
+    "/css/..%5c..%5cetc%5cpasswd",
+    "/%252e%252e/%252e%252e/etc/passwd",
+    "/./index.html",
+    "//etc/passwd",
+])
+def test_traversal_attempts_are_refused(shop, path):
+    status, _, body = shop["frontend"].get(path)
+    assert status in (400, 404), f"{path} → {status}"
+    assert b"root:" not in body
+
+
+@pytest.mark.parametrize("path", ["/passwd.txt", "/etc/passwd", "/etc/hostname", "/inner-link.js", "/.hidden"])
+def test_symlinks_and_hidden_files_are_never_served(shop, path):
+    status, _, body = shop["frontend"].get(path)
+    assert status == 404, f"{path} → {status}"
+    assert b"root:" not in body and b"secret" not in body
+
+
+def test_nul_in_path_never_reaches_the_file_system(shop):
+    status, _, body = shop["frontend"].get("/index.html%00/../../etc/passwd")
+    assert status in (200, 400, 404)
+    assert b"root:" not in body
+
+
+def test_ui_config_names_the_configured_jaeger(shop):
+    status, hdrs, cfg = request_json(shop["frontend"].port, "GET", "/ui-config.json")
+    assert status == 200 and hdrs["content-type"].startswith("application/json")
+    assert cfg == {"jaeger_url": "http://jaeger.example:16686"}
+
+
+# ---- the proxy, route by route ----------------------------------------------------------------------
+
+def both(shop, method, path, body=None, headers=None):
+    """The same request to the frontend and straight to the backend."""
+    f = request_json(shop["frontend"].port, method, path, body, headers)
+    b = request_json(shop["backend"].port, method, path, body, headers)
+    return f, b
+
+
+def without_trace(obj):
+    return {k: v for k, v in obj.items() if k != "trace_id"} if isinstance(obj, dict) else obj
+
+
+@pytest.mark.parametrize("path,status", [
+    ("/api/products", 200),
+    ("/api/products?limit=5&offset=10", 200),
+    ("/api/products?q=bamboo%20tent&limit=3", 200),
+    ("/api/products?q=%25&limit=2", 200),
+    ("/api/products?limit=0", 400),
+    ("/api/products?limit=abc", 400),
+    ("/api/products/1", 200),
+    ("/api/products/99999999", 404),
+    ("/api/products/abc", 400),
+    ("/api/users?limit=3", 200),
+    ("/api/users/1", 200),
+    ("/api/users/99999999", 404),
+    ("/api/users/1/orders", 200),
+    ("/api/users/99999999/orders", 404),
+    ("/api/orders/1", 200),
+    ("/api/orders/99999999", 404),
+    ("/api/no-such-thing", 404),
+])
+def test_get_routes_answer_exactly_what_the_backend_answers(shop, path, status):
+    (fs, fh, fb), (bs, bh, bb) = both(shop, "GET", path)
+    assert fs == bs == status, f"{path}: frontend {fs} {fb}, backend {bs} {bb}"
+    assert fh["content-type"] == bh["content-type"]
+    assert without_trace(fb) == without_trace(bb)
+    assert isinstance(fb, dict) and fb
+    if status >= 400:
+        assert isinstance(fb["error"], str) and re.fullmatch(r"[0-9a-f]{32}", fb["trace_id"])
+
+
+def test_wrong_method_is_405_with_allow(shop):
+    status, hdrs, body = request_json(shop["frontend"].port, "DELETE", "/api/products/1")
+    assert status == 405
+    assert "GET" in hdrs["allow"]
+
+
+def test_user_create_is_201_then_409_for_the_same_email(shop):
+    email = f"proxy-{uuid.uuid4().hex[:8]}@example.com"
+    status, _, user = request_json(shop["frontend"].port, "POST", "/api/users", {"name": "Proxy Test", "email": email})
+    assert status == 201 and user["email"] == email and user["id"] > 0
+    status, _, err = request_json(shop["frontend"].port, "POST", "/api/users", {"name": "Again", "email": email})
+    assert status == 409 and err["error"]
+
+
+@pytest.mark.parametrize("body,headers,status", [
+    (b"{not json", {"Content-Type": "application/json"}, 400),
+    (b'{"name": "x", "email": "y@z"}', {"Content-Type": "text/plain"}, 415),
+    (b'{"name": 5, "email": "a@b.c"}', {"Content-Type": "application/json"}, 400),
+])
+def test_bad_user_bodies_get_the_backends_4xx(shop, body, headers, status):
+    (fs, _, fb), (bs, _, bb) = both(shop, "POST", "/api/users", body, headers)
+    assert fs == bs == status
+    assert without_trace(fb) == without_trace(bb)
+
+
+def test_order_is_created_replayed_by_idempotency_key_and_listed(shop):
+    port = shop["frontend"].port
+    key = uuid.uuid4().hex
+    order_body = {"user_id": 2, "product_id": 3, "quantity": 1}
+    status, _, order = request_json(port, "POST", "/api/orders", order_body, {"Idempotency-Key": key})
+    assert status == 201, order
+    assert order["user_id"] == 2 and order["items"][0]["product_id"] == 3
+    status, _, again = request_json(port, "POST", "/api/orders", order_body, {"Idempotency-Key": key})
+    assert status == 200 and again["id"] == order["id"]
+    status, _, fetched = request_json(port, "GET", f"/api/orders/{order['id']}")
+    assert status == 200 and fetched["id"] == order["id"]
+    status, _, history = request_json(port, "GET", "/api/users/2/orders")
+    assert status == 200 and order["id"] in [o["id"] for o in history["items"]]
+
+
+@pytest.mark.parametrize("body,status", [
+    ({"user_id": 1, "product_id": 97, "quantity": 1}, 409),  # product 97 is sold out in the sample data
+    ({"user_id": 1, "product_id": 99999999, "quantity": 1}, 404),
+    ({"user_id": 99999999, "product_id": 1, "quantity": 1}, 404),
+    ({"user_id": 1, "product_id": 1, "quantity": 0}, 400),
+    ({"user_id": 1, "product_id": 1, "quantity": 1001}, 400),
+])
+def test_order_errors_pass_through_with_the_backends_message(shop, body, status):
+    got, hdrs, err = request_json(shop["frontend"].port, "POST", "/api/orders", body)
+    assert got == status, err
+    assert hdrs["content-type"].startswith("application/json")
+    assert err["error"] and re.fullmatch(r"[0-9a-f]{32}", err["trace_id"])
+
+
+def test_every_reply_has_a_traceresponse_of_the_callers_trace(shop):
+    trace_id, _, tp = new_traceparent()
+    status, hdrs, _ = request(shop["frontend"].port, "GET", "/api/products/1", headers={"traceparent": tp})
+    assert status == 200
+    m = TRACEPARENT_RE.match(hdrs["traceresponse"])
+    assert m and m.group(1) == trace_id
+
+
+# ---- one trace, browser to database -----------------------------------------------------------------
+
+def test_trace_continues_from_caller_through_frontend_and_backend_to_the_database(shop, receiver):
+    trace_id, caller_span, tp = new_traceparent()
+    status, _, _ = request(shop["frontend"].port, "GET", "/api/products/5", headers={"traceparent": tp})
+    assert status == 200
+
+    def complete(spans):
+        return (any(s["service"] == "oteldemo-backend" and s["kind"] == SPAN_KIND_SERVER for s in spans)
+                and any(s["service"] == "oteldemo-backend" and s["kind"] == SPAN_KIND_CLIENT for s in spans)
+                and any(s["service"] == "oteldemo-frontend" and s["kind"] == SPAN_KIND_CLIENT for s in spans)
+                and any(s["service"] == "oteldemo-frontend" and s["kind"] == SPAN_KIND_SERVER for s in spans))
+
+    spans = wait_for_spans(receiver, trace_id, complete)
+    fe_server = [s for s in spans if s["service"] == "oteldemo-frontend" and s["kind"] == SPAN_KIND_SERVER]
+    fe_client = [s for s in spans if s["service"] == "oteldemo-frontend" and s["kind"] == SPAN_KIND_CLIENT]
+    be_server = [s for s in spans if s["service"] == "oteldemo-backend" and s["kind"] == SPAN_KIND_SERVER]
+    by_id = {s["span_id"]: s for s in spans}
+    assert len(fe_server) == len(fe_client) == len(be_server) == 1
+    fe_server, fe_client, be_server = fe_server[0], fe_client[0], be_server[0]
+
+    assert fe_server["parent"] == caller_span
+    assert fe_client["parent"] == fe_server["span_id"]
+    assert be_server["parent"] == fe_client["span_id"]
+    db_spans = [s for s in spans if s["attrs"].get("db.system.name") == "postgresql"]
+    assert db_spans, "no database span in the trace"
+    for s in db_spans:  # each query span descends from the backend's SERVER span
+        node = s
+        while node["parent"] and node["span_id"] != be_server["span_id"]:
+            node = by_id[node["parent"]]
+        assert node["span_id"] == be_server["span_id"]
+
+    a = fe_client["attrs"]
+    assert fe_client["name"] == "GET"
+    assert a["http.request.method"] == "GET"
+    assert a["url.full"] == f"{shop['backend'].url}/api/products/5"
+    assert a["server.address"] == "127.0.0.1"
+    assert a["server.port"] == shop["backend"].port
+    assert a["http.response.status_code"] == 200
+    assert "error.type" not in a and fe_client["status"] != STATUS_ERROR
+
+
+def test_client_span_of_a_404_is_an_error_with_its_status_as_error_type(shop, receiver):
+    trace_id, _, tp = new_traceparent()
+    status, _, _ = request(shop["frontend"].port, "GET", "/api/products/99999999", headers={"traceparent": tp})
+    assert status == 404
+    spans = wait_for_spans(receiver, trace_id, lambda ss: any(
+        s["service"] == "oteldemo-frontend" and s["kind"] == SPAN_KIND_CLIENT for s in ss))
+    client = next(s for s in spans if s["service"] == "oteldemo-frontend" and s["kind"] == SPAN_KIND_CLIENT)
+    assert client["attrs"]["http.response.status_code"] == 404
+    assert client["attrs"]["error.type"] == "404"
+    assert client["status"] == STATUS_ERROR
+
+
+def test_client_duration_metric_is_exposed(shop):
+    request(shop["frontend"].port, "GET", "/api/products/1")
+    status, _, body = shop["frontend"].get("/metrics")
+    assert status == 200
+    text = body.decode()
+    assert "http_client_request_duration_seconds_count{" in text
+    line = next(line for line in text.splitlines()
+                if line.startswith("http_client_request_duration_seconds_count{") and 'http_request_method="GET"' in line
+                and 'http_response_status_code="200"' in line)
+    assert int(float(line.rsplit(" ", 1)[1])) >= 1
+
+
+def test_readyz_is_200_while_the_backend_is_ready(shop):
+    assert shop["frontend"].get("/readyz")[0] == 200
+    assert shop["frontend"].get("/healthz")[0] == 200
+
+
+def test_tracez_lists_the_proxy_spans(shop):
+    request(shop["frontend"].port, "GET", "/api/products/1")
+    status, _, body = shop["frontend"].get("/debug/tracez")
+    assert status == 200 and b"GET" in body
+
+
+# ---- what exactly is forwarded: a fake backend --------------------------------------------------------
+
+class FakeBackend:
+    """Records each request; answers with self.reply (status, headers, body) after self.delay_s."""
+
+    def __init__(self):
+        self.requests = []
+        self.delay_s = 0
+        self.reply = (200, {"Content-Type": "application/json"}, b'{"ok": true}')
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _any(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                fake.requests.append({"method": self.command, "path": self.path,
+                                      "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
+                                      "peer": self.client_address})
+                time.sleep(fake.delay_s)
+                status, headers, data = fake.reply
+                try:
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_backend():
+    fb = FakeBackend()
+    yield fb
+    fb.close()
+
+
+@pytest.fixture
+def fake_shop(build_dir, fake_backend, otlp_receiver):
+    wd = workdir()
+    fe = Frontend(build_dir, fake_backend.url, wd, otlp_receiver, timeout_ms=1000, connect_timeout_ms=300)
+    try:
+        yield fe.start()
+    finally:
+        fe.close()
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+def test_method_path_query_body_and_end_to_end_headers_are_forwarded(fake_shop, fake_backend):
+    trace_id, caller_span, tp = new_traceparent()
+    body = json.dumps({"user_id": 1, "items": [{"product_id": 2, "quantity": 3}]}).encode()
+    status, _, _ = request(fake_shop.port, "PATCH", "/api/a%20b/c?x=1&y=%2F%20z&q=caf%C3%A9", body, {
+        "Content-Type": "application/json", "Idempotency-Key": "k-123", "Authorization": "Bearer t0ken",
+        "traceparent": tp, "tracestate": "vendor=abc", "baggage": "user.tier=gold",
+        "Connection": "keep-alive, X-Hop", "X-Hop": "drop me", "Keep-Alive": "timeout=5",
+        "Proxy-Authorization": "Basic eA==", "User-Agent": "pytest-proxy",
+    })
+    assert status == 200
+    (got,) = fake_backend.requests
+    assert got["method"] == "PATCH"
+    assert got["path"] == "/api/a%20b/c?x=1&y=%2F%20z&q=caf%C3%A9"
+    assert got["body"] == body
+    h = got["headers"]
+    assert h["content-type"] == "application/json"
+    assert h["idempotency-key"] == "k-123"
+    assert h["authorization"] == "Bearer t0ken"
+    assert h["user-agent"] == "pytest-proxy"
+    for hop in ("x-hop", "keep-alive", "proxy-authorization", "expect"):
+        assert hop not in h, f"{hop} was forwarded"
+    m = TRACEPARENT_RE.match(h["traceparent"])
+    assert m and m.group(1) == trace_id and m.group(2) != caller_span  # the CLIENT span is the new parent
+    assert h["tracestate"] == "vendor=abc"
+    assert "user.tier=gold" in h["baggage"]
+
+
+def test_get_without_body_sends_no_content_type_or_form_defaults(fake_shop, fake_backend):
+    status, _, _ = request(fake_shop.port, "GET", "/api/products?limit=2")
+    assert status == 200
+    (got,) = fake_backend.requests
+    assert got["method"] == "GET" and got["path"] == "/api/products?limit=2"
+    assert "content-type" not in got["headers"]
+
+
+def test_reply_status_headers_and_body_pass_through_and_hop_headers_do_not(fake_shop, fake_backend):
+    fake_backend.reply = (503, {"Content-Type": "application/problem+json", "Retry-After": "7",
+                                "X-Backend": "yes", "Connection": "keep-alive", "traceresponse": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"},
+                          b'{"error": "busy"}')
+    trace_id, _, tp = new_traceparent()
+    status, hdrs, body = request(fake_shop.port, "GET", "/api/x", headers={"traceparent": tp})
+    assert status == 503
+    assert hdrs["content-type"] == "application/problem+json"
+    assert hdrs["retry-after"] == "7" and hdrs["x-backend"] == "yes"
+    assert body == b'{"error": "busy"}'
+    assert TRACEPARENT_RE.match(hdrs["traceresponse"]).group(1) == trace_id  # the frontend's own
+
+
+def test_backend_connections_are_kept_alive(fake_shop, fake_backend):
+    for _ in range(20):
+        assert request(fake_shop.port, "GET", "/api/products")[0] == 200
+    peers = {r["peer"] for r in fake_backend.requests}
+    # 8 server threads at most, each reusing its connection
+    assert len(peers) <= 8, f"{len(peers)} connections for 20 requests"
+
+
+def test_slow_backend_is_504_at_the_timeout_and_the_span_says_timeout(fake_shop, fake_backend, otlp_receiver):
+    fake_backend.delay_s = 3
+    trace_id, _, tp = new_traceparent()
+    t0 = time.monotonic()
+    status, hdrs, body = request(fake_shop.port, "GET", "/api/products", headers={"traceparent": tp})
+    elapsed = time.monotonic() - t0
+    assert status == 504
+    assert 0.9 <= elapsed < 2.0, elapsed  # timeout_ms = 1000
+    err = json.loads(body)
+    assert "1000 ms" in err["error"] and err["trace_id"] == trace_id
+    spans = wait_for_spans(otlp_receiver, trace_id, lambda ss: any(s["kind"] == SPAN_KIND_CLIENT for s in ss))
+    client = next(s for s in spans if s["kind"] == SPAN_KIND_CLIENT)
+    assert client["status"] == STATUS_ERROR and client["attrs"]["error.type"] == "timeout"
+    assert "http.response.status_code" not in client["attrs"]
+
+
+# ---- backend down -------------------------------------------------------------------------------------
+
+def test_killed_backend_gives_502_fast_and_readyz_503_then_recovers(build_dir, pg_cluster, otlp_receiver):  # noqa: F811
+    wd = workdir()
+    db = pg_cluster.create_database()
+    backend = Backend(build_dir, db, wd, otlp_receiver)
+    frontend = None
+    try:
+        backend.migrate()
+        backend.start()
+        frontend = Frontend(build_dir, backend.url, wd, otlp_receiver, timeout_ms=2000).start()
+        assert frontend.get("/api/products/1")[0] == 200
+        assert frontend.get("/readyz")[0] == 200
+
+        backend.daemon.stop(signal.SIGKILL)
+        trace_id, _, tp = new_traceparent()
+        t0 = time.monotonic()
+        status, hdrs, body = frontend.get("/api/products/1", headers={"traceparent": tp})
+        elapsed = time.monotonic() - t0
+        assert status == 502, body
+        assert elapsed < 2.0
+        err = json.loads(body)
+        assert "unavailable" in err["error"] and err["trace_id"] == trace_id
+        status, _, body = frontend.get("/readyz")
+        assert status == 503, body
+        assert frontend.get("/healthz")[0] == 200  # the frontend itself is alive
+        assert frontend.get("/")[0] == 200  # and still serves the UI (which shows a friendly page)
+        spans = wait_for_spans(otlp_receiver, trace_id, lambda ss: any(s["kind"] == SPAN_KIND_CLIENT for s in ss))
+        client = next(s for s in spans if s["kind"] == SPAN_KIND_CLIENT)
+        assert client["status"] == STATUS_ERROR
+        assert client["attrs"]["error.type"] == "connection_refused"
+
+        backend.start()  # same port: the frontend reconnects by itself
+        assert frontend.get("/api/products/1")[0] == 200
+        assert frontend.get("/readyz")[0] == 200
+    finally:
+        if frontend:
+            frontend.close()
+        backend.close()
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+# ---- process behaviour ----------------------------------------------------------------------------------
+
+def test_check_config_accepts_the_shipped_config(build_dir, tmp_path):
+    cfg = tmp_path / "frontend.conf"
+    shipped = (WWW_DIR.parent / "etc/frontend.conf").read_text()
+    cfg.write_text(shipped.replace("/usr/share/oteldemo/www", str(WWW_DIR)))
+    out = subprocess.run([str(build_dir / "src/frontend/oteldemo-frontend"), "--config", str(cfg), "--check-config"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
+    assert out.returncode == 0, out.stdout
+
+
+@pytest.mark.parametrize("sections,key", [
+    ({"backend": {"url": "ftp://127.0.0.1:8081"}}, "url"),
+    ({"backend": {"timeout_ms": "0"}}, "timeout_ms"),
+    ({"ui": {"jaeger_url": "javascript:alert(1)"}}, "jaeger_url"),
+    ({"server": {"listen": "nonsense"}}, "listen"),
+    ({"backend": {"no_such_key": "1"}}, "no_such_key"),
+])
+def test_bad_config_exits_78_naming_file_and_key(build_dir, tmp_path, sections, key):
+    cfg = write_config(tmp_path / "frontend.conf", sections)
+    out = subprocess.run([str(build_dir / "src/frontend/oteldemo-frontend"), "--config", str(cfg), "--check-config"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
+    assert out.returncode == CONFIG_EXIT_INVALID
+    assert str(cfg) in out.stdout and key in out.stdout
+
+
+def test_sigterm_with_a_request_in_flight_completes_it_and_exits_0(build_dir, fake_backend):
+    wd = workdir()
+    fe = Frontend(build_dir, fake_backend.url, wd, timeout_ms=5000).start()
+    try:
+        fake_backend.delay_s = 1
+        result = {}
+        t = threading.Thread(target=lambda: result.update(r=request(fe.port, "GET", "/api/slow")))
+        t.start()
+        deadline = time.monotonic() + 5
+        while not fake_backend.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert fake_backend.requests, "the request never reached the backend"
+        assert fe.daemon.stop(signal.SIGTERM) == 0
+        t.join(10)
+        assert result["r"][0] == 200
+        assert "STOPPING=1" in fe.daemon.drain_notify()
+    finally:
+        fe.close()
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+def test_version_and_help(build_dir):
+    binary = str(build_dir / "src/frontend/oteldemo-frontend")
+    out = subprocess.run([binary, "--version"], stdout=subprocess.PIPE, text=True, timeout=10)
+    assert out.returncode == 0 and out.stdout.startswith("oteldemo-frontend ")
+    out = subprocess.run([binary, "--help"], stdout=subprocess.PIPE, text=True, timeout=10)
+    assert out.returncode == 0
+    for word in ("--config", "--check-config", "www_dir", "timeout_ms", "jaeger_url"):
+        assert word in out.stdout
+
+
+def test_port_in_use_fails_with_a_clear_message(build_dir, fake_backend, tmp_path):
+    wd = tmp_path
+    port = free_port()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+        s.listen()
+        cfg = write_config(wd / "frontend.conf", {"server": {"listen": f"127.0.0.1:{port}", "www_dir": WWW_DIR},
+                                                  "backend": {"url": fake_backend.url}})
+        out = subprocess.run([str(build_dir / "src/frontend/oteldemo-frontend"), "--config", str(cfg)],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30,
+                             env={k: v for k, v in os.environ.items() if not k.startswith("OTEL_")} | {"OTEL_TRACES_EXPORTER": "none"})
+    assert out.returncode != 0
+    assert str(port) in out.stdout

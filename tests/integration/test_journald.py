@@ -1,0 +1,214 @@
+# Real journald: tests/programs/otel-log-demo logs through the public API while its stderr is connected
+# to a systemd-journald that this test starts in a private mount namespace (`unshare -m`, private
+# propagation, tmpfs on /run/systemd and /run/log, volatile storage), and the entries are read back with
+# `journalctl -o json TRACE_ID=…` in the same namespace. The host's /run is never touched: the mounts
+# vanish with the namespace.
+#
+# The namespace part runs as `python3 test_journald.py inside PROGRAM`, which prints one JSON document
+# (the demo's own description of what it logged, and the journal entries) for the pytest side to check.
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+JOURNALD = "/lib/systemd/systemd-journald"
+RUNTIME_DIRS = ["/run/systemd", "/run/log"]
+JOURNAL_DIR = "/run/log/journal"
+STDOUT_SOCKET = "/run/systemd/journal/stdout"
+NATIVE_SOCKET = "/run/systemd/journal/socket"
+STREAM_IDENTIFIER = "otel-log-demo-stream"
+JOURNALD_CONF = "[Journal]\nStorage=volatile\nReadKMsg=no\nForwardToSyslog=no\nForwardToWall=no\n"
+START_TIMEOUT_S = 10
+READ_TIMEOUT_S = 10
+POLL_S = 0.05
+PROGRAM_TIMEOUT_S = 30
+NAMESPACE_TIMEOUT_S = 90
+
+# syslog priorities the SDK maps the demo's severities to.
+PRIORITY_WARNING = "4"
+PRIORITY_ERR = "3"
+PRIORITY_INFO = "6"
+ENOENT = 2
+
+
+# ---- inside the namespace ------------------------------------------------------------------------
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(POLL_S)
+
+
+def journal_stream():
+    """A stream to journald's stdout socket, as systemd gives services (the protocol of systemd-cat)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(STDOUT_SOCKET)
+    # identifier, unit id, priority, level prefix, forward to syslog, kmsg, console
+    sock.sendall(f"{STREAM_IDENTIFIER}\n\n6\n0\n0\n0\n0\n".encode())
+    sock.shutdown(socket.SHUT_RD)
+    return sock
+
+
+def journal_entries(*matches):
+    out = subprocess.run(["journalctl", "--directory", JOURNAL_DIR, "-o", "json", "--no-pager", *matches],
+                         check=True, stdout=subprocess.PIPE, text=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def run_demo(program, stderr, journal_stream_value):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") and k != "JOURNAL_STREAM"}
+    env.update(OTEL_TRACES_EXPORTER="none", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none")
+    if journal_stream_value:
+        env["JOURNAL_STREAM"] = journal_stream_value
+    proc = subprocess.run([program], env=env, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                          timeout=PROGRAM_TIMEOUT_S)
+    if proc.returncode != 0:
+        raise SystemExit(f"{program} exited with {proc.returncode}: {proc.stderr}")
+    return json.loads(proc.stdout.splitlines()[0]), proc.stderr
+
+
+def inside(program):
+    for d in RUNTIME_DIRS:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", d], check=True)
+    os.makedirs("/run/systemd/journal", exist_ok=True)
+    os.makedirs("/run/systemd/journald.conf.d", exist_ok=True)
+    Path("/run/systemd/journald.conf.d/test.conf").write_text(JOURNALD_CONF)
+    journald = subprocess.Popen([JOURNALD], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: os.path.exists(NATIVE_SOCKET) and os.path.exists(STDOUT_SOCKET), START_TIMEOUT_S,
+                 "journald's sockets")
+
+        # 1. stderr is the journal: JOURNAL_STREAM names the stream, as systemd sets it for a service.
+        sock = journal_stream()
+        st = os.fstat(sock.fileno())
+        demo, _ = run_demo(program, sock.fileno(), f"{st.st_dev}:{st.st_ino}")
+        sock.close()
+        trace_id = demo["trace_id"]
+        wait_for(lambda: len(journal_entries(f"TRACE_ID={trace_id}")) >= 2, READ_TIMEOUT_S, "the entries")
+        wait_for(lambda: journal_entries("SYSLOG_IDENTIFIER=otel-log-demo", "MESSAGE=no span here\nsecond line"),
+                 READ_TIMEOUT_S, "the entry without a span")
+        by_trace = journal_entries(f"TRACE_ID={trace_id}")
+        plain = journal_entries("SYSLOG_IDENTIFIER=otel-log-demo", "MESSAGE=no span here\nsecond line")
+        stream = journal_entries(f"SYSLOG_IDENTIFIER={STREAM_IDENTIFIER}")
+
+        # 2. JOURNAL_STREAM inherited but stderr is something else (a pipe): the readable line instead.
+        other, other_stderr = run_demo(program, subprocess.PIPE, f"{st.st_dev}:{st.st_ino}")
+        time.sleep(0.5)  # give journald the time it took for run 1; nothing may arrive
+        other_entries = journal_entries(f"TRACE_ID={other['trace_id']}")
+
+        json.dump({"demo": demo, "by_trace": by_trace, "plain": plain, "stream": stream, "other": other,
+                   "other_stderr": other_stderr, "other_entries": other_entries}, sys.stdout)
+    finally:
+        journald.terminate()
+        journald.wait(timeout=10)
+
+
+# ---- pytest side ----------------------------------------------------------------------------------
+
+import pytest  # noqa: E402  (not needed inside the namespace)
+
+
+def namespace_unavailable():
+    if os.geteuid() != 0:
+        return "needs root for a private mount namespace and tmpfs mounts"
+    for tool in (JOURNALD, shutil.which("unshare"), shutil.which("journalctl")):
+        if not tool or not os.path.exists(tool):
+            return f"missing {tool or 'unshare/journalctl'}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def journal(build_dir):
+    reason = namespace_unavailable()
+    if reason:
+        pytest.skip(reason)
+    program = build_dir / "tests/programs/otel-log-demo"
+    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable, __file__, "inside",
+                           str(program)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=NAMESPACE_TIMEOUT_S)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def fields_of(entry, demo, line):
+    """The fields the SDK sets on every entry of the demo's span."""
+    return {
+        "SYSLOG_IDENTIFIER": "otel-log-demo",
+        "SERVICE_NAME": "otel-log-demo",
+        "CODE_FILE": demo["file"],
+        "CODE_LINE": str(line),
+        "CODE_FUNC": demo["func"],
+        "TRACE_ID": demo["trace_id"],
+        "SPAN_ID": demo["span_id"],
+        "_TRANSPORT": "journal",
+    }
+
+
+def test_journal_has_exactly_the_two_entries_of_the_span_above_the_level(journal):
+    messages = sorted(e["MESSAGE"] for e in journal["by_trace"])
+    assert messages == ["Cannot open /etc/oteldemo/missing.conf: No such file or directory",
+                        "order A-42 failed: payment declined"]
+
+
+def test_warning_entry_carries_every_field_and_the_attributes(journal):
+    demo = journal["demo"]
+    (e,) = [e for e in journal["by_trace"] if e["MESSAGE"].startswith("order")]
+    expected = fields_of(e, demo, demo["line_warn"])
+    expected.update({
+        "MESSAGE": "order A-42 failed: payment declined",
+        "PRIORITY": PRIORITY_WARNING,
+        "ORDER_ID": "A-42",
+        "ORDER_ITEMS": "3",
+        "ORDER_TOTAL": "12.5",
+        "ORDER_RETRY": "true",
+        "ORDER_TAGS": "blue,green",
+        "NOTE": "two words",
+    })
+    assert {k: e.get(k) for k in expected} == expected
+    assert "ERRNO" not in e
+
+
+def test_errno_entry_has_errno_and_err_priority(journal):
+    demo = journal["demo"]
+    (e,) = [e for e in journal["by_trace"] if e["MESSAGE"].startswith("Cannot open")]
+    expected = fields_of(e, demo, demo["line_err"])
+    expected.update({"PRIORITY": PRIORITY_ERR, "ERRNO": str(ENOENT)})
+    assert {k: e.get(k) for k in expected} == expected
+    assert demo["errno_ret"] == -ENOENT
+
+
+def test_entry_without_current_span_has_no_trace_fields(journal):
+    demo = journal["demo"]
+    (e,) = journal["plain"]
+    assert e["MESSAGE"] == "no span here\nsecond line"
+    assert e["PRIORITY"] == PRIORITY_INFO
+    assert e["CODE_LINE"] == str(demo["line_plain"])
+    assert e["SERVICE_NAME"] == "otel-log-demo"
+    assert "TRACE_ID" not in e and "SPAN_ID" not in e
+
+
+def test_nothing_is_written_to_the_stderr_stream_when_it_is_the_journal(journal):
+    assert journal["stream"] == []
+
+
+def test_inherited_journal_stream_that_is_not_stderr_falls_back_to_the_stderr_line(journal):
+    other = journal["other"]
+    assert journal["other_entries"] == []
+    lines = journal["other_stderr"].splitlines()
+    assert len(lines) == 3, lines
+    warn = lines[0].split(" ", 2)
+    assert warn[1:] == ["WARN", "[otel-log-demo] order A-42 failed: payment declined order.id=A-42 order.items=3 "
+                        "order.total=12.5 order.retry=true order.tags=blue,green note=\"two words\" "
+                        f"trace_id={other['trace_id']} span_id={other['span_id']}"]
+    assert lines[2].endswith(" INFO [otel-log-demo] no span here\\nsecond line")
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "inside":
+    inside(sys.argv[2])

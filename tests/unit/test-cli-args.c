@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Command-line value parsers of the oteldemo CLI (src/cli/cli-args.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "cli-args.h"
+
+static uint64_t duration(const char *s)
+{
+        uint64_t ns = 12345;
+
+        assert_int_equal(cli_parse_duration_ns(s, &ns), 0);
+        return ns;
+}
+
+static void test_duration_units(void **state)
+{
+        (void)state;
+        assert_int_equal(duration("500ms"), UINT64_C(500000000));
+        assert_int_equal(duration("10s"), UINT64_C(10000000000));
+        assert_int_equal(duration("2m"), UINT64_C(120000000000));
+        assert_int_equal(duration("1h"), UINT64_C(3600000000000));
+        assert_int_equal(duration("0"), 0);
+}
+
+static void test_duration_bare_number_is_seconds(void **state)
+{
+        (void)state;
+        assert_int_equal(duration("10"), UINT64_C(10000000000));
+}
+
+static void test_duration_fractions(void **state)
+{
+        (void)state;
+        assert_int_equal(duration("1.5s"), UINT64_C(1500000000));
+        assert_int_equal(duration("0.25m"), UINT64_C(15000000000));
+        assert_int_equal(duration("2.5ms"), UINT64_C(2500000));
+}
+
+static void test_duration_rejects_malformed_text(void **state)
+{
+        static const char *const bad[] = {"",    "s",    "10x",   "10 s", " 10s",  "-1s", "+1s", "1.s",
+                                          ".5s", "1e3s", "10sec", "10S",  "0x10s", "inf", "nan", "1,5s"};
+        uint64_t ns = 7;
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                assert_int_equal(cli_parse_duration_ns(bad[i], &ns), -EINVAL);
+        assert_int_equal(ns, 7);
+}
+
+static void test_duration_rejects_more_than_a_year(void **state)
+{
+        uint64_t ns;
+
+        (void)state;
+        assert_int_equal(cli_parse_duration_ns("8784h", &ns), 0); /* 366 days */
+        assert_int_equal(cli_parse_duration_ns("8785h", &ns), -ERANGE);
+}
+
+static void test_rate_accepts_per_second_and_per_minute(void **state)
+{
+        double r;
+
+        (void)state;
+        assert_int_equal(cli_parse_rate("200", &r), 0);
+        assert_true(r == 200.0);
+        assert_int_equal(cli_parse_rate("200/s", &r), 0);
+        assert_true(r == 200.0);
+        assert_int_equal(cli_parse_rate("30/m", &r), 0);
+        assert_true(r == 0.5);
+        assert_int_equal(cli_parse_rate("0.5", &r), 0);
+        assert_true(r == 0.5);
+}
+
+static void test_rate_must_be_positive_and_bounded(void **state)
+{
+        double r = 1.0;
+
+        (void)state;
+        assert_int_equal(cli_parse_rate("0", &r), -ERANGE);
+        assert_int_equal(cli_parse_rate("0/s", &r), -ERANGE);
+        assert_int_equal(cli_parse_rate("1000000", &r), -ERANGE);
+        assert_int_equal(cli_parse_rate("-5", &r), -EINVAL);
+        assert_int_equal(cli_parse_rate("5/h", &r), -EINVAL);
+        assert_int_equal(cli_parse_rate("fast", &r), -EINVAL);
+        assert_true(r == 1.0);
+}
+
+static void test_id_must_be_a_positive_decimal(void **state)
+{
+        int64_t id = 9;
+
+        (void)state;
+        assert_int_equal(cli_parse_id("42", &id), 0);
+        assert_int_equal(id, 42);
+        assert_int_equal(cli_parse_id("0", &id), -ERANGE);
+        assert_int_equal(cli_parse_id("-1", &id), -EINVAL);
+        assert_int_equal(cli_parse_id("12a", &id), -EINVAL);
+        assert_int_equal(cli_parse_id("", &id), -EINVAL);
+        assert_int_equal(cli_parse_id(" 1", &id), -EINVAL);
+        assert_int_equal(cli_parse_id("99999999999999999999", &id), -ERANGE);
+        assert_int_equal(id, 42);
+}
+
+static void test_uint_range(void **state)
+{
+        uint64_t v;
+
+        (void)state;
+        assert_int_equal(cli_parse_uint("1000", CLI_QUANTITY_MIN, CLI_QUANTITY_MAX, &v), 0);
+        assert_int_equal(v, 1000);
+        assert_int_equal(cli_parse_uint("1001", CLI_QUANTITY_MIN, CLI_QUANTITY_MAX, &v), -ERANGE);
+        assert_int_equal(cli_parse_uint("0", CLI_QUANTITY_MIN, CLI_QUANTITY_MAX, &v), -ERANGE);
+}
+
+static void test_output_formats(void **state)
+{
+        cli_output o;
+
+        (void)state;
+        assert_int_equal(cli_parse_output("json", &o), 0);
+        assert_int_equal(o, CLI_OUTPUT_JSON);
+        assert_int_equal(cli_parse_output("table", &o), 0);
+        assert_int_equal(o, CLI_OUTPUT_TABLE);
+        assert_int_equal(cli_parse_output("yaml", &o), -EINVAL);
+}
+
+static void test_mix_full_and_partial(void **state)
+{
+        load_mix m;
+
+        (void)state;
+        assert_int_equal(cli_parse_mix("browse=70,order=20,user=10", &m), 0);
+        assert_int_equal(m.pct[LOAD_SESSION_BROWSE], 70);
+        assert_int_equal(m.pct[LOAD_SESSION_ORDER], 20);
+        assert_int_equal(m.pct[LOAD_SESSION_USER], 10);
+        assert_int_equal(cli_parse_mix("order=100", &m), 0);
+        assert_int_equal(m.pct[LOAD_SESSION_BROWSE], 0);
+        assert_int_equal(m.pct[LOAD_SESSION_ORDER], 100);
+        assert_int_equal(m.pct[LOAD_SESSION_USER], 0);
+        assert_int_equal(cli_parse_mix("user=50,browse=50", &m), 0);
+        assert_int_equal(m.pct[LOAD_SESSION_USER], 50);
+}
+
+static void test_mix_must_sum_to_100(void **state)
+{
+        load_mix m;
+
+        (void)state;
+        assert_int_equal(cli_parse_mix("browse=70,order=20", &m), -EDOM);
+        assert_int_equal(cli_parse_mix("browse=70,order=20,user=20", &m), -EDOM);
+}
+
+static void test_mix_rejects_unknown_duplicate_and_malformed(void **state)
+{
+        load_mix m;
+
+        (void)state;
+        assert_int_equal(cli_parse_mix("browse=70,checkout=30", &m), -ENOENT);
+        assert_int_equal(cli_parse_mix("browse=50,browse=50", &m), -EEXIST);
+        assert_int_equal(cli_parse_mix("browse=101", &m), -ERANGE);
+        assert_int_equal(cli_parse_mix("browse", &m), -EINVAL);
+        assert_int_equal(cli_parse_mix("browse=", &m), -EINVAL);
+        assert_int_equal(cli_parse_mix("=100", &m), -EINVAL);
+        assert_int_equal(cli_parse_mix("browse=100,", &m), -EINVAL);
+        assert_int_equal(cli_parse_mix("browse=-10,order=110", &m), -EINVAL);
+        assert_int_equal(cli_parse_mix("", &m), -EINVAL);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_duration_units),
+                cmocka_unit_test(test_duration_bare_number_is_seconds),
+                cmocka_unit_test(test_duration_fractions),
+                cmocka_unit_test(test_duration_rejects_malformed_text),
+                cmocka_unit_test(test_duration_rejects_more_than_a_year),
+                cmocka_unit_test(test_rate_accepts_per_second_and_per_minute),
+                cmocka_unit_test(test_rate_must_be_positive_and_bounded),
+                cmocka_unit_test(test_id_must_be_a_positive_decimal),
+                cmocka_unit_test(test_uint_range),
+                cmocka_unit_test(test_output_formats),
+                cmocka_unit_test(test_mix_full_and_partial),
+                cmocka_unit_test(test_mix_must_sum_to_100),
+                cmocka_unit_test(test_mix_rejects_unknown_duplicate_and_malformed),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

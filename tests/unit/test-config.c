@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The INI configuration parser of src/common: syntax, typed getters with ranges, unknown keys, and
+ * error lines that name file, line and key. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config-file.h"
+
+static config_file *parse_ok(const char *text)
+{
+        config_file *cfg = NULL;
+        char error[CONFIG_ERROR_MAX] = "";
+
+        assert_int_equal(config_parse_string("test.conf", text, strlen(text), &cfg, error), 0);
+        assert_string_equal(error, "");
+        assert_non_null(cfg);
+        return cfg;
+}
+
+static void test_config_reads_sections_keys_and_trims_whitespace(void **state)
+{
+        config_file *cfg =
+                parse_ok("# comment\n; other comment\n\n[server]\n  listen   =  127.0.0.1:8081  \n"
+                         "[database]\nconninfo=host=/run/pg dbname=shop\n");
+        const char *v;
+
+        (void)state;
+        assert_int_equal(config_get_string(cfg, "server", "listen", NULL, &v), 0);
+        assert_string_equal(v, "127.0.0.1:8081");
+        assert_int_equal(config_get_string(cfg, "database", "conninfo", NULL, &v), 0);
+        assert_string_equal(v, "host=/run/pg dbname=shop");
+        assert_int_equal(config_check_unknown(cfg), 0);
+        config_free(cfg);
+}
+
+static void test_config_unquotes_values_with_escapes(void **state)
+{
+        config_file *cfg = parse_ok("[a]\nk = \"  spaced \\\"quoted\\\" \\\\ \"\n");
+        const char *v;
+
+        (void)state;
+        assert_int_equal(config_get_string(cfg, "a", "k", NULL, &v), 0);
+        assert_string_equal(v, "  spaced \"quoted\" \\ ");
+        config_free(cfg);
+}
+
+static void test_config_absent_key_yields_default(void **state)
+{
+        config_file *cfg = parse_ok("[server]\n");
+        unsigned u;
+        const char *v;
+
+        (void)state;
+        assert_int_equal(config_get_uint(cfg, "server", "threads", 4, 1, 64, &u), 0);
+        assert_int_equal(u, 4);
+        assert_int_equal(config_get_string(cfg, "server", "listen", "x:1", &v), 0);
+        assert_string_equal(v, "x:1");
+        config_free(cfg);
+}
+
+static void test_config_integer_out_of_range_names_file_line_and_key(void **state)
+{
+        config_file *cfg = parse_ok("[server]\n\nthreads = 999\n");
+        unsigned u = 7;
+
+        (void)state;
+        assert_int_equal(config_get_uint(cfg, "server", "threads", 4, 1, 256, &u), -EINVAL);
+        assert_int_equal(u, 7);
+        assert_string_equal(config_error(cfg),
+                            "test.conf:3: [server] threads: expected an integer in 1..256, got '999'");
+        config_free(cfg);
+}
+
+static void test_config_integer_with_trailing_garbage_is_rejected(void **state)
+{
+        config_file *cfg = parse_ok("[s]\nn = 12abc\nm = \nneg = -1\n");
+        int64_t v;
+
+        (void)state;
+        assert_int_equal(config_get_int(cfg, "s", "n", 0, 0, 100, &v), -EINVAL);
+        assert_int_equal(config_get_int(cfg, "s", "m", 0, 0, 100, &v), -EINVAL);
+        assert_int_equal(config_get_int(cfg, "s", "neg", 0, 0, 100, &v), -EINVAL);
+        assert_string_equal(config_error(cfg),
+                            "test.conf:4: [s] neg: expected an integer in 0..100, got '-1'");
+        config_free(cfg);
+}
+
+static void test_config_double_range_and_nan_rejected(void **state)
+{
+        config_file *cfg = parse_ok("[f]\nrate = 0.25\nbad = nan\nbig = 1.5\n");
+        double d;
+
+        (void)state;
+        assert_int_equal(config_get_double(cfg, "f", "rate", 0, 0, 1, &d), 0);
+        assert_true(d == 0.25);
+        assert_int_equal(config_get_double(cfg, "f", "bad", 0, 0, 1, &d), -EINVAL);
+        assert_int_equal(config_get_double(cfg, "f", "big", 0, 0, 1, &d), -EINVAL);
+        assert_string_equal(config_error(cfg), "test.conf:4: [f] big: expected a number in 0..1, got '1.5'");
+        config_free(cfg);
+}
+
+static void test_config_bool_accepts_common_spellings(void **state)
+{
+        config_file *cfg = parse_ok("[b]\na = yes\nb = OFF\nc = 1\nd = maybe\n");
+        bool v;
+
+        (void)state;
+        assert_int_equal(config_get_bool(cfg, "b", "a", false, &v), 0);
+        assert_true(v);
+        assert_int_equal(config_get_bool(cfg, "b", "b", true, &v), 0);
+        assert_false(v);
+        assert_int_equal(config_get_bool(cfg, "b", "c", false, &v), 0);
+        assert_true(v);
+        assert_int_equal(config_get_bool(cfg, "b", "d", false, &v), -EINVAL);
+        assert_string_equal(
+                config_error(cfg),
+                "test.conf:5: [b] d: expected a boolean (true/false, yes/no, on/off, 1/0), got 'maybe'");
+        config_free(cfg);
+}
+
+static void test_config_unknown_key_is_an_error_naming_it(void **state)
+{
+        config_file *cfg = parse_ok("[server]\nlisten = a:1\nthreds = 4\n");
+        const char *v;
+
+        (void)state;
+        assert_int_equal(config_get_string(cfg, "server", "listen", NULL, &v), 0);
+        assert_int_equal(config_check_unknown(cfg), -EINVAL);
+        assert_string_equal(config_error(cfg), "test.conf:3: [server] threds: unknown key");
+        config_free(cfg);
+}
+
+static void test_config_unknown_section_is_an_error_naming_it(void **state)
+{
+        config_file *cfg = parse_ok("[server]\nlisten = a:1\n\n[databse]\nconninfo = x\n");
+        const char *v;
+
+        (void)state;
+        assert_int_equal(config_get_string(cfg, "server", "listen", NULL, &v), 0);
+        assert_int_equal(config_get_string(cfg, "database", "conninfo", NULL, &v), 0);
+        assert_int_equal(config_check_unknown(cfg), -EINVAL);
+        assert_string_equal(config_error(cfg), "test.conf:4: [databse]: unknown section");
+        config_free(cfg);
+}
+
+static void test_config_accepted_section_is_not_unknown(void **state)
+{
+        config_file *cfg = parse_ok("[extra]\nanything = 1\n");
+
+        (void)state;
+        config_accept_section(cfg, "extra");
+        assert_int_equal(config_check_unknown(cfg), 0);
+        config_free(cfg);
+}
+
+static void expect_syntax_error(const char *text, const char *expected)
+{
+        config_file *cfg = NULL;
+        char error[CONFIG_ERROR_MAX] = "";
+
+        assert_int_equal(config_parse_string("test.conf", text, strlen(text), &cfg, error), -EINVAL);
+        assert_null(cfg);
+        assert_string_equal(error, expected);
+}
+
+static void test_config_duplicate_key_is_a_syntax_error(void **state)
+{
+        (void)state;
+        expect_syntax_error("[s]\nk = 1\n[t]\n[s]\nk = 2\n", "test.conf:5: [s] k: duplicate key");
+}
+
+static void test_config_key_outside_section_is_a_syntax_error(void **state)
+{
+        (void)state;
+        expect_syntax_error("k = 1\n", "test.conf:1: k: key outside of any [section]");
+}
+
+static void test_config_line_without_equals_is_a_syntax_error(void **state)
+{
+        (void)state;
+        expect_syntax_error("[s]\njust words\n",
+                            "test.conf:2: expected 'key = value', '[section]' or a comment");
+}
+
+static void test_config_unclosed_section_is_a_syntax_error(void **state)
+{
+        (void)state;
+        expect_syntax_error("[server\n", "test.conf:1: section header without closing ']'");
+}
+
+static void test_config_unterminated_quote_is_a_syntax_error(void **state)
+{
+        (void)state;
+        expect_syntax_error("[s]\nk = \"abc\n",
+                            "test.conf:2: [s] k: unterminated or malformed quoted value");
+}
+
+static void test_config_invalid_key_name_is_a_syntax_error(void **state)
+{
+        (void)state;
+        expect_syntax_error("[s]\nbad key = 1\n", "test.conf:2: invalid key name 'bad key'");
+}
+
+static void test_config_overlong_line_is_a_syntax_error(void **state)
+{
+        size_t n = CONFIG_LINE_MAX + 10;
+        char *text = malloc(n + 1);
+        config_file *cfg = NULL;
+        char error[CONFIG_ERROR_MAX];
+
+        (void)state;
+        assert_non_null(text);
+        memset(text, '#', n);
+        text[n] = '\0';
+        assert_int_equal(config_parse_string("test.conf", text, n, &cfg, error), -EINVAL);
+        assert_string_equal(error, "test.conf:1: line longer than 4096 bytes");
+        free(text);
+}
+
+static void test_config_reject_names_the_line_of_the_key(void **state)
+{
+        config_file *cfg = parse_ok("[server]\n\n\nlisten = nonsense\n");
+
+        (void)state;
+        assert_int_equal(config_reject(cfg, "server", "listen", "expected host:port, got '%s'", "nonsense"),
+                         -EINVAL);
+        assert_string_equal(config_error(cfg),
+                            "test.conf:4: [server] listen: expected host:port, got 'nonsense'");
+        config_free(cfg);
+}
+
+static void test_config_load_reports_missing_file(void **state)
+{
+        config_file *cfg = NULL;
+        char error[CONFIG_ERROR_MAX];
+
+        (void)state;
+        assert_int_equal(config_load("/nonexistent/oteldemo.conf", &cfg, error), -ENOENT);
+        assert_string_equal(error, "/nonexistent/oteldemo.conf: cannot open: No such file or directory");
+}
+
+static void test_config_load_reads_a_file(void **state)
+{
+        char path[] = "/tmp/test-config-XXXXXX";
+        static const char text[] = "[server]\nthreads = 8\n";
+        config_file *cfg = NULL;
+        char error[CONFIG_ERROR_MAX];
+        unsigned u;
+        int fd = mkstemp(path);
+
+        (void)state;
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+        close(fd);
+        assert_int_equal(config_load(path, &cfg, error), 0);
+        assert_int_equal(config_get_uint(cfg, "server", "threads", 1, 1, 64, &u), 0);
+        assert_int_equal(u, 8);
+        assert_string_equal(config_path(cfg), path);
+        config_free(cfg);
+        unlink(path);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_config_reads_sections_keys_and_trims_whitespace),
+                cmocka_unit_test(test_config_unquotes_values_with_escapes),
+                cmocka_unit_test(test_config_absent_key_yields_default),
+                cmocka_unit_test(test_config_integer_out_of_range_names_file_line_and_key),
+                cmocka_unit_test(test_config_integer_with_trailing_garbage_is_rejected),
+                cmocka_unit_test(test_config_double_range_and_nan_rejected),
+                cmocka_unit_test(test_config_bool_accepts_common_spellings),
+                cmocka_unit_test(test_config_unknown_key_is_an_error_naming_it),
+                cmocka_unit_test(test_config_unknown_section_is_an_error_naming_it),
+                cmocka_unit_test(test_config_accepted_section_is_not_unknown),
+                cmocka_unit_test(test_config_duplicate_key_is_a_syntax_error),
+                cmocka_unit_test(test_config_key_outside_section_is_a_syntax_error),
+                cmocka_unit_test(test_config_line_without_equals_is_a_syntax_error),
+                cmocka_unit_test(test_config_unclosed_section_is_a_syntax_error),
+                cmocka_unit_test(test_config_unterminated_quote_is_a_syntax_error),
+                cmocka_unit_test(test_config_invalid_key_name_is_a_syntax_error),
+                cmocka_unit_test(test_config_overlong_line_is_a_syntax_error),
+                cmocka_unit_test(test_config_reject_names_the_line_of_the_key),
+                cmocka_unit_test(test_config_load_reports_missing_file),
+                cmocka_unit_test(test_config_load_reads_a_file),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

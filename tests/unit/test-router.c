@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The HTTP routing table of src/common: literal, {param} and wildcard segments, specificity, 404 and
+ * 405 with the Allow list. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "http-router.h"
+
+/* Distinct handler addresses; the router never calls them. */
+static char h_users, h_user, h_user_orders, h_create, h_api_any, h_root_any, h_healthz;
+
+static int setup(void **state)
+{
+        http_router *r;
+
+        assert_int_equal(http_router_new(&r), 0);
+        assert_int_equal(http_router_add(r, "GET", "/api/users", &h_users, NULL), 0);
+        assert_int_equal(http_router_add(r, "POST", "/api/users", &h_create, NULL), 0);
+        assert_int_equal(http_router_add(r, "GET", "/api/users/{id}", &h_user, NULL), 0);
+        assert_int_equal(
+                http_router_add(r, "GET", "/api/users/{id}/orders", &h_user_orders, (void *)&h_users), 0);
+        assert_int_equal(http_router_add(r, "GET", "/healthz", &h_healthz, NULL), 0);
+        *state = r;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        http_router_free(*state);
+        return 0;
+}
+
+static void test_router_matches_literal_path(void **state)
+{
+        http_route_match m;
+
+        assert_int_equal(http_router_lookup(*state, "GET", "/api/users", &m, NULL), 0);
+        assert_ptr_equal(m.handler, &h_users);
+        assert_string_equal(m.pattern, "/api/users");
+        assert_int_equal(m.n_params, 0);
+}
+
+static void test_router_selects_by_method(void **state)
+{
+        http_route_match m;
+
+        assert_int_equal(http_router_lookup(*state, "POST", "/api/users", &m, NULL), 0);
+        assert_ptr_equal(m.handler, &h_create);
+}
+
+static void test_router_captures_param_segment(void **state)
+{
+        http_route_match m;
+
+        assert_int_equal(http_router_lookup(*state, "GET", "/api/users/42/orders", &m, NULL), 0);
+        assert_ptr_equal(m.handler, &h_user_orders);
+        assert_ptr_equal(m.userdata, &h_users);
+        assert_string_equal(m.pattern, "/api/users/{id}/orders");
+        assert_int_equal(m.n_params, 1);
+        assert_string_equal(http_route_match_param(&m, "id"), "42");
+        assert_null(http_route_match_param(&m, "other"));
+}
+
+static void test_router_unknown_path_is_not_found(void **state)
+{
+        http_route_match m;
+        char allow[HTTP_ROUTER_ALLOW_MAX];
+
+        assert_int_equal(http_router_lookup(*state, "GET", "/api/nothing", &m, allow), -ENOENT);
+        assert_string_equal(allow, "");
+        assert_int_equal(http_router_lookup(*state, "GET", "/api/users/42/orders/7", &m, NULL), -ENOENT);
+        assert_int_equal(http_router_lookup(*state, "GET", "/", &m, NULL), -ENOENT);
+}
+
+static void test_router_empty_param_segment_does_not_match(void **state)
+{
+        http_route_match m;
+
+        assert_int_equal(http_router_lookup(*state, "GET", "/api/users//orders", &m, NULL), -ENOENT);
+        assert_int_equal(http_router_lookup(*state, "GET", "/api/users/", &m, NULL), -ENOENT);
+}
+
+static void test_router_wrong_method_is_405_with_allow(void **state)
+{
+        http_route_match m;
+        char allow[HTTP_ROUTER_ALLOW_MAX];
+
+        assert_int_equal(http_router_lookup(*state, "DELETE", "/api/users", &m, allow), -EOPNOTSUPP);
+        assert_string_equal(allow, "GET, POST");
+        assert_int_equal(http_router_lookup(*state, "PUT", "/api/users/1", &m, allow), -EOPNOTSUPP);
+        assert_string_equal(allow, "GET");
+}
+
+static void test_router_head_is_served_by_get_routes(void **state)
+{
+        http_route_match m;
+
+        assert_int_equal(http_router_lookup(*state, "HEAD", "/healthz", &m, NULL), 0);
+        assert_ptr_equal(m.handler, &h_healthz);
+}
+
+static void test_router_literal_beats_param_beats_wildcard(void **state)
+{
+        http_router *r = *state;
+        http_route_match m;
+
+        assert_int_equal(http_router_add(r, "GET", "/api/*", &h_api_any, NULL), 0);
+        assert_int_equal(http_router_add(r, "GET", "/*", &h_root_any, NULL), 0);
+        assert_int_equal(http_router_add(r, "GET", "/api/users/me", &h_healthz, NULL), 0);
+
+        assert_int_equal(http_router_lookup(r, "GET", "/api/users/me", &m, NULL), 0);
+        assert_ptr_equal(m.handler, &h_healthz);
+        assert_int_equal(http_router_lookup(r, "GET", "/api/users/7", &m, NULL), 0);
+        assert_ptr_equal(m.handler, &h_user);
+        assert_int_equal(http_router_lookup(r, "GET", "/api/products/7", &m, NULL), 0);
+        assert_ptr_equal(m.handler, &h_api_any);
+        assert_string_equal(m.rest, "products/7");
+        assert_int_equal(http_router_lookup(r, "GET", "/index.html", &m, NULL), 0);
+        assert_ptr_equal(m.handler, &h_root_any);
+        assert_string_equal(m.rest, "index.html");
+        assert_int_equal(http_router_lookup(r, "GET", "/", &m, NULL), 0);
+        assert_ptr_equal(m.handler, &h_root_any);
+        assert_string_equal(m.rest, "");
+}
+
+static void test_router_rejects_malformed_patterns(void **state)
+{
+        http_router *r = *state;
+
+        assert_int_equal(http_router_add(r, "GET", "no-slash", &h_users, NULL), -EINVAL);
+        assert_int_equal(http_router_add(r, "GET", "/a//b", &h_users, NULL), -EINVAL);
+        assert_int_equal(http_router_add(r, "GET", "/a/{}", &h_users, NULL), -EINVAL);
+        assert_int_equal(http_router_add(r, "GET", "/a/{id", &h_users, NULL), -EINVAL);
+        assert_int_equal(http_router_add(r, "GET", "/a/*/b", &h_users, NULL), -EINVAL);
+        assert_int_equal(http_router_add(r, "GET", "/a/x{id}", &h_users, NULL), -EINVAL);
+        assert_int_equal(http_router_add(r, "", "/a", &h_users, NULL), -EINVAL);
+}
+
+static void test_router_rejects_duplicate_route(void **state)
+{
+        assert_int_equal(http_router_add(*state, "GET", "/api/users", &h_users, NULL), -EEXIST);
+}
+
+static void test_router_caps_params_per_pattern(void **state)
+{
+        assert_int_equal(http_router_add(*state, "GET", "/{a}/{b}/{c}/{d}/{e}", &h_users, NULL), -E2BIG);
+}
+
+static void test_router_overlong_path_is_not_found(void **state)
+{
+        http_route_match m;
+        char *path = malloc(HTTP_ROUTER_MAX_PATH + 2);
+
+        assert_non_null(path);
+        memset(path, 'a', HTTP_ROUTER_MAX_PATH + 1);
+        path[0] = '/';
+        path[HTTP_ROUTER_MAX_PATH + 1] = '\0';
+        assert_int_equal(http_router_lookup(*state, "GET", path, &m, NULL), -ENOENT);
+        free(path);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_router_matches_literal_path, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_router_selects_by_method, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_router_captures_param_segment, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_router_unknown_path_is_not_found, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_router_empty_param_segment_does_not_match, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_router_wrong_method_is_405_with_allow, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_router_head_is_served_by_get_routes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_router_literal_beats_param_beats_wildcard, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_router_rejects_malformed_patterns, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_router_rejects_duplicate_route, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_router_caps_params_per_pattern, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_router_overlong_path_is_not_found, setup, teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

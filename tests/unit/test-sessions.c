@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shopper sessions of the load generator (src/cli/sessions.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sessions.h"
+
+static const load_mix only_browse = {.pct = {[LOAD_SESSION_BROWSE] = 100}};
+static const load_mix only_order = {.pct = {[LOAD_SESSION_ORDER] = 100}};
+static const load_mix only_user = {.pct = {[LOAD_SESSION_USER] = 100}};
+
+static void test_mix_pick_follows_cumulative_shares(void **state)
+{
+        const load_mix m = {.pct = {70, 20, 10}};
+
+        (void)state;
+        assert_int_equal(load_mix_pick(&m, 0), LOAD_SESSION_BROWSE);
+        assert_int_equal(load_mix_pick(&m, 69), LOAD_SESSION_BROWSE);
+        assert_int_equal(load_mix_pick(&m, 70), LOAD_SESSION_ORDER);
+        assert_int_equal(load_mix_pick(&m, 89), LOAD_SESSION_ORDER);
+        assert_int_equal(load_mix_pick(&m, 90), LOAD_SESSION_USER);
+        assert_int_equal(load_mix_pick(&m, 99), LOAD_SESSION_USER);
+}
+
+static void test_same_seed_gives_same_requests(void **state)
+{
+        const load_mix m = {.pct = {70, 20, 10}};
+        load_session a, b;
+        load_request ra, rb;
+
+        (void)state;
+        load_session_init(&a, 42);
+        load_session_init(&b, 42);
+        for (int i = 0; i < 200; i++) {
+                load_session_next(&a, &m, &ra);
+                load_session_next(&b, &m, &rb);
+                assert_int_equal(ra.endpoint, rb.endpoint);
+                assert_string_equal(ra.path, rb.path);
+                assert_string_equal(ra.body, rb.body);
+        }
+}
+
+static void test_different_seeds_differ(void **state)
+{
+        load_session a, b;
+
+        (void)state;
+        load_session_init(&a, 1);
+        load_session_init(&b, 2);
+        assert_true(load_session_random(&a) != load_session_random(&b));
+}
+
+static void test_mix_shares_are_respected_over_many_sessions(void **state)
+{
+        const load_mix m = {.pct = {70, 20, 10}};
+        load_session s;
+        load_request r;
+
+        (void)state;
+        load_session_init(&s, 7);
+        for (int i = 0; i < 40000; i++)
+                load_session_next(&s, &m, &r);
+        uint64_t total = s.sessions[0] + s.sessions[1] + s.sessions[2];
+        /* within 3 percentage points of the asked shares */
+        assert_true(s.sessions[LOAD_SESSION_BROWSE] * 100 > total * 67 &&
+                    s.sessions[LOAD_SESSION_BROWSE] * 100 < total * 73);
+        assert_true(s.sessions[LOAD_SESSION_ORDER] * 100 > total * 17 &&
+                    s.sessions[LOAD_SESSION_ORDER] * 100 < total * 23);
+        assert_true(s.sessions[LOAD_SESSION_USER] * 100 > total * 7 &&
+                    s.sessions[LOAD_SESSION_USER] * 100 < total * 13);
+}
+
+static void test_browse_session_lists_searches_then_views(void **state)
+{
+        static const char page[] = "{\"items\":[{\"id\":17,\"name\":\"Espresso "
+                                   "Machine\"}],\"limit\":20,\"offset\":0,\"total\":1000}";
+        load_session s;
+        load_request r;
+
+        (void)state;
+        load_session_init(&s, 3);
+        load_session_next(&s, &only_browse, &r);
+        assert_int_equal(r.endpoint, LOAD_EP_PRODUCTS_LIST);
+        assert_string_equal(r.path, "/api/products?limit=20&offset=0");
+        load_session_observe(&s, &r, 200, page, strlen(page));
+        assert_int_equal(s.products_total, 1000);
+        load_session_next(&s, &only_browse, &r);
+        assert_int_equal(r.endpoint, LOAD_EP_PRODUCTS_LIST);
+        assert_string_equal(r.path, "/api/products?q=espresso&limit=20");
+        load_session_observe(&s, &r, 200, page, strlen(page));
+        load_session_next(&s, &only_browse, &r);
+        assert_int_equal(r.endpoint, LOAD_EP_PRODUCT_GET);
+        assert_string_equal(r.path, "/api/products/17");
+        assert_string_equal(r.body, "");
+}
+
+static void test_order_session_orders_what_it_saw_and_views_history(void **state)
+{
+        static const char users[] = "{\"items\":[{\"id\":5,\"name\":\"Ann\"}],\"total\":100}";
+        static const char products[] = "{\"items\":[{\"id\":33,\"name\":\"Tea\"}],\"total\":1000}";
+        load_session s;
+        load_request r;
+
+        (void)state;
+        load_session_init(&s, 9);
+        load_session_next(&s, &only_order, &r);
+        assert_int_equal(r.endpoint, LOAD_EP_USERS_LIST);
+        load_session_observe(&s, &r, 200, users, strlen(users));
+        load_session_next(&s, &only_order, &r);
+        assert_int_equal(r.endpoint, LOAD_EP_PRODUCTS_LIST);
+        load_session_observe(&s, &r, 200, products, strlen(products));
+        load_session_next(&s, &only_order, &r);
+        assert_int_equal(r.endpoint, LOAD_EP_PRODUCT_GET);
+        assert_string_equal(r.path, "/api/products/33");
+        load_session_next(&s, &only_order, &r);
+        assert_int_equal(r.endpoint, LOAD_EP_ORDER_CREATE);
+        assert_string_equal(r.path, "/api/orders");
+        assert_true(strncmp(r.body, "{\"user_id\":5,\"product_id\":33,\"quantity\":", 40) == 0);
+        assert_int_equal(strlen(r.idempotency_key), strlen("load-") + 32);
+        load_session_next(&s, &only_order, &r);
+        assert_int_equal(r.endpoint, LOAD_EP_USER_ORDERS);
+        assert_string_equal(r.path, "/api/users/5/orders");
+        /* The session is over: the next request starts a new one. */
+        load_session_next(&s, &only_order, &r);
+        assert_int_equal(r.endpoint, LOAD_EP_USERS_LIST);
+        assert_int_equal(s.sessions[LOAD_SESSION_ORDER], 2);
+}
+
+static void test_user_session_views_a_listed_user(void **state)
+{
+        static const char users[] = "{\"items\":[{\"id\":8,\"name\":\"Bo\"}],\"total\":100}";
+        load_session s;
+        load_request r;
+
+        (void)state;
+        load_session_init(&s, 11);
+        load_session_next(&s, &only_user, &r);
+        assert_int_equal(r.endpoint, LOAD_EP_USERS_LIST);
+        load_session_observe(&s, &r, 200, users, strlen(users));
+        load_session_next(&s, &only_user, &r);
+        assert_string_equal(r.path, "/api/users/8");
+        load_session_next(&s, &only_user, &r);
+        assert_string_equal(r.path, "/api/users/8/orders");
+}
+
+static void test_failed_list_falls_back_to_ids_in_the_sample_range(void **state)
+{
+        load_session s;
+        load_request r;
+        int64_t id;
+
+        (void)state;
+        load_session_init(&s, 5);
+        load_session_next(&s, &only_user, &r);
+        load_session_observe(&s, &r, 503, "{\"error\":\"down\"}", 16);
+        load_session_next(&s, &only_user, &r);
+        assert_int_equal(sscanf(r.path, "/api/users/%ld", &id), 1);
+        assert_true(id >= 1 && id <= LOAD_FALLBACK_IDS);
+}
+
+static void test_endpoint_names_match_server_routes(void **state)
+{
+        (void)state;
+        assert_string_equal(load_endpoint_route(LOAD_EP_USER_ORDERS), "/api/users/{id}/orders");
+        assert_string_equal(load_endpoint_method(LOAD_EP_ORDER_CREATE), "POST");
+        assert_null(load_endpoint_route(_LOAD_EP_MAX));
+        assert_int_equal(load_session_kind_from_string_n("order=20", 5), LOAD_SESSION_ORDER);
+        assert_int_equal(load_session_kind_from_string_n("orders", 6), _LOAD_SESSION_KIND_INVALID);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_mix_pick_follows_cumulative_shares),
+                cmocka_unit_test(test_same_seed_gives_same_requests),
+                cmocka_unit_test(test_different_seeds_differ),
+                cmocka_unit_test(test_mix_shares_are_respected_over_many_sessions),
+                cmocka_unit_test(test_browse_session_lists_searches_then_views),
+                cmocka_unit_test(test_order_session_orders_what_it_saw_and_views_history),
+                cmocka_unit_test(test_user_session_views_a_listed_user),
+                cmocka_unit_test(test_failed_list_falls_back_to_ids_in_the_sample_range),
+                cmocka_unit_test(test_endpoint_names_match_server_routes),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
