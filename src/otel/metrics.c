@@ -488,30 +488,36 @@ size_t otel_metrics_snapshot_points(const otel_metrics_snapshot *s)
         return n;
 }
 
-/* A sum adds up the cells; a last value lives in cell 0. */
+/* A sum adds up the cells; a last value lives in cell 0. A cell holds an int64 or a double bit
+ * pattern (by the instrument's kind), plus whole-number adds of a double instrument in `whole`. Integer
+ * sums wrap like the counters themselves (unsigned arithmetic: no overflow UB). */
 static void point_value(const otel_instrument *inst, const otel_series *se, otel_point *p)
 {
-        int64_t isum = 0, whole = 0;
+        uint64_t usum = 0, whole = 0;
         double dsum = 0;
 
         for (size_t i = 0; i < se->n_cells; i++) {
                 const otel_series_cell *c = otel_series_cell_at(se, i);
                 uint64_t bits = atomic_load_explicit(&c->value, memory_order_relaxed);
-                int64_t iv;
                 double d;
 
-                memcpy(&iv, &bits, sizeof(iv));
-                memcpy(&d, &bits, sizeof(d));
-                isum += iv;
-                dsum += d;
-                whole += atomic_load_explicit(&c->whole, memory_order_relaxed);
+                if (inst->integer) {
+                        usum += bits;
+                } else {
+                        memcpy(&d, &bits, sizeof(d));
+                        dsum += d;
+                        whole += (uint64_t)atomic_load_explicit(&c->whole, memory_order_relaxed);
+                }
         }
         if (inst->integer) {
-                p->ivalue = isum;
+                memcpy(&p->ivalue, &usum, sizeof(p->ivalue));
                 p->value = (double)p->ivalue;
         } else {
-                p->value = (double)whole + dsum;
-                p->ivalue = (int64_t)p->value;
+                int64_t w;
+
+                memcpy(&w, &whole, sizeof(w));
+                p->value = (double)w + dsum;
+                p->ivalue = p->value >= -0x1p63 && p->value < 0x1p63 ? (int64_t)p->value : 0;
         }
 }
 
