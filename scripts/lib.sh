@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
 # Shell functions shared by the entry points in scripts/ and tests/: logging, running as root,
 # installing missing Debian packages. Sourced, never executed; callers set -euo pipefail themselves.
 

@@ -16,22 +16,11 @@ const char backend_config_help[] =
         "  [database]  conninfo [dbname=oteldemo], pool_size [8], acquire_timeout_ms [1000],\n"
         "              migrations_dir [/usr/share/oteldemo/db]\n"
         "              (password: systemd credential 'db-password', else a libpq passfile)\n"
-        "  [telemetry] service_name [oteldemo-backend], log_level [info], sampler, sampler_arg\n"
-        "              (OTEL_* environment variables win)\n"
+        "  [telemetry] service_name [" BACKEND_SERVICE_NAME "]" TELEMETRY_CONFIG_HELP_KEYS
         "  [faults]    payment_failure_rate [0], payment_latency_ms [0], payment_unreachable [false],\n"
         "              db_slow_query_ms [0], product_failure_id [0]\n"
         "  [admin]     token (at least 16 characters), token_credential [admin-token]\n"
-        "SIGHUP reloads [faults] and log_level.\n";
-
-static int backend_strdup(const char *s, char **ret)
-{
-        if (!s) {
-                *ret = NULL;
-                return 0;
-        }
-        *ret = strdup(s);
-        return *ret ? 0 : -ENOMEM;
-}
+        "SIGHUP reloads [faults], log_level, sampler and sampler_arg.\n";
 
 static int backend_config_database(config_file *cfg, backend_config *c)
 {
@@ -46,29 +35,8 @@ static int backend_config_database(config_file *cfg, backend_config *c)
                 return r;
         if (conninfo[0] == '\0')
                 return config_reject(cfg, "database", "conninfo", "must not be empty");
-        if ((r = backend_strdup(conninfo, &c->conninfo)) < 0 ||
-            (r = backend_strdup(dir, &c->migrations_dir)) < 0)
-                return r;
-        return 0;
-}
-
-static int backend_config_telemetry(config_file *cfg, backend_config *c)
-{
-        const char *name, *level, *sampler, *arg;
-        int r;
-
-        if ((r = config_get_string(cfg, "telemetry", "service_name", BACKEND_SERVICE_NAME, &name)) < 0 ||
-            (r = config_get_string(cfg, "telemetry", "log_level", "info", &level)) < 0 ||
-            (r = config_get_string(cfg, "telemetry", "sampler", NULL, &sampler)) < 0 ||
-            (r = config_get_string(cfg, "telemetry", "sampler_arg", NULL, &arg)) < 0)
-                return r;
-        if (name[0] == '\0')
-                return config_reject(cfg, "telemetry", "service_name", "must not be empty");
-        if (otel_severity_from_string(level, &c->log_level) < 0)
-                return config_reject(cfg, "telemetry", "log_level",
-                                     "expected trace, debug, info, warn, error or fatal, got '%s'", level);
-        if ((r = backend_strdup(name, &c->service_name)) < 0 ||
-            (r = backend_strdup(sampler, &c->sampler)) < 0 || (r = backend_strdup(arg, &c->sampler_arg)) < 0)
+        if ((r = config_strdup(conninfo, &c->conninfo)) < 0 ||
+            (r = config_strdup(dir, &c->migrations_dir)) < 0)
                 return r;
         return 0;
 }
@@ -111,8 +79,21 @@ static int backend_config_admin(config_file *cfg, backend_config *c)
         if (credential[0] == '\0' || strchr(credential, '/'))
                 return config_reject(cfg, "admin", "token_credential",
                                      "must be a credential name without '/'");
-        if ((r = backend_strdup(token, &c->admin_token)) < 0 ||
-            (r = backend_strdup(credential, &c->admin_credential)) < 0)
+        if ((r = config_strdup(token, &c->admin_token)) < 0 ||
+            (r = config_strdup(credential, &c->admin_credential)) < 0)
+                return r;
+        return 0;
+}
+
+static int backend_config_read(config_file *cfg, void *userdata)
+{
+        backend_config *c = userdata;
+        int r;
+
+        if ((r = http_server_config_load(cfg, BACKEND_DEFAULT_LISTEN, &c->server)) < 0 ||
+            (r = backend_config_database(cfg, c)) < 0 ||
+            (r = telemetry_config_load(cfg, BACKEND_SERVICE_NAME, &c->telemetry)) < 0 ||
+            (r = backend_config_faults(cfg, c)) < 0 || (r = backend_config_admin(cfg, c)) < 0)
                 return r;
         return 0;
 }
@@ -120,23 +101,13 @@ static int backend_config_admin(config_file *cfg, backend_config *c)
 int backend_config_load(const char *path, backend_config *ret, char *ret_error)
 {
         backend_config c = {0};
-        config_file *cfg = NULL;
         int r;
 
-        r = config_load(path, &cfg, ret_error);
-        if (r < 0)
-                return r;
-        if ((r = http_server_config_load(cfg, BACKEND_DEFAULT_LISTEN, &c.server)) < 0 ||
-            (r = backend_config_database(cfg, &c)) < 0 || (r = backend_config_telemetry(cfg, &c)) < 0 ||
-            (r = backend_config_faults(cfg, &c)) < 0 || (r = backend_config_admin(cfg, &c)) < 0 ||
-            (r = config_check_unknown(cfg)) < 0) {
-                snprintf(ret_error, CONFIG_ERROR_MAX, "%s",
-                         r == -ENOMEM ? "out of memory" : config_error(cfg));
+        r = config_read(path, backend_config_read, &c, ret_error);
+        if (r < 0) {
                 backend_config_free(&c);
-                config_free(cfg);
                 return r;
         }
-        config_free(cfg);
         *ret = c;
         return 0;
 }
@@ -145,9 +116,7 @@ void backend_config_free(backend_config *c)
 {
         free(c->conninfo);
         free(c->migrations_dir);
-        free(c->service_name);
-        free(c->sampler);
-        free(c->sampler_arg);
+        telemetry_config_free(&c->telemetry);
         if (c->admin_token)
                 explicit_bzero(c->admin_token, strlen(c->admin_token));
         free(c->admin_token);

@@ -2,13 +2,14 @@
 /*
  * oteldemo-backend's configuration (/etc/oteldemo/backend.conf): [server] (shared with the frontend,
  * see http-server.h), [database], [telemetry], [faults] and [admin]. Loaded whole at start and again
- * on SIGHUP (a reload applies only what can change at run time: faults and the log level).
+ * on SIGHUP (a reload applies only what can change at run time: faults, the log level and the sampler).
  */
 #pragma once
 
 #include "http-server.h"
 #include "otel.h"
 #include "shop.h"
+#include "telemetry.h"
 
 #define BACKEND_DEFAULT_CONFIG     "/etc/oteldemo/backend.conf"
 #define BACKEND_DEFAULT_LISTEN     "127.0.0.1:8081"
@@ -26,10 +27,7 @@ typedef struct backend_config {
         unsigned pool_size;          /* [database] pool_size */
         unsigned acquire_timeout_ms; /* [database] acquire_timeout_ms */
         char *migrations_dir;        /* [database] migrations_dir */
-        char *service_name;          /* [telemetry] service_name (OTEL_SERVICE_NAME wins) */
-        otel_severity log_level;     /* [telemetry] log_level */
-        char *sampler;               /* [telemetry] sampler (OTEL_TRACES_SAMPLER wins), NULL = SDK default */
-        char *sampler_arg;           /* [telemetry] sampler_arg (OTEL_TRACES_SAMPLER_ARG wins) */
+        telemetry_config telemetry;  /* [telemetry] */
         shop_faults faults;          /* [faults] */
         char *admin_token;           /* [admin] token, NULL when unset */
         char *admin_credential;      /* [admin] token_credential: systemd credential name */

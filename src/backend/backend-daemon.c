@@ -20,17 +20,6 @@ static uint64_t backend_now_ms(void)
         return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-int backend_daemon_telemetry_start(const backend_config *c)
-{
-        /* The config supplies defaults; OTEL_* variables set by the operator win (overwrite = 0). */
-        if ((c->sampler && setenv("OTEL_TRACES_SAMPLER", c->sampler, 0) < 0) ||
-            (c->sampler_arg && setenv("OTEL_TRACES_SAMPLER_ARG", c->sampler_arg, 0) < 0))
-                return -errno;
-        otel_log_set_level(c->log_level);
-        return otel_sdk_init(
-                &(otel_sdk_options){.service_name = c->service_name, .service_version = OTELDEMO_VERSION});
-}
-
 int backend_daemon_open(backend_daemon *d)
 {
         int listen_fd, r;
@@ -78,7 +67,7 @@ int backend_daemon_database_ping(void *userdata)
         return db_pool_ping(d->app.pool, BACKEND_DB_PING_MS);
 }
 
-/* SIGHUP: the whole file must still be valid; then faults and the log level take effect. */
+/* SIGHUP: the whole file must still be valid; then faults, the log level and the sampler take effect. */
 static int backend_daemon_reload(void *userdata)
 {
         backend_daemon *d = userdata;
@@ -94,14 +83,8 @@ static int backend_daemon_reload(void *userdata)
         pthread_mutex_lock(&d->app.faults_lock);
         shop_faults_set(&c.faults);
         pthread_mutex_unlock(&d->app.faults_lock);
-        otel_log_set_level(c.log_level);
-        /* The SDK has no call to swap the sampler of a running tracer provider. */
-        if ((c.sampler || d->config.sampler) &&
-            (!c.sampler || !d->config.sampler || strcmp(c.sampler, d->config.sampler) != 0))
-                otel_log(OTEL_SEVERITY_WARN,
-                         "[telemetry] sampler changed: this takes effect at the next restart");
+        telemetry_reload(&d->config.telemetry, &c.telemetry);
         d->config.faults = c.faults;
-        d->config.log_level = c.log_level;
         otel_log(OTEL_SEVERITY_INFO,
                  "Fault flags: payment_failure_rate=%g payment_latency_ms=%u payment_unreachable=%s "
                  "db_slow_query_ms=%u product_failure_id=%lld",

@@ -24,8 +24,6 @@ typedef struct backend_daemon {
 
 extern const service_ops backend_daemon_ops;
 
-/* [telemetry] → OTEL_* defaults (the environment wins), log level, otel_sdk_init(). */
-int backend_daemon_telemetry_start(const backend_config *c);
 /* The pool, the admin token, the HTTP server with its routes (not yet listening). */
 int backend_daemon_open(backend_daemon *d);
 /* Startup check for service_wait_for(): one database round trip. */

@@ -96,7 +96,7 @@ int db_params_build(const char *conninfo, db_params *ret)
         char password[DB_PASSWORD_MAX];
         PQconninfoOption *opts, *o;
         db_params p = {0};
-        char *errmsg = NULL;
+        char *errmsg = NULL, line[DB_ERROR_LINE_MAX];
         size_t n_opts = 0;
         int r;
 
@@ -106,7 +106,8 @@ int db_params_build(const char *conninfo, db_params *ret)
                  * message names the keyword, never the value). */
                 r = errmsg ? -EINVAL : -ENOMEM;
                 if (errmsg)
-                        otel_log(OTEL_SEVERITY_ERROR, "Invalid database conninfo: %s", errmsg);
+                        otel_log(OTEL_SEVERITY_ERROR, "Invalid database conninfo: %s",
+                                 db_error_line(errmsg, line));
                 PQfreemem(errmsg);
                 return r;
         }

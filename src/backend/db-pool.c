@@ -127,6 +127,7 @@ static int conn_open(db_pool *pool, db_conn *c)
 {
         uint64_t deadline = db_now_ms() + DB_CONNECT_TIMEOUT_MS;
         PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+        char line[DB_ERROR_LINE_MAX];
         PGconn *pg;
         int r;
 
@@ -157,9 +158,26 @@ fail:
         /* One warning per outage; PQerrorMessage names host and port, never the password. */
         if (!__atomic_exchange_n(&pool->server_down_logged, true, __ATOMIC_RELAXED))
                 otel_log(OTEL_SEVERITY_WARN, "Database connection failed, retrying with backoff: %s",
-                         PQstatus(pg) == CONNECTION_BAD ? PQerrorMessage(pg) : "timed out");
+                         PQstatus(pg) == CONNECTION_BAD ? db_error_line(PQerrorMessage(pg), line)
+                                                        : "timed out");
         PQfinish(pg);
         return -EAGAIN;
+}
+
+const char *db_error_line(const char *msg, char buf[static DB_ERROR_LINE_MAX])
+{
+        size_t n = 0;
+
+        for (const char *p = msg ? msg : "?"; *p && n < DB_ERROR_LINE_MAX - 1; p++) {
+                if (*p != '\n' && *p != '\r' && *p != '\t')
+                        buf[n++] = *p;
+                else if (n > 0 && buf[n - 1] != ' ')
+                        buf[n++] = ' ';
+        }
+        while (n > 0 && buf[n - 1] == ' ')
+                n--;
+        buf[n] = '\0';
+        return buf;
 }
 
 void db_notice_ignore(void *arg, const char *message)
@@ -497,6 +515,7 @@ static int result_check(db_conn *c, PGresult *res)
 {
         ExecStatusType st = PQresultStatus(res);
         const char *state, *msg;
+        char line[DB_ERROR_LINE_MAX];
         int r;
 
         if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
@@ -513,7 +532,8 @@ static int result_check(db_conn *c, PGresult *res)
         } else if (r == -EIO) {
                 /* The primary message carries no parameter values (those go in DETAIL). */
                 msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-                otel_log(OTEL_SEVERITY_ERROR, "Query failed: SQLSTATE %s: %s", c->sqlstate, msg ? msg : "?");
+                otel_log(OTEL_SEVERITY_ERROR, "Query failed: SQLSTATE %s: %s", c->sqlstate,
+                         db_error_line(msg, line));
         }
         return r;
 }
@@ -571,18 +591,19 @@ static void query_span_end(db_conn *c, otel_span *span, const char *operation, c
                                   (double)(otel_time_now_ns() - start_ns) / 1e9);
 }
 
-int db_exec(db_conn *c, const db_stmt *stmt, const char *const *params, PGresult **ret)
+/* slow_ms: the db_slow_query_ms fault, 0 for the pool's own health ping (which must answer while a
+ * large fault slows every shop query, or READY=1 and /readyz would wait for it). */
+static int exec_stmt(db_conn *c, const db_stmt *stmt, const char *const *params, uint32_t slow_ms,
+                     PGresult **ret)
 {
-        shop_faults f;
         uint64_t start_ns = otel_time_now_ns(), deadline;
         PGresult *res = NULL;
         otel_span *span;
         int r;
 
-        shop_faults_get(&f);
         span = query_span_start(c, stmt->operation, stmt->collection, stmt->sql);
-        slow_query_fault(f.db_slow_query_ms);
-        deadline = stmt_deadline(c, f.db_slow_query_ms);
+        slow_query_fault(slow_ms);
+        deadline = stmt_deadline(c, slow_ms);
         c->sqlstate[0] = '\0';
 
         if (!(c->prepared & (UINT64_C(1) << stmt->id))) {
@@ -618,6 +639,14 @@ done:
         if (r >= 0)
                 *ret = res;
         return r;
+}
+
+int db_exec(db_conn *c, const db_stmt *stmt, const char *const *params, PGresult **ret)
+{
+        shop_faults f;
+
+        shop_faults_get(&f);
+        return exec_stmt(c, stmt, params, f.db_slow_query_ms, ret);
 }
 
 int db_exec_simple(db_conn *c, const char *sql)
@@ -661,7 +690,7 @@ int db_pool_ping(db_pool *pool, unsigned timeout_ms)
         if (r < 0)
                 return r;
         c->deadline_ms = deadline;
-        r = db_exec(c, &STMT_PING, NULL, &res);
+        r = exec_stmt(c, &STMT_PING, NULL, 0, &res);
         PQclear(res);
         c->deadline_ms = 0;
         db_pool_release(pool, c);

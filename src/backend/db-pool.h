@@ -95,6 +95,13 @@ int db_params_build(const char *conninfo, db_params *ret);
 const char *db_params_get(const db_params *p, const char *key);
 void db_params_done(db_params *p);
 
+#define DB_ERROR_LINE_MAX 512u /* a libpq message as one log line; longer ones are cut */
+
+/* msg (a libpq message, NULL for none) on one line: libpq ends lines with "\n" and indents hints with
+ * "\t", which would split a log record. A run of newlines and tabs becomes one space; trailing ones go.
+ * Returns buf. */
+const char *db_error_line(const char *msg, char buf[static DB_ERROR_LINE_MAX]);
+
 /* libpq notice processor that drops NOTICEs (they would go to stderr, bypassing the log). */
 void db_notice_ignore(void *arg, const char *message);
 
@@ -106,6 +113,19 @@ uint64_t db_now_ms(void);
 typedef json_object *(*shop_row_to_json_fn)(const PGresult *res, int row, int col);
 int shop_list_json(const PGresult *res, shop_row_to_json_fn fn, int64_t limit, int64_t offset,
                    json_object **ret);
+
+/* stmt on a connection of pool, released right after; db_exec's errors. */
+int shop_exec(db_pool *pool, const db_stmt *stmt, const char *const *params, PGresult **ret);
+/* stmt (one parameter: the id) for the "what" with this id: 400 when id <= 0, 404 when no row comes
+ * back, else 0 and the result in *ret (the caller clears it). */
+int shop_get_by_id(db_pool *pool, const db_stmt *stmt, const char *what, int64_t id, PGresult **ret,
+                   shop_error *err);
+/* fn of res's first row into *ret; clears res. 0 or (out of memory) db_error(-ENOMEM). */
+int shop_row_json(PGresult *res, shop_row_to_json_fn fn, json_object **ret, shop_error *err);
+/* A page of stmt ($1 limit, $2 offset, $3 filter when stmt has three parameters; limit already
+ * validated) as shop_list_json() builds it. */
+int shop_list(db_pool *pool, const db_stmt *stmt, const char *filter, shop_row_to_json_fn fn, int64_t limit,
+              int64_t offset, json_object **ret, shop_error *err);
 
 /* Metric recording shared by the data-side modules (no-ops before shop_telemetry_init). error_type
  * NULL = success. */

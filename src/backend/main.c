@@ -88,7 +88,7 @@ static int backend_serve(backend_daemon *d)
 {
         int r;
 
-        r = backend_daemon_telemetry_start(&d->config);
+        r = telemetry_start(&d->config.telemetry);
         if (r < 0)
                 return otel_log_errno(OTEL_SEVERITY_ERROR, r, "Cannot start telemetry: %m");
         r = backend_daemon_open(d);
@@ -158,7 +158,7 @@ int main(int argc, char **argv)
                 return EXIT_SUCCESS;
         }
         if (action == BACKEND_MIGRATE) {
-                otel_log_set_level(d.config.log_level);
+                otel_log_set_level(d.config.telemetry.log_level);
                 r = shop_migrate(d.config.conninfo, d.config.migrations_dir);
                 if (r < 0)
                         otel_log_errno(OTEL_SEVERITY_ERROR, r, "Migrations from %s failed: %m",

@@ -174,6 +174,7 @@ static int read_file(const char *dir, const char *name, char **ret)
 static int exec_logged(PGconn *pg, const char *sql, int n_params, const char *const *params,
                        const char *what)
 {
+        char line[DB_ERROR_LINE_MAX];
         PGresult *res;
         ExecStatusType st;
         int r = 0;
@@ -185,7 +186,8 @@ static int exec_logged(PGconn *pg, const char *sql, int n_params, const char *co
                 const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 
                 r = otel_log_errno(OTEL_SEVERITY_ERROR, EIO, "Migration step \"%s\" failed: SQLSTATE %s: %s",
-                                   what, state ? state : "?", msg ? msg : PQerrorMessage(pg));
+                                   what, state ? state : "?",
+                                   db_error_line(msg ? msg : PQerrorMessage(pg), line));
         }
         PQclear(res);
         return r;
@@ -224,6 +226,7 @@ int shop_migrate(const char *conninfo, const char *migrations_dir)
         migration *m = NULL;
         db_params params = {0};
         size_t n = 0, applied = 0;
+        char line[DB_ERROR_LINE_MAX];
         PGconn *pg = NULL;
         PGresult *res;
         int r;
@@ -241,7 +244,7 @@ int shop_migrate(const char *conninfo, const char *migrations_dir)
         }
         if (PQstatus(pg) != CONNECTION_OK) {
                 r = otel_log_errno(OTEL_SEVERITY_ERROR, ECONNREFUSED, "Cannot connect to the database: %s",
-                                   PQerrorMessage(pg));
+                                   db_error_line(PQerrorMessage(pg), line));
                 goto out;
         }
         PQsetNoticeProcessor(pg, db_notice_ignore, NULL);
@@ -267,7 +270,7 @@ int shop_migrate(const char *conninfo, const char *migrations_dir)
                                    NULL, NULL, 0);
                 if (PQresultStatus(res) != PGRES_TUPLES_OK) {
                         r = otel_log_errno(OTEL_SEVERITY_ERROR, EIO, "Cannot read schema_migrations: %s",
-                                           PQerrorMessage(pg));
+                                           db_error_line(PQerrorMessage(pg), line));
                         PQclear(res);
                         goto out;
                 }

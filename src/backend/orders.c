@@ -613,25 +613,15 @@ int shop_order_create(db_pool *pool, json_object *body, const char *idempotency_
 
 int shop_order_get(db_pool *pool, int64_t id, json_object **ret, shop_error *err)
 {
-        char idbuf[24];
         PGresult *res = NULL;
-        db_conn *c;
         int r;
 
-        if (id <= 0)
-                return shop_error_set(err, -EINVAL, 400, "order id must be a positive integer");
-        snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
-        r = db_pool_acquire(pool, &c);
+        /* No row means no order: its items are LEFT JOINed. */
+        r = shop_get_by_id(pool, &STMT_ORDER_GET, "order", id, &res, err);
         if (r < 0)
-                return db_error(r, err);
-        r = db_exec(c, &STMT_ORDER_GET, (const char *const[]){idbuf}, &res);
-        db_pool_release(pool, c);
-        if (r < 0)
-                return db_error(r, err);
+                return r;
         r = order_single_json(res, ret);
         PQclear(res);
-        if (r == -ENOENT)
-                return shop_error_set(err, r, 404, "order %" PRId64 " not found", id);
         return r < 0 ? db_error(r, err) : 0;
 }
 

@@ -56,11 +56,7 @@ static json_object *product_json(const PGresult *res, int row, int col)
 int shop_products_list(db_pool *pool, int64_t limit, int64_t offset, const char *query, json_object **ret,
                        shop_error *err)
 {
-        char l[24], off[24];
-        const char *params[3] = {l, off, NULL};
         char *pattern = NULL;
-        PGresult *res = NULL;
-        db_conn *c;
         int r;
 
         r = validate_paging(&limit, offset, err);
@@ -73,31 +69,16 @@ int shop_products_list(db_pool *pool, int64_t limit, int64_t offset, const char 
                 r = validate_like_pattern(query, &pattern);
                 if (r < 0)
                         return db_error(r, err);
-                params[2] = pattern;
         }
-        snprintf(l, sizeof(l), "%" PRId64, limit);
-        snprintf(off, sizeof(off), "%" PRId64, offset);
-        r = db_pool_acquire(pool, &c);
-        if (r >= 0) {
-                r = db_exec(c, &STMT_PRODUCTS_LIST, params, &res);
-                db_pool_release(pool, c);
-        }
+        r = shop_list(pool, &STMT_PRODUCTS_LIST, pattern, product_json, limit, offset, ret, err);
         free(pattern);
-        if (r < 0)
-                return db_error(r, err);
-        r = shop_list_json(res, product_json, limit, offset, ret);
-        PQclear(res);
-        return r < 0 ? db_error(r, err) : 0;
+        return r;
 }
 
 int shop_product_get(db_pool *pool, int64_t id, json_object **ret, shop_error *err)
 {
-        char idbuf[24];
-        const char *params[1] = {idbuf};
         PGresult *res = NULL;
-        json_object *o;
         shop_faults f;
-        db_conn *c;
         int r;
 
         if (id <= 0)
@@ -113,22 +94,8 @@ int shop_product_get(db_pool *pool, int64_t id, json_object **ret, shop_error *e
                 otel_log(OTEL_SEVERITY_ERROR, "Product %" PRId64 " failed (product_failure_id fault)", id);
                 return shop_error_set(err, -EIO, 500, "product catalogue failure for product %" PRId64, id);
         }
-        snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
-        r = db_pool_acquire(pool, &c);
+        r = shop_get_by_id(pool, &STMT_PRODUCT_GET, "product", id, &res, err);
         if (r < 0)
-                return db_error(r, err);
-        r = db_exec(c, &STMT_PRODUCT_GET, params, &res);
-        db_pool_release(pool, c);
-        if (r < 0)
-                return db_error(r, err);
-        if (PQntuples(res) == 0) {
-                PQclear(res);
-                return shop_error_set(err, -ENOENT, 404, "product %" PRId64 " not found", id);
-        }
-        o = product_json(res, 0, 0);
-        PQclear(res);
-        if (!o)
-                return db_error(-ENOMEM, err);
-        *ret = o;
-        return 0;
+                return r;
+        return shop_row_json(res, product_json, ret, err);
 }

@@ -37,6 +37,38 @@ static int backend_paging(http_request *req, int64_t *ret_limit, int64_t *ret_of
         return http_request_query_int(req, "offset", 0, INT64_MAX, 0, ret_offset);
 }
 
+/* GET .../{id}: the many routes that read one thing by the id in the path. */
+typedef int (*backend_get_by_id_fn)(db_pool *pool, int64_t id, json_object **ret, shop_error *err);
+
+static void backend_reply_by_id(http_request *req, backend_app *app, backend_get_by_id_fn get)
+{
+        shop_error err = {0};
+        json_object *obj = NULL;
+        int64_t id;
+        int r;
+
+        if (http_request_param_id(req, "id", &id) < 0)
+                return;
+        r = get(app->pool, id, &obj, &err);
+        backend_reply(req, r, 200, obj, &err);
+}
+
+/* A created resource: Location names it (collection + its "id"), then the usual reply. */
+static void backend_reply_created(http_request *req, int r, unsigned status, json_object *obj,
+                                  const shop_error *err, const char *collection)
+{
+        json_object *id;
+
+        if (r >= 0 && json_object_object_get_ex(obj, "id", &id)) {
+                char location[64];
+
+                snprintf(location, sizeof(location), "%s/%lld", collection,
+                         (long long)json_object_get_int64(id));
+                (void)http_reply_header(req, "Location", location);
+        }
+        backend_reply(req, r, status, obj, err);
+}
+
 static void route_users_list(http_request *req, void *userdata)
 {
         backend_app *app = userdata;
@@ -53,51 +85,26 @@ static void route_users_list(http_request *req, void *userdata)
 
 static void route_user_get(http_request *req, void *userdata)
 {
-        backend_app *app = userdata;
-        shop_error err = {0};
-        json_object *obj = NULL;
-        int64_t id;
-        int r;
-
-        if (http_request_param_id(req, "id", &id) < 0)
-                return;
-        r = shop_user_get(app->pool, id, &obj, &err);
-        backend_reply(req, r, 200, obj, &err);
+        backend_reply_by_id(req, userdata, shop_user_get);
 }
 
 static void route_user_create(http_request *req, void *userdata)
 {
         backend_app *app = userdata;
         shop_error err = {0};
-        json_object *body, *obj = NULL, *id;
+        json_object *body, *obj = NULL;
         int r;
 
         if (http_request_json(req, &body) < 0)
                 return;
         r = shop_user_create(app->pool, body, &obj, &err);
         json_object_put(body);
-        if (r >= 0 && json_object_object_get_ex(obj, "id", &id)) {
-                char location[64];
-
-                snprintf(location, sizeof(location), "/api/users/%lld",
-                         (long long)json_object_get_int64(id));
-                (void)http_reply_header(req, "Location", location);
-        }
-        backend_reply(req, r, 201, obj, &err);
+        backend_reply_created(req, r, 201, obj, &err, "/api/users");
 }
 
 static void route_user_orders(http_request *req, void *userdata)
 {
-        backend_app *app = userdata;
-        shop_error err = {0};
-        json_object *obj = NULL;
-        int64_t id;
-        int r;
-
-        if (http_request_param_id(req, "id", &id) < 0)
-                return;
-        r = shop_user_orders(app->pool, id, &obj, &err);
-        backend_reply(req, r, 200, obj, &err);
+        backend_reply_by_id(req, userdata, shop_user_orders);
 }
 
 static void route_products_list(http_request *req, void *userdata)
@@ -116,23 +123,14 @@ static void route_products_list(http_request *req, void *userdata)
 
 static void route_product_get(http_request *req, void *userdata)
 {
-        backend_app *app = userdata;
-        shop_error err = {0};
-        json_object *obj = NULL;
-        int64_t id;
-        int r;
-
-        if (http_request_param_id(req, "id", &id) < 0)
-                return;
-        r = shop_product_get(app->pool, id, &obj, &err);
-        backend_reply(req, r, 200, obj, &err);
+        backend_reply_by_id(req, userdata, shop_product_get);
 }
 
 static void route_order_create(http_request *req, void *userdata)
 {
         backend_app *app = userdata;
         shop_error err = {0};
-        json_object *body, *obj = NULL, *id;
+        json_object *body, *obj = NULL;
         bool replayed = false;
         int r;
 
@@ -141,29 +139,13 @@ static void route_order_create(http_request *req, void *userdata)
         r = shop_order_create(app->pool, body, http_request_header(req, "Idempotency-Key"), &obj, &replayed,
                               &err);
         json_object_put(body);
-        if (r >= 0 && json_object_object_get_ex(obj, "id", &id)) {
-                char location[64];
-
-                snprintf(location, sizeof(location), "/api/orders/%lld",
-                         (long long)json_object_get_int64(id));
-                (void)http_reply_header(req, "Location", location);
-        }
         /* A replayed Idempotency-Key answers with the first order, as 200 rather than 201. */
-        backend_reply(req, r, replayed ? 200 : 201, obj, &err);
+        backend_reply_created(req, r, replayed ? 200 : 201, obj, &err, "/api/orders");
 }
 
 static void route_order_get(http_request *req, void *userdata)
 {
-        backend_app *app = userdata;
-        shop_error err = {0};
-        json_object *obj = NULL;
-        int64_t id;
-        int r;
-
-        if (http_request_param_id(req, "id", &id) < 0)
-                return;
-        r = shop_order_get(app->pool, id, &obj, &err);
-        backend_reply(req, r, 200, obj, &err);
+        backend_reply_by_id(req, userdata, shop_order_get);
 }
 
 int backend_ready(void *userdata, char *ret_reason, size_t size)

@@ -12,12 +12,14 @@
 #define NSEC_PER_SEC  UINT64_C(1000000000)
 
 /* Decimal number with an optional fraction: "12", "1.5". Returns the characters consumed (0 when
- * none) and the value as integer part and fraction scaled to 1e9. */
+ * none, or s is NULL) and the value as integer part and fraction scaled to 1e9. */
 static size_t parse_decimal(const char *s, uint64_t *ret_int, uint64_t *ret_frac_nano)
 {
         uint64_t v = 0, frac = 0, scale = NSEC_PER_SEC;
         size_t i = 0, digits = 0;
 
+        if (!s)
+                return 0;
         while (s[i] >= '0' && s[i] <= '9') {
                 if (++digits > CLI_NUMBER_MAX_DIGITS)
                         return 0;
@@ -89,8 +91,6 @@ int cli_parse_duration_ns(const char *s, uint64_t *ret)
         uint64_t whole, frac;
         size_t n;
 
-        if (!s)
-                return -EINVAL;
         n = parse_decimal(s, &whole, &frac);
         if (n == 0)
                 return -EINVAL;
@@ -114,8 +114,6 @@ int cli_parse_rate(const char *s, double *ret)
         double per_s;
         size_t n;
 
-        if (!s)
-                return -EINVAL;
         n = parse_decimal(s, &whole, &frac);
         if (n == 0)
                 return -EINVAL;

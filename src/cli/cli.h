@@ -14,7 +14,7 @@
 #define CLI_DEFAULT_URL     "http://127.0.0.1:8080"
 #define CLI_DEFAULT_TIMEOUT (10u * 1000u) /* ms per request */
 /* A missing collector must not hold the CLI up for longer than this at exit. */
-#define CLI_OTEL_SHUTDOWN_TIMEOUT_MS 2000u
+#define CLI_OTEL_SHUTDOWN_TIMEOUT_MS 500u
 
 enum {
         CLI_EXIT_OK = 0,      /* the command did what was asked */

@@ -235,10 +235,11 @@ static void print_order(const cli_globals *g, json_object *order)
         }
 }
 
+typedef void (*print_fn)(const cli_globals *g, json_object *reply, const output_column *cols, size_t n_cols);
+
 /* Runs one call and prints its reply with print (NULL: nothing to print). */
 static int call_and_print(const cli_globals *g, const char *cmd, const http_client_request *req,
-                          void (*print)(const cli_globals *, json_object *, const output_column *, size_t),
-                          const output_column *cols, size_t n_cols)
+                          print_fn print, const output_column *cols, size_t n_cols)
 {
         json_object *reply;
         int code;
@@ -254,6 +255,60 @@ static const struct option help_only[] = {
         {"help", no_argument, NULL, 'h'},
         {},
 };
+
+/* Options of "X get ID": only --help. Returns CLI_EXIT_OK with *ret_id, CLI_HELP_SHOWN, or a usage error. */
+static int parse_get_args(const char *cmd, const char *help, int argc, char **argv, int64_t *ret_id)
+{
+        int c;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, ":h", help_only, NULL)) != -1)
+                switch (c) {
+                case 'h':
+                        fputs(help, stdout);
+                        return CLI_HELP_SHOWN;
+                default:
+                        return cli_option_error(cmd, c, argv);
+                }
+        return cli_positional_id(cmd, argc, argv, ret_id);
+}
+
+/* "X get ID": GET route with {id} replaced by ID, the reply printed with print. */
+static int get_by_id(const cli_globals *g, const char *cmd, const char *help, int argc, char **argv,
+                     const char *route, print_fn print, const output_column *cols, size_t n_cols)
+{
+        const char *hole = strstr(route, "{id}");
+        char path[CLI_PATH_MAX];
+        int64_t id;
+        int code;
+
+        code = parse_get_args(cmd, help, argc, argv, &id);
+        if (code != CLI_EXIT_OK)
+                return code == CLI_HELP_SHOWN ? CLI_EXIT_OK : code;
+        (void)snprintf(path, sizeof(path), "%.*s%" PRId64 "%s", (int)(hole - route), route, id,
+                       hole + strlen("{id}"));
+        return call_and_print(g, cmd, &(http_client_request){.method = "GET", .path = path, .route = route},
+                              print, cols, n_cols);
+}
+
+/* --limit N (1..CLI_LIST_LIMIT_MAX) or --offset N (>= 0) of a list command: CLI_EXIT_OK or a usage error. */
+static int paging_option(const char *cmd, int c, const char *arg, uint64_t *limit, uint64_t *offset)
+{
+        if (c == 'l' && cli_parse_uint(arg, 1, CLI_LIST_LIMIT_MAX, limit) < 0)
+                return cli_usage_error(cmd, "invalid --limit '%s' (expected 1..%d)", arg,
+                                       CLI_LIST_LIMIT_MAX);
+        if (c == 'o' && cli_parse_uint(arg, 0, INT64_MAX, offset) < 0)
+                return cli_usage_error(cmd, "invalid --offset '%s' (expected a number >= 0)", arg);
+        return CLI_EXIT_OK;
+}
+
+/* --user ID: CLI_EXIT_OK or a usage error. */
+static int user_option(const char *cmd, const char *arg, int64_t *ret)
+{
+        if (cli_parse_id(arg, ret) < 0)
+                return cli_usage_error(cmd, "invalid --user '%s' (expected an id > 0)", arg);
+        return CLI_EXIT_OK;
+}
 
 /* ---- users ------------------------------------------------------------------------------------ */
 
@@ -283,15 +338,10 @@ static int users_list(const cli_globals *g, int argc, char **argv)
         while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
                 switch (c) {
                 case 'l':
-                        if (cli_parse_uint(optarg, 1, CLI_LIST_LIMIT_MAX, &limit) < 0)
-                                return cli_usage_error(cmd, "invalid --limit '%s' (expected 1..%d)", optarg,
-                                                       CLI_LIST_LIMIT_MAX);
-                        have_limit = true;
-                        break;
                 case 'o':
-                        if (cli_parse_uint(optarg, 0, INT64_MAX, &offset) < 0)
-                                return cli_usage_error(cmd, "invalid --offset '%s' (expected a number >= 0)",
-                                                       optarg);
+                        if (paging_option(cmd, c, optarg, &limit, &offset) != CLI_EXIT_OK)
+                                return CLI_EXIT_USAGE;
+                        have_limit |= c == 'l';
                         break;
                 case 'h':
                         fputs(users_help, stdout);
@@ -311,37 +361,10 @@ static int users_list(const cli_globals *g, int argc, char **argv)
                               print_list, user_cols, N_COLS(user_cols));
 }
 
-/* Options of "X get ID": only --help. Returns CLI_EXIT_OK with *ret_id, CLI_HELP_SHOWN, or a usage error. */
-static int parse_get_args(const char *cmd, const char *help, int argc, char **argv, int64_t *ret_id)
-{
-        int c;
-
-        optind = 0;
-        while ((c = getopt_long(argc, argv, ":h", help_only, NULL)) != -1)
-                switch (c) {
-                case 'h':
-                        fputs(help, stdout);
-                        return CLI_HELP_SHOWN;
-                default:
-                        return cli_option_error(cmd, c, argv);
-                }
-        return cli_positional_id(cmd, argc, argv, ret_id);
-}
-
 static int users_get(const cli_globals *g, int argc, char **argv)
 {
-        char path[CLI_PATH_MAX];
-        int64_t id;
-        int code;
-
-        code = parse_get_args("users get", users_help, argc, argv, &id);
-        if (code != CLI_EXIT_OK)
-                return code == CLI_HELP_SHOWN ? CLI_EXIT_OK : code;
-        (void)snprintf(path, sizeof(path), "/api/users/%" PRId64, id);
-        return call_and_print(
-                g, "users get",
-                &(http_client_request){.method = "GET", .path = path, .route = "/api/users/{id}"},
-                print_record, user_cols, N_COLS(user_cols));
+        return get_by_id(g, "users get", users_help, argc, argv, "/api/users/{id}", print_record, user_cols,
+                         N_COLS(user_cols));
 }
 
 static int users_create(const cli_globals *g, int argc, char **argv)
@@ -440,14 +463,9 @@ static int products_list(const cli_globals *g, int argc, char **argv)
                         query = optarg;
                         break;
                 case 'l':
-                        if (cli_parse_uint(optarg, 1, CLI_LIST_LIMIT_MAX, &limit) < 0)
-                                return cli_usage_error(cmd, "invalid --limit '%s' (expected 1..%d)", optarg,
-                                                       CLI_LIST_LIMIT_MAX);
-                        break;
                 case 'o':
-                        if (cli_parse_uint(optarg, 0, INT64_MAX, &offset) < 0)
-                                return cli_usage_error(cmd, "invalid --offset '%s' (expected a number >= 0)",
-                                                       optarg);
+                        if (paging_option(cmd, c, optarg, &limit, &offset) != CLI_EXIT_OK)
+                                return CLI_EXIT_USAGE;
                         break;
                 case 'h':
                         fputs(products_help, stdout);
@@ -481,18 +499,8 @@ static int products_list(const cli_globals *g, int argc, char **argv)
 
 static int products_get(const cli_globals *g, int argc, char **argv)
 {
-        char path[CLI_PATH_MAX];
-        int64_t id;
-        int code;
-
-        code = parse_get_args("products get", products_help, argc, argv, &id);
-        if (code != CLI_EXIT_OK)
-                return code == CLI_HELP_SHOWN ? CLI_EXIT_OK : code;
-        (void)snprintf(path, sizeof(path), "/api/products/%" PRId64, id);
-        return call_and_print(
-                g, "products get",
-                &(http_client_request){.method = "GET", .path = path, .route = "/api/products/{id}"},
-                print_record, product_record_cols, N_COLS(product_record_cols));
+        return get_by_id(g, "products get", products_help, argc, argv, "/api/products/{id}", print_record,
+                         product_record_cols, N_COLS(product_record_cols));
 }
 
 int cmd_products(const cli_globals *g, int argc, char **argv)
@@ -545,9 +553,8 @@ static int orders_create(const cli_globals *g, int argc, char **argv)
         while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
                 switch (c) {
                 case 'u':
-                        if (cli_parse_id(optarg, &user) < 0)
-                                return cli_usage_error(cmd, "invalid --user '%s' (expected an id > 0)",
-                                                       optarg);
+                        if (user_option(cmd, optarg, &user) != CLI_EXIT_OK)
+                                return CLI_EXIT_USAGE;
                         break;
                 case 'p':
                         if (cli_parse_id(optarg, &product) < 0)
@@ -594,18 +601,8 @@ static int orders_create(const cli_globals *g, int argc, char **argv)
 
 static int orders_get(const cli_globals *g, int argc, char **argv)
 {
-        char path[CLI_PATH_MAX];
-        int64_t id;
-        int code;
-
-        code = parse_get_args("orders get", orders_help, argc, argv, &id);
-        if (code != CLI_EXIT_OK)
-                return code == CLI_HELP_SHOWN ? CLI_EXIT_OK : code;
-        (void)snprintf(path, sizeof(path), "/api/orders/%" PRId64, id);
-        return call_and_print(
-                g, "orders get",
-                &(http_client_request){.method = "GET", .path = path, .route = "/api/orders/{id}"},
-                print_order_reply, NULL, 0);
+        return get_by_id(g, "orders get", orders_help, argc, argv, "/api/orders/{id}", print_order_reply,
+                         NULL, 0);
 }
 
 static int orders_list(const cli_globals *g, int argc, char **argv)
@@ -624,9 +621,8 @@ static int orders_list(const cli_globals *g, int argc, char **argv)
         while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
                 switch (c) {
                 case 'u':
-                        if (cli_parse_id(optarg, &user) < 0)
-                                return cli_usage_error(cmd, "invalid --user '%s' (expected an id > 0)",
-                                                       optarg);
+                        if (user_option(cmd, optarg, &user) != CLI_EXIT_OK)
+                                return CLI_EXIT_USAGE;
                         break;
                 case 'h':
                         fputs(orders_help, stdout);

@@ -151,8 +151,23 @@ static void req_set(load_request *req, load_endpoint ep, const char *fmt, ...)
         req->idempotency_key[0] = '\0';
 }
 
-#define PRODUCTS_PAGE_FMT "/api/products?limit=%d&offset=%" PRId64
-#define USERS_PAGE_FMT    "/api/users?limit=%d&offset=%" PRId64
+/* The requests more than one kind of session makes. */
+static void req_products_page(load_session *s, load_request *req)
+{
+        req_set(req, LOAD_EP_PRODUCTS_LIST, "/api/products?limit=%d&offset=%" PRId64, LOAD_PAGE_SIZE,
+                random_offset(s, s->products_total));
+}
+
+static void req_users_page(load_session *s, load_request *req)
+{
+        req_set(req, LOAD_EP_USERS_LIST, "/api/users?limit=%d&offset=%" PRId64, LOAD_PAGE_SIZE,
+                random_offset(s, s->users_total));
+}
+
+static void req_user_orders(const load_session *s, load_request *req)
+{
+        req_set(req, LOAD_EP_USER_ORDERS, "/api/users/%" PRId64 "/orders", s->user_id);
+}
 
 /* One step of the current session; returns false when the session has no step left. */
 static bool session_step(load_session *s, load_request *req)
@@ -162,8 +177,7 @@ static bool session_step(load_session *s, load_request *req)
         switch (s->kind) {
         case LOAD_SESSION_BROWSE:
                 if (step == 0) {
-                        req_set(req, LOAD_EP_PRODUCTS_LIST, PRODUCTS_PAGE_FMT, LOAD_PAGE_SIZE,
-                                random_offset(s, s->products_total));
+                        req_products_page(s, req);
                         return true;
                 }
                 if (step == 1) {
@@ -187,12 +201,10 @@ static bool session_step(load_session *s, load_request *req)
         case LOAD_SESSION_ORDER:
                 switch (step) {
                 case 0:
-                        req_set(req, LOAD_EP_USERS_LIST, USERS_PAGE_FMT, LOAD_PAGE_SIZE,
-                                random_offset(s, s->users_total));
+                        req_users_page(s, req);
                         return true;
                 case 1:
-                        req_set(req, LOAD_EP_PRODUCTS_LIST, PRODUCTS_PAGE_FMT, LOAD_PAGE_SIZE,
-                                random_offset(s, s->products_total));
+                        req_products_page(s, req);
                         return true;
                 case 2:
                         s->product_id = pick_id(s, s->product_id, s->products_total);
@@ -210,7 +222,7 @@ static bool session_step(load_session *s, load_request *req)
                                        load_session_random(s));
                         return true;
                 case 4:
-                        req_set(req, LOAD_EP_USER_ORDERS, "/api/users/%" PRId64 "/orders", s->user_id);
+                        req_user_orders(s, req);
                         return true;
                 default:
                         return false;
@@ -218,15 +230,14 @@ static bool session_step(load_session *s, load_request *req)
         case LOAD_SESSION_USER:
                 switch (step) {
                 case 0:
-                        req_set(req, LOAD_EP_USERS_LIST, USERS_PAGE_FMT, LOAD_PAGE_SIZE,
-                                random_offset(s, s->users_total));
+                        req_users_page(s, req);
                         return true;
                 case 1:
                         s->user_id = pick_id(s, s->user_id, s->users_total);
                         req_set(req, LOAD_EP_USER_GET, "/api/users/%" PRId64, s->user_id);
                         return true;
                 case 2:
-                        req_set(req, LOAD_EP_USER_ORDERS, "/api/users/%" PRId64 "/orders", s->user_id);
+                        req_user_orders(s, req);
                         return true;
                 default:
                         return false;

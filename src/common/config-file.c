@@ -376,6 +376,24 @@ static config_entry *config_use(config_file *cfg, const char *section, const cha
         return e;
 }
 
+int config_read(const char *path, config_read_fn read_keys, void *userdata, char *ret_error)
+{
+        config_file *cfg = NULL;
+        int r;
+
+        r = config_load(path, &cfg, ret_error);
+        if (r < 0)
+                return r;
+        r = read_keys(cfg, userdata);
+        if (r >= 0)
+                r = config_check_unknown(cfg);
+        if (r < 0)
+                snprintf(ret_error, CONFIG_ERROR_MAX, "%s",
+                         r == -ENOMEM ? "out of memory" : config_error(cfg));
+        config_free(cfg);
+        return r;
+}
+
 int config_get_string(config_file *cfg, const char *section, const char *key, const char *def,
                       const char **ret)
 {
@@ -466,6 +484,16 @@ int config_get_bool(config_file *cfg, const char *section, const char *key, bool
                          "[%s] %s: expected a boolean (true/false, yes/no, on/off, 1/0), got '%s'", section,
                          key, e->value);
         return -EINVAL;
+}
+
+int config_strdup(const char *value, char **ret)
+{
+        if (!value) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(value);
+        return *ret ? 0 : -ENOMEM;
 }
 
 void config_accept_section(config_file *cfg, const char *section)

@@ -28,6 +28,11 @@ typedef struct config_file config_file;
 /* Parses path. On a syntax error returns -EINVAL and, when ret_error is not NULL, copies the error
  * line into it (CONFIG_ERROR_MAX bytes); other failures: -ENOENT, -EACCES, -EFBIG, -ENOMEM. */
 int config_load(const char *path, config_file **ret, char *ret_error) CONFIG_WUR;
+/* The whole start-up read of a daemon's file: config_load(), then read_keys (which asks for every key the
+ * daemon knows, into userdata), then config_check_unknown(). On failure returns a negative errno with
+ * the error line in ret_error (CONFIG_ERROR_MAX bytes); what read_keys filled in is the caller's to free. */
+typedef int (*config_read_fn)(config_file *cfg, void *userdata);
+int config_read(const char *path, config_read_fn read_keys, void *userdata, char *ret_error) CONFIG_WUR;
 /* Same from a string (name is used in error lines). */
 int config_parse_string(const char *name, const char *text, size_t len, config_file **ret,
                         char *ret_error) CONFIG_WUR;
@@ -50,6 +55,9 @@ int config_get_double(config_file *cfg, const char *section, const char *key, do
                       double max, double *ret) CONFIG_WUR;
 /* true/false, yes/no, on/off, 1/0. */
 int config_get_bool(config_file *cfg, const char *section, const char *key, bool def, bool *ret) CONFIG_WUR;
+
+/* A copy of a value for a config struct that outlives cfg: NULL stays NULL. 0 or -ENOMEM. */
+int config_strdup(const char *value, char **ret) CONFIG_WUR;
 
 /* Marks a whole section as known (e.g. one the daemon reads elsewhere). */
 void config_accept_section(config_file *cfg, const char *section);

@@ -172,9 +172,7 @@ static void http_describe_socket(http_server *s)
 
 /* ---- instrumentation ------------------------------------------------------------------------------ */
 
-/* Semantic conventions: http.request.method is one of the known methods, others become "_OTHER"
- * (with the original in http.request.method_original) to keep cardinality bounded. */
-static const char *http_method_semconv(const char *method)
+const char *http_method_semconv(const char *method)
 {
         static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
                                             "CONNECT", "OPTIONS", "TRACE", "PATCH"};

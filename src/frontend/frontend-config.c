@@ -17,19 +17,8 @@ const char frontend_config_help[] =
         "              max_header_bytes [32768], drain_timeout_ms [10000]\n"
         "  [backend]   url [http://127.0.0.1:8081], timeout_ms [10000], connect_timeout_ms [1000]\n"
         "  [ui]        jaeger_url (e.g. http://localhost:16686: the footer links each trace there)\n"
-        "  [telemetry] service_name [" FRONTEND_SERVICE_NAME "], log_level [info], sampler, sampler_arg\n"
-        "              (OTEL_* environment variables win)\n"
-        "SIGHUP reloads log_level.\n";
-
-static int frontend_strdup(const char *s, char **ret)
-{
-        if (!s) {
-                *ret = NULL;
-                return 0;
-        }
-        *ret = strdup(s);
-        return *ret ? 0 : -ENOMEM;
-}
+        "  [telemetry] service_name [" FRONTEND_SERVICE_NAME "]" TELEMETRY_CONFIG_HELP_KEYS
+        "SIGHUP reloads log_level, sampler and sampler_arg.\n";
 
 static int frontend_config_ui(config_file *cfg, frontend_config *c)
 {
@@ -55,7 +44,7 @@ static int frontend_config_ui(config_file *cfg, frontend_config *c)
                                 return config_reject(cfg, "ui", "jaeger_url",
                                                      "contains a character not allowed in a URL");
         }
-        if ((r = frontend_strdup(www, &c->www_dir)) < 0 || (r = frontend_strdup(jaeger, &c->jaeger_url)) < 0)
+        if ((r = config_strdup(www, &c->www_dir)) < 0 || (r = config_strdup(jaeger, &c->jaeger_url)) < 0)
                 return r;
         /* The UI appends "/trace/<id>". */
         len = c->jaeger_url ? strlen(c->jaeger_url) : 0;
@@ -64,24 +53,14 @@ static int frontend_config_ui(config_file *cfg, frontend_config *c)
         return 0;
 }
 
-static int frontend_config_telemetry(config_file *cfg, frontend_config *c)
+static int frontend_config_read(config_file *cfg, void *userdata)
 {
-        const char *name, *level, *sampler, *arg;
+        frontend_config *c = userdata;
         int r;
 
-        if ((r = config_get_string(cfg, "telemetry", "service_name", FRONTEND_SERVICE_NAME, &name)) < 0 ||
-            (r = config_get_string(cfg, "telemetry", "log_level", "info", &level)) < 0 ||
-            (r = config_get_string(cfg, "telemetry", "sampler", NULL, &sampler)) < 0 ||
-            (r = config_get_string(cfg, "telemetry", "sampler_arg", NULL, &arg)) < 0)
-                return r;
-        if (name[0] == '\0')
-                return config_reject(cfg, "telemetry", "service_name", "must not be empty");
-        if (otel_severity_from_string(level, &c->log_level) < 0)
-                return config_reject(cfg, "telemetry", "log_level",
-                                     "expected trace, debug, info, warn, error or fatal, got '%s'", level);
-        if ((r = frontend_strdup(name, &c->service_name)) < 0 ||
-            (r = frontend_strdup(sampler, &c->sampler)) < 0 ||
-            (r = frontend_strdup(arg, &c->sampler_arg)) < 0)
+        if ((r = http_server_config_load(cfg, FRONTEND_DEFAULT_LISTEN, &c->server)) < 0 ||
+            (r = frontend_config_ui(cfg, c)) < 0 || (r = proxy_config_load(cfg, &c->backend)) < 0 ||
+            (r = telemetry_config_load(cfg, FRONTEND_SERVICE_NAME, &c->telemetry)) < 0)
                 return r;
         return 0;
 }
@@ -89,22 +68,13 @@ static int frontend_config_telemetry(config_file *cfg, frontend_config *c)
 int frontend_config_load(const char *path, frontend_config *ret, char *ret_error)
 {
         frontend_config c = {0};
-        config_file *cfg = NULL;
         int r;
 
-        r = config_load(path, &cfg, ret_error);
-        if (r < 0)
-                return r;
-        if ((r = http_server_config_load(cfg, FRONTEND_DEFAULT_LISTEN, &c.server)) < 0 ||
-            (r = frontend_config_ui(cfg, &c)) < 0 || (r = proxy_config_load(cfg, &c.backend)) < 0 ||
-            (r = frontend_config_telemetry(cfg, &c)) < 0 || (r = config_check_unknown(cfg)) < 0) {
-                snprintf(ret_error, CONFIG_ERROR_MAX, "%s",
-                         r == -ENOMEM ? "out of memory" : config_error(cfg));
+        r = config_read(path, frontend_config_read, &c, ret_error);
+        if (r < 0) {
                 frontend_config_free(&c);
-                config_free(cfg);
                 return r;
         }
-        config_free(cfg);
         *ret = c;
         return 0;
 }
@@ -113,8 +83,6 @@ void frontend_config_free(frontend_config *c)
 {
         free(c->www_dir);
         free(c->jaeger_url);
-        free(c->service_name);
-        free(c->sampler);
-        free(c->sampler_arg);
+        telemetry_config_free(&c->telemetry);
         *c = (frontend_config){0};
 }

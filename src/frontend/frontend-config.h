@@ -2,13 +2,14 @@
 /*
  * oteldemo-frontend's configuration (/etc/oteldemo/frontend.conf): [server] (shared with the backend,
  * see http-server.h, plus www_dir), [backend] (see proxy.h), [ui] and [telemetry]. Loaded whole at
- * start and again on SIGHUP (a reload applies only the log level).
+ * start and again on SIGHUP (a reload applies the log level and the sampler).
  */
 #pragma once
 
 #include "http-server.h"
 #include "otel.h"
 #include "proxy.h"
+#include "telemetry.h"
 
 #define FRONTEND_DEFAULT_CONFIG "/etc/oteldemo/frontend.conf"
 #define FRONTEND_DEFAULT_LISTEN "127.0.0.1:8080"
@@ -17,13 +18,10 @@
 
 typedef struct frontend_config {
         http_server_config server;
-        char *www_dir;           /* [server] www_dir */
-        proxy_config backend;    /* [backend] */
-        char *jaeger_url;        /* [ui] jaeger_url (http(s) URL of the Jaeger UI), NULL when unset */
-        char *service_name;      /* [telemetry] service_name (OTEL_SERVICE_NAME wins) */
-        otel_severity log_level; /* [telemetry] log_level */
-        char *sampler;           /* [telemetry] sampler (OTEL_TRACES_SAMPLER wins), NULL = SDK default */
-        char *sampler_arg;       /* [telemetry] sampler_arg (OTEL_TRACES_SAMPLER_ARG wins) */
+        char *www_dir;              /* [server] www_dir */
+        proxy_config backend;       /* [backend] */
+        char *jaeger_url;           /* [ui] jaeger_url (http(s) URL of the Jaeger UI), NULL when unset */
+        telemetry_config telemetry; /* [telemetry] */
 } frontend_config;
 
 /* Loads and validates path. On failure returns a negative errno and writes one line naming the file,

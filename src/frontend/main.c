@@ -74,8 +74,7 @@ static int frontend_reload(void *userdata)
         if (r < 0)
                 return otel_log_errno(OTEL_SEVERITY_ERROR, r, "Reload: %s",
                                       error[0] ? error : "cannot read the config");
-        otel_log_set_level(fresh.log_level);
-        fe->config.log_level = fresh.log_level;
+        telemetry_reload(&fe->config.telemetry, &fresh.telemetry);
         frontend_config_free(&fresh);
         return 0;
 }
@@ -112,19 +111,6 @@ static int frontend_routes(frontend *fe)
             (r = http_server_route(fe->server, "GET", "/*", static_site_handle, fe->site)) < 0)
                 return r;
         return 0;
-}
-
-/* The [telemetry] sampler applies unless the environment names one (OTEL_* wins). */
-static int frontend_telemetry_init(const frontend_config *c)
-{
-        otel_sdk_options opts = {.service_name = c->service_name, .service_version = OTELDEMO_VERSION};
-
-        if (c->sampler && setenv("OTEL_TRACES_SAMPLER", c->sampler, 0) < 0)
-                return -errno;
-        if (c->sampler_arg && setenv("OTEL_TRACES_SAMPLER_ARG", c->sampler_arg, 0) < 0)
-                return -errno;
-        otel_log_set_level(c->log_level);
-        return otel_sdk_init(&opts);
 }
 
 static int frontend_start(frontend *fe)
@@ -226,7 +212,7 @@ int main(int argc, char **argv)
                 frontend_config_free(&fe.config);
                 return EXIT_SUCCESS;
         }
-        r = frontend_telemetry_init(&fe.config);
+        r = telemetry_start(&fe.config.telemetry);
         if (r < 0) {
                 fprintf(stderr, "oteldemo-frontend: cannot start telemetry: %s\n", strerror(-r));
                 frontend_config_free(&fe.config);

@@ -485,17 +485,6 @@ static int proxy_append_query(const char *query, char *buf, size_t size, size_t 
         return 0;
 }
 
-static const char *proxy_method_semconv(const char *method)
-{
-        static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
-                                            "CONNECT", "OPTIONS", "TRACE", "PATCH"};
-
-        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-                if (strcmp(method, known[i]) == 0)
-                        return known[i];
-        return "_OTHER";
-}
-
 /* error.type for a transport failure (low cardinality, as the semantic conventions ask). */
 static const char *proxy_error_type(CURLcode rc, const proxy_exchange *ex)
 {
@@ -555,7 +544,7 @@ static void proxy_setup(proxy *p, CURL *c, proxy_exchange *ex, const char *metho
 static CURLcode proxy_perform(proxy *p, CURL *c, proxy_exchange *ex, const char *method, const char *url,
                               const char *body, size_t body_len, unsigned timeout_ms, long *ret_status)
 {
-        const char *sem_method = proxy_method_semconv(method);
+        const char *sem_method = http_method_semconv(method);
         otel_attr start_attrs[5] = {
                 OTEL_ATTR_STR("http.request.method", sem_method),
                 OTEL_ATTR_STR("url.full", url),

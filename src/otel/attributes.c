@@ -71,26 +71,10 @@ static const char *attr_copy_string(otel_arena *a, const char *s, const otel_att
         return otel_arena_strndup(a, s, len);
 }
 
-static size_t attr_item_size(otel_attr_type t)
-{
-        switch (t) {
-        case OTEL_ATTR_STRING_ARRAY:
-                return sizeof(const char *);
-        case OTEL_ATTR_BOOL_ARRAY:
-                return sizeof(bool);
-        case OTEL_ATTR_INT_ARRAY:
-                return sizeof(int64_t);
-        case OTEL_ATTR_DOUBLE_ARRAY:
-                return sizeof(double);
-        default:
-                return 0;
-        }
-}
-
 /* Copies attr's value into *dst (key already set by the caller). */
 static int attr_copy_value(otel_attr *dst, otel_arena *a, const otel_attr *src, const otel_attr_limits *lim)
 {
-        size_t isz = attr_item_size(src->type);
+        size_t isz = otel_attr_array_item_size(src->type);
 
         dst->type = src->type;
         switch (src->type) {

@@ -10,6 +10,24 @@
 
 #define OTEL_ATTR_UNLIMITED UINT32_MAX
 
+/* Bytes of one item of an array type's items; 0 for a scalar type. Inline: the metrics record path
+ * hashes and compares array attributes with it. */
+static inline size_t otel_attr_array_item_size(otel_attr_type t)
+{
+        switch (t) {
+        case OTEL_ATTR_STRING_ARRAY:
+                return sizeof(const char *);
+        case OTEL_ATTR_BOOL_ARRAY:
+                return sizeof(bool);
+        case OTEL_ATTR_INT_ARRAY:
+                return sizeof(int64_t);
+        case OTEL_ATTR_DOUBLE_ARRAY:
+                return sizeof(double);
+        default:
+                return 0;
+        }
+}
+
 typedef struct otel_attr_limits {
         uint32_t count;        /* max attributes kept; further ones are dropped and counted */
         uint32_t value_length; /* max string length in bytes (UTF-8 safe); OTEL_ATTR_UNLIMITED = none */

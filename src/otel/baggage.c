@@ -82,6 +82,32 @@ static int hex_any_value(unsigned char c)
         return -1;
 }
 
+int otel_percent_decode(const char *s, size_t n, char *out, size_t *ret_len)
+{
+        size_t o = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+
+                if (c == '%') {
+                        int hi, lo;
+
+                        if (n - i < PCT_ENCODED_LEN)
+                                return -EINVAL;
+                        hi = hex_any_value((unsigned char)s[i + 1]);
+                        lo = hex_any_value((unsigned char)s[i + 2]);
+                        if (hi < 0 || lo < 0)
+                                return -EINVAL;
+                        c = (unsigned char)(hi << 4 | lo);
+                        i += 2;
+                }
+                out[o++] = (char)c;
+        }
+        out[o] = 0;
+        *ret_len = o;
+        return 0;
+}
+
 static size_t value_encoded_len(const char *v, size_t len)
 {
         size_t n = 0;
@@ -179,30 +205,23 @@ static int utf8_replace_invalid(char *buf, size_t n, size_t cap, size_t *ret_len
         return 0;
 }
 
-/* Checks the value grammar and percent-decodes it into dec (room for len bytes). Returns the decoded
+/* Checks the value grammar and percent-decodes it into dec (room for len + 1 bytes). Returns the decoded
  * length, -EINVAL for a character outside baggage-octet, a malformed "%" sequence or an encoded NUL
  * (which a C string cannot carry), or -ENOMEM. */
 static int value_decode(const char *v, size_t len, char *dec, size_t *ret_len)
 {
-        size_t o = 0;
+        size_t o;
+        int r;
 
-        for (size_t i = 0; i < len; i++) {
-                unsigned char c = (unsigned char)v[i];
-                if (!is_baggage_octet(c))
+        for (size_t i = 0; i < len; i++)
+                if (!is_baggage_octet((unsigned char)v[i]))
                         return -EINVAL;
-                if (c == '%') {
-                        int hi, lo;
-                        if (len - i < PCT_ENCODED_LEN)
-                                return -EINVAL;
-                        hi = hex_any_value((unsigned char)v[i + 1]);
-                        lo = hex_any_value((unsigned char)v[i + 2]);
-                        if (hi < 0 || lo < 0 || (hi | lo) == 0)
-                                return -EINVAL;
-                        c = (unsigned char)(hi << 4 | lo);
-                        i += 2;
-                }
-                dec[o++] = (char)c;
-        }
+        r = otel_percent_decode(v, len, dec, &o);
+        if (r < 0)
+                return r;
+        /* A raw NUL is no baggage-octet, so a NUL here was "%00". */
+        if (memchr(dec, 0, o))
+                return -EINVAL;
         return utf8_replace_invalid(dec, o, len, ret_len);
 }
 

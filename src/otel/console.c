@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "exporter.h"
+#include "otlp-export.h"
 #include "otlp.h"
 
 typedef struct console_exporter {
@@ -16,29 +17,17 @@ typedef struct console_exporter {
         otel_buf line;            /* reused between spans */
 } console_exporter;
 
+static int span_encode_line(const void *res, const void *span, otel_buf *out)
+{
+        return otlp_span_encode_json(res, span, out);
+}
+
 static int console_export(otel_span_exporter *e, otel_span *const *spans, size_t n, uint64_t deadline_ns)
 {
         console_exporter *c = (console_exporter *)e;
-        int ret = 0;
 
         (void)deadline_ns;
-        for (size_t i = 0; i < n; i++) {
-                int r;
-
-                otel_buf_reset(&c->line);
-                r = otlp_span_encode_json(c->res, spans[i], &c->line);
-                if (r >= 0)
-                        r = otel_buf_append(&c->line, "\n", 1);
-                if (r < 0) {
-                        ret = r;
-                        continue;
-                }
-                /* One fwrite per line keeps lines whole when other threads write to stderr. */
-                if (fwrite(c->line.data, 1, c->line.len, c->out) != c->line.len)
-                        ret = -EIO;
-        }
-        fflush(c->out);
-        return ret;
+        return otlp_console_write(c->out, &c->line, (const void *const *)spans, n, span_encode_line, c->res);
 }
 
 static void console_free(otel_span_exporter *e)

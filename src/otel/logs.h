@@ -12,6 +12,7 @@
 
 #include "arena.h"
 #include "attributes.h"
+#include "batch-worker.h"
 #include "buf.h"
 #include "otel.h"
 #include "resource.h"
@@ -127,12 +128,8 @@ int otlp_logs_encode_json(const otel_resource *res, otel_log_record *const *recs
 int otlp_log_record_encode_json(const otel_log_record *rec, otel_buf *out)
         __attribute__((warn_unused_result));
 
-typedef struct otel_batch_log_config {
-        uint32_t max_queue_size;        /* OTEL_BLRP_MAX_QUEUE_SIZE */
-        uint32_t max_export_batch_size; /* OTEL_BLRP_MAX_EXPORT_BATCH_SIZE, clamped to the queue size */
-        uint64_t schedule_delay_ms;     /* OTEL_BLRP_SCHEDULE_DELAY */
-        uint64_t export_timeout_ms;     /* OTEL_BLRP_EXPORT_TIMEOUT */
-} otel_batch_log_config;
+/* OTEL_BLRP_* (the batch-worker.h variables under that prefix). */
+typedef otel_batch_config otel_batch_log_config;
 
 void otel_batch_log_config_from_env(otel_batch_log_config *ret);
 

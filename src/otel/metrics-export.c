@@ -6,8 +6,6 @@
  * metrics", otel.sdk.*). "prometheus" adds nothing here: otel_metrics_render_prometheus() always works
  * and the application serves it. */
 #include <errno.h>
-#include <inttypes.h>
-#include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,32 +18,29 @@
 #include "env.h"
 #include "metrics.h"
 #include "metrics_service.pb-c.h"
-#include "otlp-http.h"
+#include "otlp-export.h"
+#include "propagation.h"
 
-#define METRICS_SIGNAL                "METRICS"
-#define METRICS_PATH                  "/v1/metrics"
-#define METRICS_DEFAULT_INTERVAL_MS   60000 /* SDK spec default of OTEL_METRIC_EXPORT_INTERVAL */
-#define METRICS_DEFAULT_TIMEOUT_MS    30000 /* SDK spec default of OTEL_METRIC_EXPORT_TIMEOUT */
-#define METRICS_MAX_MS                (24ll * 3600 * 1000) /* a day: anything longer is a typo */
-#define METRICS_EXPORTER_LIST_MAX     256   /* longest OTEL_METRICS_EXPORTER value we read */
-#define SELF_METER_NAME               "oteldemo-otel-sdk"
+#define METRICS_SIGNAL              "METRICS"
+#define METRICS_PATH                "/v1/metrics"
+#define METRICS_DEFAULT_INTERVAL_MS 60000 /* SDK spec default of OTEL_METRIC_EXPORT_INTERVAL */
+#define METRICS_DEFAULT_TIMEOUT_MS  30000 /* SDK spec default of OTEL_METRIC_EXPORT_TIMEOUT */
+#define METRICS_MAX_MS              (24ll * 3600 * 1000) /* a day: anything longer is a typo */
+#define METRICS_EXPORTER_LIST_MAX   256                  /* longest OTEL_METRICS_EXPORTER value we read */
+#define SELF_METER_NAME             "oteldemo-otel-sdk"
 
 typedef struct metrics_exporter {
-        bool otlp;                        /* push OTLP to /v1/metrics */
-        bool console;                     /* print each collection as OTLP/JSON on stderr */
-        otlp_http *http;                  /* transport (otlp only), used under export_lock */
-        otlp_protocol protocol;
-        otel_buf body;                    /* request body, reused (export_lock) */
-        uint64_t interval_ms;             /* OTEL_METRIC_EXPORT_INTERVAL */
-        uint64_t timeout_ms;              /* OTEL_METRIC_EXPORT_TIMEOUT */
-        pthread_mutex_t export_lock;      /* one export at a time: reader thread, flush, shutdown */
-        pthread_mutex_t lock;             /* guards stop; wake's mutex */
-        pthread_cond_t wake;              /* the reader thread sleeps here */
-        bool stop;                        /* the thread must exit */
+        bool otlp;                   /* push OTLP to /v1/metrics */
+        bool console;                /* print each collection as OTLP/JSON on stderr */
+        otlp_exporter push;          /* transport and request body (otlp only), export_lock */
+        uint64_t interval_ms;        /* OTEL_METRIC_EXPORT_INTERVAL */
+        uint64_t timeout_ms;         /* OTEL_METRIC_EXPORT_TIMEOUT */
+        pthread_mutex_t export_lock; /* one export at a time: reader thread, flush, shutdown */
+        pthread_mutex_t lock;        /* guards stop; wake's mutex */
+        pthread_cond_t wake;         /* the reader thread sleeps here */
+        bool stop;                   /* the thread must exit */
         bool thread_started;
         pthread_t thread;
-        otlp_log_limiter partial_limiter; /* partial-success warnings */
-        otlp_log_limiter encode_limiter;  /* encoder failures */
 } metrics_exporter;
 
 static metrics_exporter *exporter_global;
@@ -53,8 +48,8 @@ static metrics_exporter *exporter_global;
 /* ---- self-telemetry -------------------------------------------------------------------------- */
 
 static bool self_telemetry_enabled = true;
-static otel_instrument *self_export_duration;   /* otel.sdk.exporter.operation.duration */
-static otel_instrument *self_points_exported;   /* otel.sdk.exporter.metric_data_point.exported */
+static otel_instrument *self_export_duration; /* otel.sdk.exporter.operation.duration */
+static otel_instrument *self_points_exported; /* otel.sdk.exporter.metric_data_point.exported */
 
 void otel_metrics_self_telemetry_set_enabled(bool enabled)
 {
@@ -82,7 +77,9 @@ static void self_observe(otel_observer *obs, void *userdata)
         otel_trace_stats_get(&st);
         switch ((self_stat)(uintptr_t)userdata) {
         case SELF_SPAN_LIVE:
-                otel_observe(obs, st.spans_started >= st.spans_ended ? (double)(st.spans_started - st.spans_ended) : 0,
+                otel_observe(obs,
+                             st.spans_started >= st.spans_ended ? (double)(st.spans_started - st.spans_ended)
+                                                                : 0,
                              &sampled, 1);
                 break;
         case SELF_SPAN_STARTED:
@@ -91,7 +88,8 @@ static void self_observe(otel_observer *obs, void *userdata)
         case SELF_QUEUE_SIZE:
                 /* Queued spans not yet handed on (the batch being exported counts as still queued). */
                 left = st.spans_exported + st.spans_export_failed;
-                otel_observe(obs, st.spans_queued > left ? (double)(st.spans_queued - left) : 0, &processor, 1);
+                otel_observe(obs, st.spans_queued > left ? (double)(st.spans_queued - left) : 0, &processor,
+                             1);
                 break;
         case SELF_PROCESSED:
                 otel_observe(obs, (double)(st.spans_exported + st.spans_export_failed), &processor, 1);
@@ -114,10 +112,11 @@ typedef struct self_instrument {
 
 static const self_instrument self_instruments[] = {
         {OTEL_INSTRUMENT_OBSERVABLE_UP_DOWN_COUNTER, "otel.sdk.span.live", "{span}",
-         "The number of created spans with recording=true for which the end operation has not been called yet",
+         "The number of created spans with recording=true for which the end operation has not been called "
+         "yet",
          SELF_SPAN_LIVE},
-        {OTEL_INSTRUMENT_OBSERVABLE_COUNTER, "otel.sdk.span.started", "{span}", "The number of created spans",
-         SELF_SPAN_STARTED},
+        {OTEL_INSTRUMENT_OBSERVABLE_COUNTER, "otel.sdk.span.started", "{span}",
+         "The number of created spans", SELF_SPAN_STARTED},
         {OTEL_INSTRUMENT_OBSERVABLE_UP_DOWN_COUNTER, "otel.sdk.processor.span.queue.size", "{span}",
          "The number of spans in the queue of a given instance of an SDK span processor", SELF_QUEUE_SIZE},
         {OTEL_INSTRUMENT_OBSERVABLE_COUNTER, "otel.sdk.processor.span.processed", "{span}",
@@ -139,27 +138,33 @@ void otel_metrics_self_telemetry_register(void)
         for (size_t i = 0; i < sizeof(self_instruments) / sizeof(self_instruments[0]); i++) {
                 const self_instrument *si = &self_instruments[i];
                 (void)otel_instrument_new(m, si->kind, si->name,
-                                          &(otel_instrument_opts){.unit = si->unit, .description = si->description,
-                                                                  .integer = true, .callback = self_observe,
+                                          &(otel_instrument_opts){.unit = si->unit,
+                                                                  .description = si->description,
+                                                                  .integer = true,
+                                                                  .callback = self_observe,
                                                                   .userdata = (void *)(uintptr_t)si->stat});
         }
         self_export_duration = otel_instrument_new(
                 m, OTEL_INSTRUMENT_HISTOGRAM, "otel.sdk.exporter.operation.duration",
-                &(otel_instrument_opts){.unit = "s", .description = "The duration of exporting a batch of telemetry records",
+                &(otel_instrument_opts){.unit = "s",
+                                        .description =
+                                                "The duration of exporting a batch of telemetry records",
                                         .bounds = otel_http_duration_bounds,
                                         .n_bounds = otel_http_duration_bounds_len});
         self_points_exported = otel_instrument_new(
                 m, OTEL_INSTRUMENT_COUNTER, "otel.sdk.exporter.metric_data_point.exported",
-                &(otel_instrument_opts){.unit = "{data_point}", .integer = true,
-                                        .description = "The number of metric data points for which the export has "
-                                                       "finished, either successful or failed"});
+                &(otel_instrument_opts){.unit = "{data_point}",
+                                        .integer = true,
+                                        .description =
+                                                "The number of metric data points for which the export has "
+                                                "finished, either successful or failed"});
 }
 
-static void self_record_export(const metrics_exporter *x, uint64_t start_mono, size_t points, size_t rejected,
-                               int r, long status)
+static void self_record_export(const metrics_exporter *x, uint64_t start_mono, size_t points,
+                               size_t rejected, int r, long status)
 {
-        const char *type = x->protocol == OTLP_PROTOCOL_HTTP_JSON ? "otlp_http_json_metric_exporter"
-                                                                  : "otlp_http_metric_exporter";
+        const char *type = x->push.protocol == OTLP_PROTOCOL_HTTP_JSON ? "otlp_http_json_metric_exporter"
+                                                                       : "otlp_http_metric_exporter";
         char err[24];
         otel_attr attrs[3] = {OTEL_ATTR_STR("otel.component.type", type)};
         size_t n = 1;
@@ -169,12 +174,16 @@ static void self_record_export(const metrics_exporter *x, uint64_t start_mono, s
         if (status > 0)
                 attrs[n++] = OTEL_ATTR_I64("http.response.status_code", status);
         if (r < 0) {
-                snprintf(err, sizeof(err), "%s", r == -ETIMEDOUT ? "timeout" : status > 0 ? "http_error" : "_OTHER");
+                snprintf(err, sizeof(err), "%s",
+                         r == -ETIMEDOUT ? "timeout"
+                         : status > 0    ? "http_error"
+                                         : "_OTHER");
                 attrs[n++] = OTEL_ATTR_STR("error.type", err);
         }
         otel_instrument_record(self_export_duration, (double)(otel_mono_ns() - start_mono) / 1e9, attrs, n);
         if (r < 0) {
-                otel_instrument_add(self_points_exported, (double)points, (otel_attr[]){attrs[0], attrs[n - 1]}, 2);
+                otel_instrument_add(self_points_exported, (double)points,
+                                    (otel_attr[]){attrs[0], attrs[n - 1]}, 2);
                 return;
         }
         otel_instrument_add(self_points_exported, (double)(points - rejected), attrs, 1);
@@ -183,114 +192,35 @@ static void self_record_export(const metrics_exporter *x, uint64_t start_mono, s
                                     (otel_attr[]){attrs[0], OTEL_ATTR_STR("error.type", "rejected")}, 2);
 }
 
-/* ---- partial success ------------------------------------------------------------------------- */
-
-typedef struct metrics_partial {
-        int64_t rejected;    /* rejected_data_points */
-        char *error_message; /* heap, NULL when none */
-} metrics_partial;
-
-static int partial_from_proto(const uint8_t *body, size_t len, metrics_partial *ret)
-{
-        Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse *resp;
-        int r = 0;
-
-        resp = opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__unpack(NULL, len, body);
-        if (!resp)
-                return -EBADMSG;
-        if (resp->partial_success) {
-                ret->rejected = resp->partial_success->rejected_data_points;
-                if (resp->partial_success->error_message && resp->partial_success->error_message[0]) {
-                        ret->error_message = strdup(resp->partial_success->error_message);
-                        if (!ret->error_message)
-                                r = -ENOMEM;
-                }
-        }
-        opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__free_unpacked(resp, NULL);
-        return r;
-}
-
-static int partial_from_json(const uint8_t *body, size_t len, metrics_partial *ret)
-{
-        json_tokener *tok = json_tokener_new();
-        json_object *root, *ps, *v;
-        int r = 0;
-
-        if (!tok)
-                return -ENOMEM;
-        root = json_tokener_parse_ex(tok, (const char *)body, (int)len);
-        json_tokener_free(tok);
-        if (!root || !json_object_is_type(root, json_type_object)) {
-                json_object_put(root);
-                return -EBADMSG;
-        }
-        if (json_object_object_get_ex(root, "partialSuccess", &ps) && json_object_is_type(ps, json_type_object)) {
-                if (json_object_object_get_ex(ps, "rejectedDataPoints", &v))
-                        ret->rejected = json_object_get_int64(v);
-                if (json_object_object_get_ex(ps, "errorMessage", &v) && json_object_is_type(v, json_type_string) &&
-                    json_object_get_string_len(v) > 0) {
-                        ret->error_message = strdup(json_object_get_string(v));
-                        if (!ret->error_message)
-                                r = -ENOMEM;
-                }
-        }
-        json_object_put(root);
-        return r;
-}
-
-/* How many of n points the receiver rejected (spec "Partial Success": logged, not retried). */
-static size_t exporter_read_response(metrics_exporter *x, const otlp_http_result *res, size_t n)
-{
-        metrics_partial p = {0};
-        uint64_t suppressed = 0;
-        bool json;
-        size_t rejected;
-        int r;
-
-        if (!res->body || res->body_len == 0)
-                return 0;
-        json = res->content_type ? strncasecmp(res->content_type, "application/json", 16) == 0
-                                 : x->protocol == OTLP_PROTOCOL_HTTP_JSON;
-        r = json ? partial_from_json(res->body, res->body_len, &p) : partial_from_proto(res->body, res->body_len, &p);
-        if (r < 0) {
-                otel_diag(OTEL_DIAG_DEBUG, "OTLP metrics export: cannot read the response (%s)", strerror(-r));
-                free(p.error_message);
-                return 0;
-        }
-        rejected = p.rejected <= 0 ? 0 : (uint64_t)p.rejected > n ? n : (size_t)p.rejected;
-        if ((rejected || p.error_message) &&
-            otlp_log_limiter_allow(&x->partial_limiter, otlp_log_key(p.error_message, rejected > 0), otel_mono_ns(),
-                                   &suppressed))
-                otel_diag(OTEL_DIAG_WARN, "OTLP metrics export: the receiver rejected %zu of %zu data points: %s "
-                          "(%" PRIu64 " more like it suppressed)", rejected, n,
-                          p.error_message ? p.error_message : "(no message)", suppressed);
-        free(p.error_message);
-        return rejected;
-}
-
 /* ---- export ---------------------------------------------------------------------------------- */
+
+static const otlp_signal metrics_signal = {
+        .env_name = METRICS_SIGNAL,
+        .path = METRICS_PATH,
+        .name = "metrics",
+        .item_name = "data points",
+        .json_rejected_field = "rejectedDataPoints",
+        .response_descriptor =
+                &opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__descriptor,
+};
 
 static int exporter_push(metrics_exporter *x, const otel_metrics_snapshot *snap, uint64_t deadline_ns)
 {
         size_t points = otel_metrics_snapshot_points(snap), rejected = 0;
-        uint64_t start = otel_mono_ns(), suppressed;
+        uint64_t start = otel_mono_ns();
         otlp_http_result res = {0};
         int r;
 
         if (points == 0)
                 return 0;
-        otel_buf_reset(&x->body);
-        r = x->protocol == OTLP_PROTOCOL_HTTP_JSON ? otlp_metrics_encode_json(snap, &x->body)
-                                                   : otlp_metrics_encode_proto(snap, &x->body);
+        otel_buf_reset(&x->push.body);
+        r = x->push.protocol == OTLP_PROTOCOL_HTTP_JSON ? otlp_metrics_encode_json(snap, &x->push.body)
+                                                        : otlp_metrics_encode_proto(snap, &x->push.body);
         if (r < 0) {
-                if (otlp_log_limiter_allow(&x->encode_limiter, (uint64_t)-r, otel_mono_ns(), &suppressed))
-                        otel_diag(OTEL_DIAG_WARN, "OTLP metrics export: cannot encode %zu data points: %s", points,
-                                  strerror(-r));
+                otlp_export_encode_failed(&x->push, points, r);
                 return r;
         }
-        r = otlp_http_send(x->http, x->body.data, x->body.len, deadline_ns, &res);
-        if (r >= 0)
-                rejected = exporter_read_response(x, &res, points);
+        r = otlp_export_send(&x->push, points, deadline_ns, &res, &rejected);
         self_record_export(x, start, points, rejected, r, res.status);
         return r;
 }
@@ -355,8 +285,7 @@ static void exporter_free(metrics_exporter *x)
 {
         if (!x)
                 return;
-        otlp_http_free(x->http);
-        otel_buf_free(&x->body);
+        otlp_export_done(&x->push);
         pthread_cond_destroy(&x->wake);
         pthread_mutex_destroy(&x->lock);
         pthread_mutex_destroy(&x->export_lock);
@@ -378,20 +307,17 @@ static void exporter_parse_list(metrics_exporter *x)
                 const char *comma = strchr(s, ',');
                 size_t len = comma ? (size_t)(comma - s) : strlen(s);
 
-                while (len && (*s == ' ' || *s == '\t')) {
-                        s++;
-                        len--;
-                }
-                while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-                        len--;
+                otel_propagation_trim_ows(&s, &len);
                 if (len == 4 && strncasecmp(s, "otlp", 4) == 0)
                         x->otlp = true;
                 else if (len == 7 && strncasecmp(s, "console", 7) == 0)
                         x->console = true;
                 else if (len && !(len == 10 && strncasecmp(s, "prometheus", 10) == 0) &&
                          !(len == 4 && strncasecmp(s, "none", 4) == 0))
-                        otel_diag(OTEL_DIAG_WARN, "invalid OTEL_METRICS_EXPORTER entry \"%.*s\" (expected otlp, "
-                                  "prometheus, console or none), ignoring it", (int)len, s);
+                        otel_diag(OTEL_DIAG_WARN,
+                                  "invalid OTEL_METRICS_EXPORTER entry \"%.*s\" (expected otlp, "
+                                  "prometheus, console or none), ignoring it",
+                                  (int)len, s);
                 if (!comma)
                         return;
                 s = comma + 1;
@@ -401,7 +327,6 @@ static void exporter_parse_list(metrics_exporter *x)
 int otel_metrics_export_start(const otel_resource *res)
 {
         pthread_condattr_t ca;
-        otlp_http_config cfg;
         metrics_exporter *x;
         int r;
 
@@ -420,18 +345,12 @@ int otel_metrics_export_start(const otel_resource *res)
                 exporter_free(x);
                 return 0;
         }
-        x->interval_ms = (uint64_t)otel_env_int("OTEL_METRIC_EXPORT_INTERVAL", METRICS_DEFAULT_INTERVAL_MS, 1,
-                                                METRICS_MAX_MS);
+        x->interval_ms = (uint64_t)otel_env_int("OTEL_METRIC_EXPORT_INTERVAL", METRICS_DEFAULT_INTERVAL_MS,
+                                                1, METRICS_MAX_MS);
         x->timeout_ms = (uint64_t)otel_env_int("OTEL_METRIC_EXPORT_TIMEOUT", METRICS_DEFAULT_TIMEOUT_MS, 0,
                                                METRICS_MAX_MS);
         if (x->otlp) {
-                r = otlp_http_config_from_env(METRICS_SIGNAL, METRICS_PATH, &cfg);
-                if (r < 0) {
-                        exporter_free(x);
-                        return r;
-                }
-                x->protocol = cfg.protocol;
-                r = otlp_http_new(&cfg, &x->http);
+                r = otlp_export_init(&x->push, &metrics_signal, NULL);
                 if (r < 0) {
                         exporter_free(x);
                         return r;

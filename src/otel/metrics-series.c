@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attributes.h"
 #include "diag.h"
 #include "metrics.h"
 
@@ -73,20 +74,6 @@ static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
         return hash_mix(h, n);
 }
 
-static size_t attr_array_item_size(otel_attr_type t)
-{
-        switch (t) {
-        case OTEL_ATTR_BOOL_ARRAY:
-                return sizeof(bool);
-        case OTEL_ATTR_INT_ARRAY:
-                return sizeof(int64_t);
-        case OTEL_ATTR_DOUBLE_ARRAY:
-                return sizeof(double);
-        default:
-                return sizeof(const char *);
-        }
-}
-
 static bool attr_is_array(otel_attr_type t)
 {
         return t >= OTEL_ATTR_STRING_ARRAY && t < _OTEL_ATTR_TYPE_MAX;
@@ -114,7 +101,7 @@ static uint64_t attr_hash_value(uint64_t h, const otel_attr *a)
                 }
                 return h;
         default:
-                return hash_bytes(h, a->v.array.items, a->v.array.n * attr_array_item_size(a->type));
+                return hash_bytes(h, a->v.array.items, a->v.array.n * otel_attr_array_item_size(a->type));
         }
 }
 
@@ -144,7 +131,7 @@ static bool attr_value_equal(const otel_attr *x, const otel_attr *y)
         default:
                 return x->v.array.n == y->v.array.n &&
                        memcmp(x->v.array.items, y->v.array.items,
-                              x->v.array.n * attr_array_item_size(x->type)) == 0;
+                              x->v.array.n * otel_attr_array_item_size(x->type)) == 0;
         }
 }
 
@@ -295,7 +282,7 @@ static size_t attr_value_size(const otel_attr *a)
                 return ALIGN_UP(strlen(a->v.s) + 1, 8); /* see str_equal_stored() */
         if (!attr_is_array(a->type))
                 return 0;
-        n = ALIGN_UP(a->v.array.n * attr_array_item_size(a->type), 8);
+        n = ALIGN_UP(a->v.array.n * otel_attr_array_item_size(a->type), 8);
         if (a->type == OTEL_ATTR_STRING_ARRAY)
                 for (size_t i = 0; i < a->v.array.n; i++) {
                         const char *s = ((const char *const *)a->v.array.items)[i];
@@ -317,7 +304,7 @@ static void attr_value_copy(otel_attr *dst, const otel_attr *a, char **cursor)
                 dst->v.s = p;
                 p += ALIGN_UP(len + 1, 8);
         } else if (attr_is_array(a->type)) {
-                size_t bytes = a->v.array.n * attr_array_item_size(a->type);
+                size_t bytes = a->v.array.n * otel_attr_array_item_size(a->type);
                 char *items = p;
 
                 p += ALIGN_UP(bytes, 8);

@@ -25,7 +25,8 @@ const double otel_http_duration_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1
 const size_t otel_http_duration_bounds_len = sizeof(otel_http_duration_bounds) / sizeof(double);
 
 /* Metrics SDK spec "Explicit Bucket Histogram Aggregation": the default boundaries. */
-static const double default_bounds[] = {0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000};
+static const double default_bounds[] = {0,   5,   10,   25,   50,   75,   100,  250,
+                                        500, 750, 1000, 2500, 5000, 7500, 10000};
 
 typedef struct metrics_state {
         pthread_mutex_t lock;         /* guards the meter and instrument lists */
@@ -34,8 +35,8 @@ typedef struct metrics_state {
         otel_meter *meters;           /* owned list, creation order */
         otel_meter *meters_tail;
         const otel_resource *resource; /* borrowed from the provider */
-        uint64_t start_ns;            /* start of every cumulative stream */
-        uint64_t epoch;               /* collections so far (collect_lock) */
+        uint64_t start_ns;             /* start of every cumulative stream */
+        uint64_t epoch;                /* collections so far (collect_lock) */
 } metrics_state;
 
 static metrics_state metrics = {
@@ -126,7 +127,8 @@ static inline void atomic_add_double(_Atomic uint64_t *p, double v)
                 memcpy(&d, &old, sizeof(d));
                 d += v;
                 memcpy(&new, &d, sizeof(new));
-        } while (!atomic_compare_exchange_weak_explicit(p, &old, new, memory_order_relaxed, memory_order_relaxed));
+        } while (!atomic_compare_exchange_weak_explicit(p, &old, new, memory_order_relaxed,
+                                                        memory_order_relaxed));
 }
 
 static inline void store_value(const otel_instrument *inst, _Atomic uint64_t *p, double v)
@@ -153,6 +155,8 @@ static inline bool int_value(double v, int64_t *ret)
 /* Whole numbers this small add up exactly in an int64 for longer than any process runs (2^31 adds
  * of 2^32), and counters mostly add 1. */
 #define WHOLE_ADD_MAX 4294967296.0
+/* 2^63: the doubles an int64_t can hold are [-2^63, 2^63). */
+#define INT64_LIMIT_AS_DOUBLE 9223372036854775808.0
 
 void otel_instrument_add(otel_instrument *inst, double value, const otel_attr *attrs, size_t n_attrs)
 {
@@ -296,7 +300,8 @@ otel_meter *otel_meter_get(const char *scope_name, const char *scope_version)
         }
         pthread_mutex_lock(&metrics.lock);
         for (m = metrics.meters; m; m = m->next)
-                if (strcmp(m->scope_name, scope_name) == 0 && str_eq_nullable(m->scope_version, scope_version))
+                if (strcmp(m->scope_name, scope_name) == 0 &&
+                    str_eq_nullable(m->scope_version, scope_version))
                         goto out;
         m = calloc(1, sizeof(*m));
         if (!m)
@@ -370,8 +375,10 @@ static int instrument_set_bounds(otel_instrument *inst, const otel_instrument_op
                         b = o->bounds;
                         n = o->n_bounds;
                 } else
-                        otel_diag(OTEL_DIAG_WARN, "histogram %s: bucket boundaries must be finite and increasing "
-                                  "(at most %d), using the defaults", inst->name, OTEL_METRICS_MAX_BOUNDS);
+                        otel_diag(OTEL_DIAG_WARN,
+                                  "histogram %s: bucket boundaries must be finite and increasing "
+                                  "(at most %d), using the defaults",
+                                  inst->name, OTEL_METRICS_MAX_BOUNDS);
         } else if (name_is_http_duration(inst->name)) {
                 b = otel_http_duration_bounds;
                 n = otel_http_duration_bounds_len;
@@ -425,13 +432,17 @@ otel_instrument *otel_instrument_new(otel_meter *meter, otel_instrument_kind kin
                 return &instrument_noop;
         }
         if (!otel_instrument_name_is_valid(name)) {
-                otel_diag(OTEL_DIAG_WARN, "invalid instrument name \"%s\" (API spec: a letter, then up to 254 "
-                          "letters, digits, '_', '.', '-' or '/'), it will record nothing", name ? name : "(null)");
+                otel_diag(OTEL_DIAG_WARN,
+                          "invalid instrument name \"%s\" (API spec: a letter, then up to 254 "
+                          "letters, digits, '_', '.', '-' or '/'), it will record nothing",
+                          name ? name : "(null)");
                 return &instrument_noop;
         }
         if (opts && opts->unit && !unit_is_valid(opts->unit)) {
-                otel_diag(OTEL_DIAG_WARN, "instrument %s: invalid unit \"%s\" (at most %d ASCII characters), "
-                          "it will record nothing", name, opts->unit, OTEL_METRICS_UNIT_MAX);
+                otel_diag(OTEL_DIAG_WARN,
+                          "instrument %s: invalid unit \"%s\" (at most %d ASCII characters), "
+                          "it will record nothing",
+                          name, opts->unit, OTEL_METRICS_UNIT_MAX);
                 return &instrument_noop;
         }
         if (otel_instrument_kind_is_observable(kind) && !(opts && opts->callback))
@@ -441,8 +452,10 @@ otel_instrument *otel_instrument_new(otel_meter *meter, otel_instrument_kind kin
         for (inst = meter->instruments; inst; inst = inst->next)
                 if (strcasecmp(inst->name, name) == 0) {
                         if (inst->kind != kind) {
-                                otel_diag(OTEL_DIAG_WARN, "instrument %s already exists in meter %s with another "
-                                          "kind; the new one will record nothing", name, meter->scope_name);
+                                otel_diag(OTEL_DIAG_WARN,
+                                          "instrument %s already exists in meter %s with another "
+                                          "kind; the new one will record nothing",
+                                          name, meter->scope_name);
                                 inst = &instrument_noop;
                         }
                         goto out;
@@ -517,7 +530,9 @@ static void point_value(const otel_instrument *inst, const otel_series *se, otel
 
                 memcpy(&w, &whole, sizeof(w));
                 p->value = (double)w + dsum;
-                p->ivalue = p->value >= -0x1p63 && p->value < 0x1p63 ? (int64_t)p->value : 0;
+                p->ivalue = p->value >= -INT64_LIMIT_AS_DOUBLE && p->value < INT64_LIMIT_AS_DOUBLE
+                                    ? (int64_t)p->value
+                                    : 0;
         }
 }
 
@@ -531,7 +546,8 @@ static void point_histogram_add(const otel_instrument *inst, otel_series_cell *c
         p->max = c->max > p->max ? c->max : p->max;
         for (size_t b = 0; b <= inst->n_bounds; b++) {
                 p->buckets[b] += c->buckets[b];
-                if (c->exemplars[b].set && (!p->exemplars[b].set || c->exemplars[b].time_ns > p->exemplars[b].time_ns))
+                if (c->exemplars[b].set &&
+                    (!p->exemplars[b].set || c->exemplars[b].time_ns > p->exemplars[b].time_ns))
                         p->exemplars[b] = c->exemplars[b];
         }
         spin_unlock(&c->lock);

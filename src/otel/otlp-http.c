@@ -20,6 +20,7 @@
 #include "diag.h"
 #include "env.h"
 #include "otlp-http.h"
+#include "propagation.h"
 #include "random.h"
 
 #define OTLP_ENV_NAME_MAX     96 /* "OTEL_EXPORTER_OTLP_<SIGNAL>_CLIENT_CERTIFICATE" and then some */
@@ -104,58 +105,29 @@ static bool is_tchar(char c)
         return isalnum((unsigned char)c) || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-static int hex_value(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* Percent-decodes s[0..n) into a new string; -EINVAL for a broken escape or a control character
  * (which would let a header value inject another header line). */
-static int percent_decode(const char *s, size_t n, char **ret)
+static int header_value_decode(const char *s, size_t n, char **ret)
 {
-        char *out = malloc(n + 1), *o = out;
+        char *out = malloc(n + 1);
+        size_t len;
+        int r;
 
         if (!out)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char)s[i];
+        r = otel_percent_decode(s, n, out, &len);
+        for (size_t i = 0; r == 0 && i < len; i++) {
+                unsigned char c = (unsigned char)out[i];
 
-                if (c == '%') {
-                        int hi = i + 2 < n ? hex_value(s[i + 1]) : -1;
-                        int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
-
-                        if (hi < 0 || lo < 0) {
-                                free(out);
-                                return -EINVAL;
-                        }
-                        c = (unsigned char)(hi * 16 + lo);
-                        i += 2;
-                }
-                if ((c < ' ' && c != '\t') || c == 0x7f) {
-                        free(out);
-                        return -EINVAL;
-                }
-                *o++ = (char)c;
+                if ((c < ' ' && c != '\t') || c == 0x7f)
+                        r = -EINVAL;
         }
-        *o = 0;
+        if (r < 0) {
+                free(out);
+                return r;
+        }
         *ret = out;
         return 0;
-}
-
-static void trim(const char **s, size_t *n)
-{
-        while (*n && (**s == ' ' || **s == '\t')) {
-                (*s)++;
-                (*n)--;
-        }
-        while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
-                (*n)--;
 }
 
 /* One `key=value` member → "Key: value" in cfg. -EINVAL for a malformed member. */
@@ -171,14 +143,14 @@ static int header_add(otlp_http_config *cfg, const char *m, size_t n)
         key_len = (size_t)(eq - m);
         val = eq + 1;
         val_len = n - key_len - 1;
-        trim(&key, &key_len);
-        trim(&val, &val_len);
+        otel_propagation_trim_ows(&key, &key_len);
+        otel_propagation_trim_ows(&val, &val_len);
         if (key_len == 0)
                 return -EINVAL;
         for (size_t i = 0; i < key_len; i++)
                 if (!is_tchar(key[i]))
                         return -EINVAL;
-        r = percent_decode(val, val_len, &value);
+        r = header_value_decode(val, val_len, &value);
         if (r < 0)
                 return r;
         /* curl drops "Name:" with nothing after it; "Name;" is its way of sending an empty value. */
@@ -208,7 +180,7 @@ int otlp_http_headers_parse(const char *var, const char *value, otlp_http_config
                 const char *m = s;
                 int r;
 
-                trim(&m, &n);
+                otel_propagation_trim_ows(&m, &n);
                 if (n) {
                         if (cfg->n_headers >= OTLP_HTTP_MAX_HEADERS) {
                                 otel_diag(OTEL_DIAG_WARN, "%s has more than %d entries, ignoring the rest",
@@ -417,7 +389,7 @@ int otlp_http_retry_after_parse(const char *value, time_t now, uint64_t *ret_del
         char date[64];
         time_t t;
 
-        trim(&s, &n);
+        otel_propagation_trim_ows(&s, &n);
         if (n == 0)
                 return -EINVAL;
         if (strspn(s, "0123456789") >= n) {

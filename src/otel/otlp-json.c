@@ -4,13 +4,11 @@
  * usual proto3 rules: lowerCamelCase names, 64-bit integers as decimal strings, default values left
  * out, non-finite doubles as "NaN"/"Infinity"/"-Infinity". Built with json-c, one object tree per call. */
 #include <errno.h>
-#include <inttypes.h>
-#include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include <json-c/json.h>
 
+#include "otlp-common.h"
 #include "otlp.h"
 #include "span.h"
 
@@ -18,39 +16,11 @@
 #define OTLP_FLAGS_HAS_IS_REMOTE 0x100u
 #define OTLP_FLAGS_IS_REMOTE     0x200u
 
-/* Object keys are string literals: json-c need not copy them, and never sees one twice. */
-#define JSON_KEY_FLAGS (JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT)
-#define JSON_OUT_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-
-#define JSON_U64_MAX_DIGITS 21 /* "-9223372036854775808" and a NUL */
-
 /* ---- json-c helpers that take ownership of val and turn every failure into -ENOMEM -------------- */
-
-static int json_put(json_object *obj, const char *key, json_object *val)
-{
-        if (!val)
-                return -ENOMEM;
-        if (json_object_object_add_ex(obj, key, val, JSON_KEY_FLAGS) < 0) {
-                json_object_put(val);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int json_push(json_object *arr, json_object *val)
-{
-        if (!val)
-                return -ENOMEM;
-        if (json_object_array_add(arr, val) < 0) {
-                json_object_put(val);
-                return -ENOMEM;
-        }
-        return 0;
-}
 
 static int json_put_str(json_object *obj, const char *key, const char *s)
 {
-        return json_put(obj, key, json_object_new_string(s));
+        return otlp_json_put(obj, key, json_object_new_string(s));
 }
 
 /* Proto3 JSON leaves empty strings out. */
@@ -61,160 +31,17 @@ static int json_put_str_nonempty(json_object *obj, const char *key, const char *
 
 static int json_put_u32_nonzero(json_object *obj, const char *key, uint32_t v)
 {
-        return v ? json_put(obj, key, json_object_new_int64(v)) : 0;
-}
-
-/* 64-bit integers are strings in protobuf JSON (JavaScript numbers lose precision past 2^53). */
-static json_object *json_new_i64_string(int64_t v)
-{
-        char s[JSON_U64_MAX_DIGITS];
-        snprintf(s, sizeof(s), "%" PRId64, v);
-        return json_object_new_string(s);
+        return v ? otlp_json_put(obj, key, json_object_new_int64(v)) : 0;
 }
 
 static int json_put_u64_string(json_object *obj, const char *key, uint64_t v)
 {
-        char s[JSON_U64_MAX_DIGITS];
-        snprintf(s, sizeof(s), "%" PRIu64, v);
-        return json_put_str(obj, key, s);
-}
-
-static json_object *json_new_double(double d)
-{
-        if (isnan(d))
-                return json_object_new_string("NaN");
-        if (isinf(d))
-                return json_object_new_string(d > 0 ? "Infinity" : "-Infinity");
-        return json_object_new_double(d);
+        return otlp_json_put(obj, key, otlp_json_u64(v));
 }
 
 static int json_put_hex(json_object *obj, const char *key, const uint8_t *id, size_t n)
 {
-        static const char digits[] = "0123456789abcdef";
-        char hex[2 * OTEL_TRACE_ID_SIZE + 1];
-
-        for (size_t i = 0; i < n; i++) {
-                hex[2 * i] = digits[id[i] >> 4];
-                hex[2 * i + 1] = digits[id[i] & 0xf];
-        }
-        hex[2 * n] = 0;
-        return json_put_str(obj, key, hex);
-}
-
-/* ---- AnyValue / KeyValue ---------------------------------------------------------------------- */
-
-/* {"stringValue": …} etc. for one scalar; a oneof member is written even when it is the default. */
-static json_object *json_new_scalar(const char *field, json_object *val)
-{
-        json_object *o = json_object_new_object();
-
-        if (!o) {
-                json_object_put(val);
-                return NULL;
-        }
-        if (json_put(o, field, val) < 0) {
-                json_object_put(o);
-                return NULL;
-        }
-        return o;
-}
-
-static json_object *json_new_array_item(otel_attr_type type, const void *items, size_t i)
-{
-        switch (type) {
-        case OTEL_ATTR_STRING_ARRAY: {
-                const char *s = ((const char *const *)items)[i];
-                return json_new_scalar("stringValue", json_object_new_string(s ? s : ""));
-        }
-        case OTEL_ATTR_BOOL_ARRAY:
-                return json_new_scalar("boolValue", json_object_new_boolean(((const bool *)items)[i]));
-        case OTEL_ATTR_INT_ARRAY:
-                return json_new_scalar("intValue", json_new_i64_string(((const int64_t *)items)[i]));
-        default: /* OTEL_ATTR_DOUBLE_ARRAY */
-                return json_new_scalar("doubleValue", json_new_double(((const double *)items)[i]));
-        }
-}
-
-static int json_any_value(const otel_attr *a, json_object **ret)
-{
-        json_object *o = NULL, *arr, *values;
-        int r;
-
-        switch (a->type) {
-        case OTEL_ATTR_STRING:
-                o = json_new_scalar("stringValue", json_object_new_string(a->v.s ? a->v.s : ""));
-                break;
-        case OTEL_ATTR_BOOL:
-                o = json_new_scalar("boolValue", json_object_new_boolean(a->v.b));
-                break;
-        case OTEL_ATTR_INT:
-                o = json_new_scalar("intValue", json_new_i64_string(a->v.i));
-                break;
-        case OTEL_ATTR_DOUBLE:
-                o = json_new_scalar("doubleValue", json_new_double(a->v.d));
-                break;
-        case OTEL_ATTR_STRING_ARRAY:
-        case OTEL_ATTR_BOOL_ARRAY:
-        case OTEL_ATTR_INT_ARRAY:
-        case OTEL_ATTR_DOUBLE_ARRAY:
-                arr = json_object_new_object();
-                o = json_new_scalar("arrayValue", arr);
-                if (!o)
-                        break;
-                if (a->v.array.n == 0)
-                        break; /* "arrayValue": {} — the repeated field is empty, so it is left out */
-                values = json_object_new_array_ext((int)a->v.array.n);
-                r = json_put(arr, "values", values);
-                if (r < 0) {
-                        json_object_put(o);
-                        return r;
-                }
-                for (size_t i = 0; i < a->v.array.n; i++) {
-                        r = json_push(values, json_new_array_item(a->type, a->v.array.items, i));
-                        if (r < 0) {
-                                json_object_put(o);
-                                return r;
-                        }
-                }
-                break;
-        default:
-                return -EINVAL;
-        }
-        if (!o)
-                return -ENOMEM;
-        *ret = o;
-        return 0;
-}
-
-/* "attributes": [{"key": …, "value": {…}}, …], left out when there are none. */
-static int json_put_attrs(json_object *obj, const otel_attr *items, size_t n)
-{
-        json_object *arr;
-        int r;
-
-        if (n == 0)
-                return 0;
-        arr = json_object_new_array_ext((int)n);
-        r = json_put(obj, "attributes", arr);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                json_object *kv = json_object_new_object(), *val;
-
-                r = json_push(arr, kv);
-                if (r < 0)
-                        return r;
-                r = json_put_str(kv, "key", items[i].key ? items[i].key : "");
-                if (r < 0)
-                        return r;
-                r = json_any_value(&items[i], &val);
-                if (r < 0)
-                        return r;
-                r = json_put(kv, "value", val);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return otlp_json_put(obj, key, otlp_json_hex(id, n));
 }
 
 /* ---- spans ----------------------------------------------------------------------------------- */
@@ -232,13 +59,13 @@ static int json_put_events(json_object *obj, const otel_span *s)
         if (!s->events)
                 return 0;
         arr = json_object_new_array_ext((int)s->n_events);
-        r = json_put(obj, "events", arr);
+        r = otlp_json_put(obj, "events", arr);
         if (r < 0)
                 return r;
         for (const otel_event *e = s->events; e; e = e->next) {
                 json_object *ev = json_object_new_object();
 
-                r = json_push(arr, ev);
+                r = otlp_json_push(arr, ev);
                 if (r < 0)
                         return r;
                 if (e->time_ns)
@@ -246,7 +73,7 @@ static int json_put_events(json_object *obj, const otel_span *s)
                 if (r >= 0)
                         r = json_put_str_nonempty(ev, "name", e->name);
                 if (r >= 0)
-                        r = json_put_attrs(ev, e->attrs.items, e->attrs.n);
+                        r = otlp_json_put_attrs(ev, "attributes", e->attrs.items, e->attrs.n);
                 if (r >= 0)
                         r = json_put_u32_nonzero(ev, "droppedAttributesCount", e->attrs.dropped);
                 if (r < 0)
@@ -263,13 +90,13 @@ static int json_put_links(json_object *obj, const otel_span *s)
         if (!s->links)
                 return 0;
         arr = json_object_new_array_ext((int)s->n_links);
-        r = json_put(obj, "links", arr);
+        r = otlp_json_put(obj, "links", arr);
         if (r < 0)
                 return r;
         for (const otel_span_link *l = s->links; l; l = l->next) {
                 json_object *lk = json_object_new_object();
 
-                r = json_push(arr, lk);
+                r = otlp_json_push(arr, lk);
                 if (r >= 0)
                         r = json_put_hex(lk, "traceId", l->context.trace_id, OTEL_TRACE_ID_SIZE);
                 if (r >= 0)
@@ -277,7 +104,7 @@ static int json_put_links(json_object *obj, const otel_span *s)
                 if (r >= 0 && l->tracestate)
                         r = json_put_str_nonempty(lk, "traceState", otel_tracestate_header(l->tracestate));
                 if (r >= 0)
-                        r = json_put_attrs(lk, l->attrs.items, l->attrs.n);
+                        r = otlp_json_put_attrs(lk, "attributes", l->attrs.items, l->attrs.n);
                 if (r >= 0)
                         r = json_put_u32_nonzero(lk, "droppedAttributesCount", l->attrs.dropped);
                 if (r >= 0)
@@ -297,7 +124,7 @@ static int json_put_status(json_object *obj, const otel_span *s)
         if (s->status == OTEL_STATUS_UNSET && !(s->status_message && s->status_message[0]))
                 return 0;
         st = json_object_new_object();
-        r = json_put(obj, "status", st);
+        r = otlp_json_put(obj, "status", st);
         if (r >= 0)
                 r = json_put_str_nonempty(st, "message", s->status_message);
         if (r >= 0)
@@ -332,7 +159,7 @@ static int json_span(const otel_span *s, json_object **ret)
         if (r >= 0 && s->end_ns)
                 r = json_put_u64_string(o, "endTimeUnixNano", s->end_ns);
         if (r >= 0)
-                r = json_put_attrs(o, s->attrs.items, s->attrs.n);
+                r = otlp_json_put_attrs(o, "attributes", s->attrs.items, s->attrs.n);
         if (r >= 0)
                 r = json_put_u32_nonzero(o, "droppedAttributesCount", s->attrs.dropped);
         if (r >= 0)
@@ -355,19 +182,6 @@ static int json_span(const otel_span *s, json_object **ret)
 
 /* ---- request --------------------------------------------------------------------------------- */
 
-static int json_put_resource(json_object *rs, const otel_resource *res)
-{
-        json_object *o = json_object_new_object();
-        int r;
-
-        r = json_put(rs, "resource", o);
-        if (r >= 0 && res)
-                r = json_put_attrs(o, res->attrs.items, res->attrs.n);
-        if (r >= 0 && res)
-                r = json_put_u32_nonzero(o, "droppedAttributesCount", res->attrs.dropped);
-        return r;
-}
-
 static int json_new_scope_spans(const otel_tracer *t, json_object **ret_ss, json_object **ret_spans)
 {
         json_object *ss = json_object_new_object(), *scope, *spans;
@@ -376,14 +190,14 @@ static int json_new_scope_spans(const otel_tracer *t, json_object **ret_ss, json
         if (!ss)
                 return -ENOMEM;
         scope = json_object_new_object();
-        r = json_put(ss, "scope", scope);
+        r = otlp_json_put(ss, "scope", scope);
         if (r >= 0 && t)
                 r = json_put_str_nonempty(scope, "name", t->scope_name);
         if (r >= 0 && t)
                 r = json_put_str_nonempty(scope, "version", t->scope_version);
         spans = json_object_new_array();
         if (r >= 0)
-                r = json_put(ss, "spans", spans);
+                r = otlp_json_put(ss, "spans", spans);
         if (r < 0) {
                 json_object_put(ss);
                 return r;
@@ -402,7 +216,7 @@ static int json_put_scope_spans(json_object *rs, otel_span *const *spans, size_t
         int r;
 
         list = json_object_new_array();
-        r = json_put(rs, "scopeSpans", list);
+        r = otlp_json_put(rs, "scopeSpans", list);
         if (r < 0)
                 return r;
         tracers = calloc(n, sizeof(*tracers));
@@ -423,7 +237,7 @@ static int json_put_scope_spans(json_object *rs, otel_span *const *spans, size_t
                         r = json_new_scope_spans(spans[i]->tracer, &ss, &scope_arrays[j]);
                         if (r < 0)
                                 goto finish;
-                        r = json_push(list, ss);
+                        r = otlp_json_push(list, ss);
                         if (r < 0)
                                 goto finish;
                         tracers[n_scopes++] = spans[i]->tracer;
@@ -431,7 +245,7 @@ static int json_put_scope_spans(json_object *rs, otel_span *const *spans, size_t
                 r = json_span(spans[i], &span);
                 if (r < 0)
                         goto finish;
-                r = json_push(scope_arrays[j], span);
+                r = otlp_json_push(scope_arrays[j], span);
                 if (r < 0)
                         goto finish;
         }
@@ -439,16 +253,6 @@ finish:
         free(tracers);
         free(scope_arrays);
         return r;
-}
-
-static int json_append(json_object *o, otel_buf *out)
-{
-        size_t len;
-        const char *s = json_object_to_json_string_length(o, JSON_OUT_FLAGS, &len);
-
-        if (!s)
-                return -ENOMEM;
-        return otel_buf_append(out, s, len);
 }
 
 int otlp_traces_encode_json(const otel_resource *res, otel_span *const *spans, size_t n, otel_buf *out)
@@ -464,19 +268,19 @@ int otlp_traces_encode_json(const otel_resource *res, otel_span *const *spans, s
         if (n > 0) {
                 list = json_object_new_array_ext(1);
                 rs = json_object_new_object();
-                r = json_put(req, "resourceSpans", list);
+                r = otlp_json_put(req, "resourceSpans", list);
                 if (r >= 0)
-                        r = json_push(list, rs);
+                        r = otlp_json_push(list, rs);
                 else
                         json_object_put(rs);
                 if (r >= 0)
-                        r = json_put_resource(rs, res);
+                        r = otlp_json_put(rs, "resource", otlp_json_resource(res));
                 if (r >= 0)
                         r = json_put_scope_spans(rs, spans, n);
                 if (r < 0)
                         goto finish;
         }
-        r = json_append(req, out);
+        r = otlp_json_append(req, out);
 finish:
         json_object_put(req);
         return r;
@@ -493,7 +297,7 @@ int otlp_span_encode_json(const otel_resource *res, const otel_span *span, otel_
         r = json_span(span, &o);
         if (r < 0)
                 return r;
-        r = json_append(o, out);
+        r = otlp_json_append(o, out);
         json_object_put(o);
         return r;
 }

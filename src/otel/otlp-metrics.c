@@ -5,19 +5,14 @@
  * enums as integers, hex ids, default values left out). One resource, one ScopeMetrics per meter,
  * cumulative temporality throughout. */
 #include <errno.h>
-#include <inttypes.h>
 #include <json-c/json.h>
-#include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "arena.h"
 #include "metrics.h"
 #include "metrics_service.pb-c.h"
+#include "otlp-common.h"
 
-typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
-typedef Opentelemetry__Proto__Common__V1__ArrayValue pb_array;
-typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
 typedef Opentelemetry__Proto__Common__V1__InstrumentationScope pb_scope;
 typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
 typedef Opentelemetry__Proto__Metrics__V1__ResourceMetrics pb_rm;
@@ -31,7 +26,8 @@ typedef Opentelemetry__Proto__Metrics__V1__HistogramDataPoint pb_hdp;
 typedef Opentelemetry__Proto__Metrics__V1__Exemplar pb_exemplar;
 typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest pb_request;
 
-#define TEMPORALITY_CUMULATIVE OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE
+#define TEMPORALITY_CUMULATIVE                                                                              \
+        OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE
 
 /* The meters of consecutive metrics in a snapshot: collection keeps them grouped. */
 static size_t scope_run(const otel_metrics_snapshot *s, size_t i)
@@ -53,119 +49,20 @@ static bool exemplar_count(const otel_point *p, size_t n_buckets, size_t *ret)
         return n > 0;
 }
 
-/* ---- protobuf -------------------------------------------------------------------------------- */
+typedef otlp_pb_arena pb_ctx;
 
-typedef struct pb_ctx {
-        otel_arena arena; /* every message of the request */
-        bool oom;
-} pb_ctx;
-
-static void *pb_alloc(pb_ctx *c, size_t size)
-{
-        void *p = otel_arena_alloc(&c->arena, size ? size : 1, 16);
-
-        if (!p) {
-                c->oom = true;
-                return NULL;
-        }
-        memset(p, 0, size);
-        return p;
-}
-
-#define PB_NEW(c, type, init)                                   \
-        ({                                                      \
-                type *p_ = pb_alloc((c), sizeof(type));         \
-                if (p_)                                         \
-                        *p_ = (type)init;                       \
-                p_;                                             \
+#define PB_NEW(c, type, init)                                                                               \
+        ({                                                                                                  \
+                type *p_ = otlp_pb_alloc((c), sizeof(type));                                                \
+                if (p_)                                                                                     \
+                        *p_ = (type)init;                                                                   \
+                p_;                                                                                         \
         })
 
 /* proto2 strings are written when non-NULL: empty ones stay out, as proto3 would leave them. */
 static char *pb_str(const char *s)
 {
         return s && s[0] ? (char *)s : NULL;
-}
-
-static pb_any *pb_any_scalar(pb_ctx *c, otel_attr_type type, const void *items, size_t i)
-{
-        pb_any *v = PB_NEW(c, pb_any, OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT);
-
-        if (!v)
-                return NULL;
-        switch (type) {
-        case OTEL_ATTR_STRING_ARRAY: {
-                const char *s = ((const char *const *)items)[i];
-                v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-                v->string_value = (char *)(s ? s : "");
-                break;
-        }
-        case OTEL_ATTR_BOOL_ARRAY:
-                v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
-                v->bool_value = ((const bool *)items)[i];
-                break;
-        case OTEL_ATTR_INT_ARRAY:
-                v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
-                v->int_value = ((const int64_t *)items)[i];
-                break;
-        default:
-                v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
-                v->double_value = ((const double *)items)[i];
-                break;
-        }
-        return v;
-}
-
-static pb_any *pb_any_value(pb_ctx *c, const otel_attr *a)
-{
-        pb_any *v;
-        pb_array *arr;
-
-        switch (a->type) {
-        case OTEL_ATTR_STRING:
-                return pb_any_scalar(c, OTEL_ATTR_STRING_ARRAY, &a->v.s, 0);
-        case OTEL_ATTR_BOOL:
-                return pb_any_scalar(c, OTEL_ATTR_BOOL_ARRAY, &a->v.b, 0);
-        case OTEL_ATTR_INT:
-                return pb_any_scalar(c, OTEL_ATTR_INT_ARRAY, &a->v.i, 0);
-        case OTEL_ATTR_DOUBLE:
-                return pb_any_scalar(c, OTEL_ATTR_DOUBLE_ARRAY, &a->v.d, 0);
-        default:
-                break;
-        }
-        v = PB_NEW(c, pb_any, OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT);
-        arr = PB_NEW(c, pb_array, OPENTELEMETRY__PROTO__COMMON__V1__ARRAY_VALUE__INIT);
-        if (!v || !arr)
-                return NULL;
-        v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
-        v->array_value = arr;
-        arr->values = pb_alloc(c, a->v.array.n * sizeof(pb_any *));
-        if (!arr->values)
-                return NULL;
-        for (size_t i = 0; i < a->v.array.n; i++) {
-                arr->values[i] = pb_any_scalar(c, a->type, a->v.array.items, i);
-                if (!arr->values[i])
-                        return NULL;
-        }
-        arr->n_values = a->v.array.n;
-        return v;
-}
-
-static pb_kv **pb_attrs(pb_ctx *c, const otel_attr *attrs, size_t n)
-{
-        pb_kv **list = pb_alloc(c, n * sizeof(pb_kv *));
-
-        if (!list)
-                return NULL;
-        for (size_t i = 0; i < n; i++) {
-                list[i] = PB_NEW(c, pb_kv, OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT);
-                if (!list[i])
-                        return NULL;
-                list[i]->key = (char *)attrs[i].key;
-                list[i]->value = pb_any_value(c, &attrs[i]);
-                if (!list[i]->value)
-                        return NULL;
-        }
-        return list;
 }
 
 static pb_ndp *pb_number_point(pb_ctx *c, const otel_metrics_snapshot *s, const otel_metric_data *md,
@@ -175,7 +72,7 @@ static pb_ndp *pb_number_point(pb_ctx *c, const otel_metrics_snapshot *s, const 
 
         if (!dp)
                 return NULL;
-        dp->attributes = pb_attrs(c, p->attrs, p->n_attrs);
+        dp->attributes = otlp_pb_attrs(c, p->attrs, p->n_attrs);
         dp->n_attributes = p->n_attrs;
         /* Gauges have no start time (data model "Gauge"). */
         dp->has_start_time_unix_nano = otel_instrument_kind_is_sum(md->inst->kind);
@@ -194,7 +91,7 @@ static pb_ndp *pb_number_point(pb_ctx *c, const otel_metrics_snapshot *s, const 
 
 static pb_exemplar **pb_exemplars(pb_ctx *c, const otel_point *p, size_t n_buckets, size_t n)
 {
-        pb_exemplar **list = pb_alloc(c, n * sizeof(pb_exemplar *));
+        pb_exemplar **list = otlp_pb_alloc(c, n * sizeof(pb_exemplar *));
         size_t k = 0;
 
         if (!list)
@@ -214,7 +111,8 @@ static pb_exemplar **pb_exemplars(pb_ctx *c, const otel_point *p, size_t n_bucke
                 x->as_double = e->value;
                 x->has_span_id = x->has_trace_id = true;
                 x->span_id = (ProtobufCBinaryData){.len = OTEL_SPAN_ID_SIZE, .data = (uint8_t *)e->span_id};
-                x->trace_id = (ProtobufCBinaryData){.len = OTEL_TRACE_ID_SIZE, .data = (uint8_t *)e->trace_id};
+                x->trace_id =
+                        (ProtobufCBinaryData){.len = OTEL_TRACE_ID_SIZE, .data = (uint8_t *)e->trace_id};
                 list[k++] = x;
         }
         return list;
@@ -229,7 +127,7 @@ static pb_hdp *pb_histogram_point(pb_ctx *c, const otel_metrics_snapshot *s, con
 
         if (!dp)
                 return NULL;
-        dp->attributes = pb_attrs(c, p->attrs, p->n_attrs);
+        dp->attributes = otlp_pb_attrs(c, p->attrs, p->n_attrs);
         dp->n_attributes = p->n_attrs;
         dp->has_start_time_unix_nano = dp->has_time_unix_nano = true;
         dp->start_time_unix_nano = s->start_ns;
@@ -266,7 +164,7 @@ static pb_metric *pb_metric_new(pb_ctx *c, const otel_metrics_snapshot *s, const
         m->unit = pb_str(inst->unit);
         if (inst->kind == OTEL_INSTRUMENT_HISTOGRAM) {
                 pb_hist *h = PB_NEW(c, pb_hist, OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM__INIT);
-                hdps = pb_alloc(c, md->n_points * sizeof(pb_hdp *));
+                hdps = otlp_pb_alloc(c, md->n_points * sizeof(pb_hdp *));
                 if (!h || !hdps)
                         return NULL;
                 for (size_t i = 0; i < md->n_points; i++)
@@ -279,7 +177,7 @@ static pb_metric *pb_metric_new(pb_ctx *c, const otel_metrics_snapshot *s, const
                 m->histogram = h;
                 return m;
         }
-        ndps = pb_alloc(c, md->n_points * sizeof(pb_ndp *));
+        ndps = otlp_pb_alloc(c, md->n_points * sizeof(pb_ndp *));
         if (!ndps)
                 return NULL;
         for (size_t i = 0; i < md->n_points; i++)
@@ -310,42 +208,39 @@ static pb_metric *pb_metric_new(pb_ctx *c, const otel_metrics_snapshot *s, const
 
 static pb_request *pb_build(pb_ctx *c, const otel_metrics_snapshot *s)
 {
-        pb_request *req = PB_NEW(c, pb_request,
-                                 OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_REQUEST__INIT);
+        pb_request *req =
+                PB_NEW(c, pb_request,
+                       OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_REQUEST__INIT);
         pb_rm *rm = PB_NEW(c, pb_rm, OPENTELEMETRY__PROTO__METRICS__V1__RESOURCE_METRICS__INIT);
-        pb_resource *res = PB_NEW(c, pb_resource, OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT);
+        pb_resource *res = otlp_pb_resource(c, s->resource);
         size_t n_scopes = 0, k = 0;
 
         if (!req || !rm || !res)
                 return NULL;
-        req->resource_metrics = pb_alloc(c, sizeof(pb_rm *));
+        req->resource_metrics = otlp_pb_alloc(c, sizeof(pb_rm *));
         if (!req->resource_metrics)
                 return NULL;
         req->resource_metrics[0] = rm;
         req->n_resource_metrics = 1;
         rm->resource = res;
-        if (s->resource) {
-                res->attributes = pb_attrs(c, s->resource->attrs.items, s->resource->attrs.n);
-                res->n_attributes = s->resource->attrs.n;
-                res->dropped_attributes_count = s->resource->attrs.dropped;
-        }
         for (size_t i = 0; i < s->n_metrics; i += scope_run(s, i))
                 n_scopes++;
-        rm->scope_metrics = pb_alloc(c, n_scopes * sizeof(pb_sm *));
+        rm->scope_metrics = otlp_pb_alloc(c, n_scopes * sizeof(pb_sm *));
         if (!rm->scope_metrics)
                 return NULL;
         for (size_t i = 0; i < s->n_metrics; k++) {
                 size_t run = scope_run(s, i);
                 const otel_meter *meter = s->metrics[i].inst->meter;
                 pb_sm *sm = PB_NEW(c, pb_sm, OPENTELEMETRY__PROTO__METRICS__V1__SCOPE_METRICS__INIT);
-                pb_scope *scope = PB_NEW(c, pb_scope, OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT);
+                pb_scope *scope =
+                        PB_NEW(c, pb_scope, OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT);
 
                 if (!sm || !scope)
                         return NULL;
                 scope->name = meter->scope_name;
                 scope->version = meter->scope_version ? meter->scope_version : (char *)"";
                 sm->scope = scope;
-                sm->metrics = pb_alloc(c, run * sizeof(pb_metric *));
+                sm->metrics = otlp_pb_alloc(c, run * sizeof(pb_metric *));
                 if (!sm->metrics)
                         return NULL;
                 for (size_t j = 0; j < run; j++)
@@ -371,11 +266,12 @@ int otlp_metrics_encode_proto(const otel_metrics_snapshot *s, otel_buf *out)
                 otel_arena_release(&c.arena);
                 return -ENOMEM;
         }
-        size = opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__get_packed_size(req);
+        size = opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__get_packed_size(
+                req);
         r = otel_buf_reserve(out, size + 1);
         if (r >= 0) {
-                opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__pack(req,
-                                                                                                out->data + out->len);
+                opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__pack(
+                        req, out->data + out->len);
                 out->len += size;
                 out->data[out->len] = 0;
         }
@@ -384,152 +280,6 @@ int otlp_metrics_encode_proto(const otel_metrics_snapshot *s, otel_buf *out)
 }
 
 /* ---- JSON ------------------------------------------------------------------------------------ */
-
-#define JSON_KEY_FLAGS (JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT)
-
-/* Takes val; -ENOMEM on any failure (val NULL included). */
-static int jput(json_object *o, const char *key, json_object *val)
-{
-        if (!val)
-                return -ENOMEM;
-        if (json_object_object_add_ex(o, key, val, JSON_KEY_FLAGS) < 0) {
-                json_object_put(val);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int jpush(json_object *arr, json_object *val)
-{
-        if (!val)
-                return -ENOMEM;
-        if (json_object_array_add(arr, val) < 0) {
-                json_object_put(val);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static json_object *j_u64(uint64_t v)
-{
-        char s[24];
-        snprintf(s, sizeof(s), "%" PRIu64, v);
-        return json_object_new_string(s);
-}
-
-static json_object *j_i64(int64_t v)
-{
-        char s[24];
-        snprintf(s, sizeof(s), "%" PRId64, v);
-        return json_object_new_string(s);
-}
-
-static json_object *j_double(double d)
-{
-        if (isnan(d))
-                return json_object_new_string("NaN");
-        if (isinf(d))
-                return json_object_new_string(d > 0 ? "Infinity" : "-Infinity");
-        return json_object_new_double(d);
-}
-
-static json_object *j_hex(const uint8_t *id, size_t n)
-{
-        static const char digits[] = "0123456789abcdef";
-        char hex[2 * OTEL_TRACE_ID_SIZE + 1];
-
-        for (size_t i = 0; i < n; i++) {
-                hex[2 * i] = digits[id[i] >> 4];
-                hex[2 * i + 1] = digits[id[i] & 0xf];
-        }
-        hex[2 * n] = 0;
-        return json_object_new_string(hex);
-}
-
-/* Builds a one-member object {key: val}. */
-static json_object *j_wrap(const char *key, json_object *val)
-{
-        json_object *o = json_object_new_object();
-
-        if (!o || jput(o, key, val) < 0) {
-                if (!o)
-                        json_object_put(val);
-                json_object_put(o);
-                return NULL;
-        }
-        return o;
-}
-
-static json_object *j_scalar(otel_attr_type type, const void *items, size_t i)
-{
-        switch (type) {
-        case OTEL_ATTR_STRING_ARRAY: {
-                const char *s = ((const char *const *)items)[i];
-                return j_wrap("stringValue", json_object_new_string(s ? s : ""));
-        }
-        case OTEL_ATTR_BOOL_ARRAY:
-                return j_wrap("boolValue", json_object_new_boolean(((const bool *)items)[i]));
-        case OTEL_ATTR_INT_ARRAY:
-                return j_wrap("intValue", j_i64(((const int64_t *)items)[i]));
-        default:
-                return j_wrap("doubleValue", j_double(((const double *)items)[i]));
-        }
-}
-
-static json_object *j_any(const otel_attr *a)
-{
-        json_object *arr, *values;
-
-        switch (a->type) {
-        case OTEL_ATTR_STRING:
-                return j_scalar(OTEL_ATTR_STRING_ARRAY, &a->v.s, 0);
-        case OTEL_ATTR_BOOL:
-                return j_scalar(OTEL_ATTR_BOOL_ARRAY, &a->v.b, 0);
-        case OTEL_ATTR_INT:
-                return j_scalar(OTEL_ATTR_INT_ARRAY, &a->v.i, 0);
-        case OTEL_ATTR_DOUBLE:
-                return j_scalar(OTEL_ATTR_DOUBLE_ARRAY, &a->v.d, 0);
-        default:
-                break;
-        }
-        arr = json_object_new_object();
-        if (!arr)
-                return NULL;
-        if (a->v.array.n) {
-                values = json_object_new_array_ext((int)a->v.array.n);
-                if (jput(arr, "values", values) < 0) {
-                        json_object_put(arr);
-                        return NULL;
-                }
-                for (size_t i = 0; i < a->v.array.n; i++)
-                        if (jpush(values, j_scalar(a->type, a->v.array.items, i)) < 0) {
-                                json_object_put(arr);
-                                return NULL;
-                        }
-        }
-        return j_wrap("arrayValue", arr);
-}
-
-static int j_attrs(json_object *o, const char *field, const otel_attr *attrs, size_t n)
-{
-        json_object *arr;
-        int r;
-
-        if (n == 0)
-                return 0;
-        arr = json_object_new_array_ext((int)n);
-        r = jput(o, field, arr);
-        for (size_t i = 0; r >= 0 && i < n; i++) {
-                json_object *kv = json_object_new_object();
-
-                r = jpush(arr, kv);
-                if (r >= 0)
-                        r = jput(kv, "key", json_object_new_string(attrs[i].key));
-                if (r >= 0)
-                        r = jput(kv, "value", j_any(&attrs[i]));
-        }
-        return r;
-}
 
 static int j_exemplars(json_object *dp, const otel_point *p, size_t n_buckets)
 {
@@ -540,7 +290,7 @@ static int j_exemplars(json_object *dp, const otel_point *p, size_t n_buckets)
         if (!exemplar_count(p, n_buckets, &n))
                 return 0;
         arr = json_object_new_array_ext((int)n);
-        r = jput(dp, "exemplars", arr);
+        r = otlp_json_put(dp, "exemplars", arr);
         for (size_t b = 0; r >= 0 && b < n_buckets; b++) {
                 const otel_exemplar *e = &p->exemplars[b];
                 json_object *x;
@@ -548,58 +298,60 @@ static int j_exemplars(json_object *dp, const otel_point *p, size_t n_buckets)
                 if (!e->set)
                         continue;
                 x = json_object_new_object();
-                r = jpush(arr, x);
+                r = otlp_json_push(arr, x);
                 if (r >= 0)
-                        r = jput(x, "timeUnixNano", j_u64(e->time_ns));
+                        r = otlp_json_put(x, "timeUnixNano", otlp_json_u64(e->time_ns));
                 if (r >= 0)
-                        r = jput(x, "asDouble", j_double(e->value));
+                        r = otlp_json_put(x, "asDouble", otlp_json_double(e->value));
                 if (r >= 0)
-                        r = jput(x, "spanId", j_hex(e->span_id, OTEL_SPAN_ID_SIZE));
+                        r = otlp_json_put(x, "spanId", otlp_json_hex(e->span_id, OTEL_SPAN_ID_SIZE));
                 if (r >= 0)
-                        r = jput(x, "traceId", j_hex(e->trace_id, OTEL_TRACE_ID_SIZE));
+                        r = otlp_json_put(x, "traceId", otlp_json_hex(e->trace_id, OTEL_TRACE_ID_SIZE));
         }
         return r;
 }
 
-static int j_point(json_object *arr, const otel_metrics_snapshot *s, const otel_metric_data *md, const otel_point *p)
+static int j_point(json_object *arr, const otel_metrics_snapshot *s, const otel_metric_data *md,
+                   const otel_point *p)
 {
         const otel_instrument *inst = md->inst;
         json_object *dp = json_object_new_object(), *list;
         int r;
 
-        r = jpush(arr, dp);
+        r = otlp_json_push(arr, dp);
         if (r >= 0)
-                r = j_attrs(dp, "attributes", p->attrs, p->n_attrs);
+                r = otlp_json_put_attrs(dp, "attributes", p->attrs, p->n_attrs);
         if (r >= 0 && inst->kind != OTEL_INSTRUMENT_GAUGE && inst->kind != OTEL_INSTRUMENT_OBSERVABLE_GAUGE)
-                r = jput(dp, "startTimeUnixNano", j_u64(s->start_ns));
+                r = otlp_json_put(dp, "startTimeUnixNano", otlp_json_u64(s->start_ns));
         if (r >= 0)
-                r = jput(dp, "timeUnixNano", j_u64(s->time_ns));
+                r = otlp_json_put(dp, "timeUnixNano", otlp_json_u64(s->time_ns));
         if (r < 0)
                 return r;
         if (inst->kind != OTEL_INSTRUMENT_HISTOGRAM)
-                return inst->integer ? jput(dp, "asInt", j_i64(p->ivalue)) : jput(dp, "asDouble", j_double(p->value));
+                return inst->integer ? otlp_json_put(dp, "asInt", otlp_json_i64(p->ivalue))
+                                     : otlp_json_put(dp, "asDouble", otlp_json_double(p->value));
         if (p->count)
-                r = jput(dp, "count", j_u64(p->count));
+                r = otlp_json_put(dp, "count", otlp_json_u64(p->count));
         if (r >= 0)
-                r = jput(dp, "sum", j_double(p->sum));
+                r = otlp_json_put(dp, "sum", otlp_json_double(p->sum));
         if (r >= 0) {
                 list = json_object_new_array_ext((int)inst->n_bounds + 1);
-                r = jput(dp, "bucketCounts", list);
+                r = otlp_json_put(dp, "bucketCounts", list);
                 for (size_t b = 0; r >= 0 && b <= inst->n_bounds; b++)
-                        r = jpush(list, j_u64(p->buckets[b]));
+                        r = otlp_json_push(list, otlp_json_u64(p->buckets[b]));
         }
         if (r >= 0 && inst->n_bounds) {
                 list = json_object_new_array_ext((int)inst->n_bounds);
-                r = jput(dp, "explicitBounds", list);
+                r = otlp_json_put(dp, "explicitBounds", list);
                 for (size_t b = 0; r >= 0 && b < inst->n_bounds; b++)
-                        r = jpush(list, j_double(inst->bounds[b]));
+                        r = otlp_json_push(list, otlp_json_double(inst->bounds[b]));
         }
         if (r >= 0)
                 r = j_exemplars(dp, p, inst->n_bounds + 1);
         if (r >= 0 && p->count)
-                r = jput(dp, "min", j_double(p->min));
+                r = otlp_json_put(dp, "min", otlp_json_double(p->min));
         if (r >= 0 && p->count)
-                r = jput(dp, "max", j_double(p->max));
+                r = otlp_json_put(dp, "max", otlp_json_double(p->max));
         return r;
 }
 
@@ -610,74 +362,69 @@ static int j_metric(json_object *arr, const otel_metrics_snapshot *s, const otel
         const char *field;
         int r;
 
-        r = jpush(arr, m);
+        r = otlp_json_push(arr, m);
         if (r >= 0)
-                r = jput(m, "name", json_object_new_string(inst->name));
+                r = otlp_json_put(m, "name", json_object_new_string(inst->name));
         if (r >= 0 && inst->description[0])
-                r = jput(m, "description", json_object_new_string(inst->description));
+                r = otlp_json_put(m, "description", json_object_new_string(inst->description));
         if (r >= 0 && inst->unit[0])
-                r = jput(m, "unit", json_object_new_string(inst->unit));
+                r = otlp_json_put(m, "unit", json_object_new_string(inst->unit));
         if (r < 0)
                 return r;
-        field = inst->kind == OTEL_INSTRUMENT_HISTOGRAM          ? "histogram"
-                : otel_instrument_kind_is_sum(inst->kind)        ? "sum"
-                                                                 : "gauge";
+        field = inst->kind == OTEL_INSTRUMENT_HISTOGRAM   ? "histogram"
+                : otel_instrument_kind_is_sum(inst->kind) ? "sum"
+                                                          : "gauge";
         data = json_object_new_object();
-        r = jput(m, field, data);
+        r = otlp_json_put(m, field, data);
         if (r < 0)
                 return r;
         points = json_object_new_array_ext((int)md->n_points);
-        r = jput(data, "dataPoints", points);
+        r = otlp_json_put(data, "dataPoints", points);
         for (size_t i = 0; r >= 0 && i < md->n_points; i++)
                 r = j_point(points, s, md, &md->points[i]);
         if (r >= 0 && inst->kind != OTEL_INSTRUMENT_GAUGE && inst->kind != OTEL_INSTRUMENT_OBSERVABLE_GAUGE)
-                r = jput(data, "aggregationTemporality", json_object_new_int(TEMPORALITY_CUMULATIVE));
+                r = otlp_json_put(data, "aggregationTemporality",
+                                  json_object_new_int(TEMPORALITY_CUMULATIVE));
         if (r >= 0 && otel_instrument_kind_is_monotonic(inst->kind))
-                r = jput(data, "isMonotonic", json_object_new_boolean(true));
+                r = otlp_json_put(data, "isMonotonic", json_object_new_boolean(true));
         return r;
 }
 
 static int j_request(json_object *req, const otel_metrics_snapshot *s)
 {
-        json_object *rms = json_object_new_array_ext(1), *rm, *res, *sms;
+        json_object *rms = json_object_new_array_ext(1), *rm, *sms;
         int r;
 
-        r = jput(req, "resourceMetrics", rms);
+        r = otlp_json_put(req, "resourceMetrics", rms);
         if (r < 0)
                 return r;
         rm = json_object_new_object();
-        r = jpush(rms, rm);
+        r = otlp_json_push(rms, rm);
         if (r < 0)
                 return r;
-        res = json_object_new_object();
-        r = jput(rm, "resource", res);
-        if (r >= 0 && s->resource) {
-                r = j_attrs(res, "attributes", s->resource->attrs.items, s->resource->attrs.n);
-                if (r >= 0 && s->resource->attrs.dropped)
-                        r = jput(res, "droppedAttributesCount", json_object_new_int64(s->resource->attrs.dropped));
-        }
+        r = otlp_json_put(rm, "resource", otlp_json_resource(s->resource));
         if (r < 0 || s->n_metrics == 0)
                 return r;
         sms = json_object_new_array();
-        r = jput(rm, "scopeMetrics", sms);
+        r = otlp_json_put(rm, "scopeMetrics", sms);
         for (size_t i = 0; r >= 0 && i < s->n_metrics;) {
                 size_t run = scope_run(s, i);
                 const otel_meter *meter = s->metrics[i].inst->meter;
                 json_object *sm = json_object_new_object(), *scope, *metrics;
 
-                r = jpush(sms, sm);
+                r = otlp_json_push(sms, sm);
                 if (r < 0)
                         return r;
                 scope = json_object_new_object();
-                r = jput(sm, "scope", scope);
+                r = otlp_json_put(sm, "scope", scope);
                 if (r >= 0 && meter->scope_name[0])
-                        r = jput(scope, "name", json_object_new_string(meter->scope_name));
+                        r = otlp_json_put(scope, "name", json_object_new_string(meter->scope_name));
                 if (r >= 0 && meter->scope_version && meter->scope_version[0])
-                        r = jput(scope, "version", json_object_new_string(meter->scope_version));
+                        r = otlp_json_put(scope, "version", json_object_new_string(meter->scope_version));
                 if (r < 0)
                         return r;
                 metrics = json_object_new_array_ext((int)run);
-                r = jput(sm, "metrics", metrics);
+                r = otlp_json_put(sm, "metrics", metrics);
                 for (size_t j = 0; r >= 0 && j < run; j++)
                         r = j_metric(metrics, s, &s->metrics[i + j]);
                 i += run;
@@ -688,18 +435,13 @@ static int j_request(json_object *req, const otel_metrics_snapshot *s)
 int otlp_metrics_encode_json(const otel_metrics_snapshot *s, otel_buf *out)
 {
         json_object *req = json_object_new_object();
-        const char *text;
-        size_t len;
         int r;
 
         if (!req)
                 return -ENOMEM;
         r = j_request(req, s);
-        if (r >= 0) {
-                text = json_object_to_json_string_length(req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-                                                         &len);
-                r = text ? otel_buf_append(out, text, len) : -ENOMEM;
-        }
+        if (r >= 0)
+                r = otlp_json_append(req, out);
         json_object_put(req);
         return r;
 }

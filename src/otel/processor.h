@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "batch-worker.h"
 #include "exporter.h"
 #include "otel.h"
 
@@ -26,13 +27,6 @@ struct otel_span_processor {
 #define OTEL_BSP_DEFAULT_MAX_EXPORT_BATCH  512
 #define OTEL_BSP_DEFAULT_SCHEDULE_DELAY_MS 5000
 #define OTEL_BSP_DEFAULT_EXPORT_TIMEOUT_MS 30000
-
-typedef struct otel_batch_config {
-        uint32_t max_queue_size;        /* OTEL_BSP_MAX_QUEUE_SIZE */
-        uint32_t max_export_batch_size; /* OTEL_BSP_MAX_EXPORT_BATCH_SIZE, clamped to the queue size */
-        uint64_t schedule_delay_ms;     /* OTEL_BSP_SCHEDULE_DELAY */
-        uint64_t export_timeout_ms;     /* OTEL_BSP_EXPORT_TIMEOUT */
-} otel_batch_config;
 
 /* Reads OTEL_BSP_*; invalid values are warned about and replaced by the defaults. */
 void otel_batch_config_from_env(otel_batch_config *ret);

@@ -25,6 +25,13 @@ unsigned otel_propagation_active(void);
 /* Removes spaces and tabs (HTTP OWS) from both ends of [*s, *s + *len). */
 void otel_propagation_trim_ows(const char **s, size_t *len);
 
+/* Percent-decodes s[0..n) (RFC 3986 section 2.1, either hex case) into out, which has room for n + 1
+ * bytes, and NUL-terminates it. *ret_len gets the decoded length, which counts an encoded NUL ("%00")
+ * that strlen() would not. -EINVAL for a '%' not followed by two hex digits. The baggage value format,
+ * shared by W3C Baggage, OTEL_RESOURCE_ATTRIBUTES and OTEL_EXPORTER_OTLP_HEADERS (baggage.c). */
+int otel_percent_decode(const char *s, size_t n, char *out, size_t *ret_len)
+        __attribute__((warn_unused_result));
+
 /* Members of a tracestate in header order (after truncation). */
 size_t otel_tracestate_count(const otel_tracestate *ts);
 bool otel_tracestate_member(const otel_tracestate *ts, size_t i, const char **ret_key,

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "diag.h"
 #include "env.h"
+#include "propagation.h"
 #include "random.h"
 #include "resource.h"
 
@@ -25,50 +26,6 @@ static int resource_set(otel_resource *r, const otel_attr *a)
 static int resource_set_str(otel_resource *r, const char *key, const char *value)
 {
         return resource_set(r, &OTEL_ATTR_STR(key, value));
-}
-
-static int hexval(int c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
-/* Percent-decodes s[0..n) into out (which has room for n + 1); -EINVAL on a bad escape. */
-static int percent_decode(const char *s, size_t n, char *out)
-{
-        size_t j = 0;
-
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] == '%') {
-                        int hi, lo;
-                        if (i + 2 >= n)
-                                return -EINVAL;
-                        hi = hexval((unsigned char)s[i + 1]);
-                        lo = hexval((unsigned char)s[i + 2]);
-                        if (hi < 0 || lo < 0)
-                                return -EINVAL;
-                        out[j++] = (char)(hi << 4 | lo);
-                        i += 2;
-                } else
-                        out[j++] = s[i];
-        }
-        out[j] = 0;
-        return 0;
-}
-
-static void trim(const char **s, size_t *n)
-{
-        while (*n && (**s == ' ' || **s == '\t')) {
-                (*s)++;
-                (*n)--;
-        }
-        while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
-                (*n)--;
 }
 
 /* OTEL_RESOURCE_ATTRIBUTES: key1=value1,key2=value2 with percent-encoded values (W3C Baggage format
@@ -98,7 +55,7 @@ static int resource_from_env(otel_resource *r)
                 const char *comma = strchr(p, ','), *m = p, *eq, *val_s;
                 size_t mlen = comma ? (size_t)(comma - p) : strlen(p), klen, vlen;
 
-                trim(&m, &mlen);
+                otel_propagation_trim_ows(&m, &mlen);
                 if (mlen > 0) {
                         eq = memchr(m, '=', mlen);
                         if (!eq)
@@ -106,13 +63,14 @@ static int resource_from_env(otel_resource *r)
                         klen = (size_t)(eq - m);
                         val_s = eq + 1;
                         vlen = mlen - klen - 1;
-                        trim(&m, &klen);
-                        trim(&val_s, &vlen);
+                        otel_propagation_trim_ows(&m, &klen);
+                        otel_propagation_trim_ows(&val_s, &vlen);
                         if (klen == 0 || klen >= sizeof(key) || n == sizeof(parsed) / sizeof(parsed[0]))
                                 goto invalid;
                         memcpy(key, m, klen);
                         key[klen] = 0;
-                        if (percent_decode(val_s, vlen, val) < 0)
+                        /* A "%00" ends the value early: strlen() below stops there. */
+                        if (otel_percent_decode(val_s, vlen, val, &vlen) < 0)
                                 goto invalid;
                         memcpy(store + used, key, klen + 1);
                         parsed[n].key = store + used;

@@ -17,10 +17,11 @@
 #include "attributes.h"
 #include "buf.h"
 #include "logs.h"
+#include "otlp-common.h"
 #include "span.h"
 #include "tracez.h"
 
-#define TRACEZ_HASH_SEED 0x9e3779b97f4a7c15ull /* odd multiplier of the word-wise hash */
+#define TRACEZ_HASH_SEED  0x9e3779b97f4a7c15ull             /* odd multiplier of the word-wise hash */
 #define TRACEZ_N_RINGS    (OTEL_TRACEZ_LATENCY_BUCKETS + 1) /* latency buckets and the error ring */
 #define TRACEZ_HEX_ID_MAX (OTEL_TRACE_ID_HEX + 1)
 
@@ -43,21 +44,21 @@ typedef struct tracez_sample {
 
 /* The latest OTEL_TRACEZ_SAMPLES samples of one bucket, oldest overwritten first. */
 typedef struct tracez_ring {
-        unsigned next;        /* slot the next sample goes to */
-        unsigned n;           /* samples held, at most OTEL_TRACEZ_SAMPLES */
+        unsigned next; /* slot the next sample goes to */
+        unsigned n;    /* samples held, at most OTEL_TRACEZ_SAMPLES */
         tracez_sample items[OTEL_TRACEZ_SAMPLES];
 } tracez_ring;
 
 /* Counters are atomics so that a span's end costs a few relaxed atomic operations; the lock is only
  * taken when a bucket is due for a new sample (at most every OTEL_TRACEZ_SAMPLE_INTERVAL_NS). */
 struct tracez_entry {
-        char name[OTEL_TRACEZ_NAME_MAX];                           /* the (cut) span name; immutable once published */
-        atomic_int_fast64_t started;                               /* span starts (running = started - ended) */
+        char name[OTEL_TRACEZ_NAME_MAX]; /* the (cut) span name; immutable once published */
+        atomic_int_fast64_t started;     /* span starts (running = started - ended) */
         atomic_uint_fast64_t latency[OTEL_TRACEZ_LATENCY_BUCKETS]; /* ended without error */
         atomic_uint_fast64_t errors;                               /* ended with status ERROR */
-        atomic_uint_fast64_t sample_due_ns[TRACEZ_N_RINGS];        /* end time from which a bucket samples again */
-        pthread_mutex_t lock;                                      /* guards rings */
-        tracez_ring *rings[TRACEZ_N_RINGS];                        /* allocated on first sample, or NULL */
+        atomic_uint_fast64_t sample_due_ns[TRACEZ_N_RINGS]; /* end time from which a bucket samples again */
+        pthread_mutex_t lock;                               /* guards rings */
+        tracez_ring *rings[TRACEZ_N_RINGS];                 /* allocated on first sample, or NULL */
 };
 
 static _Atomic(tracez_entry *) tracez_table[OTEL_TRACEZ_TABLE_SIZE];
@@ -476,7 +477,13 @@ static const char *status_name(otel_status_code s)
         return s == OTEL_STATUS_OK ? "OK" : s == OTEL_STATUS_ERROR ? "ERROR" : "UNSET";
 }
 
-static int html_samples(otel_buf *out, const tracez_view *v, int bucket)
+/* A sample as seen by a renderer: b is its ring (latency bucket or OTEL_TRACEZ_ERROR_BUCKET), the ids
+ * already in hex. */
+typedef int (*tracez_sample_fn)(void *ctx, const tracez_view *v, unsigned b, const tracez_sample *smp,
+                                const char *trace_hex, const char *span_hex);
+
+/* Calls fn on the samples of ring bucket (all rings when bucket < 0), newest first; stops at an error. */
+static int samples_each(const tracez_view *v, int bucket, tracez_sample_fn fn, void *ctx)
 {
         char trace_hex[TRACEZ_HEX_ID_MAX], span_hex[TRACEZ_HEX_ID_MAX];
         int r = 0;
@@ -486,40 +493,47 @@ static int html_samples(otel_buf *out, const tracez_view *v, int bucket)
 
                 if (bucket >= 0 && (unsigned)bucket != b)
                         continue;
-                /* Newest first. */
                 for (unsigned k = 0; r >= 0 && k < ring->n; k++) {
                         const tracez_sample *smp = &ring->items[(ring->next + OTEL_TRACEZ_SAMPLES - 1 - k) %
                                                                 OTEL_TRACEZ_SAMPLES];
 
                         otel_trace_id_to_hex(smp->trace_id, trace_hex);
                         otel_span_id_to_hex(smp->span_id, span_hex);
-                        r = otel_buf_appendf(out, "<tr><td>");
-                        if (r >= 0)
-                                r = html_escape(out, v->name);
-                        if (r >= 0)
-                                r = otel_buf_appendf(out,
-                                                     "</td><td>%s</td><td>%s</td><td>%s</td><td>%" PRIu64
-                                                     "</td><td>%.3f</td><td>%s ",
-                                                     bucket_labels[b], trace_hex, span_hex, smp->start_ns,
-                                                     (double)smp->duration_ns / 1e6,
-                                                     status_name(smp->status));
-                        if (r >= 0)
-                                r = html_escape(out, smp->status_message);
-                        if (r >= 0)
-                                r = otel_buf_appendf(out, "</td><td>");
-                        for (unsigned a = 0; r >= 0 && a < smp->n_attrs; a++) {
-                                r = html_escape(out, smp->attrs[a].key);
-                                if (r >= 0)
-                                        r = otel_buf_append(out, "=", 1);
-                                if (r >= 0)
-                                        r = html_escape(out, smp->attrs[a].value);
-                                if (r >= 0)
-                                        r = otel_buf_append(out, "<br>", 4);
-                        }
-                        if (r >= 0)
-                                r = otel_buf_appendf(out, "</td></tr>\n");
+                        r = fn(ctx, v, b, smp, trace_hex, span_hex);
                 }
         }
+        return r;
+}
+
+static int html_sample(void *ctx, const tracez_view *v, unsigned b, const tracez_sample *smp,
+                       const char *trace_hex, const char *span_hex)
+{
+        otel_buf *out = ctx;
+        int r = otel_buf_appendf(out, "<tr><td>");
+
+        if (r >= 0)
+                r = html_escape(out, v->name);
+        if (r >= 0)
+                r = otel_buf_appendf(out,
+                                     "</td><td>%s</td><td>%s</td><td>%s</td><td>%" PRIu64
+                                     "</td><td>%.3f</td><td>%s ",
+                                     bucket_labels[b], trace_hex, span_hex, smp->start_ns,
+                                     (double)smp->duration_ns / 1e6, status_name(smp->status));
+        if (r >= 0)
+                r = html_escape(out, smp->status_message);
+        if (r >= 0)
+                r = otel_buf_appendf(out, "</td><td>");
+        for (unsigned a = 0; r >= 0 && a < smp->n_attrs; a++) {
+                r = html_escape(out, smp->attrs[a].key);
+                if (r >= 0)
+                        r = otel_buf_append(out, "=", 1);
+                if (r >= 0)
+                        r = html_escape(out, smp->attrs[a].value);
+                if (r >= 0)
+                        r = otel_buf_append(out, "<br>", 4);
+        }
+        if (r >= 0)
+                r = otel_buf_appendf(out, "</td></tr>\n");
         return r;
 }
 
@@ -541,103 +555,61 @@ typedef struct tracez_render {
         json_object *samples; /* JSON: the samples array */
 } tracez_render;
 
-static int json_add(json_object *obj, const char *key, json_object *val)
-{
-        if (!val)
-                return -ENOMEM;
-        if (json_object_object_add(obj, key, val) < 0) {
-                json_object_put(val);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int json_append_item(json_object *arr, json_object *val)
-{
-        if (!val)
-                return -ENOMEM;
-        if (json_object_array_add(arr, val) < 0) {
-                json_object_put(val);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static json_object *json_u64(uint64_t v)
-{
-        return json_object_new_uint64(v);
-}
-
 static int json_summary(json_object *spans, const tracez_view *v)
 {
         json_object *o = json_object_new_object(), *lat = json_object_new_array();
-        int r = json_append_item(spans, o);
+        int r = otlp_json_push(spans, o);
 
         if (r < 0) {
                 json_object_put(lat);
                 return r;
         }
-        r = json_add(o, "name", json_object_new_string(v->name));
+        r = otlp_json_put(o, "name", json_object_new_string(v->name));
         if (r >= 0)
-                r = json_add(o, "running", json_object_new_int64(v->running < 0 ? 0 : v->running));
+                r = otlp_json_put(o, "running", json_object_new_int64(v->running < 0 ? 0 : v->running));
         if (r >= 0)
-                r = json_add(o, "latency", lat);
+                r = otlp_json_put(o, "latency", lat);
         else
                 json_object_put(lat);
         for (unsigned b = 0; r >= 0 && b < OTEL_TRACEZ_LATENCY_BUCKETS; b++)
-                r = json_append_item(lat, json_u64(v->latency[b]));
+                r = otlp_json_push(lat, json_object_new_uint64(v->latency[b]));
         if (r >= 0)
-                r = json_add(o, "errors", json_u64(v->errors));
+                r = otlp_json_put(o, "errors", json_object_new_uint64(v->errors));
         return r;
 }
 
-static int json_samples(json_object *samples, const tracez_view *v, int bucket)
+static int json_sample(void *ctx, const tracez_view *v, unsigned b, const tracez_sample *smp,
+                       const char *trace_hex, const char *span_hex)
 {
-        char trace_hex[TRACEZ_HEX_ID_MAX], span_hex[TRACEZ_HEX_ID_MAX];
-        int r = 0;
+        json_object *o = json_object_new_object(), *attrs = json_object_new_object();
+        int r = otlp_json_push(ctx, o);
 
-        for (unsigned b = 0; r >= 0 && b < TRACEZ_N_RINGS; b++) {
-                const tracez_ring *ring = &v->rings[b];
-
-                if (bucket >= 0 && (unsigned)bucket != b)
-                        continue;
-                for (unsigned k = 0; r >= 0 && k < ring->n; k++) {
-                        const tracez_sample *smp = &ring->items[(ring->next + OTEL_TRACEZ_SAMPLES - 1 - k) %
-                                                                OTEL_TRACEZ_SAMPLES];
-                        json_object *o = json_object_new_object(), *attrs = json_object_new_object();
-
-                        r = json_append_item(samples, o);
-                        if (r < 0) {
-                                json_object_put(attrs);
-                                break;
-                        }
-                        r = json_add(o, "attributes", attrs);
-                        otel_trace_id_to_hex(smp->trace_id, trace_hex);
-                        otel_span_id_to_hex(smp->span_id, span_hex);
-                        if (r >= 0)
-                                r = json_add(o, "name", json_object_new_string(v->name));
-                        if (r >= 0)
-                                r = b == OTEL_TRACEZ_ERROR_BUCKET
-                                            ? json_add(o, "bucket", json_object_new_string("error"))
-                                            : json_add(o, "bucket", json_object_new_int((int)b));
-                        if (r >= 0)
-                                r = json_add(o, "trace_id", json_object_new_string(trace_hex));
-                        if (r >= 0)
-                                r = json_add(o, "span_id", json_object_new_string(span_hex));
-                        if (r >= 0)
-                                r = json_add(o, "start_unix_nano", json_u64(smp->start_ns));
-                        if (r >= 0)
-                                r = json_add(o, "duration_ns", json_u64(smp->duration_ns));
-                        if (r >= 0)
-                                r = json_add(o, "status", json_object_new_string(status_name(smp->status)));
-                        if (r >= 0 && smp->status_message[0])
-                                r = json_add(o, "status_message",
-                                             json_object_new_string(smp->status_message));
-                        for (unsigned a = 0; r >= 0 && a < smp->n_attrs; a++)
-                                r = json_add(attrs, smp->attrs[a].key,
-                                             json_object_new_string(smp->attrs[a].value));
-                }
+        if (r < 0) {
+                json_object_put(attrs);
+                return r;
         }
+        r = otlp_json_put(o, "attributes", attrs);
+        if (r >= 0)
+                r = otlp_json_put(o, "name", json_object_new_string(v->name));
+        if (r >= 0)
+                r = b == OTEL_TRACEZ_ERROR_BUCKET
+                            ? otlp_json_put(o, "bucket", json_object_new_string("error"))
+                            : otlp_json_put(o, "bucket", json_object_new_int((int)b));
+        if (r >= 0)
+                r = otlp_json_put(o, "trace_id", json_object_new_string(trace_hex));
+        if (r >= 0)
+                r = otlp_json_put(o, "span_id", json_object_new_string(span_hex));
+        if (r >= 0)
+                r = otlp_json_put(o, "start_unix_nano", json_object_new_uint64(smp->start_ns));
+        if (r >= 0)
+                r = otlp_json_put(o, "duration_ns", json_object_new_uint64(smp->duration_ns));
+        if (r >= 0)
+                r = otlp_json_put(o, "status", json_object_new_string(status_name(smp->status)));
+        if (r >= 0 && smp->status_message[0])
+                r = otlp_json_put(o, "status_message", json_object_new_string(smp->status_message));
+        for (unsigned a = 0; r >= 0 && a < smp->n_attrs; a++)
+                r = otlp_json_put_copy(attrs, smp->attrs[a].key,
+                                       json_object_new_string(smp->attrs[a].value));
         return r;
 }
 
@@ -681,11 +653,11 @@ static int render_entries(tracez_render *rd)
                 if (rd->json) {
                         r = json_summary(rd->spans, v);
                         if (r >= 0 && rd->with_samples)
-                                r = json_samples(rd->samples, v, rd->bucket);
+                                r = samples_each(v, rd->bucket, json_sample, rd->samples);
                 } else {
                         r = html_summary(&rd->rows, v);
                         if (r >= 0 && rd->with_samples)
-                                r = html_samples(&rd->sample_rows, v, rd->bucket);
+                                r = samples_each(v, rd->bucket, html_sample, &rd->sample_rows);
                 }
         }
         free(v);
@@ -695,8 +667,6 @@ static int render_entries(tracez_render *rd)
 static int render_json(tracez_render *rd, otel_buf *out)
 {
         json_object *root = json_object_new_object(), *buckets = json_object_new_array();
-        const char *s;
-        size_t len;
         int r;
 
         if (!root) {
@@ -705,29 +675,27 @@ static int render_json(tracez_render *rd, otel_buf *out)
         }
         rd->spans = json_object_new_array();
         rd->samples = json_object_new_array();
-        r = json_add(root, "buckets", buckets);
+        r = otlp_json_put(root, "buckets", buckets);
         for (unsigned b = 0; r >= 0 && b < OTEL_TRACEZ_LATENCY_BUCKETS; b++) {
                 json_object *o = json_object_new_object();
 
-                r = json_append_item(buckets, o);
+                r = otlp_json_push(buckets, o);
                 if (r >= 0)
-                        r = json_add(o, "label", json_object_new_string(bucket_labels[b]));
+                        r = otlp_json_put(o, "label", json_object_new_string(bucket_labels[b]));
                 if (r >= 0)
-                        r = json_add(o, "lower_ns", json_u64(otel_tracez_bucket_lower_ns(b)));
+                        r = otlp_json_put(o, "lower_ns",
+                                          json_object_new_uint64(otel_tracez_bucket_lower_ns(b)));
         }
         /* root owns both arrays from here (json_add releases them on failure). */
-        r = r >= 0 ? json_add(root, "spans", rd->spans) : (json_object_put(rd->spans), r);
+        r = r >= 0 ? otlp_json_put(root, "spans", rd->spans) : (json_object_put(rd->spans), r);
         if (r >= 0 && rd->with_samples)
-                r = json_add(root, "samples", rd->samples);
+                r = otlp_json_put(root, "samples", rd->samples);
         else
                 json_object_put(rd->samples);
         if (r >= 0)
                 r = render_entries(rd);
-        if (r >= 0) {
-                s = json_object_to_json_string_length(
-                        root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-                r = s ? otel_buf_append(out, s, len) : -ENOMEM;
-        }
+        if (r >= 0)
+                r = otlp_json_append(root, out);
         json_object_put(root);
         return r;
 }

@@ -1,9 +1,11 @@
-# Shared fixtures of the integration tests: where the build is, the independent OTLP receiver
-# (otlp-receiver.js, which decodes with the OpenTelemetry JS generated code) and a way to run the
-# test programs with a controlled OTEL_* environment.
+# Shared fixtures of the integration tests: where the build is, the npm test tools, the independent
+# OTLP receiver (otlp-receiver.js, which decodes with the OpenTelemetry JS generated code) and a way to
+# run the test programs with a controlled OTEL_* environment. Also the small helpers every test module
+# needs (free ports, a clean environment, OTLP attribute lists); pg.py and shop_stack.py build on them.
 import json
 import os
 import selectors
+import socket
 import subprocess
 import time
 import urllib.request
@@ -29,9 +31,33 @@ def build_dir():
     return path
 
 
+def free_port():
+    """A loopback TCP port that nothing listens on right now (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env(extra=None, drop=()):
+    """os.environ without the developer's OTEL_* settings (and the names in drop), then extra on top."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") and k not in drop}
+    env.update({k: str(v) for k, v in (extra or {}).items()})
+    return env
+
+
+def attr_dict(attrs):
+    """OTLP KeyValue list → {key: AnyValue}, checking that no key is repeated."""
+    out = {}
+    for kv in attrs or []:
+        assert kv["key"] not in out, f"duplicate attribute {kv['key']}"
+        out[kv["key"]] = kv.get("value", {})
+    return out
+
+
 @pytest.fixture(scope="session")
 def otlp_node_modules():
-    """Installs (once, into a cache outside the tree) the npm package the receiver decodes with."""
+    """Installs (once, into a cache outside the tree) the npm test tools: the package the receiver
+    decodes with and playwright-core for the browser test; returns their node_modules path."""
     out = subprocess.run(["bash", str(NPM_DEPS)], check=True, stdout=subprocess.PIPE, text=True)
     path = out.stdout.strip().splitlines()[-1]
     assert Path(path).is_dir(), f"npm-deps.sh printed {path!r}, which is not a directory"
@@ -112,13 +138,21 @@ def otlp_receiver(otlp_node_modules):
         receiver.close()
 
 
+@pytest.fixture(scope="module", name="receiver")
+def module_receiver(otlp_node_modules):
+    """One receiver shared by the tests of a module that runs long-lived daemons against it."""
+    receiver = OtlpReceiver(otlp_node_modules)
+    try:
+        yield receiver
+    finally:
+        receiver.close()
+
+
 def run_program(path, env=None, timeout=DEFAULT_PROGRAM_TIMEOUT_S):
     """Runs a test program with the caller's env over a base without the developer's OTEL_* settings.
 
     Returns the CompletedProcess (stdout/stderr as text); the caller checks returncode."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    base.update({k: str(v) for k, v in (env or {}).items()})
-    return subprocess.run([str(path)], env=base, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    return subprocess.run([str(path)], env=clean_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, timeout=timeout)
 
 

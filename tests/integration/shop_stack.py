@@ -1,20 +1,24 @@
 # The running shop for the integration tests: oteldemo-backend over a throwaway PostgreSQL database and
 # oteldemo-frontend in front of it, each started with a temp config and a NOTIFY_SOCKET the test reads
-# READY=1 from, exporting to the independent OTLP receiver. Plain helpers (no fixtures), so that test
-# modules choose the scope they need.
+# READY=1 from, exporting to the independent OTLP receiver; plus the spans the receiver decoded,
+# flattened, and a local HTTP server for stand-ins. Plain helpers (no fixtures), so that test modules
+# choose the scope they need.
+import contextlib
 import http.client
+import http.server
 import itertools
 import json
-import os
+import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+from conftest import REPO, clean_env, free_port  # noqa: F401  (re-exported for the test modules)
+
 WWW_DIR = REPO / "www"
 DB_DIR = REPO / "db"
 
@@ -30,17 +34,12 @@ TELEMETRY_ENV = {
 }
 
 
-def free_port():
-    """A loopback TCP port that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def write_config(path, sections):
-    """Writes an INI file from {section: {key: value}}."""
+    """Writes an INI file from {section: {key: value}}; a section that is None is left out."""
     lines = []
     for section, keys in sections.items():
+        if keys is None:
+            continue
         lines.append(f"[{section}]")
         lines.extend(f"{k} = {v}" for k, v in keys.items())
         lines.append("")
@@ -50,8 +49,7 @@ def write_config(path, sections):
 
 def daemon_env(receiver=None, **extra):
     """The environment of a daemon: no developer OTEL_* settings, export to receiver (or nowhere)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") and k != "NOTIFY_SOCKET"}
-    env.update(TELEMETRY_ENV)
+    env = clean_env(TELEMETRY_ENV, drop=("NOTIFY_SOCKET",))
     if receiver is not None:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
     else:
@@ -101,8 +99,16 @@ class Daemon:
                 continue
             self.messages.extend(data.decode(errors="replace").splitlines())
 
+    def wait_for_log(self, text, timeout=10):
+        """Waits for text in the daemon's output; fails (with the log) if it exits or the time is up."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log_text():
+            assert time.monotonic() < deadline and self.proc.poll() is None, self.log_text()
+            time.sleep(0.05)
+
     def drain_notify(self):
-        """Reads the notifications still queued; returns all received so far, one per line."""
+        """Reads the notifications still queued (also after the daemon exited); returns all received so
+        far, one per line."""
         self.notify.setblocking(False)
         try:
             while True:
@@ -163,30 +169,58 @@ def wait_http(port, path="/healthz", timeout=READY_TIMEOUT_S):
         time.sleep(0.1)
 
 
-class Backend:
-    """oteldemo-backend over database db (a pg.PgDatabase), migrated with the sample data."""
+def merge_sections(base, override):
+    """base config sections with override's keys on top, section by section; an override section that
+    is None removes the section."""
+    out = {name: dict(keys) for name, keys in base.items()}
+    for name, keys in (override or {}).items():
+        if keys is None:
+            out.pop(name, None)
+        else:
+            out.setdefault(name, {}).update(keys)
+    return out
 
-    def __init__(self, build_dir, db, workdir, receiver=None, port=None, **env):
+
+class Backend:
+    """oteldemo-backend over database db (a pg.PgDatabase, or a conninfo string), migrated with the
+    sample data; config is merged over the default sections (see merge_sections)."""
+
+    def __init__(self, build_dir, db, workdir, receiver=None, port=None, config=None, **env):
         self.binary = Path(build_dir) / "src/backend/oteldemo-backend"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = Path(workdir)
-        self.config = write_config(self.workdir / "backend.conf", {
+        self.sections = merge_sections({
             "server": {"listen": f"127.0.0.1:{self.port}", "threads": 8},
-            "database": {"conninfo": db.conninfo, "pool_size": 8, "migrations_dir": DB_DIR},
-        })
+            "database": {"conninfo": db if isinstance(db, str) else db.conninfo, "pool_size": 8,
+                         "migrations_dir": DB_DIR},
+        }, config)
+        self.config = write_config(self.workdir / "backend.conf", self.sections)
         self.env = daemon_env(receiver, **env)
         self.daemon = None
 
+    def rewrite_config(self, override):
+        """Rewrites the config file as the sections given at start-up with override on top (for SIGHUP)."""
+        write_config(self.config, merge_sections(self.sections, override))
+
+    def run(self, *args, timeout=MIGRATE_TIMEOUT_S):
+        """Runs the binary once with this config (--migrate, --check-config, ...), output merged."""
+        return subprocess.run([str(self.binary), "--config", str(self.config), *args], env=self.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+
     def migrate(self):
-        out = subprocess.run([str(self.binary), "--config", str(self.config), "--migrate"], env=self.env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=MIGRATE_TIMEOUT_S)
+        out = self.run("--migrate")
         assert out.returncode == 0, f"--migrate failed ({out.returncode}):\n{out.stdout}"
 
-    def start(self):
+    def start(self, wait_ready=True):
         self.daemon = Daemon([self.binary, "--config", self.config], self.env, self.workdir, "backend")
-        self.daemon.wait_for_notify("READY=1")
+        if wait_ready:
+            self.daemon.wait_for_notify("READY=1")
         return self
+
+    def req(self, method, path, body=None, headers=None):
+        """request_json() to this backend."""
+        return request_json(self.port, method, path, body, headers)
 
     def close(self):
         if self.daemon:
@@ -227,6 +261,51 @@ class Frontend:
 
 def workdir():
     return Path(tempfile.mkdtemp(prefix="oteldemo-shop-"))
+
+
+class Shop:
+    """A running backend + frontend over database db."""
+
+    def __init__(self, backend, frontend, db):
+        self.backend = backend
+        self.frontend = frontend
+        self.db = db
+
+
+@contextlib.contextmanager
+def running_shop(build_dir, pg_cluster, receiver, backend_config=None, **frontend_args):
+    """A Shop over a fresh migrated database of pg_cluster, both daemons exporting to receiver; all
+    of it stopped and removed on exit. frontend_args go to Frontend (www_dir, timeout_ms, ...)."""
+    wd = workdir()
+    db = pg_cluster.create_database()
+    backend = Backend(build_dir, db, wd, receiver, config=backend_config)
+    frontend = None
+    try:
+        backend.migrate()
+        backend.start()
+        frontend = Frontend(build_dir, backend.url, wd, receiver, **frontend_args).start()
+        yield Shop(backend, frontend, db)
+    finally:
+        if frontend:
+            frontend.close()
+        backend.close()
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+class LocalHttpServer:
+    """A ThreadingHTTPServer on a loopback port, serving handler_class from a background thread."""
+
+    def __init__(self, handler_class):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 # ---- decoded spans ---------------------------------------------------------------------------------

@@ -4,16 +4,16 @@ import http.client
 import json
 import shutil
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import OtlpReceiver
+import shop_stack
 from pg import PgCluster, pg_cluster  # noqa: F401  (pytest fixture)
-from shop_stack import (DB_DIR, Daemon, daemon_env, free_port, request, request_json, wait_for_spans,
-                        workdir, write_config)
+from shop_stack import Daemon, decoded_spans, free_port, request, request_json, wait_for_spans, workdir
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 MAX_BODY = 65536
@@ -25,76 +25,31 @@ RECOVERY_TIMEOUT_S = 15
 SLOW_QUERY_MS = 1200
 
 
-def backend_config(path, port, conninfo, faults=None, **server):
-    sections = {
-        "server": dict({"listen": f"127.0.0.1:{port}", "threads": 8, "max_body_bytes": MAX_BODY}, **server),
-        "database": {"conninfo": conninfo, "pool_size": 8, "acquire_timeout_ms": 500,
-                     "migrations_dir": DB_DIR},
+def daemon_sections(faults=None):
+    """The config of this module's backends over shop_stack's defaults: a body limit, a short pool
+    wait, an admin token and (when given) fault injection."""
+    return {
+        "server": {"max_body_bytes": MAX_BODY},
+        "database": {"acquire_timeout_ms": 500},
         "telemetry": {"log_level": "info"},
         "admin": {"token": ADMIN_TOKEN},
+        "faults": faults or None,
     }
-    if faults:
-        sections["faults"] = faults
-    return write_config(path, sections)
 
 
-class Backend:
-    """oteldemo-backend with its own config, NOTIFY_SOCKET and work dir."""
+class Backend(shop_stack.Backend):
+    """shop_stack's backend with this module's config, in a work dir of its own."""
 
-    def __init__(self, build_dir, conninfo, receiver=None, faults=None, **env):
-        self.binary = Path(build_dir) / "src/backend/oteldemo-backend"
-        self.dir = workdir()
-        self.port = free_port()
-        self.conninfo = conninfo
-        self.config = backend_config(self.dir / "backend.conf", self.port, conninfo, faults)
-        self.env = daemon_env(receiver, **env)
-        self.daemon = None
-
-    def run(self, *args, timeout=120):
-        import subprocess
-        return subprocess.run([str(self.binary), "--config", str(self.config), *args], env=self.env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
-
-    def migrate(self):
-        out = self.run("--migrate")
-        assert out.returncode == 0, out.stdout
-
-    def start(self, wait_ready=True):
-        self.daemon = Daemon([self.binary, "--config", self.config], self.env, self.dir, "backend")
-        if wait_ready:
-            self.daemon.wait_for_notify("READY=1")
-        return self
+    def __init__(self, build_dir, conninfo, receiver=None, faults=None, port=None, **env):
+        super().__init__(build_dir, conninfo, workdir(), receiver, port=port, config=daemon_sections(faults),
+                         **env)
 
     def rewrite_faults(self, faults):
-        backend_config(self.config, self.port, self.conninfo, faults)
-
-    def req(self, method, path, body=None, headers=None):
-        return request_json(self.port, method, path, body, headers)
+        self.rewrite_config({"faults": faults or None})
 
     def close(self):
-        if self.daemon:
-            self.daemon.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def wait_for_log(daemon, text, timeout=10):
-    deadline = time.monotonic() + timeout
-    while text not in daemon.log_text():
-        assert time.monotonic() < deadline and daemon.proc.poll() is None, daemon.log_text()
-        time.sleep(0.05)
-
-
-def drain_notifications(daemon):
-    """Every notification received so far, including those still queued after the daemon exited."""
-    daemon.notify.setblocking(False)
-    try:
-        while True:
-            daemon.messages.extend(daemon.notify.recv(4096).decode(errors="replace").splitlines())
-    except BlockingIOError:
-        pass
-    finally:
-        daemon.notify.setblocking(True)
-    return daemon.messages
+        super().close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def admin(headers=None):
@@ -113,13 +68,6 @@ def assert_error(status, headers, body, expected_status):
     assert headers["content-type"].startswith("application/json")
     assert set(body) == {"error", "trace_id"} and body["error"]
     assert body["trace_id"] == trace_of(headers)[0]
-
-
-@pytest.fixture(scope="module")
-def receiver(otlp_node_modules):
-    r = OtlpReceiver(otlp_node_modules)
-    yield r
-    r.close()
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +91,6 @@ def shop(build_dir, pg_cluster, receiver):  # noqa: F811
 def test_check_config_accepts_the_shipped_default(build_dir):
     out = Backend(build_dir, "dbname=x").run("--check-config")
     assert out.returncode == 0, out.stdout
-    import subprocess
     shipped = Path(__file__).resolve().parent.parent.parent / "etc/backend.conf"
     out = subprocess.run([str(Path(build_dir) / "src/backend/oteldemo-backend"), "--config", str(shipped),
                           "--check-config"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -220,7 +167,7 @@ def test_refuses_to_start_on_an_unmigrated_schema(build_dir, pg_cluster):  # noq
         backend.start(wait_ready=False)
         assert backend.daemon.proc.wait(timeout=20) != 0
         assert "--migrate" in backend.daemon.log_text()
-        assert not any("READY=1" in m for m in drain_notifications(backend.daemon))
+        assert not any("READY=1" in m for m in backend.daemon.drain_notify())
     finally:
         backend.close()
 
@@ -232,11 +179,11 @@ def test_socket_activation_uses_the_passed_socket(build_dir, shop):
     port = free_port()
     backend = Backend(build_dir, shop.db.conninfo)  # its own listen port stays unused
     backend.daemon = Daemon([activator, "-l", f"127.0.0.1:{port}", backend.binary, "--config", backend.config],
-                            backend.env, backend.dir, "backend")
+                            backend.env, backend.workdir, "backend")
     try:
-        wait_for_log(backend.daemon, f"{port} as 3")  # the activator listens
+        backend.daemon.wait_for_log(f"{port} as 3")  # the activator listens
         assert request(port, "GET", "/healthz")[0] == 200
-        wait_for_log(backend.daemon, f"Listening on 127.0.0.1:{port} (")
+        backend.daemon.wait_for_log(f"Listening on 127.0.0.1:{port} (")
         with pytest.raises(OSError):
             request(backend.port, "GET", "/healthz", timeout=1)
     finally:
@@ -245,9 +192,8 @@ def test_socket_activation_uses_the_passed_socket(build_dir, shop):
 
 def test_listens_on_ipv6_loopback(build_dir, shop):
     port = free_port()
-    backend = Backend(build_dir, shop.db.conninfo)
-    backend_config(backend.config, port, shop.db.conninfo).write_text(
-        backend.config.read_text().replace(f"127.0.0.1:{port}", f"[::1]:{port}"))
+    backend = Backend(build_dir, shop.db.conninfo, port=port)
+    backend.rewrite_config({"server": {"listen": f"[::1]:{port}"}})
     try:
         backend.start()
         conn = http.client.HTTPConnection("::1", port, timeout=10)
@@ -450,6 +396,28 @@ def test_invalid_config_on_sighup_keeps_running(shop):
     shop.rewrite_faults({})
 
 
+def test_sighup_with_a_changed_sampler_stops_exporting_new_spans(build_dir, shop, receiver):
+    before, after = "6bf92f3577b34da6a3ce929d0e0e4738", "7bf92f3577b34da6a3ce929d0e0e4739"
+    backend = Backend(build_dir, shop.db.conninfo, receiver)
+    backend.rewrite_config({"telemetry": {"sampler": "always_on"}})
+    try:
+        backend.start()
+        # Not sampled by the caller: always_on records it anyway.
+        assert backend.req("GET", "/api/users/1", headers={"traceparent": f"00-{before}-{PARENT_ID}-00"})[0] == 200
+        wait_for_spans(receiver, before, lambda spans: any(s["kind"] == 2 for s in spans))
+
+        backend.rewrite_config({"telemetry": {"sampler": "always_off"}})
+        backend.daemon.messages.clear()
+        backend.daemon.proc.send_signal(signal.SIGHUP)
+        backend.daemon.wait_for_notify("READY=1", timeout=10)
+        # Sampled by the caller: always_off drops it all the same.
+        assert backend.req("GET", "/api/users/1", headers={"traceparent": f"00-{after}-{PARENT_ID}-01"})[0] == 200
+        assert backend.daemon.stop() == 0  # a clean exit flushes whatever spans were still queued
+        assert [(s["name"], s["kind"]) for s in decoded_spans(receiver) if s["trace_id"] == after] == []
+    finally:
+        backend.close()
+
+
 def test_watchdog_and_status_are_sent(shop):
     shop.daemon.messages.clear()
     shop.daemon.wait_for_notify("WATCHDOG=1", timeout=5)
@@ -573,6 +541,6 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_0(build_dir, pg_cluste
             t.join(timeout=30)
         assert results == [200, 200, 200]
         assert backend.daemon.proc.wait(timeout=30) == 0
-        assert "STOPPING=1" in drain_notifications(backend.daemon)
+        assert "STOPPING=1" in backend.daemon.drain_notify()
     finally:
         backend.close()

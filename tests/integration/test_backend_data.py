@@ -2,13 +2,13 @@
 # against a real PostgreSQL, driven through tests/programs/shop-cli, which calls shop.h directly and
 # prints one JSON line per call.
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from conftest import clean_env
 from pg import PgCluster, pg_cluster, pg_database  # noqa: F401  (pytest fixtures)
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -29,10 +29,7 @@ class Shop:
         self.db = db
 
     def env(self, **extra):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-        env.update(SHOP_CONNINFO=self.conninfo, OTEL_SDK_DISABLED="true")
-        env.update({k: str(v) for k, v in extra.items()})
-        return env
+        return clean_env(dict({"SHOP_CONNINFO": self.conninfo, "OTEL_SDK_DISABLED": "true"}, **extra))
 
     def run(self, *args, **env):
         out = subprocess.run([str(self.cli), *map(str, args)], env=self.env(**env), stdout=subprocess.PIPE,

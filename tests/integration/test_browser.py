@@ -4,14 +4,13 @@
 # trace, from the browser's fetch to the database. Screenshots go to artifacts/ (not committed).
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from pg import pg_cluster  # noqa: F401  (pytest fixture)
-from shop_stack import REPO, Backend, Frontend, request_json, wait_for_spans, workdir
+from shop_stack import REPO, request_json, running_shop, wait_for_spans
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 BROWSER_DIR = REPO / "tests/browser"
@@ -24,24 +23,17 @@ XSS_NAME = "<img src=x onerror=window.__xss=1> Mallory"
 
 
 @pytest.fixture(scope="module")
-def browser_node_modules():
-    """playwright-core, installed (once, into the cache outside the tree) by tests/browser/npm-deps.sh."""
+def browser_node_modules(otlp_node_modules):
+    """playwright-core, installed with the other npm test tools by tests/integration/npm-deps.sh."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install the Debian package 'chromium' (scripts/test does)")
-    out = subprocess.run(["bash", str(BROWSER_DIR / "npm-deps.sh")], check=True, stdout=subprocess.PIPE, text=True)
-    return out.stdout.strip().splitlines()[-1]
+    return otlp_node_modules
 
 
 def test_shop_flow_in_chromium_is_one_trace_per_click(build_dir, pg_cluster, otlp_receiver,  # noqa: F811
                                                       browser_node_modules):
-    wd = workdir()
-    db = pg_cluster.create_database()
-    backend = Backend(build_dir, db, wd, otlp_receiver)
-    frontend = None
-    try:
-        backend.migrate()
-        backend.start()
-        frontend = Frontend(build_dir, backend.url, wd, otlp_receiver, jaeger_url=JAEGER_URL).start()
+    with running_shop(build_dir, pg_cluster, otlp_receiver, jaeger_url=JAEGER_URL) as shop:
+        backend, frontend = shop.backend, shop.frontend
         status, _, user = request_json(frontend.port, "POST", "/api/users",
                                        {"name": XSS_NAME, "email": "mallory@example.com"})
         assert status == 201, user
@@ -59,7 +51,7 @@ def test_shop_flow_in_chromium_is_one_trace_per_click(build_dir, pg_cluster, otl
         assert seen["jaeger_href"] == f"{JAEGER_URL}/trace/{trace_id}"
 
         # The order exists, and the trace the page showed is the order's, end to end.
-        status, _, order = request_json(backend.port, "GET", f"/api/users/1/orders")
+        status, _, order = request_json(backend.port, "GET", "/api/users/1/orders")
         assert status == 200 and seen["order_id"] in [o["id"] for o in order["items"]]
 
         def complete(spans):
@@ -77,8 +69,3 @@ def test_shop_flow_in_chromium_is_one_trace_per_click(build_dir, pg_cluster, otl
         # The browser's span is the root: the frontend's SERVER span has a parent nobody exported.
         ids = {s["span_id"] for s in spans}
         assert fe_server["parent"] and fe_server["parent"] not in ids
-    finally:
-        if frontend:
-            frontend.close()
-        backend.close()
-        shutil.rmtree(wd, ignore_errors=True)

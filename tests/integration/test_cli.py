@@ -15,14 +15,14 @@ import subprocess
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from pg import pg_cluster  # noqa: F401  (pytest fixture)
-from conftest import OtlpReceiver
-from shop_stack import Backend, Frontend, free_port, request, request_json, wait_for_spans, decoded_spans, workdir
+from shop_stack import (LocalHttpServer, free_port, request, request_json, running_shop,
+                        wait_for_spans)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -90,9 +90,9 @@ def record(stdout):
 
 # ---- a stand-in HTTP server for transport-level tests ---------------------------------------------
 
-class StubServer:
-    """ThreadingHTTPServer answering from a table {(method, path): (status, body, delay_s)}; records
-    every request (method, path, headers, body)."""
+class StubServer(LocalHttpServer):
+    """An HTTP server answering from a table {(method, path): (status, body, delay_s)}; records every
+    request (method, path, headers, body)."""
 
     def __init__(self, routes=None, default=(200, {"items": [], "total": 0}, 0.0)):
         self.routes = dict(routes or {})
@@ -129,15 +129,21 @@ class StubServer:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        super().__init__(Handler)
 
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+
+def run_against(stub, cli_path, *args):
+    """run_cli() against stub, which is closed afterwards (its recorded requests stay readable)."""
+    try:
+        return run_cli(cli_path, *args, url=stub.url)
+    finally:
+        stub.close()
+
+
+def json_summary(out):
+    """The JSON summary a successful `--output json load` printed."""
+    assert out.returncode == EXIT_OK, out.stderr
+    return json.loads(out.stdout)
 
 
 @pytest.fixture
@@ -294,13 +300,9 @@ def test_help_for_every_command(cli_path, args):
 
 def test_load_achieves_the_target_rate_open_loop(cli_path):
     stub = StubServer()
-    try:
-        out = run_cli(cli_path, "--output", "json", "load", "--rate", "200", "--duration", "6",
-                      "--concurrency", "8", "--seed", "1", url=stub.url)
-    finally:
-        stub.close()
-    assert out.returncode == EXIT_OK, out.stderr
-    summary = json.loads(out.stdout)
+    out = run_against(stub, cli_path, "--output", "json", "load", "--rate", "200", "--duration", "6",
+                      "--concurrency", "8", "--seed", "1")
+    summary = json_summary(out)
     assert summary["requests"] == 1200
     assert abs(summary["achieved_rate"] - 200) / 200 < 0.05, summary
     assert summary["errors"] == 0
@@ -315,13 +317,8 @@ def test_load_latency_counts_from_the_intended_start(cli_path):
     """A server that takes 200 ms per request, one worker, 10 requests/s for 1 s: requests queue up, and
     the last one (due at 0.9 s, done at ~2.0 s) must show ~1.1 s, not the 0.2 s of service time."""
     stub = StubServer(default=(200, {"items": [], "total": 0}, 0.2))
-    try:
-        out = run_cli(cli_path, "--output", "json", "load", "--rate", "10", "--duration", "1",
-                      "--concurrency", "1", "--seed", "3", url=stub.url)
-    finally:
-        stub.close()
-    assert out.returncode == EXIT_OK, out.stderr
-    summary = json.loads(out.stdout)
+    summary = json_summary(run_against(stub, cli_path, "--output", "json", "load", "--rate", "10", "--duration", "1",
+                                       "--concurrency", "1", "--seed", "3"))
     assert summary["requests"] == 10
     assert summary["latency_ms"]["max"] > 1000, summary["latency_ms"]
     assert summary["latency_ms"]["p50"] > 500, summary["latency_ms"]
@@ -347,11 +344,7 @@ def test_load_sigint_stops_cleanly_and_prints_the_summary(cli_path):
 
 
 def test_load_table_summary_lists_endpoints_statuses_and_percentiles(cli_path):
-    stub = StubServer()
-    try:
-        out = run_cli(cli_path, "load", "--rate", "100", "--duration", "1", "--seed", "9", url=stub.url)
-    finally:
-        stub.close()
+    out = run_against(StubServer(), cli_path, "load", "--rate", "100", "--duration", "1", "--seed", "9")
     assert out.returncode == EXIT_OK, out.stderr
     assert out.stdout.startswith("load: 100 requests in ")
     assert re.search(r"^rate: [\d.]+/s achieved, 100\.0/s target", out.stdout, re.M)
@@ -401,38 +394,11 @@ def test_bash_completion(words, expected):
 
 # ---- the real shop ------------------------------------------------------------------------------
 
-class Shop:
-    def __init__(self, backend, frontend, db):
-        self.backend = backend
-        self.frontend = frontend
-        self.db = db
-
-
-@pytest.fixture(scope="module")
-def receiver(otlp_node_modules):
-    r = OtlpReceiver(otlp_node_modules)
-    yield r
-    r.close()
-
-
 @pytest.fixture(scope="module")
 def shop(build_dir, pg_cluster, receiver):  # noqa: F811
     """Backend over migrated sample data, with an admin token, and the frontend in front of it."""
-    wd = workdir()
-    db = pg_cluster.create_database()
-    backend = Backend(build_dir, db, wd, receiver)
-    with open(backend.config, "a") as f:
-        f.write(f"\n[admin]\ntoken = {ADMIN_TOKEN}\n")
-    frontend = None
-    try:
-        backend.migrate()
-        backend.start()
-        frontend = Frontend(build_dir, backend.url, wd, receiver).start()
-        yield Shop(backend, frontend, db)
-    finally:
-        if frontend:
-            frontend.close()
-        backend.close()
+    with running_shop(build_dir, pg_cluster, receiver, backend_config={"admin": {"token": ADMIN_TOKEN}}) as shop:
+        yield shop
 
 
 def api(shop, path):

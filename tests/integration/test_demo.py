@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shop_stack import REPO, free_port, request
+from shop_stack import REPO, clean_env, free_port, request
 
 DEMO = REPO / "scripts/demo"
 DEMO_FOR_S = 30
@@ -58,15 +58,28 @@ def read_until(proc, marker, timeout):
     raise AssertionError(f"scripts/demo did not print {marker!r}:\n{''.join(out)}")
 
 
+def start_demo(build_dir, ports, *flags):
+    """scripts/demo with the test build, on ports {flag: port}, in a process group of its own."""
+    argv = [str(DEMO), "--no-install", "--no-build", "--build-dir", str(build_dir), *flags]
+    for flag, port in ports.items():
+        argv += [flag, str(port)]
+    return subprocess.Popen(argv, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+
+
+def assert_nothing_left(tmp):
+    """The demo removed its temp dir, and no process runs from it (a moment allowed to exit)."""
+    assert not Path(tmp).exists(), f"{tmp} was left behind"
+    deadline = time.monotonic() + 5
+    while processes_mentioning(tmp) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_mentioning(tmp) == [], "processes left behind"
+
+
 def test_demo_runs_the_shop_then_stops_and_cleans_up(build_dir):
     ports = {"--port": free_port(), "--backend-port": free_port(), "--pg-port": free_port(),
              "--prometheus-port": free_port()}
-    argv = [str(DEMO), "--no-install", "--no-build", "--build-dir", str(build_dir), "--for", f"{DEMO_FOR_S}s"]
-    for flag, port in ports.items():
-        argv += [flag, str(port)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = start_demo(build_dir, ports, "--for", f"{DEMO_FOR_S}s")
     try:
         text = read_until(proc, RUNNING_LINE, STARTUP_TIMEOUT_S)
         text += read_until(proc, "Stopping by itself", 10)
@@ -94,11 +107,7 @@ def test_demo_runs_the_shop_then_stops_and_cleans_up(build_dir):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
-    assert not Path(tmp).exists(), f"{tmp} was left behind"
-    deadline = time.monotonic() + 5
-    while processes_mentioning(tmp) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert processes_mentioning(tmp) == [], "processes left behind"
+    assert_nothing_left(tmp)
     for flag in ("--port", "--backend-port", "--pg-port"):
         with pytest.raises(OSError):
             request(ports[flag], "GET", "/", timeout=2)
@@ -106,12 +115,7 @@ def test_demo_runs_the_shop_then_stops_and_cleans_up(build_dir):
 
 def test_demo_ctrl_c_stops_everything(build_dir):
     ports = {"--port": free_port(), "--backend-port": free_port(), "--pg-port": free_port()}
-    argv = [str(DEMO), "--no-install", "--no-build", "--no-prometheus", "--no-load", "--build-dir", str(build_dir)]
-    for flag, port in ports.items():
-        argv += [flag, str(port)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = start_demo(build_dir, ports, "--no-prometheus", "--no-load")
     try:
         text = read_until(proc, "Press Ctrl-C", STARTUP_TIMEOUT_S)
         tmp = re.search(r"tail -f (\S+)/logs/\*\.log", text).group(1)
@@ -123,11 +127,7 @@ def test_demo_ctrl_c_stops_everything(build_dir):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    assert not Path(tmp).exists()
-    deadline = time.monotonic() + 5
-    while processes_mentioning(tmp) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert processes_mentioning(tmp) == []
+    assert_nothing_left(tmp)
 
 
 def test_demo_help_names_the_port_options():

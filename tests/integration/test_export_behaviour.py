@@ -3,11 +3,11 @@
 # full queue, partial success, gzip, and no receiver at all. The load program (tests/programs/
 # otel-export-load.c) uses only the public API and reports latencies, counters, shutdown time and RSS.
 import json
-import os
-import socket
 import subprocess
 
 import pytest
+
+from conftest import clean_env, free_port
 
 LOAD_PROGRAM = "tests/programs/otel-export-load"
 PROGRAM_TIMEOUT_S = 60
@@ -25,10 +25,8 @@ def run_load(build_dir, args, env):
     """Runs otel-export-load with the given arguments over an environment free of the caller's OTEL_*.
 
     Returns (report dict, list of the SDK's warning lines)."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     # Only the trace pipeline is under test: no metrics or logs requests to script around or wait for.
-    base.update({"OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"})
-    base.update({k: str(v) for k, v in env.items()})
+    base = clean_env(dict({"OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"}, **env))
     proc = subprocess.run([str(build_dir / LOAD_PROGRAM)] + [str(a) for a in args], env=base,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=PROGRAM_TIMEOUT_S)
     assert proc.returncode == 0, proc.stderr
@@ -160,13 +158,6 @@ def test_gzip_compression_is_sent_and_decodes(build_dir, otlp_receiver, protocol
     assert req["decodeError"] is None
     assert len(span_ids(req)) == 50
     assert report["stats"]["spans_exported"] == 50
-
-
-def free_port():
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_connection_refused_is_retried_then_given_up_within_the_timeout(build_dir):

@@ -17,22 +17,14 @@ import uuid
 import pytest
 
 from pg import pg_cluster  # noqa: F401  (pytest fixture)
-from conftest import OtlpReceiver
-from shop_stack import (WWW_DIR, Backend, Frontend, free_port, request, request_json, wait_for_spans,
-                        workdir, write_config)
+from shop_stack import (WWW_DIR, Frontend, LocalHttpServer, clean_env, free_port, request, request_json,
+                        running_shop, wait_for_spans, workdir, write_config)
 
 TRACEPARENT_RE = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$")
 SPAN_KIND_SERVER = 2
 SPAN_KIND_CLIENT = 3
 STATUS_ERROR = 2
 CONFIG_EXIT_INVALID = 78
-
-
-@pytest.fixture(scope="module")
-def receiver(otlp_node_modules):
-    r = OtlpReceiver(otlp_node_modules)
-    yield r
-    r.close()
 
 
 @pytest.fixture(scope="module")
@@ -51,21 +43,9 @@ def site_dir():
 @pytest.fixture(scope="module")
 def shop(build_dir, pg_cluster, receiver, site_dir):  # noqa: F811
     """Backend (migrated sample data) + frontend, shared by the read-mostly tests of this module."""
-    wd = workdir()
-    db = pg_cluster.create_database()
-    backend = Backend(build_dir, db, wd, receiver)
-    frontend = None
-    try:
-        backend.migrate()
-        backend.start()
-        frontend = Frontend(build_dir, backend.url, wd, receiver, www_dir=site_dir,
-                            jaeger_url="http://jaeger.example:16686/").start()
-        yield {"backend": backend, "frontend": frontend, "db": db}
-    finally:
-        if frontend:
-            frontend.close()
-        backend.close()
-        shutil.rmtree(wd, ignore_errors=True)
+    with running_shop(build_dir, pg_cluster, receiver, www_dir=site_dir,
+                      jaeger_url="http://jaeger.example:16686/") as shop:
+        yield shop
 
 
 def new_traceparent():
@@ -77,7 +57,7 @@ def new_traceparent():
 # ---- static files -----------------------------------------------------------------------------------
 
 def test_index_is_served_as_html_with_validators_and_cache_control(shop):
-    status, hdrs, body = shop["frontend"].get("/")
+    status, hdrs, body = shop.frontend.get("/")
     assert status == 200
     assert hdrs["content-type"] == "text/html; charset=utf-8"
     assert body == (WWW_DIR / "index.html").read_bytes()
@@ -94,7 +74,7 @@ def test_index_is_served_as_html_with_validators_and_cache_control(shop):
     ("/favicon.svg", "image/svg+xml"),
 ])
 def test_assets_have_their_content_type_and_may_be_cached(shop, path, ctype):
-    status, hdrs, body = shop["frontend"].get(path)
+    status, hdrs, body = shop.frontend.get(path)
     assert status == 200
     assert hdrs["content-type"] == ctype
     assert hdrs["cache-control"].startswith("public, max-age=")
@@ -102,48 +82,48 @@ def test_assets_have_their_content_type_and_may_be_cached(shop, path, ctype):
 
 
 def test_matching_if_none_match_gives_304_without_body(shop):
-    _, hdrs, _ = shop["frontend"].get("/app.js")
-    status, hdrs2, body = shop["frontend"].get("/app.js", headers={"If-None-Match": hdrs["etag"]})
+    _, hdrs, _ = shop.frontend.get("/app.js")
+    status, hdrs2, body = shop.frontend.get("/app.js", headers={"If-None-Match": hdrs["etag"]})
     assert status == 304
     assert body == b""
     assert hdrs2["etag"] == hdrs["etag"]
-    status, _, body = shop["frontend"].get("/app.js", headers={"If-None-Match": '"other"'})
+    status, _, body = shop.frontend.get("/app.js", headers={"If-None-Match": '"other"'})
     assert status == 200 and body
 
 
 def test_if_modified_since_gives_304_for_an_unchanged_file(shop):
-    _, hdrs, _ = shop["frontend"].get("/style.css")
-    status, _, body = shop["frontend"].get("/style.css", headers={"If-Modified-Since": hdrs["last-modified"]})
+    _, hdrs, _ = shop.frontend.get("/style.css")
+    status, _, body = shop.frontend.get("/style.css", headers={"If-Modified-Since": hdrs["last-modified"]})
     assert status == 304 and body == b""
 
 
 def test_gzip_is_sent_only_when_accepted(shop):
     plain = (WWW_DIR / "app.js").read_bytes()
-    status, hdrs, body = shop["frontend"].get("/app.js", headers={"Accept-Encoding": "gzip, deflate, br"})
+    status, hdrs, body = shop.frontend.get("/app.js", headers={"Accept-Encoding": "gzip, deflate, br"})
     assert status == 200
     assert hdrs["content-encoding"] == "gzip"
     assert hdrs["vary"] == "Accept-Encoding"
     assert len(body) < len(plain)
     assert gzip.decompress(body) == plain
     gz_etag = hdrs["etag"]
-    status, hdrs, body = shop["frontend"].get("/app.js", headers={"Accept-Encoding": "gzip;q=0, identity"})
+    status, hdrs, body = shop.frontend.get("/app.js", headers={"Accept-Encoding": "gzip;q=0, identity"})
     assert "content-encoding" not in hdrs and body == plain
     assert hdrs["etag"] != gz_etag  # two representations, two validators
-    status, _, _ = shop["frontend"].get("/app.js", headers={"Accept-Encoding": "gzip", "If-None-Match": gz_etag})
+    status, _, _ = shop.frontend.get("/app.js", headers={"Accept-Encoding": "gzip", "If-None-Match": gz_etag})
     assert status == 304
 
 
 def test_a_changed_file_is_served_new_at_once(shop, site_dir):
     target = site_dir / "changing.txt"
     target.write_text("first version\n")
-    assert shop["frontend"].get("/changing.txt")[2] == b"first version\n"
+    assert shop.frontend.get("/changing.txt")[2] == b"first version\n"
     time.sleep(0.02)
     target.write_text("second, longer version\n")
-    assert shop["frontend"].get("/changing.txt")[2] == b"second, longer version\n"
+    assert shop.frontend.get("/changing.txt")[2] == b"second, longer version\n"
 
 
 def test_missing_file_is_404(shop):
-    assert shop["frontend"].get("/no-such-file.js")[0] == 404
+    assert shop.frontend.get("/no-such-file.js")[0] == 404
 
 
 @pytest.mark.parametrize("path", [
@@ -157,26 +137,26 @@ def test_missing_file_is_404(shop):
     "//etc/passwd",
 ])
 def test_traversal_attempts_are_refused(shop, path):
-    status, _, body = shop["frontend"].get(path)
+    status, _, body = shop.frontend.get(path)
     assert status in (400, 404), f"{path} → {status}"
     assert b"root:" not in body
 
 
 @pytest.mark.parametrize("path", ["/passwd.txt", "/etc/passwd", "/etc/hostname", "/inner-link.js", "/.hidden"])
 def test_symlinks_and_hidden_files_are_never_served(shop, path):
-    status, _, body = shop["frontend"].get(path)
+    status, _, body = shop.frontend.get(path)
     assert status == 404, f"{path} → {status}"
     assert b"root:" not in body and b"secret" not in body
 
 
 def test_nul_in_path_never_reaches_the_file_system(shop):
-    status, _, body = shop["frontend"].get("/index.html%00/../../etc/passwd")
+    status, _, body = shop.frontend.get("/index.html%00/../../etc/passwd")
     assert status in (200, 400, 404)
     assert b"root:" not in body
 
 
 def test_ui_config_names_the_configured_jaeger(shop):
-    status, hdrs, cfg = request_json(shop["frontend"].port, "GET", "/ui-config.json")
+    status, hdrs, cfg = request_json(shop.frontend.port, "GET", "/ui-config.json")
     assert status == 200 and hdrs["content-type"].startswith("application/json")
     assert cfg == {"jaeger_url": "http://jaeger.example:16686"}
 
@@ -185,8 +165,8 @@ def test_ui_config_names_the_configured_jaeger(shop):
 
 def both(shop, method, path, body=None, headers=None):
     """The same request to the frontend and straight to the backend."""
-    f = request_json(shop["frontend"].port, method, path, body, headers)
-    b = request_json(shop["backend"].port, method, path, body, headers)
+    f = request_json(shop.frontend.port, method, path, body, headers)
+    b = request_json(shop.backend.port, method, path, body, headers)
     return f, b
 
 
@@ -224,16 +204,16 @@ def test_get_routes_answer_exactly_what_the_backend_answers(shop, path, status):
 
 
 def test_wrong_method_is_405_with_allow(shop):
-    status, hdrs, body = request_json(shop["frontend"].port, "DELETE", "/api/products/1")
+    status, hdrs, body = request_json(shop.frontend.port, "DELETE", "/api/products/1")
     assert status == 405
     assert "GET" in hdrs["allow"]
 
 
 def test_user_create_is_201_then_409_for_the_same_email(shop):
     email = f"proxy-{uuid.uuid4().hex[:8]}@example.com"
-    status, _, user = request_json(shop["frontend"].port, "POST", "/api/users", {"name": "Proxy Test", "email": email})
+    status, _, user = request_json(shop.frontend.port, "POST", "/api/users", {"name": "Proxy Test", "email": email})
     assert status == 201 and user["email"] == email and user["id"] > 0
-    status, _, err = request_json(shop["frontend"].port, "POST", "/api/users", {"name": "Again", "email": email})
+    status, _, err = request_json(shop.frontend.port, "POST", "/api/users", {"name": "Again", "email": email})
     assert status == 409 and err["error"]
 
 
@@ -249,7 +229,7 @@ def test_bad_user_bodies_get_the_backends_4xx(shop, body, headers, status):
 
 
 def test_order_is_created_replayed_by_idempotency_key_and_listed(shop):
-    port = shop["frontend"].port
+    port = shop.frontend.port
     key = uuid.uuid4().hex
     order_body = {"user_id": 2, "product_id": 3, "quantity": 1}
     status, _, order = request_json(port, "POST", "/api/orders", order_body, {"Idempotency-Key": key})
@@ -271,7 +251,7 @@ def test_order_is_created_replayed_by_idempotency_key_and_listed(shop):
     ({"user_id": 1, "product_id": 1, "quantity": 1001}, 400),
 ])
 def test_order_errors_pass_through_with_the_backends_message(shop, body, status):
-    got, hdrs, err = request_json(shop["frontend"].port, "POST", "/api/orders", body)
+    got, hdrs, err = request_json(shop.frontend.port, "POST", "/api/orders", body)
     assert got == status, err
     assert hdrs["content-type"].startswith("application/json")
     assert err["error"] and re.fullmatch(r"[0-9a-f]{32}", err["trace_id"])
@@ -279,7 +259,7 @@ def test_order_errors_pass_through_with_the_backends_message(shop, body, status)
 
 def test_every_reply_has_a_traceresponse_of_the_callers_trace(shop):
     trace_id, _, tp = new_traceparent()
-    status, hdrs, _ = request(shop["frontend"].port, "GET", "/api/products/1", headers={"traceparent": tp})
+    status, hdrs, _ = request(shop.frontend.port, "GET", "/api/products/1", headers={"traceparent": tp})
     assert status == 200
     m = TRACEPARENT_RE.match(hdrs["traceresponse"])
     assert m and m.group(1) == trace_id
@@ -289,7 +269,7 @@ def test_every_reply_has_a_traceresponse_of_the_callers_trace(shop):
 
 def test_trace_continues_from_caller_through_frontend_and_backend_to_the_database(shop, receiver):
     trace_id, caller_span, tp = new_traceparent()
-    status, _, _ = request(shop["frontend"].port, "GET", "/api/products/5", headers={"traceparent": tp})
+    status, _, _ = request(shop.frontend.port, "GET", "/api/products/5", headers={"traceparent": tp})
     assert status == 200
 
     def complete(spans):
@@ -320,16 +300,16 @@ def test_trace_continues_from_caller_through_frontend_and_backend_to_the_databas
     a = fe_client["attrs"]
     assert fe_client["name"] == "GET"
     assert a["http.request.method"] == "GET"
-    assert a["url.full"] == f"{shop['backend'].url}/api/products/5"
+    assert a["url.full"] == f"{shop.backend.url}/api/products/5"
     assert a["server.address"] == "127.0.0.1"
-    assert a["server.port"] == shop["backend"].port
+    assert a["server.port"] == shop.backend.port
     assert a["http.response.status_code"] == 200
     assert "error.type" not in a and fe_client["status"] != STATUS_ERROR
 
 
 def test_client_span_of_a_404_is_an_error_with_its_status_as_error_type(shop, receiver):
     trace_id, _, tp = new_traceparent()
-    status, _, _ = request(shop["frontend"].port, "GET", "/api/products/99999999", headers={"traceparent": tp})
+    status, _, _ = request(shop.frontend.port, "GET", "/api/products/99999999", headers={"traceparent": tp})
     assert status == 404
     spans = wait_for_spans(receiver, trace_id, lambda ss: any(
         s["service"] == "oteldemo-frontend" and s["kind"] == SPAN_KIND_CLIENT for s in ss))
@@ -340,8 +320,8 @@ def test_client_span_of_a_404_is_an_error_with_its_status_as_error_type(shop, re
 
 
 def test_client_duration_metric_is_exposed(shop):
-    request(shop["frontend"].port, "GET", "/api/products/1")
-    status, _, body = shop["frontend"].get("/metrics")
+    request(shop.frontend.port, "GET", "/api/products/1")
+    status, _, body = shop.frontend.get("/metrics")
     assert status == 200
     text = body.decode()
     assert "http_client_request_duration_seconds_count{" in text
@@ -352,19 +332,19 @@ def test_client_duration_metric_is_exposed(shop):
 
 
 def test_readyz_is_200_while_the_backend_is_ready(shop):
-    assert shop["frontend"].get("/readyz")[0] == 200
-    assert shop["frontend"].get("/healthz")[0] == 200
+    assert shop.frontend.get("/readyz")[0] == 200
+    assert shop.frontend.get("/healthz")[0] == 200
 
 
 def test_tracez_lists_the_proxy_spans(shop):
-    request(shop["frontend"].port, "GET", "/api/products/1")
-    status, _, body = shop["frontend"].get("/debug/tracez")
+    request(shop.frontend.port, "GET", "/api/products/1")
+    status, _, body = shop.frontend.get("/debug/tracez")
     assert status == 200 and b"GET" in body
 
 
 # ---- what exactly is forwarded: a fake backend --------------------------------------------------------
 
-class FakeBackend:
+class FakeBackend(LocalHttpServer):
     """Records each request; answers with self.reply (status, headers, body) after self.delay_s."""
 
     def __init__(self):
@@ -399,16 +379,7 @@ class FakeBackend:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
@@ -504,14 +475,8 @@ def test_slow_backend_is_504_at_the_timeout_and_the_span_says_timeout(fake_shop,
 # ---- backend down -------------------------------------------------------------------------------------
 
 def test_killed_backend_gives_502_fast_and_readyz_503_then_recovers(build_dir, pg_cluster, otlp_receiver):  # noqa: F811
-    wd = workdir()
-    db = pg_cluster.create_database()
-    backend = Backend(build_dir, db, wd, otlp_receiver)
-    frontend = None
-    try:
-        backend.migrate()
-        backend.start()
-        frontend = Frontend(build_dir, backend.url, wd, otlp_receiver, timeout_ms=2000).start()
+    with running_shop(build_dir, pg_cluster, otlp_receiver, timeout_ms=2000) as shop:
+        backend, frontend = shop.backend, shop.frontend
         assert frontend.get("/api/products/1")[0] == 200
         assert frontend.get("/readyz")[0] == 200
 
@@ -536,11 +501,6 @@ def test_killed_backend_gives_502_fast_and_readyz_503_then_recovers(build_dir, p
         backend.start()  # same port: the frontend reconnects by itself
         assert frontend.get("/api/products/1")[0] == 200
         assert frontend.get("/readyz")[0] == 200
-    finally:
-        if frontend:
-            frontend.close()
-        backend.close()
-        shutil.rmtree(wd, ignore_errors=True)
 
 
 # ---- process behaviour ----------------------------------------------------------------------------------
@@ -610,6 +570,6 @@ def test_port_in_use_fails_with_a_clear_message(build_dir, fake_backend, tmp_pat
                                                   "backend": {"url": fake_backend.url}})
         out = subprocess.run([str(build_dir / "src/frontend/oteldemo-frontend"), "--config", str(cfg)],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30,
-                             env={k: v for k, v in os.environ.items() if not k.startswith("OTEL_")} | {"OTEL_TRACES_EXPORTER": "none"})
+                             env=clean_env({"OTEL_TRACES_EXPORTER": "none"}))
     assert out.returncode != 0
     assert str(port) in out.stdout

@@ -3,15 +3,15 @@
 # /metrics, and the values, labels and exemplars are read back through Prometheus' HTTP API. The text
 # format is also linted with `promtool check metrics`.
 import json
-import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.parse
 import urllib.request
 
 import pytest
+
+from conftest import clean_env, free_port
 
 PROGRAM = "tests/programs/otel-metrics-demo"
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -31,12 +31,6 @@ OM_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 # must fail the run rather than pass it quietly.
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def http_get(url, headers=None):
     req = urllib.request.Request(url, headers=headers or {})
     with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_S) as resp:
@@ -47,9 +41,8 @@ class Demo:
     """otel-metrics-demo in serve mode; runs until its stdin is closed."""
 
     def __init__(self, build_dir):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-        env.update({"OTEL_METRICS_EXPORTER": "prometheus", "OTEL_TRACES_EXPORTER": "none",
-                    "OTEL_LOGS_EXPORTER": "none"})
+        env = clean_env({"OTEL_METRICS_EXPORTER": "prometheus", "OTEL_TRACES_EXPORTER": "none",
+                         "OTEL_LOGS_EXPORTER": "none"})
         self.proc = subprocess.Popen([str(build_dir / PROGRAM), "serve"], env=env, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         bounds = json.loads(self.proc.stdout.readline())

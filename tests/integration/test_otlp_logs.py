@@ -3,13 +3,12 @@
 # otlp-receiver.js decodes them with the OpenTelemetry JS generated code. Every field of every record is
 # compared, for protobuf, JSON and gzip.
 import json
-import os
 import re
 import subprocess
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, clean_env
 
 PROGRAM = "tests/programs/otel-log-demo"
 PROGRAM_TIMEOUT_S = 30
@@ -33,7 +32,7 @@ def i(v):
 
 
 def run_demo(build_dir, receiver, protocol="http/protobuf", **extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") and k != "JOURNAL_STREAM"}
+    env = clean_env(drop=("JOURNAL_STREAM",))
     env.update({
         "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
         "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,

@@ -4,10 +4,11 @@
 # the demo's metrics is compared — for protobuf, JSON and gzip, for the final export on shutdown and for
 # the periodic reader.
 import json
-import os
 import subprocess
 
 import pytest
+
+from conftest import attr_dict, clean_env
 
 PROGRAM = "tests/programs/otel-metrics-demo"
 PROGRAM_TIMEOUT_S = 30
@@ -29,14 +30,6 @@ def i(v):
     return {"intValue": str(v)}
 
 
-def attr_dict(attrs):
-    out = {}
-    for kv in attrs or []:
-        assert kv["key"] not in out, f"duplicate attribute {kv['key']}"
-        out[kv["key"]] = kv.get("value", {})
-    return out
-
-
 def push(build_dir, receiver, protocol="http/protobuf", linger_ms=0, **extra):
     """Runs the demo in push mode over an environment free of the caller's OTEL_* settings.
 
@@ -49,9 +42,7 @@ def push(build_dir, receiver, protocol="http/protobuf", linger_ms=0, **extra):
         "OTEL_LOGS_EXPORTER": "none",
     }
     env.update(extra)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    base.update(env)
-    proc = subprocess.run([str(build_dir / PROGRAM), "push", str(linger_ms)], env=base, stdout=subprocess.PIPE,
+    proc = subprocess.run([str(build_dir / PROGRAM), "push", str(linger_ms)], env=clean_env(env), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, timeout=PROGRAM_TIMEOUT_S)
     assert proc.returncode == 0, proc.stderr
     bounds = json.loads(proc.stdout.splitlines()[0])

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import OtlpReceiver, run_program
+from conftest import OtlpReceiver, attr_dict, run_program
 
 PROGRAM = "tests/programs/otel-wire-spans"
 
@@ -68,15 +68,6 @@ SERVER_ATTRS = {
 }
 CLIENT_ATTRS = {"peer.service": s("payments"), "http.response.status_code": i(200)}
 INTERNAL_ATTRS = {"job.ratio": d(0.5), "job.dry_run": b(False)}
-
-
-def attr_dict(attrs):
-    """KeyValue list → {key: AnyValue}, checking that no key is repeated."""
-    out = {}
-    for kv in attrs or []:
-        assert kv["key"] not in out, f"duplicate attribute {kv['key']}"
-        out[kv["key"]] = kv.get("value", {})
-    return out
 
 
 def program_env(receiver, protocol, compression):

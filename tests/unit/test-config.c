@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "config-file.h"
+#include "telemetry.h"
 
 static config_file *parse_ok(const char *text)
 {
@@ -269,6 +270,85 @@ static void test_config_load_reads_a_file(void **state)
         unlink(path);
 }
 
+static void test_telemetry_config_defaults_to_the_given_service_name(void **state)
+{
+        config_file *cfg = parse_ok("[telemetry]\nsampler = always_off\n");
+        telemetry_config t;
+
+        (void)state;
+        assert_int_equal(telemetry_config_load(cfg, "svc", &t), 0);
+        assert_string_equal(t.service_name, "svc");
+        assert_int_equal(t.log_level, OTEL_SEVERITY_INFO);
+        assert_string_equal(t.sampler, "always_off");
+        assert_null(t.sampler_arg);
+        assert_int_equal(config_check_unknown(cfg), 0);
+        telemetry_config_free(&t);
+        config_free(cfg);
+}
+
+static void test_telemetry_config_rejects_an_unknown_log_level(void **state)
+{
+        config_file *cfg = parse_ok("[telemetry]\nlog_level = loud\n");
+        telemetry_config t;
+
+        (void)state;
+        assert_int_equal(telemetry_config_load(cfg, "svc", &t), -EINVAL);
+        assert_string_equal(config_error(cfg), "test.conf:2: [telemetry] log_level: expected trace, debug, "
+                                               "info, warn, error or fatal, got 'loud'");
+        config_free(cfg);
+}
+
+static telemetry_config telemetry_parse(const char *text)
+{
+        config_file *cfg = parse_ok(text);
+        telemetry_config t;
+
+        assert_int_equal(telemetry_config_load(cfg, "test-config", &t), 0);
+        config_free(cfg);
+        return t;
+}
+
+static bool telemetry_new_span_records(void)
+{
+        otel_span *span = otel_span_start(otel_tracer_get("test-config", NULL), "probe",
+                                          OTEL_SPAN_KIND_INTERNAL, &(otel_span_start_opts){.root = true});
+        bool recording = otel_span_is_recording(span);
+
+        otel_span_end(span);
+        return recording;
+}
+
+static void test_telemetry_reload_applies_a_changed_sampler_and_keeps_it_on_an_invalid_one(void **state)
+{
+        telemetry_config current, fresh;
+
+        (void)state;
+        unsetenv("OTEL_TRACES_SAMPLER");
+        unsetenv("OTEL_TRACES_SAMPLER_ARG");
+        setenv("OTEL_TRACES_EXPORTER", "none", 1);
+        setenv("OTEL_METRICS_EXPORTER", "none", 1);
+        setenv("OTEL_LOGS_EXPORTER", "none", 1);
+        current = telemetry_parse("[telemetry]\nsampler = always_on\n");
+        assert_int_equal(telemetry_start(&current), 0);
+        assert_true(telemetry_new_span_records());
+
+        fresh = telemetry_parse("[telemetry]\nsampler = always_off\nlog_level = warn\n");
+        telemetry_reload(&current, &fresh);
+        telemetry_config_free(&fresh);
+        assert_false(telemetry_new_span_records());
+        assert_string_equal(current.sampler, "always_off");
+        assert_int_equal(current.log_level, OTEL_SEVERITY_WARN);
+
+        fresh = telemetry_parse("[telemetry]\nsampler = sometimes\n");
+        telemetry_reload(&current, &fresh);
+        telemetry_config_free(&fresh);
+        assert_false(telemetry_new_span_records());
+        assert_string_equal(current.sampler, "always_off");
+
+        assert_int_equal(otel_sdk_shutdown(1000), 0);
+        telemetry_config_free(&current);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -292,6 +372,10 @@ int main(void)
                 cmocka_unit_test(test_config_reject_names_the_line_of_the_key),
                 cmocka_unit_test(test_config_load_reports_missing_file),
                 cmocka_unit_test(test_config_load_reads_a_file),
+                cmocka_unit_test(test_telemetry_config_defaults_to_the_given_service_name),
+                cmocka_unit_test(test_telemetry_config_rejects_an_unknown_log_level),
+                cmocka_unit_test(
+                        test_telemetry_reload_applies_a_changed_sampler_and_keeps_it_on_an_invalid_one),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -145,6 +145,17 @@ static void test_endpoint_rejects_what_is_not_an_http_url(void **state)
 
 /* ---- headers ---------------------------------------------------------------------------------- */
 
+/* A list that yields exactly one header line, the expected one. */
+static void expect_one_header(const char *list, const char *expected)
+{
+        otlp_http_config cfg = {0};
+
+        assert_int_equal(otlp_http_headers_parse("V", list, &cfg), 1);
+        assert_int_equal(cfg.n_headers, 1);
+        assert_string_equal(cfg.headers[0], expected);
+        otlp_http_config_done(&cfg);
+}
+
 static void test_headers_parses_list_trimming_whitespace(void **state)
 {
         otlp_http_config cfg = {0};
@@ -159,32 +170,20 @@ static void test_headers_parses_list_trimming_whitespace(void **state)
 
 static void test_headers_percent_decodes_values(void **state)
 {
-        otlp_http_config cfg = {0};
-
         (void)state;
-        assert_int_equal(otlp_http_headers_parse("V", "Authorization=Basic%20dXNlcjpwdw%3D%3D", &cfg), 1);
-        assert_string_equal(cfg.headers[0], "Authorization: Basic dXNlcjpwdw==");
-        otlp_http_config_done(&cfg);
+        expect_one_header("Authorization=Basic%20dXNlcjpwdw%3D%3D", "Authorization: Basic dXNlcjpwdw==");
 }
 
 static void test_headers_splits_at_first_equals_only(void **state)
 {
-        otlp_http_config cfg = {0};
-
         (void)state;
-        assert_int_equal(otlp_http_headers_parse("V", "k=a=b", &cfg), 1);
-        assert_string_equal(cfg.headers[0], "k: a=b");
-        otlp_http_config_done(&cfg);
+        expect_one_header("k=a=b", "k: a=b");
 }
 
 static void test_headers_empty_value_is_sent_empty(void **state)
 {
-        otlp_http_config cfg = {0};
-
         (void)state;
-        assert_int_equal(otlp_http_headers_parse("V", "x-empty=", &cfg), 1);
-        assert_string_equal(cfg.headers[0], "x-empty;");
-        otlp_http_config_done(&cfg);
+        expect_one_header("x-empty=", "x-empty;");
 }
 
 static void test_headers_invalid_entries_are_skipped_with_one_warning_each(void **state)
