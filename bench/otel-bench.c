@@ -33,18 +33,18 @@
 #include "otlp.h"
 #include "provider.h"
 
-#define BENCH_SPAN_LOOPS     1000000 /* spans per timing loop */
-#define BENCH_ENCODE_BATCH   512     /* spans per encode call, the BSP default batch */
-#define BENCH_ENCODE_ROUNDS  200     /* encode calls timed */
-#define BENCH_EXPORT_SPANS   200000  /* spans pushed through the exporter */
-#define BENCH_REPEATS        3       /* best of N, to reduce noise */
-#define BENCH_METRIC_LOOPS   2000000 /* measurements per timing loop (per thread) */
-#define BENCH_VARIED_SETS    4       /* counter_add_varied_ns: attribute sets cycled through */
-#define BENCH_RENDER_COUNTERS   40   /* prometheus_render_us: counters ... */
-#define BENCH_RENDER_HISTOGRAMS 10   /* ... and histograms, */
-#define BENCH_RENDER_SERIES     20   /* each with this many attribute sets */
-#define BENCH_RENDER_ROUNDS     50   /* renders timed */
-#define BENCH_LOG_LOOPS         200000 /* log calls per timing loop; the queue holds them all */
+#define BENCH_SPAN_LOOPS        1000000 /* spans per timing loop */
+#define BENCH_ENCODE_BATCH      512     /* spans per encode call, the BSP default batch */
+#define BENCH_ENCODE_ROUNDS     200     /* encode calls timed */
+#define BENCH_EXPORT_SPANS      200000  /* spans pushed through the exporter */
+#define BENCH_REPEATS           3       /* best of N, to reduce noise */
+#define BENCH_METRIC_LOOPS      2000000 /* measurements per timing loop (per thread) */
+#define BENCH_VARIED_SETS       4       /* counter_add_varied_ns: attribute sets cycled through */
+#define BENCH_RENDER_COUNTERS   40      /* prometheus_render_us: counters ... */
+#define BENCH_RENDER_HISTOGRAMS 10      /* ... and histograms, */
+#define BENCH_RENDER_SERIES     20      /* each with this many attribute sets */
+#define BENCH_RENDER_ROUNDS     50      /* renders timed */
+#define BENCH_LOG_LOOPS         200000  /* log calls per timing loop; the queue holds them all */
 #define BENCH_LOG_QUEUE         "262144"
 
 static uint64_t bench_span_loop(otel_tracer *t, size_t loops)
@@ -62,7 +62,8 @@ static uint64_t bench_span_loop(otel_tracer *t, size_t loops)
         for (int rep = 0; rep < BENCH_REPEATS; rep++) {
                 uint64_t t0 = otel_mono_ns(), dt;
                 for (size_t i = 0; i < loops; i++)
-                        otel_span_end(otel_span_start(t, "GET /api/products/{id}", OTEL_SPAN_KIND_SERVER, &o));
+                        otel_span_end(
+                                otel_span_start(t, "GET /api/products/{id}", OTEL_SPAN_KIND_SERVER, &o));
                 dt = otel_mono_ns() - t0;
                 if (dt < best)
                         best = dt;
@@ -153,7 +154,8 @@ static int bench_encode(void)
 {
         otel_span *spans[BENCH_ENCODE_BATCH];
         bench_capture cap = {
-                .base = {.on_end = bench_capture_on_end, .force_flush = bench_capture_flush,
+                .base = {.on_end = bench_capture_on_end,
+                         .force_flush = bench_capture_flush,
                          .shutdown = bench_capture_shutdown},
                 .spans = spans,
         };
@@ -192,8 +194,9 @@ static int bench_encode(void)
 
 /* ---- loopback OTLP receiver ------------------------------------------------------------------ */
 
-static enum MHD_Result bench_receiver(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                      const char *version, const char *data, size_t *size, void **ctx)
+static enum MHD_Result bench_receiver(void *cls, struct MHD_Connection *c, const char *url,
+                                      const char *method, const char *version, const char *data,
+                                      size_t *size, void **ctx)
 {
         static int first_call_marker;
         struct MHD_Response *r;
@@ -217,8 +220,8 @@ static enum MHD_Result bench_receiver(void *cls, struct MHD_Connection *c, const
 
 static int bench_export(void)
 {
-        struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
-                                                bench_receiver, NULL, MHD_OPTION_END);
+        struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL,
+                                                NULL, bench_receiver, NULL, MHD_OPTION_END);
         const union MHD_DaemonInfo *info;
         otel_trace_stats st;
         char endpoint[64];
@@ -258,7 +261,7 @@ static int bench_export(void)
 typedef struct bench_metric_job {
         otel_instrument *inst; /* counter or histogram */
         bool histogram;
-        bool varied;              /* cycle the status code through BENCH_VARIED_SETS values */
+        bool varied; /* cycle the status code through BENCH_VARIED_SETS values */
         size_t loops;
         pthread_barrier_t *start; /* both threads start together */
 } bench_metric_job;
@@ -332,11 +335,12 @@ static int bench_render(otel_meter *m)
                 otel_instrument *inst;
 
                 snprintf(name, sizeof(name), "bench.render.%s%d", histogram ? "duration" : "requests", i);
-                inst = otel_instrument_new(m, histogram ? OTEL_INSTRUMENT_HISTOGRAM : OTEL_INSTRUMENT_COUNTER, name,
-                                           &(otel_instrument_opts){.unit = histogram ? "s" : "{request}",
-                                                                   .description = "bench instrument",
-                                                                   .bounds = histogram ? otel_http_duration_bounds : NULL,
-                                                                   .n_bounds = histogram ? otel_http_duration_bounds_len : 0});
+                inst = otel_instrument_new(
+                        m, histogram ? OTEL_INSTRUMENT_HISTOGRAM : OTEL_INSTRUMENT_COUNTER, name,
+                        &(otel_instrument_opts){.unit = histogram ? "s" : "{request}",
+                                                .description = "bench instrument",
+                                                .bounds = histogram ? otel_http_duration_bounds : NULL,
+                                                .n_bounds = histogram ? otel_http_duration_bounds_len : 0});
                 for (int k = 0; k < BENCH_RENDER_SERIES; k++) {
                         otel_attr attrs[] = {OTEL_ATTR_STR("http.request.method", k % 2 ? "GET" : "POST"),
                                              OTEL_ATTR_I64("http.response.status_code", 200 + k)};
@@ -393,8 +397,8 @@ static int bench_metrics(void)
 
 static double bench_log_loop(otel_severity sev)
 {
-        otel_attr attrs[] = {OTEL_ATTR_STR("http.route", "/api/products/{id}"), OTEL_ATTR_I64("product.id", 42),
-                             OTEL_ATTR_BOOLV("cache.hit", false)};
+        otel_attr attrs[] = {OTEL_ATTR_STR("http.route", "/api/products/{id}"),
+                             OTEL_ATTR_I64("product.id", 42), OTEL_ATTR_BOOLV("cache.hit", false)};
         uint64_t t0 = otel_mono_ns();
 
         for (int i = 0; i < BENCH_LOG_LOOPS; i++)
@@ -404,8 +408,8 @@ static double bench_log_loop(otel_severity sev)
 
 static int bench_logs(void)
 {
-        struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
-                                                bench_receiver, NULL, MHD_OPTION_END);
+        struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL,
+                                                NULL, bench_receiver, NULL, MHD_OPTION_END);
         int saved_stderr = dup(STDERR_FILENO), devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
         double record_ns, filtered_ns;
         otel_context_token token;
@@ -427,8 +431,8 @@ static int bench_logs(void)
         if (bench_sdk("always_on", "none") < 0)
                 return -1;
         otel_log_set_level(OTEL_SEVERITY_INFO);
-        span = otel_span_start(otel_tracer_get("bench", NULL), "GET /api/products/{id}", OTEL_SPAN_KIND_SERVER,
-                               NULL);
+        span = otel_span_start(otel_tracer_get("bench", NULL), "GET /api/products/{id}",
+                               OTEL_SPAN_KIND_SERVER, NULL);
         token = otel_context_attach(span, NULL);
         dup2(devnull, STDERR_FILENO);
         otel_log_sink_reset();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The source checker CI runs (scripts/test): bans C library calls that cannot be used safely (no
-# bound, no error report, hidden global state) and runs cppcheck. Exit 0 when clean, 1 otherwise,
+# bound, no error report, hidden global state), checks the layout against .clang-format and runs cppcheck. Exit 0 when clean, 1 otherwise,
 # with one line per finding naming file, line and what to use instead.
 set -euo pipefail
 
@@ -64,6 +64,15 @@ check_cppcheck() {
         cppcheck --error-exitcode=1 --enable=warning,portability --inline-suppr -q -I src/otel -I src/common src/
 }
 
+# Every C file as .clang-format lays it out (one style, no review time spent on layout).
+check_format() {
+        have_command clang-format || die "clang-format is not installed (scripts/test installs it)"
+        local -a files
+        mapfile -t files < <(git ls-files -- '*.c' '*.h' 2>/dev/null || find src tests bench -name '*.[ch]')
+        [[ ${#files[@]} -gt 0 ]] || return 0
+        clang-format --dry-run --Werror "${files[@]}"
+}
+
 main() {
         cd "$(repo_root)"
         local rc=0
@@ -71,6 +80,12 @@ main() {
                 log_info "no banned calls in ${CHECKED_DIRS[*]}"
         else
                 log_error "banned calls found (see above)"
+                rc=1
+        fi
+        if check_format; then
+                log_info "clang-format: clean"
+        else
+                log_error "files differ from .clang-format (run clang-format -i on them)"
                 rc=1
         fi
         if check_cppcheck; then

@@ -22,21 +22,21 @@
 /* API spec "Instrument name syntax": at most 255 characters. */
 #define OTEL_METRICS_NAME_MAX 255
 /* API spec "Instrument unit": at most 63 ASCII characters. */
-#define OTEL_METRICS_UNIT_MAX 63
+#define OTEL_METRICS_UNIT_MAX        63
 #define OTEL_METRICS_DESCRIPTION_MAX 1023 /* longer descriptions are truncated */
 /* Attributes per measurement we aggregate on; more is a programming error and the extra ones are
  * dropped (with one warning per instrument), which keeps the hot path on the stack. */
 #define OTEL_METRICS_MAX_ATTRS 32
 /* Buckets: more boundaries than this is no longer an explicit-bucket histogram anyone can read. */
 #define OTEL_METRICS_MAX_BOUNDS 256
-#define OTEL_METRICS_TABLE_MIN 16 /* initial slots of a series table (power of two) */
+#define OTEL_METRICS_TABLE_MIN  16 /* initial slots of a series table (power of two) */
 
 /* The latest sampled measurement that fell into one bucket (spec "Exemplar", trace_based filter). */
 typedef struct otel_exemplar {
-        bool set;                              /* a measurement was kept */
-        double value;                          /* the measurement */
-        uint64_t time_ns;                      /* Unix epoch ns when it was recorded */
-        uint8_t trace_id[OTEL_TRACE_ID_SIZE];  /* the span it was recorded in */
+        bool set;                             /* a measurement was kept */
+        double value;                         /* the measurement */
+        uint64_t time_ns;                     /* Unix epoch ns when it was recorded */
+        uint8_t trace_id[OTEL_TRACE_ID_SIZE]; /* the span it was recorded in */
         uint8_t span_id[OTEL_SPAN_ID_SIZE];
 } otel_exemplar;
 
@@ -60,18 +60,18 @@ typedef struct otel_attr_match {
  * on its own cache line; a histogram cell is followed by its buckets and exemplars. */
 typedef struct otel_series_cell {
         _Alignas(OTEL_CACHE_LINE) _Atomic uint64_t value; /* sums: int64 bits for integer instruments,
-                                                            * else double bits of the measurements that
-                                                            * are not whole numbers; gauges: the last
-                                                            * value (cell 0 only) */
-        _Atomic int64_t whole;         /* sums of non-integer instruments: whole-number measurements,
-                                        * added exactly without a compare-and-swap loop */
-        atomic_flag lock;              /* histograms: spinlock over the fields below */
+                                                           * else double bits of the measurements that
+                                                           * are not whole numbers; gauges: the last
+                                                           * value (cell 0 only) */
+        _Atomic int64_t whole; /* sums of non-integer instruments: whole-number measurements,
+                                * added exactly without a compare-and-swap loop */
+        atomic_flag lock;      /* histograms: spinlock over the fields below */
         uint64_t count;
         double sum;
         double min;
         double max;
-        uint64_t *buckets;             /* n_bounds + 1 counts (not cumulative), histograms only */
-        otel_exemplar *exemplars;      /* n_bounds + 1, histograms only */
+        uint64_t *buckets;        /* n_bounds + 1 counts (not cumulative), histograms only */
+        otel_exemplar *exemplars; /* n_bounds + 1, histograms only */
 } otel_series_cell;
 
 /* One attribute set of one instrument (a "metric stream" point). Allocated once with its attributes
@@ -79,15 +79,15 @@ typedef struct otel_series_cell {
  * table need no lock. What recording writes (the cells) sits on other cache lines than what the
  * lookup reads, so that recording into one series does not slow down other threads' lookups. */
 typedef struct otel_series {
-        uint64_t hash;                 /* of the canonical attribute set */
-        const otel_attr *attrs;        /* sorted by key, deduplicated, deep copy in this block */
+        uint64_t hash;          /* of the canonical attribute set */
+        const otel_attr *attrs; /* sorted by key, deduplicated, deep copy in this block */
         size_t n_attrs;
-        const otel_attr_match *match;  /* n_attrs entries in key-hash order */
-        struct otel_series *next;      /* instrument's list, in creation order */
-        uint64_t observed_epoch;       /* observable instruments: collection that last reported it */
-        char *cells;                   /* n_cells cells of cell_size bytes (see otel_series_cell_at) */
-        size_t n_cells;                /* power of two; 1 for gauges and observable instruments */
-        size_t cell_size;              /* multiple of OTEL_CACHE_LINE */
+        const otel_attr_match *match; /* n_attrs entries in key-hash order */
+        struct otel_series *next;     /* instrument's list, in creation order */
+        uint64_t observed_epoch;      /* observable instruments: collection that last reported it */
+        char *cells;                  /* n_cells cells of cell_size bytes (see otel_series_cell_at) */
+        size_t n_cells;               /* power of two; 1 for gauges and observable instruments */
+        size_t cell_size;             /* multiple of OTEL_CACHE_LINE */
 } otel_series;
 
 static inline otel_series_cell *otel_series_cell_at(const otel_series *s, size_t i)
@@ -106,34 +106,34 @@ typedef struct otel_series_table {
 } otel_series_table;
 
 struct otel_instrument {
-        struct otel_instrument *next;      /* meter's list, in creation order */
-        otel_meter *meter;                 /* scope; NULL for the no-op instrument */
+        struct otel_instrument *next; /* meter's list, in creation order */
+        otel_meter *meter;            /* scope; NULL for the no-op instrument */
         otel_instrument_kind kind;
-        char *name;                        /* as given (heap) */
-        char *unit;                        /* heap, "" when none */
-        char *description;                 /* heap, "" when none */
-        bool integer;                      /* values are integers */
-        bool noop;                         /* records nothing */
-        uint64_t id;                       /* unique in the process (per-thread series caches) */
-        size_t n_cells;                    /* cells per series (power of two, see otel_series_cell) */
-        double *bounds;                    /* histogram boundaries (heap), n_bounds of them */
+        char *name;        /* as given (heap) */
+        char *unit;        /* heap, "" when none */
+        char *description; /* heap, "" when none */
+        bool integer;      /* values are integers */
+        bool noop;         /* records nothing */
+        uint64_t id;       /* unique in the process (per-thread series caches) */
+        size_t n_cells;    /* cells per series (power of two, see otel_series_cell) */
+        double *bounds;    /* histogram boundaries (heap), n_bounds of them */
         size_t n_bounds;
-        otel_observe_fn callback;          /* observable instruments */
+        otel_observe_fn callback; /* observable instruments */
         void *userdata;
         _Atomic(otel_series_table *) table; /* lock-free lookup */
-        atomic_size_t n_series;            /* attribute sets created, overflow excluded */
-        pthread_mutex_t lock;              /* guards series creation and the lists below */
-        otel_series *series;               /* first of the creation-order list */
+        atomic_size_t n_series;             /* attribute sets created, overflow excluded */
+        pthread_mutex_t lock;               /* guards series creation and the lists below */
+        otel_series *series;                /* first of the creation-order list */
         otel_series *series_tail;
-        _Atomic(otel_series *) overflow;   /* the otel.metric.overflow=true series, once needed */
-        atomic_bool warned_attrs;          /* the too-many-attributes warning was given */
+        _Atomic(otel_series *) overflow; /* the otel.metric.overflow=true series, once needed */
+        atomic_bool warned_attrs;        /* the too-many-attributes warning was given */
 };
 
 struct otel_meter {
-        struct otel_meter *next;           /* provider's list, in creation order */
-        char *scope_name;                  /* heap */
-        char *scope_version;               /* heap, NULL when none */
-        otel_instrument *instruments;      /* owned list (guarded by the metrics lock) */
+        struct otel_meter *next;      /* provider's list, in creation order */
+        char *scope_name;             /* heap */
+        char *scope_version;          /* heap, NULL when none */
+        otel_instrument *instruments; /* owned list (guarded by the metrics lock) */
         otel_instrument *instruments_tail;
         bool noop;
 };
@@ -152,14 +152,14 @@ void otel_series_free_all(otel_instrument *inst);
 /* ---- snapshots ------------------------------------------------------------------------------- */
 
 typedef struct otel_point {
-        const otel_attr *attrs;     /* borrowed from the series (alive until shutdown) */
+        const otel_attr *attrs; /* borrowed from the series (alive until shutdown) */
         size_t n_attrs;
-        double value;               /* sums, gauges (as double) */
-        int64_t ivalue;             /* sums, gauges of integer instruments */
-        uint64_t count;             /* histograms */
+        double value;   /* sums, gauges (as double) */
+        int64_t ivalue; /* sums, gauges of integer instruments */
+        uint64_t count; /* histograms */
         double sum, min, max;
-        uint64_t *buckets;          /* n_bounds + 1, owned by the snapshot */
-        otel_exemplar *exemplars;   /* n_bounds + 1, owned by the snapshot */
+        uint64_t *buckets;        /* n_bounds + 1, owned by the snapshot */
+        otel_exemplar *exemplars; /* n_bounds + 1, owned by the snapshot */
 } otel_point;
 
 typedef struct otel_metric_data {
@@ -169,10 +169,10 @@ typedef struct otel_metric_data {
 } otel_metric_data;
 
 typedef struct otel_metrics_snapshot {
-        otel_metric_data *metrics;   /* in meter order, then instrument order; owned */
+        otel_metric_data *metrics; /* in meter order, then instrument order; owned */
         size_t n_metrics;
-        uint64_t start_ns;           /* cumulative start: when the metrics SDK started */
-        uint64_t time_ns;            /* when the collection ran */
+        uint64_t start_ns; /* cumulative start: when the metrics SDK started */
+        uint64_t time_ns;  /* when the collection ran */
         const otel_resource *resource;
 } otel_metrics_snapshot;
 
@@ -201,8 +201,10 @@ void otel_prometheus_metric_name(const otel_instrument *inst, bool with_total, c
 
 /* ---- OTLP (otlp-metrics.c) ------------------------------------------------------------------- */
 
-int otlp_metrics_encode_proto(const otel_metrics_snapshot *s, otel_buf *out) __attribute__((warn_unused_result));
-int otlp_metrics_encode_json(const otel_metrics_snapshot *s, otel_buf *out) __attribute__((warn_unused_result));
+int otlp_metrics_encode_proto(const otel_metrics_snapshot *s, otel_buf *out)
+        __attribute__((warn_unused_result));
+int otlp_metrics_encode_json(const otel_metrics_snapshot *s, otel_buf *out)
+        __attribute__((warn_unused_result));
 
 /* ---- the exporting side (metrics-export.c) --------------------------------------------------- */
 

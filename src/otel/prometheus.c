@@ -25,12 +25,12 @@ typedef struct unit_word {
 
 /* Compatibility spec "Metric Metadata": units expanded to the words Prometheus names use. */
 static const unit_word unit_words[] = {
-        {"d", "days"},          {"h", "hours"},         {"min", "minutes"},     {"s", "seconds"},
-        {"ms", "milliseconds"}, {"us", "microseconds"}, {"ns", "nanoseconds"},  {"By", "bytes"},
-        {"KiBy", "kibibytes"},  {"MiBy", "mebibytes"},  {"GiBy", "gibibytes"},  {"TiBy", "tibibytes"},
-        {"KBy", "kilobytes"},   {"MBy", "megabytes"},   {"GBy", "gigabytes"},   {"TBy", "terabytes"},
-        {"m", "meters"},        {"V", "volts"},         {"A", "amperes"},       {"J", "joules"},
-        {"W", "watts"},         {"g", "grams"},         {"Cel", "celsius"},     {"Hz", "hertz"},
+        {"d", "days"},          {"h", "hours"},         {"min", "minutes"},    {"s", "seconds"},
+        {"ms", "milliseconds"}, {"us", "microseconds"}, {"ns", "nanoseconds"}, {"By", "bytes"},
+        {"KiBy", "kibibytes"},  {"MiBy", "mebibytes"},  {"GiBy", "gibibytes"}, {"TiBy", "tibibytes"},
+        {"KBy", "kilobytes"},   {"MBy", "megabytes"},   {"GBy", "gigabytes"},  {"TBy", "terabytes"},
+        {"m", "meters"},        {"V", "volts"},         {"A", "amperes"},      {"J", "joules"},
+        {"W", "watts"},         {"g", "grams"},         {"Cel", "celsius"},    {"Hz", "hertz"},
         {"%", "percent"},
 };
 
@@ -115,7 +115,8 @@ static void unit_suffix(const otel_instrument *inst, char *ret, size_t size)
                 const char *per = slash + 1;
 
                 if (main_len) {
-                        w = unit_lookup(unit_words, sizeof(unit_words) / sizeof(unit_words[0]), unit, main_len);
+                        w = unit_lookup(unit_words, sizeof(unit_words) / sizeof(unit_words[0]), unit,
+                                        main_len);
                         nb_append(&b, w ? w : unit, w ? strlen(w) : main_len);
                 }
                 if (per_len) {
@@ -226,7 +227,10 @@ static void pw_escaped(prom_writer *w, const char *s, bool quote)
         const char *run = s;
 
         for (; *s; s++) {
-                const char *esc = *s == '\\' ? "\\\\" : *s == '\n' ? "\\n" : (*s == '"' && quote) ? "\\\"" : NULL;
+                const char *esc = *s == '\\'             ? "\\\\"
+                                  : *s == '\n'           ? "\\n"
+                                  : (*s == '"' && quote) ? "\\\""
+                                                         : NULL;
                 if (!esc)
                         continue;
                 pw_append(w, run, (size_t)(s - run));
@@ -372,7 +376,8 @@ static bool label_is_reserved(const char *key)
 /* Attributes as labels. Keys that sanitise to the same name share one label whose values are
  * joined with ';' in key order (compatibility spec); attrs are sorted by key already. Returns
  * whether anything was written. */
-static bool pw_attr_labels(prom_writer *w, otel_buf *scratch, const otel_attr *attrs, size_t n, bool skip_reserved)
+static bool pw_attr_labels(prom_writer *w, otel_buf *scratch, const otel_attr *attrs, size_t n,
+                           bool skip_reserved)
 {
         bool any = false;
 
@@ -402,8 +407,8 @@ static bool pw_attr_labels(prom_writer *w, otel_buf *scratch, const otel_attr *a
 }
 
 /* {attrs…,otel_scope_name="…",otel_scope_version="…"[,le="…"]} */
-static void pw_point_labels(prom_writer *w, otel_buf *scratch, const otel_metric_data *md, const otel_point *p,
-                            const char *le)
+static void pw_point_labels(prom_writer *w, otel_buf *scratch, const otel_metric_data *md,
+                            const otel_point *p, const char *le)
 {
         const otel_meter *m = md->inst->meter;
 
@@ -472,8 +477,9 @@ static void pw_exemplar(prom_writer *w, const otel_exemplar *e)
 
 /* les: the instrument's boundaries already formatted (one row of PROM_FLOAT_MAX per bucket, the last
  * "+Inf"), shared by all its points. */
-static void pw_histogram_point(prom_writer *w, otel_buf *scratch, const char *name, const otel_metric_data *md,
-                               const otel_point *p, const char (*les)[PROM_FLOAT_MAX])
+static void pw_histogram_point(prom_writer *w, otel_buf *scratch, const char *name,
+                               const otel_metric_data *md, const otel_point *p,
+                               const char (*les)[PROM_FLOAT_MAX])
 {
         const otel_instrument *inst = md->inst;
         uint64_t cumulative = 0;
@@ -506,7 +512,7 @@ static void pw_histogram_point(prom_writer *w, otel_buf *scratch, const char *na
 static void pw_points(prom_writer *w, otel_buf *scratch, const char *family, const otel_metric_data *md)
 {
         prom_type t = metric_prom_type(md->inst);
-        char (*les)[PROM_FLOAT_MAX] = NULL;
+        char(*les)[PROM_FLOAT_MAX] = NULL;
 
         if (t == PROM_HISTOGRAM) {
                 /* formatting a boundary is a dozen snprintf/strtod rounds: once per metric, not per point */
@@ -523,7 +529,7 @@ static void pw_points(prom_writer *w, otel_buf *scratch, const char *family, con
                 const otel_point *p = &md->points[i];
 
                 if (t == PROM_HISTOGRAM) {
-                        pw_histogram_point(w, scratch, family, md, p, (const char (*)[PROM_FLOAT_MAX])les);
+                        pw_histogram_point(w, scratch, family, md, p, (const char(*)[PROM_FLOAT_MAX])les);
                         continue;
                 }
                 pw_str(w, family);
@@ -582,7 +588,7 @@ static void pw_target_info(prom_writer *w, otel_buf *scratch, const otel_resourc
 int otel_prometheus_render(const otel_metrics_snapshot *s, bool openmetrics, otel_buf *out)
 {
         prom_writer w = {.out = out, .openmetrics = openmetrics};
-        char (*names)[OTEL_PROMETHEUS_NAME_MAX] = NULL;
+        char(*names)[OTEL_PROMETHEUS_NAME_MAX] = NULL;
         otel_buf scratch = {0};
         bool *done = NULL;
 
@@ -610,9 +616,10 @@ int otel_prometheus_render(const otel_metrics_snapshot *s, bool openmetrics, ote
                                 continue;
                         done[j] = true;
                         if (metric_prom_type(s->metrics[j].inst) != metric_prom_type(s->metrics[i].inst)) {
-                                otel_diag(OTEL_DIAG_DEBUG, "Prometheus: %s from scope %s conflicts with another "
-                                          "type of the same name, not exposed", s->metrics[j].inst->name,
-                                          s->metrics[j].inst->meter->scope_name);
+                                otel_diag(OTEL_DIAG_DEBUG,
+                                          "Prometheus: %s from scope %s conflicts with another "
+                                          "type of the same name, not exposed",
+                                          s->metrics[j].inst->name, s->metrics[j].inst->meter->scope_name);
                                 continue;
                         }
                         pw_points(&w, &scratch, names[i], &s->metrics[j]);

@@ -42,8 +42,10 @@ static void observe_orders(otel_observer *obs, void *userdata)
 static int record_known_set(void)
 {
         otel_meter *m = otel_meter_get("oteldemo-metrics-demo", "1.0.0");
-        otel_attr get[] = {OTEL_ATTR_STR("http.request.method", "GET"), OTEL_ATTR_I64("http.response.status_code", 200)};
-        otel_attr post[] = {OTEL_ATTR_STR("http.request.method", "POST"), OTEL_ATTR_I64("http.response.status_code", 201)};
+        otel_attr get[] = {OTEL_ATTR_STR("http.request.method", "GET"),
+                           OTEL_ATTR_I64("http.response.status_code", 200)};
+        otel_attr post[] = {OTEL_ATTR_STR("http.request.method", "POST"),
+                            OTEL_ATTR_I64("http.response.status_code", 201)};
         otel_attr route = OTEL_ATTR_STR("http.route", "/api/products");
         otel_instrument *requests, *cart, *duration, *cpu;
         otel_context_token tok;
@@ -51,21 +53,27 @@ static int record_known_set(void)
         otel_span *remote;
 
         requests = otel_instrument_new(m, OTEL_INSTRUMENT_COUNTER, "http.server.requests",
-                                       &(otel_instrument_opts){.unit = "{request}", .integer = true,
+                                       &(otel_instrument_opts){.unit = "{request}",
+                                                               .integer = true,
                                                                .description = "HTTP requests served"});
-        cart = otel_instrument_new(m, OTEL_INSTRUMENT_UP_DOWN_COUNTER, "shop.cart.items",
-                                   &(otel_instrument_opts){.unit = "{item}", .description = "Items in carts"});
-        duration = otel_instrument_new(m, OTEL_INSTRUMENT_HISTOGRAM, "http.server.request.duration",
-                                       &(otel_instrument_opts){.unit = "s",
-                                                               .description = "Duration of HTTP server requests."});
+        cart = otel_instrument_new(
+                m, OTEL_INSTRUMENT_UP_DOWN_COUNTER, "shop.cart.items",
+                &(otel_instrument_opts){.unit = "{item}", .description = "Items in carts"});
+        duration = otel_instrument_new(
+                m, OTEL_INSTRUMENT_HISTOGRAM, "http.server.request.duration",
+                &(otel_instrument_opts){.unit = "s", .description = "Duration of HTTP server requests."});
         cpu = otel_instrument_new(m, OTEL_INSTRUMENT_GAUGE, "process.cpu.utilization",
                                   &(otel_instrument_opts){.unit = "1", .description = "CPU utilization"});
         (void)otel_instrument_new(m, OTEL_INSTRUMENT_OBSERVABLE_GAUGE, "shop.stock.level",
-                                  &(otel_instrument_opts){.unit = "{item}", .description = "Items in stock",
-                                                          .integer = true, .callback = observe_stock});
+                                  &(otel_instrument_opts){.unit = "{item}",
+                                                          .description = "Items in stock",
+                                                          .integer = true,
+                                                          .callback = observe_stock});
         (void)otel_instrument_new(m, OTEL_INSTRUMENT_OBSERVABLE_COUNTER, "shop.orders.created",
-                                  &(otel_instrument_opts){.unit = "{order}", .description = "Orders created",
-                                                          .integer = true, .callback = observe_orders});
+                                  &(otel_instrument_opts){.unit = "{order}",
+                                                          .description = "Orders created",
+                                                          .integer = true,
+                                                          .callback = observe_orders});
 
         for (int i = 0; i < 3; i++)
                 otel_instrument_add(requests, 1, get, 2);
@@ -107,7 +115,8 @@ static enum MHD_Result demo_handler(void *cls, struct MHD_Connection *c, const c
                 resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         } else {
                 resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, otel_metrics_prometheus_content_type(om));
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                        otel_metrics_prometheus_content_type(om));
         }
         if (!resp) {
                 free(text);
@@ -124,8 +133,8 @@ static int serve(void)
         const union MHD_DaemonInfo *info;
         char buf[64];
 
-        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, demo_handler, NULL,
-                             MHD_OPTION_SOCK_ADDR,
+        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, demo_handler,
+                             NULL, MHD_OPTION_SOCK_ADDR,
                              (const struct sockaddr *)&(struct sockaddr_in){
                                      .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)},
                              MHD_OPTION_END);
@@ -151,7 +160,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "usage: %s serve | push [linger-ms]\n", argv[0]);
                 return 1;
         }
-        if (otel_sdk_init(&(otel_sdk_options){.service_name = "metrics-demo", .service_version = "2.0.0"}) < 0) {
+        if (otel_sdk_init(&(otel_sdk_options){.service_name = "metrics-demo", .service_version = "2.0.0"}) <
+            0) {
                 fprintf(stderr, "otel-metrics-demo: otel_sdk_init failed\n");
                 return 1;
         }

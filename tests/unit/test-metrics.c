@@ -17,10 +17,10 @@
 #include "metrics.h"
 #include "metrics_service.pb-c.h"
 
-#define TEST_SHUTDOWN_MS   5000
-#define TEST_THREAD_LOOPS  200000 /* measurements per thread in the concurrency tests */
-#define TEST_TRACEPARENT   "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-#define TEST_UNSAMPLED_TP  "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+#define TEST_SHUTDOWN_MS  5000
+#define TEST_THREAD_LOOPS 200000 /* measurements per thread in the concurrency tests */
+#define TEST_TRACEPARENT  "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+#define TEST_UNSAMPLED_TP "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
 
 static otel_metrics_snapshot snap; /* the latest collection, released by teardown */
 
@@ -72,7 +72,8 @@ static const otel_point *find_point(const otel_instrument *inst, const char *key
         for (size_t i = 0; i < md->n_points; i++) {
                 const otel_point *p = &md->points[i];
                 const otel_attr *a = key ? point_attr(p, key) : NULL;
-                if ((!key && p->n_attrs == 0) || (a && a->type == OTEL_ATTR_STRING && strcmp(a->v.s, value) == 0))
+                if ((!key && p->n_attrs == 0) ||
+                    (a && a->type == OTEL_ATTR_STRING && strcmp(a->v.s, value) == 0))
                         return p;
         }
         return NULL;
@@ -105,9 +106,12 @@ static void test_counter_sums_per_attribute_set(void **state)
 static void test_attribute_order_does_not_matter(void **state)
 {
         otel_instrument *c = otel_instrument_new(meter(), OTEL_INSTRUMENT_COUNTER, "c", NULL);
-        otel_attr x[] = {OTEL_ATTR_STR("method", "GET"), OTEL_ATTR_I64("status", 200), OTEL_ATTR_BOOLV("cached", true)};
-        otel_attr y[] = {OTEL_ATTR_BOOLV("cached", true), OTEL_ATTR_STR("method", "GET"), OTEL_ATTR_I64("status", 200)};
-        otel_attr z[] = {OTEL_ATTR_I64("status", 200), OTEL_ATTR_BOOLV("cached", true), OTEL_ATTR_STR("method", "GET")};
+        otel_attr x[] = {OTEL_ATTR_STR("method", "GET"), OTEL_ATTR_I64("status", 200),
+                         OTEL_ATTR_BOOLV("cached", true)};
+        otel_attr y[] = {OTEL_ATTR_BOOLV("cached", true), OTEL_ATTR_STR("method", "GET"),
+                         OTEL_ATTR_I64("status", 200)};
+        otel_attr z[] = {OTEL_ATTR_I64("status", 200), OTEL_ATTR_BOOLV("cached", true),
+                         OTEL_ATTR_STR("method", "GET")};
         const otel_point *p;
 
         (void)state;
@@ -324,7 +328,7 @@ static void test_histogram_keeps_count_sum_min_max_and_buckets(void **state)
 
         (void)state;
         otel_instrument_record(h, 0.5, NULL, 0);
-        otel_instrument_record(h, 1, NULL, 0);  /* upper bounds are inclusive */
+        otel_instrument_record(h, 1, NULL, 0); /* upper bounds are inclusive */
         otel_instrument_record(h, 10, NULL, 0);
         otel_instrument_record(h, 11, NULL, 0);
         otel_instrument_record(h, 2, NULL, 0);
@@ -341,7 +345,8 @@ static void test_histogram_keeps_count_sum_min_max_and_buckets(void **state)
 
 static void test_histogram_default_bounds_are_the_sdk_defaults(void **state)
 {
-        static const double expected[] = {0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000};
+        static const double expected[] = {0,   5,   10,   25,   50,   75,   100,  250,
+                                          500, 750, 1000, 2500, 5000, 7500, 10000};
         otel_instrument *h = otel_instrument_new(meter(), OTEL_INSTRUMENT_HISTOGRAM, "queue.wait", NULL);
 
         (void)state;
@@ -351,9 +356,11 @@ static void test_histogram_default_bounds_are_the_sdk_defaults(void **state)
 
 static void test_histogram_http_duration_uses_semconv_bounds(void **state)
 {
-        static const double expected[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10};
-        otel_instrument *h = otel_instrument_new(meter(), OTEL_INSTRUMENT_HISTOGRAM, "http.server.request.duration",
-                                                 &(otel_instrument_opts){.unit = "s"});
+        static const double expected[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
+                                          0.5,   0.75, 1,     2.5,  5,     7.5, 10};
+        otel_instrument *h =
+                otel_instrument_new(meter(), OTEL_INSTRUMENT_HISTOGRAM, "http.server.request.duration",
+                                    &(otel_instrument_opts){.unit = "s"});
 
         (void)state;
         assert_int_equal(otel_http_duration_bounds_len, 14);
@@ -445,8 +452,9 @@ static void observe_cb(otel_observer *obs, void *userdata)
 static void test_observable_counter_reports_what_the_callback_observes(void **state)
 {
         observe_script s = {.report_b = true};
-        otel_instrument *o = otel_instrument_new(meter(), OTEL_INSTRUMENT_OBSERVABLE_COUNTER, "o",
-                                                 &(otel_instrument_opts){.callback = observe_cb, .userdata = &s});
+        otel_instrument *o =
+                otel_instrument_new(meter(), OTEL_INSTRUMENT_OBSERVABLE_COUNTER, "o",
+                                    &(otel_instrument_opts){.callback = observe_cb, .userdata = &s});
 
         (void)state;
         collect();
@@ -585,8 +593,10 @@ typedef struct worker {
 static void *worker_main(void *arg)
 {
         worker *w = arg;
-        otel_attr shared[] = {OTEL_ATTR_STR("http.route", "/shared"), OTEL_ATTR_STR("m", "GET"), OTEL_ATTR_I64("s", 200)};
-        otel_attr own[] = {OTEL_ATTR_STR("http.route", w->route), OTEL_ATTR_STR("m", "GET"), OTEL_ATTR_I64("s", 200)};
+        otel_attr shared[] = {OTEL_ATTR_STR("http.route", "/shared"), OTEL_ATTR_STR("m", "GET"),
+                              OTEL_ATTR_I64("s", 200)};
+        otel_attr own[] = {OTEL_ATTR_STR("http.route", w->route), OTEL_ATTR_STR("m", "GET"),
+                           OTEL_ATTR_I64("s", 200)};
 
         for (int i = 0; i < TEST_THREAD_LOOPS; i++) {
                 otel_attr *a = i % 2 ? shared : own;
@@ -622,7 +632,8 @@ static void test_two_threads_recording_lose_nothing(void **state)
         assert_true(find_point(w[0].counter, "http.route", "/shared")->value == 0.5 * TEST_THREAD_LOOPS);
         assert_true(find_point(w[0].counter, "http.route", "/one")->value == 0.25 * TEST_THREAD_LOOPS);
         assert_true(find_point(w[0].counter, "http.route", "/two")->value == 0.25 * TEST_THREAD_LOOPS);
-        assert_int_equal(find_point(w[0].int_counter, "http.route", "/shared")->ivalue, 3 * TEST_THREAD_LOOPS);
+        assert_int_equal(find_point(w[0].int_counter, "http.route", "/shared")->ivalue,
+                         3 * TEST_THREAD_LOOPS);
         p = find_point(w[0].histogram, "http.route", "/shared");
         assert_int_equal(p->count, TEST_THREAD_LOOPS);
         /* odd i only: values 1 and 3, each TEST_THREAD_LOOPS / 4 times per thread */
@@ -640,9 +651,9 @@ static void record_otlp_set(otel_instrument **ret_c, otel_instrument **ret_h, ot
         static const double bounds[] = {1, 2};
         otel_attr a = OTEL_ATTR_STR("k", "v");
 
-        *ret_c = otel_instrument_new(meter(), OTEL_INSTRUMENT_COUNTER, "requests",
-                                     &(otel_instrument_opts){.unit = "{request}", .description = "Requests",
-                                                             .integer = true});
+        *ret_c = otel_instrument_new(
+                meter(), OTEL_INSTRUMENT_COUNTER, "requests",
+                &(otel_instrument_opts){.unit = "{request}", .description = "Requests", .integer = true});
         *ret_h = otel_instrument_new(meter(), OTEL_INSTRUMENT_HISTOGRAM, "latency",
                                      &(otel_instrument_opts){.unit = "s", .bounds = bounds, .n_bounds = 2});
         *ret_g = otel_instrument_new(otel_meter_get("other", NULL), OTEL_INSTRUMENT_GAUGE, "temp", NULL);
@@ -666,8 +677,8 @@ static void test_otlp_protobuf_carries_every_field(void **state)
         record_otlp_set(&c, &h, &g);
         collect();
         assert_int_equal(otlp_metrics_encode_proto(&snap, &out), 0);
-        req = opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__unpack(NULL, out.len,
-                                                                                                   out.data);
+        req = opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__unpack(
+                NULL, out.len, out.data);
         assert_non_null(req);
         assert_int_equal(req->n_resource_metrics, 1);
         rm = req->resource_metrics[0];
@@ -706,7 +717,8 @@ static void test_otlp_protobuf_carries_every_field(void **state)
         assert_int_equal(m->data_case, OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE);
         assert_true(m->gauge->data_points[0]->as_double == -1.25);
         assert_false(m->gauge->data_points[0]->has_start_time_unix_nano);
-        opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__free_unpacked(req, NULL);
+        opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__free_unpacked(req,
+                                                                                                    NULL);
         otel_buf_free(&out);
 }
 
@@ -724,7 +736,8 @@ static void test_otlp_json_uses_the_otlp_json_mapping(void **state)
         assert_non_null(root);
         metrics = json_object_object_get(
                 json_object_array_get_idx(
-                        json_object_object_get(json_object_array_get_idx(json_object_object_get(root, "resourceMetrics"), 0),
+                        json_object_object_get(json_object_array_get_idx(
+                                                       json_object_object_get(root, "resourceMetrics"), 0),
                                                "scopeMetrics"),
                         0),
                 "metrics");
@@ -738,9 +751,11 @@ static void test_otlp_json_uses_the_otlp_json_mapping(void **state)
         assert_true(json_object_is_type(json_object_object_get(dp, "asInt"), json_type_string));
         assert_string_equal(json_object_get_string(json_object_object_get(dp, "asInt")), "7");
         m = json_object_array_get_idx(metrics, 1);
-        dp = json_object_array_get_idx(json_object_object_get(json_object_object_get(m, "histogram"), "dataPoints"), 0);
+        dp = json_object_array_get_idx(
+                json_object_object_get(json_object_object_get(m, "histogram"), "dataPoints"), 0);
         assert_string_equal(json_object_get_string(json_object_object_get(dp, "count")), "3");
-        assert_string_equal(json_object_get_string(json_object_array_get_idx(json_object_object_get(dp, "bucketCounts"), 2)),
+        assert_string_equal(json_object_get_string(json_object_array_get_idx(
+                                    json_object_object_get(dp, "bucketCounts"), 2)),
                             "1");
         assert_true(json_object_get_double(json_object_object_get(dp, "min")) == 0.5);
         json_object_put(root);

@@ -35,7 +35,8 @@ static int test_teardown(void **state)
 
 /* ---- names ----------------------------------------------------------------------------------- */
 
-static void assert_prom_name(otel_instrument_kind kind, const char *name, const char *unit, const char *expected)
+static void assert_prom_name(otel_instrument_kind kind, const char *name, const char *unit,
+                             const char *expected)
 {
         otel_meter *m = otel_meter_get("names", NULL);
         otel_instrument *inst = otel_instrument_new(m, kind, name, &(otel_instrument_opts){.unit = unit});
@@ -104,8 +105,10 @@ static void record_fixed_set(void)
 {
         otel_meter *shop = otel_meter_get("shop", "1.2.0"), *jobs = otel_meter_get("jobs", NULL);
         otel_instrument *requests, *cart, *duration, *cpu, *processed;
-        otel_attr get[] = {OTEL_ATTR_STR("http.request.method", "GET"), OTEL_ATTR_I64("http.response.status_code", 200)};
-        otel_attr post[] = {OTEL_ATTR_I64("http.response.status_code", 201), OTEL_ATTR_STR("http.request.method", "POST")};
+        otel_attr get[] = {OTEL_ATTR_STR("http.request.method", "GET"),
+                           OTEL_ATTR_I64("http.response.status_code", 200)};
+        otel_attr post[] = {OTEL_ATTR_I64("http.response.status_code", 201),
+                            OTEL_ATTR_STR("http.request.method", "POST")};
         otel_attr route = OTEL_ATTR_STR("http.route", "/api/x");
         otel_attr cpu0 = OTEL_ATTR_STR("cpu", "0");
         otel_attr kind = OTEL_ATTR_STR("job.kind", "a\"b\\c\nd");
@@ -115,14 +118,17 @@ static void record_fixed_set(void)
         otel_span *remote;
 
         requests = otel_instrument_new(shop, OTEL_INSTRUMENT_COUNTER, "http.server.requests",
-                                       &(otel_instrument_opts){.unit = "{request}", .description = "Requests served",
+                                       &(otel_instrument_opts){.unit = "{request}",
+                                                               .description = "Requests served",
                                                                .integer = true});
         cart = otel_instrument_new(shop, OTEL_INSTRUMENT_UP_DOWN_COUNTER, "shop.cart.items",
                                    &(otel_instrument_opts){.unit = "{item}"});
-        duration = otel_instrument_new(shop, OTEL_INSTRUMENT_HISTOGRAM, "http.server.request.duration",
-                                       &(otel_instrument_opts){.unit = "s",
-                                                               .description = "Duration of HTTP server requests.",
-                                                               .bounds = bounds, .n_bounds = 2});
+        duration = otel_instrument_new(
+                shop, OTEL_INSTRUMENT_HISTOGRAM, "http.server.request.duration",
+                &(otel_instrument_opts){.unit = "s",
+                                        .description = "Duration of HTTP server requests.",
+                                        .bounds = bounds,
+                                        .n_bounds = 2});
         cpu = otel_instrument_new(shop, OTEL_INSTRUMENT_GAUGE, "process.cpu.utilization",
                                   &(otel_instrument_opts){.unit = "1"});
         processed = otel_instrument_new(jobs, OTEL_INSTRUMENT_COUNTER, "jobs.processed", NULL);
@@ -156,7 +162,8 @@ static char *render_fixed_set(bool openmetrics)
         snap.resource = &test_resource;
         for (size_t i = 0; i < snap.n_metrics; i++)
                 for (size_t j = 0; j < snap.metrics[i].n_points; j++)
-                        for (size_t b = 0; snap.metrics[i].points[j].exemplars && b <= snap.metrics[i].inst->n_bounds; b++)
+                        for (size_t b = 0;
+                             snap.metrics[i].points[j].exemplars && b <= snap.metrics[i].inst->n_bounds; b++)
                                 snap.metrics[i].points[j].exemplars[b].time_ns = TEST_EXEMPLAR_NS;
         assert_int_equal(otel_prometheus_render(&snap, openmetrics, &out), 0);
         otel_metrics_snapshot_done(&snap);
@@ -171,11 +178,14 @@ static void test_render_text_0_0_4_golden(void **state)
         static const char expected[] =
                 "# HELP target_info Target metadata\n"
                 "# TYPE target_info gauge\n"
-                "target_info{service_name=\"shop\",service_instance_id=\"i-1\",telemetry_sdk_language=\"c\"} 1\n"
+                "target_info{service_name=\"shop\",service_instance_id=\"i-1\",telemetry_sdk_language=\"c\"}"
+                " 1\n"
                 "# HELP http_server_requests_total Requests served\n"
                 "# TYPE http_server_requests_total counter\n"
-                "http_server_requests_total{http_request_method=\"GET\",http_response_status_code=\"200\"," SHOP_SCOPE "} 3\n"
-                "http_server_requests_total{http_request_method=\"POST\",http_response_status_code=\"201\"," SHOP_SCOPE "} 1\n"
+                "http_server_requests_total{http_request_method=\"GET\",http_response_status_code="
+                "\"200\"," SHOP_SCOPE "} 3\n"
+                "http_server_requests_total{http_request_method=\"POST\",http_response_status_code="
+                "\"201\"," SHOP_SCOPE "} 1\n"
                 "# TYPE shop_cart_items gauge\n"
                 "shop_cart_items{" SHOP_SCOPE "} 2.5\n"
                 "# HELP http_server_request_duration_seconds Duration of HTTP server requests.\n"
@@ -202,11 +212,14 @@ static void test_render_openmetrics_golden_with_exemplar(void **state)
         static const char expected[] =
                 "# HELP target Target metadata\n"
                 "# TYPE target info\n"
-                "target_info{service_name=\"shop\",service_instance_id=\"i-1\",telemetry_sdk_language=\"c\"} 1\n"
+                "target_info{service_name=\"shop\",service_instance_id=\"i-1\",telemetry_sdk_language=\"c\"}"
+                " 1\n"
                 "# HELP http_server_requests Requests served\n"
                 "# TYPE http_server_requests counter\n"
-                "http_server_requests_total{http_request_method=\"GET\",http_response_status_code=\"200\"," SHOP_SCOPE "} 3\n"
-                "http_server_requests_total{http_request_method=\"POST\",http_response_status_code=\"201\"," SHOP_SCOPE "} 1\n"
+                "http_server_requests_total{http_request_method=\"GET\",http_response_status_code="
+                "\"200\"," SHOP_SCOPE "} 3\n"
+                "http_server_requests_total{http_request_method=\"POST\",http_response_status_code="
+                "\"201\"," SHOP_SCOPE "} 1\n"
                 "# TYPE shop_cart_items gauge\n"
                 "shop_cart_items{" SHOP_SCOPE "} 2.5\n"
                 "# HELP http_server_request_duration_seconds Duration of HTTP server requests.\n"
@@ -214,7 +227,8 @@ static void test_render_openmetrics_golden_with_exemplar(void **state)
                 "# UNIT http_server_request_duration_seconds seconds\n"
                 "http_server_request_duration_seconds_bucket{" ROUTE ",le=\"0.1\"} 2\n"
                 "http_server_request_duration_seconds_bucket{" ROUTE ",le=\"1\"} 3"
-                " # {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\",span_id=\"00f067aa0ba902b7\"} 0.5 1700000000.123\n"
+                " # {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\",span_id=\"00f067aa0ba902b7\"} 0.5 "
+                "1700000000.123\n"
                 "http_server_request_duration_seconds_bucket{" ROUTE ",le=\"+Inf\"} 4\n"
                 "http_server_request_duration_seconds_sum{" ROUTE "} 3.6625\n"
                 "http_server_request_duration_seconds_count{" ROUTE "} 4\n"
@@ -236,7 +250,8 @@ static void test_render_joins_labels_that_sanitise_to_the_same_name(void **state
 {
         otel_meter *m = otel_meter_get("collide", NULL);
         otel_instrument *g = otel_instrument_new(m, OTEL_INSTRUMENT_GAUGE, "g", NULL);
-        otel_attr attrs[] = {OTEL_ATTR_STR("a.b", "x"), OTEL_ATTR_I64("a_b", 7), OTEL_ATTR_STR("9lives", "y")};
+        otel_attr attrs[] = {OTEL_ATTR_STR("a.b", "x"), OTEL_ATTR_I64("a_b", 7),
+                             OTEL_ATTR_STR("9lives", "y")};
         char *text;
         size_t len;
 
@@ -250,8 +265,10 @@ static void test_render_joins_labels_that_sanitise_to_the_same_name(void **state
 
 static void test_render_same_name_in_two_scopes_is_one_family(void **state)
 {
-        otel_instrument *a = otel_instrument_new(otel_meter_get("one", NULL), OTEL_INSTRUMENT_COUNTER, "hits", NULL);
-        otel_instrument *b = otel_instrument_new(otel_meter_get("two", NULL), OTEL_INSTRUMENT_COUNTER, "hits", NULL);
+        otel_instrument *a =
+                otel_instrument_new(otel_meter_get("one", NULL), OTEL_INSTRUMENT_COUNTER, "hits", NULL);
+        otel_instrument *b =
+                otel_instrument_new(otel_meter_get("two", NULL), OTEL_INSTRUMENT_COUNTER, "hits", NULL);
         char *text;
         size_t len;
 
@@ -287,7 +304,8 @@ static void test_render_bounds_like_prometheus_clients(void **state)
 static void test_content_types_name_the_format_versions(void **state)
 {
         (void)state;
-        assert_string_equal(otel_metrics_prometheus_content_type(false), "text/plain; version=0.0.4; charset=utf-8");
+        assert_string_equal(otel_metrics_prometheus_content_type(false),
+                            "text/plain; version=0.0.4; charset=utf-8");
         assert_string_equal(otel_metrics_prometheus_content_type(true),
                             "application/openmetrics-text; version=1.0.0; charset=utf-8");
 }

@@ -59,7 +59,8 @@ static void test_resource_default_service_name_names_the_executable(void **state
 static void test_resource_env_service_name_wins_over_everything(void **state)
 {
         otel_attr extra[] = {OTEL_ATTR_STR("service.name", "from-attrs")};
-        otel_sdk_options o = {.service_name = "from-options", .resource_attrs = extra, .n_resource_attrs = 1};
+        otel_sdk_options o = {
+                .service_name = "from-options", .resource_attrs = extra, .n_resource_attrs = 1};
         otel_resource *r;
 
         (void)state;
@@ -104,7 +105,8 @@ int main(void)
                 cmocka_unit_test_setup(test_resource_has_sdk_host_and_process_attributes, clean_env),
                 cmocka_unit_test_setup(test_resource_default_service_name_names_the_executable, clean_env),
                 cmocka_unit_test_setup(test_resource_env_service_name_wins_over_everything, clean_env),
-                cmocka_unit_test_setup(test_resource_attributes_env_is_parsed_and_percent_decoded, clean_env),
+                cmocka_unit_test_setup(test_resource_attributes_env_is_parsed_and_percent_decoded,
+                                       clean_env),
                 cmocka_unit_test_setup(test_resource_attributes_env_invalid_is_ignored_whole, clean_env),
         };
         return cmocka_run_group_tests_name("resource", tests, NULL, NULL);

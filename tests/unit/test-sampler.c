@@ -12,12 +12,14 @@
 
 #include "sampler.h"
 
-static const uint8_t tid_low[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 1};
+static const uint8_t tid_low[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                    0xff, 0,    0,    0,    0,    0,    0,    1};
 static const uint8_t tid_high[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 static otel_span_context parent(bool sampled, bool remote)
 {
-        return (otel_span_context){.trace_id = {1}, .span_id = {1}, .trace_flags = sampled, .is_remote = remote};
+        return (otel_span_context){
+                .trace_id = {1}, .span_id = {1}, .trace_flags = sampled, .is_remote = remote};
 }
 
 static void test_always_on_samples_even_under_unsampled_parent(void **state)
@@ -48,7 +50,7 @@ static void test_traceidratio_uses_low_56_bits_of_trace_id(void **state)
 
         (void)state;
         otel_sampler_init(&s, OTEL_SAMPLER_TRACEIDRATIO, 0.5);
-        assert_false(otel_sampler_should_sample(&s, NULL, tid_low));  /* the high bytes do not count */
+        assert_false(otel_sampler_should_sample(&s, NULL, tid_low)); /* the high bytes do not count */
         assert_true(otel_sampler_should_sample(&s, NULL, tid_high));
 }
 

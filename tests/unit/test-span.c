@@ -110,7 +110,8 @@ static void test_span_root_option_ignores_current_span(void **state)
 {
         otel_span *parent = otel_span_start(tracer, "parent", OTEL_SPAN_KIND_SERVER, NULL);
         otel_context_token tok = otel_context_attach(parent, NULL);
-        otel_span *root = otel_span_start(tracer, "root", OTEL_SPAN_KIND_INTERNAL, &(otel_span_start_opts){.root = true});
+        otel_span *root = otel_span_start(tracer, "root", OTEL_SPAN_KIND_INTERNAL,
+                                          &(otel_span_start_opts){.root = true});
 
         (void)state;
         assert_false(root->has_parent);
@@ -389,7 +390,8 @@ static void test_unsampled_span_is_not_recorded_but_propagates_ids(void **state)
         setenv("OTEL_TRACES_SAMPLER", "parentbased_always_on", 1);
         cap = capture_install();
         tracer = otel_tracer_get("test-span", NULL);
-        s = otel_span_start(tracer, "child", OTEL_SPAN_KIND_SERVER, &(otel_span_start_opts){.parent = remote});
+        s = otel_span_start(tracer, "child", OTEL_SPAN_KIND_SERVER,
+                            &(otel_span_start_opts){.parent = remote});
         assert_false(otel_span_is_recording(s));
         assert_memory_equal(otel_span_get_context(s)->trace_id, sc.trace_id, OTEL_TRACE_ID_SIZE);
         assert_memory_not_equal(otel_span_get_context(s)->span_id, sc.span_id, OTEL_SPAN_ID_SIZE);
@@ -477,31 +479,50 @@ static void test_trace_stats_count_started_and_ended(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_span_start_end_hands_span_to_processor, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_span_start_end_hands_span_to_processor, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_span_explicit_times_are_kept, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_span_child_of_current_span_shares_trace_and_links_parent, setup, teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_span_child_of_current_span_shares_trace_and_links_parent, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_span_root_option_ignores_current_span, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_span_remote_parent_marks_parent_remote, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_span_attributes_of_every_type_are_copied, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_span_setting_a_key_again_replaces_its_value, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_span_remote_parent_marks_parent_remote, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_span_attributes_of_every_type_are_copied, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_span_setting_a_key_again_replaces_its_value, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_span_rejects_empty_attribute_key, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_span_many_attributes_beyond_inline_storage_are_kept, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_span_attribute_count_limit_drops_and_counts, setup_limits, teardown),
-                cmocka_unit_test_setup_teardown(test_span_value_length_limit_truncates_on_utf8_boundary, setup_limits, teardown),
+                cmocka_unit_test_setup_teardown(test_span_many_attributes_beyond_inline_storage_are_kept,
+                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_span_attribute_count_limit_drops_and_counts,
+                                                setup_limits, teardown),
+                cmocka_unit_test_setup_teardown(test_span_value_length_limit_truncates_on_utf8_boundary,
+                                                setup_limits, teardown),
                 cmocka_unit_test(test_utf8_truncate_never_splits_a_sequence),
-                cmocka_unit_test_setup_teardown(test_span_event_limit_drops_and_counts, setup_limits, teardown),
-                cmocka_unit_test_setup_teardown(test_span_events_keep_order_time_and_attributes, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_span_record_exception_adds_exception_event, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_span_links_are_recorded_and_invalid_ones_ignored, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_span_link_limit_drops_and_counts, setup_limits, teardown),
-                cmocka_unit_test_setup_teardown(test_span_status_ok_is_final_and_description_only_with_error, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_span_event_limit_drops_and_counts, setup_limits,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_span_events_keep_order_time_and_attributes, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_span_record_exception_adds_exception_event, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_span_links_are_recorded_and_invalid_ones_ignored, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_span_link_limit_drops_and_counts, setup_limits,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_span_status_ok_is_final_and_description_only_with_error,
+                                                setup, teardown),
                 cmocka_unit_test_setup_teardown(test_span_changes_after_end_are_ignored, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_span_update_name_renames, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_unsampled_span_is_not_recorded_but_propagates_ids, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_disabled_sdk_returns_nonrecording_spans_with_parent_context, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_set_sampler_applies_to_spans_started_afterwards, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_set_sampler_rejects_bad_values_and_keeps_the_old_one, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_tracer_get_returns_same_tracer_per_scope, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unsampled_span_is_not_recorded_but_propagates_ids,
+                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_disabled_sdk_returns_nonrecording_spans_with_parent_context, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_set_sampler_applies_to_spans_started_afterwards, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_set_sampler_rejects_bad_values_and_keeps_the_old_one,
+                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tracer_get_returns_same_tracer_per_scope, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_trace_stats_count_started_and_ended, setup, teardown),
         };
         return cmocka_run_group_tests_name("span", tests, NULL, NULL);
