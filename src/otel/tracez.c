@@ -181,9 +181,27 @@ static tracez_entry *tracez_lookup(const char *name, bool create)
         return create ? &tracez_other : NULL;
 }
 
+/* The entry this thread looked up last: a server starts the same few span names over and over, and
+ * a compare with the entry's own copy of the name is cheaper than hashing and probing. Entries live
+ * until otel_tracez_reset(), which bumps the generation so that no thread uses a stale one. */
+typedef struct tracez_last {
+        tracez_entry *entry; /* NULL: none yet */
+        unsigned gen;        /* tracez_gen when entry was cached */
+} tracez_last;
+
+static _Thread_local tracez_last tracez_last_lookup;
+static atomic_uint tracez_gen;
+
 tracez_entry *otel_tracez_span_started(const char *name)
 {
-        tracez_entry *e = tracez_lookup(name, true);
+        tracez_last *last = &tracez_last_lookup;
+        unsigned gen = atomic_load_explicit(&tracez_gen, memory_order_acquire);
+        tracez_entry *e = last->entry;
+
+        if (!e || last->gen != gen || e == &tracez_other || !name || strcmp(e->name, name) != 0) {
+                e = tracez_lookup(name, true);
+                *last = (tracez_last){.entry = e, .gen = gen};
+        }
 
         atomic_fetch_add_explicit(&e->started, 1, memory_order_relaxed);
         return e;
@@ -229,6 +247,7 @@ static void tracez_entry_clear(tracez_entry *e)
 
 void otel_tracez_reset(void)
 {
+        atomic_fetch_add_explicit(&tracez_gen, 1, memory_order_release);
         for (size_t i = 0; i < OTEL_TRACEZ_TABLE_SIZE; i++) {
                 tracez_entry *e = atomic_exchange(&tracez_table[i], NULL);
 
