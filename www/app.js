@@ -235,25 +235,32 @@
                 return qs ? `#/?${qs}` : '#/';
         }
 
-        async function renderCatalogue(params, seq) {
-                const q = (params.get('q') || '').trim();
-                const page = Math.max(1, parseInt(params.get('page') || '1', 10) || 1);
-                searchInput.value = q;
-                setMain(el('p', { class: 'loading' }, 'Loading products…'));
-                let query = `/api/products?limit=${PAGE_SIZE}&offset=${(page - 1) * PAGE_SIZE}`;
-                if (q) {
-                        query += `&q=${encodeURIComponent(q)}`;
-                }
-                let res;
+        /* The common start of a page: a loading line, then load(); resolves to its result, or to
+         * undefined when it failed (the error page is shown) or the user has moved on meanwhile. */
+        async function loadForRoute(loading, load, seq) {
+                setMain(el('p', { class: 'loading' }, loading));
+                let result;
                 try {
-                        res = await api('GET', query);
+                        result = await load();
                 } catch (e) {
                         if (seq === state.routeSeq) {
                                 setMain(errorPage(e));
                         }
-                        return;
+                        return undefined;
                 }
-                if (seq !== state.routeSeq) {
+                return seq === state.routeSeq ? result : undefined;
+        }
+
+        async function renderCatalogue(params, seq) {
+                const q = (params.get('q') || '').trim();
+                const page = Math.max(1, parseInt(params.get('page') || '1', 10) || 1);
+                searchInput.value = q;
+                let query = `/api/products?limit=${PAGE_SIZE}&offset=${(page - 1) * PAGE_SIZE}`;
+                if (q) {
+                        query += `&q=${encodeURIComponent(q)}`;
+                }
+                const res = await loadForRoute('Loading products…', () => api('GET', query), seq);
+                if (res === undefined) {
                         return;
                 }
                 const items = Array.isArray(res.data.items) ? res.data.items : [];
@@ -377,17 +384,8 @@
         }
 
         async function renderProduct(id, seq) {
-                setMain(el('p', { class: 'loading' }, 'Loading product…'));
-                let res;
-                try {
-                        res = await api('GET', `/api/products/${id}`);
-                } catch (e) {
-                        if (seq === state.routeSeq) {
-                                setMain(errorPage(e));
-                        }
-                        return;
-                }
-                if (seq !== state.routeSeq) {
+                const res = await loadForRoute('Loading product…', () => api('GET', `/api/products/${id}`), seq);
+                if (res === undefined) {
                         return;
                 }
                 const p = res.data || {};
@@ -421,17 +419,8 @@
 
         async function renderOrders(params, seq) {
                 const userId = safeId(params.get('user')) || rememberedUser();
-                setMain(el('p', { class: 'loading' }, 'Loading customers…'));
-                let users;
-                try {
-                        users = await loadUsers();
-                } catch (e) {
-                        if (seq === state.routeSeq) {
-                                setMain(errorPage(e));
-                        }
-                        return;
-                }
-                if (seq !== state.routeSeq) {
+                const users = await loadForRoute('Loading customers…', () => loadUsers(), seq);
+                if (users === undefined) {
                         return;
                 }
                 const select = el('select', { 'data-testid': 'history-user-select', 'aria-label': 'Customer' },
@@ -468,17 +457,8 @@
         }
 
         async function renderOrder(id, seq) {
-                setMain(el('p', { class: 'loading' }, 'Loading order…'));
-                let res;
-                try {
-                        res = await api('GET', `/api/orders/${id}`);
-                } catch (e) {
-                        if (seq === state.routeSeq) {
-                                setMain(errorPage(e));
-                        }
-                        return;
-                }
-                if (seq !== state.routeSeq) {
+                const res = await loadForRoute('Loading order…', () => api('GET', `/api/orders/${id}`), seq);
+                if (res === undefined) {
                         return;
                 }
                 const order = res.data || {};
