@@ -9,7 +9,8 @@
 #include "http-router.h"
 #include "http-server.h"
 
-#define HTTP_METHOD_MAX 16u
+#define HTTP_METHOD_MAX         16u
+#define HTTP_CLIENT_ADDRESS_MAX 46u /* INET6_ADDRSTRLEN */
 
 typedef struct http_reply_header_entry {
         char *name;  /* owned */
@@ -76,6 +77,8 @@ int http_builtin_register(http_server *s);
 void http_request_clear(http_request *req);
 /* GET /healthz over a new connection to the bound socket's address within timeout_ms. */
 int http_probe_healthz(int listen_fd, unsigned timeout_ms);
+/* The client's IP address as text ("" when unknown), into a buffer of HTTP_CLIENT_ADDRESS_MAX. */
+void http_client_address(struct MHD_Connection *conn, char *buf, size_t size);
 /* Parses "host:port" / "[v6]:port" into host and port. -EINVAL on bad syntax. */
 int http_listen_split(const char *listen, char *ret_host, size_t host_size, char *ret_port,
                       size_t port_size);
