@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api-routes.h"
 #include "frontend-config.h"
 #include "notify.h"
 #include "otel.h"
 #include "proxy.h"
 #include "service.h"
 #include "static.h"
+#include "trace-view.h"
 
 #define FRONTEND_FLUSH_TIMEOUT_MS 5000u
 #define FRONTEND_EXIT_FAILURE     1
@@ -41,7 +43,8 @@ static void frontend_usage(FILE *f)
                 "%s\n"
                 "Endpoints: / (the shop), /api/* (backend), /ui-config.json, /healthz, /readyz (the "
                 "backend\n"
-                "answers), /metrics, /debug/tracez.\n",
+                "answers), /metrics, /debug/tracez, /debug/trace/TRACE_ID and /debug/backend/tracez\n"
+                "(the shop's tracez pages: #/tracez, #/trace/TRACE_ID).\n",
                 frontend_config_help);
 }
 
@@ -99,15 +102,11 @@ static void frontend_status(void *userdata, char *buf, size_t size)
 
 static int frontend_routes(frontend *fe)
 {
-        static const char *const api_methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
         int r;
 
-        for (size_t i = 0; i < sizeof(api_methods) / sizeof(api_methods[0]); i++) {
-                r = http_server_route(fe->server, api_methods[i], "/api/*", proxy_handle, fe->proxy);
-                if (r < 0)
-                        return r;
-        }
-        if ((r = http_server_route(fe->server, "GET", "/ui-config.json", frontend_ui_config, fe)) < 0 ||
+        if ((r = api_routes_register(fe->server, proxy_handle, fe->proxy)) < 0 ||
+            (r = trace_view_register(fe->server, &fe->config.backend)) < 0 ||
+            (r = http_server_route(fe->server, "GET", "/ui-config.json", frontend_ui_config, fe)) < 0 ||
             (r = http_server_route(fe->server, "GET", "/*", static_site_handle, fe->site)) < 0)
                 return r;
         return 0;
