@@ -131,7 +131,7 @@
                                 node.setAttribute(key, value === true ? '' : String(value));
                         }
                 }
-                for (const child of children.flat()) {
+                for (const child of children.flat(Infinity)) {
                         if (child === null || child === undefined || child === false) {
                                 continue;
                         }
@@ -140,8 +140,9 @@
                 return node;
         }
 
+        // Nodes, or (nested) arrays of them; null/undefined/false are skipped, like el()'s children.
         function setMain(...nodes) {
-                main.replaceChildren(...nodes);
+                main.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
         }
 
         // Ids go into URLs: only positive integers, whatever the API sends.

@@ -158,10 +158,12 @@ async function main() {
                 await page.locator('[data-testid=tracez-frontend] [data-testid=tracez-row]').first().waitFor();
                 await page.locator('[data-testid=tracez-backend] [data-testid=tracez-row]').first().waitFor();
                 await page.locator('[data-testid=tracez-backend] a', { hasText: 'POST /api/orders' }).click();
-                const sample = page.locator('[data-testid=tracez-sample]').first();
-                await sample.waitFor();
-                const sampleText = await sample.innerText();
-                check(/http\.response\.status_code\s+20[01]/.test(sampleText), `sample attributes: ${sampleText}`);
+                await page.locator('[data-testid=tracez-sample]').first().waitFor();
+                // The order's sample (201), among the later refused one (409); newest first.
+                const samples = await page.locator('[data-testid=tracez-sample]').allInnerTexts();
+                const sampleText = samples.find((t) => t.includes(result.order_trace_id)) || samples.join('\n');
+                check(/http\.response\.status_code\s+201/.test(sampleText), `sample attributes: ${sampleText}`);
+                check(/user_agent\.original\s+Mozilla/.test(sampleText), `all attributes: ${sampleText}`);
                 check(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z/.test(sampleText), `UTC start: ${sampleText}`);
                 await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'tracez.png'), fullPage: true });
 
