@@ -227,11 +227,13 @@ static json_object *summary_json(const load_run *run, const uint64_t sessions[],
         mix = json_object_new_object();
         sess = json_object_new_object();
         (void)json_object_object_add(o, "target_rate", json_rounded(run->opts->rate, SUMMARY_RATE_DECIMALS));
-        (void)json_object_object_add(o, "achieved_rate",
-                                     json_rounded(schedule_rate(st->done, elapsed_ns), SUMMARY_RATE_DECIMALS));
+        (void)json_object_object_add(
+                o, "achieved_rate",
+                json_rounded(schedule_rate(st->done, elapsed_ns), SUMMARY_RATE_DECIMALS));
         (void)json_object_object_add(o, "duration_s",
                                      json_rounded((double)run->opts->duration_ns / 1e9, SUMMARY_S_DECIMALS));
-        (void)json_object_object_add(o, "elapsed_s", json_rounded((double)elapsed_ns / 1e9, SUMMARY_S_DECIMALS));
+        (void)json_object_object_add(o, "elapsed_s",
+                                     json_rounded((double)elapsed_ns / 1e9, SUMMARY_S_DECIMALS));
         (void)json_object_object_add(o, "concurrency", json_object_new_int64(run->opts->concurrency));
         (void)json_object_object_add(o, "seed", json_object_new_uint64(run->opts->seed));
         (void)json_object_object_add(o, "interrupted", json_object_new_boolean(interrupted));
@@ -252,13 +254,15 @@ static json_object *summary_json(const load_run *run, const uint64_t sessions[],
                 for (size_t i = 0; i < N_PERCENTILES; i++)
                         (void)json_object_object_add(
                                 lat, summary_percentile_names[i],
-                                json_rounded((double)histogram_percentile(&st->latency, summary_percentiles[i]) /
-                                                     1000.0,
-                                             SUMMARY_MS_DECIMALS));
-                (void)json_object_object_add(lat, "max",
-                                             json_rounded((double)st->latency.max / 1000.0, SUMMARY_MS_DECIMALS));
-                (void)json_object_object_add(lat, "mean",
-                                             json_rounded(histogram_mean(&st->latency) / 1000.0, SUMMARY_MS_DECIMALS));
+                                json_rounded(
+                                        (double)histogram_percentile(&st->latency, summary_percentiles[i]) /
+                                                1000.0,
+                                        SUMMARY_MS_DECIMALS));
+                (void)json_object_object_add(
+                        lat, "max", json_rounded((double)st->latency.max / 1000.0, SUMMARY_MS_DECIMALS));
+                (void)json_object_object_add(
+                        lat, "mean",
+                        json_rounded(histogram_mean(&st->latency) / 1000.0, SUMMARY_MS_DECIMALS));
         }
         (void)json_object_object_add(o, "latency_ms", lat);
         for (int ep = 0; eps && ep < _LOAD_EP_MAX; ep++) {

@@ -142,9 +142,9 @@ void access_log_request(bool enabled, const access_log_entry *e)
                 attrs[n++] = OTEL_ATTR_STR("client.address", e->client);
         /* One line a person can read: what, which route (or the path when none matched), outcome. */
         otel_log_attrs(rejection ? OTEL_SEVERITY_WARN : OTEL_SEVERITY_INFO, attrs, n,
-                       "%s %s %s %.1f ms %" PRIu64 " B %s%s", e->method, e->route ? route : e->path,
-                       status, (double)e->duration_ns / 1e6, e->bytes,
-                       e->client && e->client[0] ? e->client : "-", note);
+                       "%s %s %s %.1f ms %" PRIu64 " B %s%s", e->method, e->route ? route : e->path, status,
+                       (double)e->duration_ns / 1e6, e->bytes, e->client && e->client[0] ? e->client : "-",
+                       note);
 }
 
 void access_log_refused(const char *reason)
@@ -179,7 +179,7 @@ void access_log_http_completed(const http_request *req, int termination)
                 .route = req->route_result == 0 ? req->match.pattern : NULL,
                 .path = req->url,
                 .status = req->replied ? req->status : 0,
-                .failure = req->replied                                        ? NULL
+                .failure = req->replied                                            ? NULL
                            : termination == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout"
                                                                                    : "aborted",
                 .duration_ns = mono_ns() - req->start_mono_ns,

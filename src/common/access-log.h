@@ -13,20 +13,20 @@
 
 #include "config-file.h"
 
-#define ACCESS_LOG_REJECT_BURST  20u /* rejection lines logged back to back before the limit applies */
-#define ACCESS_LOG_REJECT_PER_S  10u /* rejection lines per second after the burst */
-#define ACCESS_LOG_DEFAULT_ON    true
+#define ACCESS_LOG_REJECT_BURST 20u /* rejection lines logged back to back before the limit applies */
+#define ACCESS_LOG_REJECT_PER_S 10u /* rejection lines per second after the burst */
+#define ACCESS_LOG_DEFAULT_ON   true
 
 /* What one completed request looked like; the strings are borrowed. */
 typedef struct access_log_entry {
-        const char *method;      /* as received */
-        const char *route;       /* the matched route pattern, or NULL (none matched) */
-        const char *path;        /* the decoded path, logged when no route matched */
-        unsigned status;         /* 0 when no reply went out (aborted, timed out) */
-        const char *failure;     /* "timeout", "aborted" when no reply went out, else NULL */
-        uint64_t duration_ns;    /* first callback to completion */
-        uint64_t bytes;          /* reply body bytes */
-        const char *client;      /* client address ("" unknown) */
+        const char *method;   /* as received */
+        const char *route;    /* the matched route pattern, or NULL (none matched) */
+        const char *path;     /* the decoded path, logged when no route matched */
+        unsigned status;      /* 0 when no reply went out (aborted, timed out) */
+        const char *failure;  /* "timeout", "aborted" when no reply went out, else NULL */
+        uint64_t duration_ns; /* first callback to completion */
+        uint64_t bytes;       /* reply body bytes */
+        const char *client;   /* client address ("" unknown) */
 } access_log_entry;
 
 /* Reads [server] access_log (boolean, default on). -EINVAL with config_error(cfg) set. */

@@ -190,7 +190,8 @@ int http_request_json(http_request *req, json_object **ret)
         /* json-c would stop at a NUL and accept a prefix; a body with one is not JSON text. */
         nul = memchr(req->body, '\0', req->body_len);
         if (nul) {
-                http_reply_error(req, MHD_HTTP_BAD_REQUEST, "request body is not valid JSON: a NUL byte at byte %zu",
+                http_reply_error(req, MHD_HTTP_BAD_REQUEST,
+                                 "request body is not valid JSON: a NUL byte at byte %zu",
                                  (size_t)(nul - req->body));
                 return -EINVAL;
         }

@@ -50,16 +50,18 @@ void json_error_describe(enum json_tokener_error err, const char *text, size_t l
                 (void)snprintf(ret, JSON_ERROR_MAX, "data after the JSON value at byte %zu", offset);
                 return;
         }
-        if (err == json_tokener_continue || (offset >= len && err != json_tokener_error_depth &&
-                                             err != json_tokener_error_size)) {
-                (void)snprintf(ret, JSON_ERROR_MAX,
-                               "the text ends before the JSON value does (an unclosed string, array or object?) "
-                               "at byte %zu",
-                               len);
+        if (err == json_tokener_continue ||
+            (offset >= len && err != json_tokener_error_depth && err != json_tokener_error_size)) {
+                (void)snprintf(
+                        ret, JSON_ERROR_MAX,
+                        "the text ends before the JSON value does (an unclosed string, array or object?) "
+                        "at byte %zu",
+                        len);
                 return;
         }
         if (c >= 0x20 && c < 0x7f)
                 (void)snprintf(ret, JSON_ERROR_MAX, "%s: '%c' at byte %zu", json_error_what(err), c, at);
         else
-                (void)snprintf(ret, JSON_ERROR_MAX, "%s: byte 0x%02x at byte %zu", json_error_what(err), c, at);
+                (void)snprintf(ret, JSON_ERROR_MAX, "%s: byte 0x%02x at byte %zu", json_error_what(err), c,
+                               at);
 }

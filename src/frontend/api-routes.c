@@ -7,9 +7,10 @@ static const struct {
         const char *method;
         const char *pattern;
 } api_routes[] = {
-        {"GET", "/api/users"},           {"POST", "/api/users"},    {"GET", "/api/users/{id}"},
-        {"GET", "/api/users/{id}/orders"}, {"GET", "/api/products"}, {"GET", "/api/products/{id}"},
-        {"POST", "/api/orders"},         {"GET", "/api/orders/{id}"},
+        {"GET", "/api/users"},      {"POST", "/api/users"},
+        {"GET", "/api/users/{id}"}, {"GET", "/api/users/{id}/orders"},
+        {"GET", "/api/products"},   {"GET", "/api/products/{id}"},
+        {"POST", "/api/orders"},    {"GET", "/api/orders/{id}"},
 };
 
 /* Methods the catch-all forwards (the backend answers 404/405 for what it does not know). */

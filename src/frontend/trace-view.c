@@ -9,16 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TRACE_VIEW_URL_MAX     (PROXY_URL_MAX + 512u)
-#define TRACE_VIEW_ERROR_MAX   (PROXY_URL_MAX + CURL_ERROR_SIZE + 64u)
-#define TRACE_VIEW_NAME_MAX    256u /* a span name in ?name= (tracez keeps at most 128 bytes) */
+#define TRACE_VIEW_URL_MAX      (PROXY_URL_MAX + 512u)
+#define TRACE_VIEW_ERROR_MAX    (PROXY_URL_MAX + CURL_ERROR_SIZE + 64u)
+#define TRACE_VIEW_NAME_MAX     256u /* a span name in ?name= (tracez keeps at most 128 bytes) */
 #define TRACE_VIEW_BODY_INITIAL 16384u
 
 typedef struct trace_view_body {
-        char *data;       /* NUL-terminated */
+        char *data; /* NUL-terminated */
         size_t len;
         size_t cap;
-        bool too_large;   /* more than TRACE_VIEW_BODY_MAX arrived */
+        bool too_large; /* more than TRACE_VIEW_BODY_MAX arrived */
         bool oom;
 } trace_view_body;
 
@@ -64,7 +64,8 @@ static int trace_view_fetch(const proxy_config *backend, const char *path_and_qu
         CURL *c;
         int r = 0;
 
-        if ((size_t)snprintf(url, sizeof(url), "%s%s", backend->backend_url, path_and_query) >= sizeof(url)) {
+        if ((size_t)snprintf(url, sizeof(url), "%s%s", backend->backend_url, path_and_query) >=
+            sizeof(url)) {
                 (void)snprintf(ret_error, TRACE_VIEW_ERROR_MAX, "the backend URL is too long");
                 return -ENAMETOOLONG;
         }
@@ -87,8 +88,8 @@ static int trace_view_fetch(const proxy_config *backend, const char *path_and_qu
         curl_easy_cleanup(c);
 
         if (body.too_large) {
-                (void)snprintf(ret_error, TRACE_VIEW_ERROR_MAX, "the backend's tracez reply is over %u bytes",
-                               TRACE_VIEW_BODY_MAX);
+                (void)snprintf(ret_error, TRACE_VIEW_ERROR_MAX,
+                               "the backend's tracez reply is over %u bytes", TRACE_VIEW_BODY_MAX);
                 r = -EFBIG;
         } else if (body.oom) {
                 (void)snprintf(ret_error, TRACE_VIEW_ERROR_MAX, "out of memory");
@@ -180,11 +181,13 @@ static void trace_view_trace(http_request *req, void *userdata)
         }
         (void)snprintf(path, sizeof(path), "/debug/tracez?format=json&trace_id=%s", trace_id);
         if (trace_view_fetch(backend, path, &remote, error) < 0)
-                otel_log(OTEL_SEVERITY_WARN, "Trace view of %s without the backend's spans: %s", trace_id, error);
+                otel_log(OTEL_SEVERITY_WARN, "Trace view of %s without the backend's spans: %s", trace_id,
+                         error);
 
         out = json_object_new_object();
         services = json_object_new_array();
-        if (!out || !services || json_object_object_add(out, "trace_id", json_object_new_string(trace_id)) < 0 ||
+        if (!out || !services ||
+            json_object_object_add(out, "trace_id", json_object_new_string(trace_id)) < 0 ||
             json_object_array_add(services, trace_view_service("frontend", local, NULL)) < 0 ||
             json_object_array_add(services, trace_view_service("backend", remote, error[0] ? error : NULL)) <
                     0 ||
@@ -224,7 +227,8 @@ static void trace_view_backend_tracez(http_request *req, void *userdata)
                 char *escaped;
 
                 if (strlen(name) > TRACE_VIEW_NAME_MAX) {
-                        (void)http_reply_error(req, 400, "name is longer than %u bytes", TRACE_VIEW_NAME_MAX);
+                        (void)http_reply_error(req, 400, "name is longer than %u bytes",
+                                               TRACE_VIEW_NAME_MAX);
                         return;
                 }
                 escaped = curl_easy_escape(NULL, name, 0);
@@ -247,7 +251,8 @@ int trace_view_register(http_server *s, const proxy_config *backend)
 {
         int r;
 
-        if ((r = http_server_route(s, "GET", "/debug/trace/{trace_id}", trace_view_trace, (void *)backend)) < 0 ||
+        if ((r = http_server_route(s, "GET", "/debug/trace/{trace_id}", trace_view_trace, (void *)backend)) <
+                    0 ||
             (r = http_server_route(s, "GET", "/debug/backend/tracez", trace_view_backend_tracez,
                                    (void *)backend)) < 0)
                 return r;

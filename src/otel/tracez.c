@@ -37,9 +37,9 @@ typedef struct tracez_sample {
         uint64_t duration_ns; /* end - start */
         otel_status_code status;
         char status_message[OTEL_TRACEZ_STATUS_MAX];
-        unsigned n_attrs;            /* pairs in attrs */
-        unsigned n_attrs_dropped;    /* by the span's limits, or not fitting in attrs */
-        size_t attrs_len;            /* bytes used in attrs */
+        unsigned n_attrs;                    /* pairs in attrs */
+        unsigned n_attrs_dropped;            /* by the span's limits, or not fitting in attrs */
+        size_t attrs_len;                    /* bytes used in attrs */
         char attrs[OTEL_TRACEZ_ATTRS_BYTES]; /* "key\0value\0" pairs, each cut at a UTF-8 boundary */
 } tracez_sample;
 
@@ -596,7 +596,8 @@ static int samples_each(const tracez_view *v, int bucket, const char *trace_filt
 }
 
 /* The sample's attributes in order: key and value of pair i, via the cursor *at (start with 0). */
-static bool sample_next_attr(const tracez_sample *smp, size_t *at, const char **ret_key, const char **ret_value)
+static bool sample_next_attr(const tracez_sample *smp, size_t *at, const char **ret_key,
+                             const char **ret_value)
 {
         if (*at >= smp->attrs_len)
                 return false;
@@ -654,7 +655,8 @@ static const char html_head[] =
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>tracez</title>\n"
         "<style>body{margin:0;font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,Arial,sans-serif;"
-        "color:#1d2330;background:#f6f7fb;line-height:1.5}header{background:#fff;border-bottom:1px solid #e3e6ee;"
+        "color:#1d2330;background:#f6f7fb;line-height:1.5}header{background:#fff;border-bottom:1px solid "
+        "#e3e6ee;"
         "padding:.75rem 1.5rem;display:flex;gap:1.5rem;align-items:baseline}header strong{color:#3b4fd8}"
         "main{padding:1rem 1.5rem}a{color:#3b4fd8;text-decoration:none}a:hover{text-decoration:underline}"
         "table{border-collapse:collapse;background:#fff;border:1px solid #e3e6ee;border-radius:10px;"

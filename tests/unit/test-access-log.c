@@ -84,7 +84,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_limits_server_errors_and_no_reply_are_rejections),
-                cmocka_unit_test_setup(test_bucket_lets_a_burst_through_then_counts_what_it_holds_back, reset),
+                cmocka_unit_test_setup(test_bucket_lets_a_burst_through_then_counts_what_it_holds_back,
+                                       reset),
                 cmocka_unit_test_setup(test_bucket_refills_at_the_rate_up_to_the_burst, reset),
                 cmocka_unit_test_setup(test_libmicrohttpd_refusals_are_recognised, reset),
         };

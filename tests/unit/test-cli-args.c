@@ -193,17 +193,18 @@ static void test_hoist_moves_global_options_after_the_command_in_front_of_it(voi
 {
         (void)state;
         /* README's example, as printed. */
-        assert_hoisted((const char *const[]){"oteldemo", "load", "--rate", "50/s", "--duration", "2m", "--mix",
-                                             "browse=70,order=20,user=10", "--output", "json", NULL},
-                       (const char *const[]){"oteldemo", "--output", "json", "load", "--rate", "50/s",
-                                             "--duration", "2m", "--mix", "browse=70,order=20,user=10", NULL});
+        assert_hoisted(
+                (const char *const[]){"oteldemo", "load", "--rate", "50/s", "--duration", "2m", "--mix",
+                                      "browse=70,order=20,user=10", "--output", "json", NULL},
+                (const char *const[]){"oteldemo", "--output", "json", "load", "--rate", "50/s", "--duration",
+                                      "2m", "--mix", "browse=70,order=20,user=10", NULL});
 }
 
 static void test_hoist_takes_equals_form_short_verbose_and_keeps_order(void **state)
 {
         (void)state;
-        assert_hoisted((const char *const[]){"oteldemo", "--url", "http://a:1", "orders", "get", "--url=http://b:2",
-                                             "-v", "7", "--timeout", "2s", NULL},
+        assert_hoisted((const char *const[]){"oteldemo", "--url", "http://a:1", "orders", "get",
+                                             "--url=http://b:2", "-v", "7", "--timeout", "2s", NULL},
                        (const char *const[]){"oteldemo", "--url", "http://a:1", "--url=http://b:2", "-v",
                                              "--timeout", "2s", "orders", "get", "7", NULL});
 }

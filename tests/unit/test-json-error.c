@@ -34,12 +34,14 @@ static const char *describe(const char *text)
 static void test_truncated_body_says_it_ends_early_not_continue(void **state)
 {
         (void)state;
-        assert_string_equal(describe("{\"user_id\": 1, \"items\": ["),
-                            "the text ends before the JSON value does (an unclosed string, array or object?) "
-                            "at byte 25");
-        assert_string_equal(describe("{\"name\": \"Ann"),
-                            "the text ends before the JSON value does (an unclosed string, array or object?) "
-                            "at byte 13");
+        assert_string_equal(
+                describe("{\"user_id\": 1, \"items\": ["),
+                "the text ends before the JSON value does (an unclosed string, array or object?) "
+                "at byte 25");
+        assert_string_equal(
+                describe("{\"name\": \"Ann"),
+                "the text ends before the JSON value does (an unclosed string, array or object?) "
+                "at byte 13");
 }
 
 static void test_wrong_character_is_named_with_its_offset(void **state)

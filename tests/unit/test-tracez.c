@@ -219,9 +219,9 @@ static char *render_html(const char *name, const char *bucket, const char *trace
         size_t len;
         char *out = NULL;
 
-        assert_int_equal(otel_tracez_render(&(otel_tracez_query){.name = name, .bucket = bucket,
-                                                                 .trace_id = trace_id},
-                                            &out, &len),
+        assert_int_equal(otel_tracez_render(
+                                 &(otel_tracez_query){.name = name, .bucket = bucket, .trace_id = trace_id},
+                                 &out, &len),
                          0);
         assert_int_equal(strlen(out), len);
         return out;
@@ -327,8 +327,8 @@ static void test_render_rejects_a_malformed_trace_id(void **state)
 
         (void)state;
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-                assert_int_equal(otel_tracez_render(&(otel_tracez_query){.json = true, .trace_id = bad[i]}, &out,
-                                                    &len),
+                assert_int_equal(otel_tracez_render(&(otel_tracez_query){.json = true, .trace_id = bad[i]},
+                                                    &out, &len),
                                  -EINVAL);
         assert_null(out);
 }
@@ -337,15 +337,19 @@ static void test_render_rejects_a_malformed_trace_id(void **state)
 static void test_samples_keep_every_attribute_of_the_span(void **state)
 {
         otel_attr attrs[] = {
-                OTEL_ATTR_STR("http.request.method", "GET"), OTEL_ATTR_STR("url.path", "/api/products/3"),
-                OTEL_ATTR_STR("url.scheme", "http"),         OTEL_ATTR_STR("server.address", "127.0.0.1"),
-                OTEL_ATTR_I64("server.port", 8080),          OTEL_ATTR_STR("network.protocol.version", "1.1"),
+                OTEL_ATTR_STR("http.request.method", "GET"),
+                OTEL_ATTR_STR("url.path", "/api/products/3"),
+                OTEL_ATTR_STR("url.scheme", "http"),
+                OTEL_ATTR_STR("server.address", "127.0.0.1"),
+                OTEL_ATTR_I64("server.port", 8080),
+                OTEL_ATTR_STR("network.protocol.version", "1.1"),
                 OTEL_ATTR_STR("client.address", "127.0.0.1"),
                 OTEL_ATTR_STR("http.route", "/api/products/{id}"),
         };
-        otel_span *s = otel_span_start(tracer, "GET /api/products/{id}", OTEL_SPAN_KIND_SERVER,
-                                       &(otel_span_start_opts){.root = true, .start_time_ns = TEST_START_NS,
-                                                               .attrs = attrs, .n_attrs = 8});
+        otel_span *s = otel_span_start(
+                tracer, "GET /api/products/{id}", OTEL_SPAN_KIND_SERVER,
+                &(otel_span_start_opts){
+                        .root = true, .start_time_ns = TEST_START_NS, .attrs = attrs, .n_attrs = 8});
         json_object *root, *a;
         char *html;
 
@@ -377,9 +381,9 @@ static void test_trace_id_query_returns_one_traces_samples_with_parents(void **s
         (void)state;
         otel_trace_id_to_hex(otel_span_get_context(root_span)->trace_id, trace_hex);
         otel_span_id_to_hex(otel_span_get_context(root_span)->span_id, root_hex);
-        child = otel_span_start(tracer, "SELECT shop", OTEL_SPAN_KIND_CLIENT,
-                                &(otel_span_start_opts){.parent = root_span,
-                                                        .start_time_ns = TEST_START_NS + TEST_MS});
+        child = otel_span_start(
+                tracer, "SELECT shop", OTEL_SPAN_KIND_CLIENT,
+                &(otel_span_start_opts){.parent = root_span, .start_time_ns = TEST_START_NS + TEST_MS});
         otel_span_end_at(child, TEST_START_NS + 2 * TEST_MS);
         otel_span_end_at(root_span, TEST_START_NS + 3 * TEST_MS);
         other = start_at("GET /t", TEST_START_NS + 500 * TEST_MS); /* a second trace, same name */
@@ -404,7 +408,8 @@ static void test_trace_id_query_returns_one_traces_samples_with_parents(void **s
         assert_string_equal(json_object_get_string(get(second, "kind")), "CLIENT");
         assert_string_equal(json_object_get_string(get(second, "parent_span_id")), root_hex);
         assert_string_equal(json_object_get_string(get(second, "trace_id")), trace_hex);
-        assert_string_equal(json_object_get_string(get(second, "start_time")), "2023-11-14T22:13:20.001000Z");
+        assert_string_equal(json_object_get_string(get(second, "start_time")),
+                            "2023-11-14T22:13:20.001000Z");
         json_object_put(root);
 
         html = render_html(NULL, NULL, trace_hex);
