@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "config-file.h"
+#include "otel.h"
 
 #define ACCESS_LOG_REJECT_BURST 20u /* rejection lines logged back to back before the limit applies */
 #define ACCESS_LOG_REJECT_PER_S 10u /* rejection lines per second after the burst */
@@ -30,7 +31,7 @@ typedef struct access_log_entry {
 } access_log_entry;
 
 /* Reads [server] access_log (boolean, default on). -EINVAL with config_error(cfg) set. */
-int access_log_config_load(config_file *cfg, bool *ret_enabled) __attribute__((warn_unused_result));
+int access_log_config_load(config_file *cfg, bool *ret_enabled) OTEL_WUR;
 
 /* True for a status that means the server turned the request down or failed it: a limit (408, 413,
  * 414, 429, 431), any 5xx, or no reply at all. */

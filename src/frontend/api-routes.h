@@ -7,4 +7,4 @@
 #include "http-server.h"
 
 /* Registers every route with handler (the proxy), and the catch-all for the other API paths. */
-int api_routes_register(http_server *s, http_handler_fn handler, void *userdata) HTTP_WUR;
+int api_routes_register(http_server *s, http_handler_fn handler, void *userdata) OTEL_WUR;

@@ -13,4 +13,4 @@
 #define TRACE_VIEW_BODY_MAX (4u * 1024u * 1024u) /* the backend's tracez JSON we accept */
 
 /* Registers both routes; backend (the [backend] section) must outlive the server. */
-int trace_view_register(http_server *s, const proxy_config *backend) HTTP_WUR;
+int trace_view_register(http_server *s, const proxy_config *backend) OTEL_WUR;
