@@ -170,6 +170,15 @@ bool access_log_mhd_message(const char *msg)
 
 /* ---- the HTTP server's hooks ---------------------------------------------------------------------- */
 
+/* The watchdog's probe, answered 200: anything else it meets (a 503, a timeout) is still logged. */
+static bool access_log_is_own_probe(const http_request *req, unsigned status)
+{
+        const char *ua = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+
+        return status == 200 && ua && strcmp(ua, HTTP_PROBE_USER_AGENT) == 0 && req->url &&
+               strcmp(req->url, "/healthz") == 0;
+}
+
 void access_log_http_completed(const http_request *req, int termination)
 {
         char client[HTTP_CLIENT_ADDRESS_MAX];
@@ -188,6 +197,8 @@ void access_log_http_completed(const http_request *req, int termination)
         };
 
         if (!req->server->config.access_log && !access_log_is_rejection(e.status))
+                return;
+        if (access_log_is_own_probe(req, e.status))
                 return;
         http_client_address(req->conn, client, sizeof(client));
         /* The line belongs to the request's trace: its span is current while it is logged. */

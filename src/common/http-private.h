@@ -75,6 +75,9 @@ struct http_server {
 int http_builtin_register(http_server *s);
 /* Frees the reply and body state of a request (not the request). */
 void http_request_clear(http_request *req);
+/* The User-Agent of the watchdog's own probe: its successful GET /healthz every few seconds is no
+ * request anyone needs in the access log. */
+#define HTTP_PROBE_USER_AGENT "oteldemo-watchdog"
 /* GET /healthz over a new connection to the bound socket's address within timeout_ms. */
 int http_probe_healthz(int listen_fd, unsigned timeout_ms);
 /* The client's IP address as text ("" when unknown), into a buffer of HTTP_CLIENT_ADDRESS_MAX. */

@@ -88,9 +88,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http(port, method, path, trace_id, body=None):
+def http(port, method, path, trace_id, body=None, user_agent="test_journald"):
     """One request with a traceparent naming trace_id: (status, body bytes, traceresponse header)."""
-    headers = {"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"}
+    headers = {"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01", "User-Agent": user_agent}
     if body is not None:
         headers["Content-Type"] = "application/json"
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method=method, headers=headers)
@@ -126,12 +126,15 @@ def run_frontend(frontend, www, access_log, stderr_fd, journal_stream_value):
                     return False
             wait_for(up, START_TIMEOUT_S, "the frontend")
             sent = {}
-            for name, method, path, body in (("ok", "GET", "/healthz", None),
-                                             ("bad_gateway", "GET", "/api/products", None),
-                                             ("too_large", "POST", "/api/orders", b"x" * (2 * ACCESS_MAX_BODY)),
-                                             ("not_found", "GET", "/no-such-page.html", None)):
+            for name, method, path, body, agent in (
+                    ("ok", "GET", "/healthz", None, "test_journald"),
+                    ("bad_gateway", "GET", "/api/products", None, "test_journald"),
+                    ("too_large", "POST", "/api/orders", b"x" * (2 * ACCESS_MAX_BODY), "test_journald"),
+                    ("not_found", "GET", "/no-such-page.html", None, "test_journald"),
+                    # What the watchdog's own probe sends (http-probe.c): not worth a line.
+                    ("probe", "GET", "/healthz", None, "oteldemo-watchdog")):
                 trace_id = secrets.token_hex(16)
-                status, data, traceresponse = http(port, method, path, trace_id, body)
+                status, data, traceresponse = http(port, method, path, trace_id, body, agent)
                 sent[name] = [trace_id, status, len(data), traceresponse]
         finally:
             proc.terminate()
@@ -351,6 +354,12 @@ def test_access_log_rejections_are_warnings(journal):
     assert run["sent"]["too_large"][1] == 413
     check_access_entry(run["entries"]["too_large"], run["sent"]["too_large"], "POST", "/api/orders", "/api/orders",
                        PRIORITY_WARNING)
+
+
+def test_access_log_leaves_out_the_watchdogs_own_probe(journal):
+    run = journal["access"]["true"]
+    assert run["sent"]["probe"][1] == 200
+    assert run["entries"]["probe"] == []
 
 
 def test_access_log_off_keeps_only_the_rejections(journal):
