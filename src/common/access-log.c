@@ -112,7 +112,7 @@ static void suppressed_note(uint64_t suppressed, char *buf, size_t size)
 void access_log_request(bool enabled, const access_log_entry *e)
 {
         bool rejection = access_log_is_rejection(e->status);
-        const char *route = e->route ? e->route : "-";
+        const char *target = e->route ? e->route : e->path ? e->path : "-";
         uint64_t suppressed = 0;
         char note[64], status[16];
         otel_attr attrs[8];
@@ -142,7 +142,7 @@ void access_log_request(bool enabled, const access_log_entry *e)
                 attrs[n++] = OTEL_ATTR_STR("client.address", e->client);
         /* One line a person can read: what, which route (or the path when none matched), outcome. */
         otel_log_attrs(rejection ? OTEL_SEVERITY_WARN : OTEL_SEVERITY_INFO, attrs, n,
-                       "%s %s %s %.1f ms %" PRIu64 " B %s%s", e->method, e->route ? route : e->path, status,
+                       "%s %s %s %.1f ms %" PRIu64 " B %s%s", e->method, target, status,
                        (double)e->duration_ns / 1e6, e->bytes, e->client && e->client[0] ? e->client : "-",
                        note);
 }
