@@ -553,13 +553,15 @@ static void format_utc(uint64_t unix_ns, char ret[TRACEZ_TIME_MAX])
 {
         time_t secs = (time_t)(unix_ns / 1000000000u);
         struct tm tm;
+        size_t len;
 
         if (!gmtime_r(&secs, &tm)) {
                 (void)snprintf(ret, TRACEZ_TIME_MAX, "%" PRIu64, unix_ns);
                 return;
         }
-        (void)snprintf(ret, TRACEZ_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
-                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+        /* strftime: the year has as many digits as it needs, which snprintf's checker cannot bound. */
+        len = strftime(ret, TRACEZ_TIME_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
+        (void)snprintf(ret + len, TRACEZ_TIME_MAX - len, ".%06uZ",
                        (unsigned)(unix_ns % 1000000000u / 1000u));
 }
 
