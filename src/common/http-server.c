@@ -377,7 +377,7 @@ static void http_dispatch(http_request *req)
                 http_reply_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed here",
                                  req->method);
         } else {
-                ((http_handler_fn)req->match.handler)(req, req->match.userdata);
+                req->match.handler(req, req->match.userdata);
                 if (!req->replied) {
                         otel_log(OTEL_SEVERITY_ERROR, "handler of %s %s made no reply", req->method,
                                  req->match.pattern);
@@ -586,7 +586,7 @@ fail:
 int http_server_route(http_server *s, const char *method, const char *pattern, http_handler_fn handler,
                       void *userdata)
 {
-        return http_router_add(s->router, method, pattern, (void *)handler, userdata);
+        return http_router_add(s->router, method, pattern, handler, userdata);
 }
 
 int http_server_start(http_server *s)
