@@ -11,6 +11,7 @@
 #include "config-file.h"
 #include "config.h" /* OTELDEMO_VERSION (generated) */
 #include "notify.h"
+#include "db-pool.h"
 
 static uint64_t backend_now_ms(void)
 {
@@ -53,6 +54,7 @@ int backend_daemon_open(void *userdata, http_server **ret_http, const http_serve
         r = db_pool_new(d->config.conninfo, d->config.pool_size, d->config.acquire_timeout_ms, &d->app.pool);
         if (r < 0)
                 return otel_log_errno(OTEL_SEVERITY_ERROR, r, "Cannot create the database pool: %m");
+        db_pool_set_statement_delay(d->app.pool, shop_faults_db_slow_query_ms);
         r = shop_telemetry_init(d->app.pool);
         if (r < 0)
                 otel_log_errno(OTEL_SEVERITY_WARN, r, "Database metrics unavailable: %m");

@@ -2,6 +2,7 @@
 /* The backend's API routes (see routes.h): each handler parses the URL, calls one shop_* operation with
  * the request's span current (so the data side's spans are its children) and maps the result. */
 #include "routes.h"
+#include "db-pool.h"
 
 #include <stdio.h>
 
