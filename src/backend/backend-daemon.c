@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin.h"
 #include "config-file.h"
 #include "config.h" /* OTELDEMO_VERSION (generated) */
 #include "notify.h"

@@ -199,7 +199,6 @@ int db_pool_new(const char *conninfo, unsigned size, unsigned acquire_timeout_ms
                 free(p);
                 return r;
         }
-        p->conns = calloc(size, sizeof(*p->conns));
         v = db_params_get(&p->params, "dbname");
         if (!v)
                 v = db_params_get(&p->params, "user");
@@ -210,6 +209,7 @@ int db_pool_new(const char *conninfo, unsigned size, unsigned acquire_timeout_ms
         p->host = strdup(v ? v : "localhost");
         v = db_params_get(&p->params, "port");
         p->port = db_port_parse(v);
+        p->conns = calloc(size, sizeof(*p->conns));
         if (!p->conns || !p->db_name || !p->host) {
                 db_params_done(&p->params);
                 free(p->conns);

@@ -2,9 +2,11 @@
 /* The backend's API routes (see routes.h): each handler parses the URL, calls one shop_* operation with
  * the request's span current (so the data side's spans are its children) and maps the result. */
 #include "routes.h"
-#include "db-pool.h"
 
 #include <stdio.h>
+
+#include "admin.h"
+#include "db-pool.h"
 
 /* The reply for a failed shop operation: its status and message; an unset status is our bug. */
 static void backend_reply_shop_error(http_request *req, const shop_error *err)

@@ -241,7 +241,10 @@ static void http_server_host(const http_request *req, char *host, size_t size, i
         if (!h || !*h)
                 return;
         if (http_listen_split(h, host, size, p, sizeof(p)) == 0) {
-                *port = strtol(p, NULL, 10);
+                char *end;
+                long v = strtol(p, &end, 10);
+
+                *port = *end || v <= 0 || v > 65535 ? req->server->port : v;
         } else if (strlen(h) < size && !strchr(h, ':')) {
                 memcpy(host, h, strlen(h) + 1);
                 *port = 80; /* the default port of the http scheme */
