@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
+#include "cleanup.h"
 #include "notify.h"
 
 int frontend_daemon_config_load(void *userdata, const char *path, char *ret_error)
@@ -26,18 +27,17 @@ const telemetry_config *frontend_daemon_telemetry(void *userdata)
 static void frontend_ui_config(http_request *req, void *userdata)
 {
         const frontend_daemon *fe = userdata;
-        json_object *obj = json_object_new_object();
+        _cleanup_json_ json_object *obj = json_object_new_object();
 
         if (!obj ||
             json_object_object_add(obj, "jaeger_url",
                                    fe->config.jaeger_url ? json_object_new_string(fe->config.jaeger_url)
                                                          : NULL) < 0) {
-                json_object_put(obj);
                 (void)http_reply_error(req, 500, "out of memory");
                 return;
         }
         (void)http_reply_header(req, "Cache-Control", "no-cache");
-        (void)http_reply_json(req, 200, obj);
+        (void)http_reply_json(req, 200, TAKE_PTR(obj));
 }
 
 static int frontend_daemon_routes(frontend_daemon *fe)
