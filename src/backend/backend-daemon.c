@@ -11,8 +11,8 @@
 #include "admin.h"
 #include "config-file.h"
 #include "config.h" /* OTELDEMO_VERSION (generated) */
-#include "notify.h"
 #include "db-pool.h"
+#include "notify.h"
 
 static uint64_t backend_now_ms(void)
 {

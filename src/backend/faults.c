@@ -9,9 +9,9 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "shop.h"
-#include "shop-json.h"
 #include "shop-error.h"
+#include "shop-json.h"
+#include "shop.h"
 
 static pthread_mutex_t faults_lock = PTHREAD_MUTEX_INITIALIZER;
 static shop_faults faults_current; /* all off */

@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db-params.h"
 #include "db-pool.h"
 #include "otel.h"
-#include "db-params.h"
 #include "shop.h"
 
 /* The schema this binary needs: the highest migration in db/. Keep in sync when adding one. */

@@ -15,12 +15,12 @@
 #include "db-pool.h"
 #include "otel.h"
 #include "payment.h"
-#include "validate.h"
-#include "shop-query.h"
-#include "shop-metrics.h"
-#include "shop-json.h"
 #include "shop-error.h"
+#include "shop-json.h"
+#include "shop-metrics.h"
+#include "shop-query.h"
 #include "shop.h"
+#include "validate.h"
 
 /* Lines of one order; bounds the arrays passed to the server. */
 #define ORDER_ITEMS_MAX 50

@@ -12,8 +12,8 @@
 #include "config.h"
 #include "otel.h"
 #include "payment.h"
-#include "shop-metrics.h"
 #include "shop-error.h"
+#include "shop-metrics.h"
 #include "shop.h"
 
 #define PAYMENT_PEER_SERVICE    "payment-provider"

@@ -8,11 +8,11 @@
 
 #include "db-pool.h"
 #include "otel.h"
-#include "validate.h"
-#include "shop-query.h"
-#include "shop-json.h"
 #include "shop-error.h"
+#include "shop-json.h"
+#include "shop-query.h"
 #include "shop.h"
+#include "validate.h"
 
 static const db_stmt STMT_PRODUCTS_LIST = {
         .name = "products_list",

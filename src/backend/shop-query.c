@@ -6,9 +6,9 @@
 #include <stdio.h>
 
 #include "db-pool.h"
-#include "shop-query.h"
-#include "shop-json.h"
 #include "shop-error.h"
+#include "shop-json.h"
+#include "shop-query.h"
 #include "shop.h"
 
 #define SHOP_INT_TEXT_MAX 24 /* an int64 as text, with sign and NUL */

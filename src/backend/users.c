@@ -3,11 +3,11 @@
 #include <errno.h>
 
 #include "db-pool.h"
-#include "validate.h"
-#include "shop-query.h"
-#include "shop-json.h"
 #include "shop-error.h"
+#include "shop-json.h"
+#include "shop-query.h"
 #include "shop.h"
+#include "validate.h"
 
 static const db_stmt STMT_USERS_LIST = {
         .name = "users_list",

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "validate.h"
 #include "shop-error.h"
+#include "validate.h"
 
 bool validate_utf8_text(const char *s, size_t len, size_t *ret_chars)
 {
