@@ -102,7 +102,7 @@ import sys
 import time
 from pathlib import Path
 
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 SUITE = "bookworm"
 VARIANT = "minbase"
 BASE_PACKAGES = ("systemd", "systemd-sysv", "dbus", "ca-certificates")
@@ -299,9 +299,40 @@ def _debootstrap(target: Path, recipe: dict) -> None:
         (target / "etc/hostname").unlink()
     for deb in (target / "var/cache/apt/archives").glob("*.deb"):
         deb.unlink()
-    # debootstrap's one-line sources.list is replaced by the host's sources per container.
+    # debootstrap's one-line sources.list is replaced by the host's sources, and the root brought
+    # up to date with them (updates, security): an upgrade of systemd inside a booted container
+    # would re-execute PID 1, which does not survive that here.
     with contextlib.suppress(FileNotFoundError):
         (target / "etc/apt/sources.list").unlink()
+    _copy_apt_config(target)
+    with open(target.parent / f"{target.name}.upgrade.log", "wb") as out:
+        rc = subprocess.run(
+            ["systemd-nspawn", "--quiet", "--register=no", "--keep-unit", f"--directory={target}", "--pipe",
+             "--", "/bin/sh", "-c", "apt-get update -q && apt-get dist-upgrade -y -q && apt-get clean"],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive")).returncode
+    log = target.parent / f"{target.name}.upgrade.log"
+    if rc != 0:
+        raise ContainerError(f"upgrading the root failed ({rc}):\n{_tail(log.read_text(), 20)}")
+    log.unlink()
+    shutil.rmtree(target / "var/lib/apt/lists", ignore_errors=True)
+    (target / "var/lib/apt/lists/partial").mkdir(parents=True)
+
+
+def _copy_apt_config(tree: Path) -> None:
+    """Host apt sources (with their keyrings) and apt settings (proxy, validity) into tree."""
+    apt = tree / "etc/apt"
+    for src in [Path("/etc/apt/sources.list")] + sorted(Path("/etc/apt/sources.list.d").glob("*")):
+        if src.is_file() and src.suffix in (".list", ".sources") and src.stat().st_size > 0:
+            shutil.copy2(src, apt / src.relative_to("/etc/apt"))
+            for keyring in re.findall(r"(?:Signed-By:|signed-by=)\s*(/\S+?)\]?(?:\s|$)", src.read_text()):
+                dest = tree / keyring.lstrip("/")
+                if Path(keyring).is_file() and not dest.exists():
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(keyring, dest)
+    for conf in [Path("/etc/apt/apt.conf")] + sorted(Path("/etc/apt/apt.conf.d").glob("*")):
+        if conf.is_file() and APT_CONF_WANTED.search(conf.read_text(errors="replace")):
+            shutil.copy2(conf, apt / conf.relative_to("/etc/apt"))
 
 
 def _prune_old_roots(base: Path) -> None:
@@ -462,20 +493,7 @@ class Container:
 
     def _configure_tree(self) -> None:
         """Host apt sources and settings, extra CA certificates; nothing else from the host."""
-        apt = self.merged / "etc/apt"
-        for src in [Path("/etc/apt/sources.list")] + sorted(Path("/etc/apt/sources.list.d").glob("*")):
-            if src.is_file() and src.suffix in (".list", ".sources") and src.stat().st_size > 0:
-                rel = src.relative_to("/etc/apt")
-                shutil.copy2(src, apt / rel)
-                for keyring in re.findall(r"(?:Signed-By:|signed-by=)\s*(/\S+?)\]?(?:\s|$)", src.read_text()):
-                    dest = self.host_path(keyring)
-                    if Path(keyring).is_file() and not dest.exists():
-                        dest.parent.mkdir(parents=True, exist_ok=True)
-                        shutil.copy2(keyring, dest)
-        confs = [Path("/etc/apt/apt.conf")] + sorted(Path("/etc/apt/apt.conf.d").glob("*"))
-        for conf in confs:
-            if conf.is_file() and APT_CONF_WANTED.search(conf.read_text(errors="replace")):
-                shutil.copy2(conf, apt / conf.relative_to("/etc/apt"))
+        _copy_apt_config(self.merged)
         cas = Path("/usr/local/share/ca-certificates")
         if cas.is_dir() and any(cas.iterdir()):
             shutil.copytree(cas, self.host_path(cas), dirs_exist_ok=True)
