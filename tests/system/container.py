@@ -117,6 +117,7 @@ CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Host apt.conf.d settings worth copying: how to reach the mirror, not how the host cleans up.
 APT_CONF_WANTED = re.compile(r"(?i)proxy|check-valid-until|check-date|valid-time")
 MACHINE_NAME_MAX = 64  # nspawn's limit on --machine=
+FORK_INSIDE = ["/bin/sh", "-c", '"$@"; exit $?', "sh"]
 
 
 class ContainerError(RuntimeError):
@@ -604,7 +605,10 @@ class Container:
                   "/usr/bin/env", "-i"]
         if cwd:
             prefix.append(f"--chdir={cwd}")
-        return prefix + [f"{k}={v}" for k, v in environment.items()] + argv, argv
+        # With -F, nsenter's own process stays in the host's pid namespace; only its children are
+        # in the container's. A shell that forks the command puts it inside (systemd drops bus
+        # peers whose pid it cannot see).
+        return prefix + [f"{k}={v}" for k, v in environment.items()] + FORK_INSIDE + argv, argv
 
     def _output_files(self):
         self._seq += 1
