@@ -36,8 +36,9 @@ Container(name, root, network="host", binds=(), apt_cache=True)
              "private" only a loopback of its own (nspawn --private-network);
              Network   a veth on a bridge in a private network namespace (see Network below).
     binds: iterable of (host_path, container_path) or (host_path, container_path, "ro").
-    apt_cache: bind the shared apt lists and .deb archive caches of this root (see prefetch()), so
-               a private-network container installs packages prefetched earlier, offline.
+    apt_cache: True: a hard-linked snapshot of this root's apt lists and .deb archives (see
+               prefetch()), so a private-network container installs prefetched packages offline;
+               "shared": those caches bind-mounted read-write (prefetch() itself); False: none.
     Use it as a context manager (boot on enter, poweroff and full cleanup on exit, also on error),
     or call boot() and destroy() yourself.
 
@@ -458,10 +459,8 @@ class Container:
             self.ip = self.network.allocate(self.hostname)
         elif self.network != "host":
             raise ValueError(f"network {self.network!r}: 'host', 'private' or a Network")
-        if self.apt_cache:
+        if self.apt_cache == "shared":
             cache = self.root.apt_cache
-            for sub in ("archives/partial", "lists/partial"):
-                (cache / sub).mkdir(parents=True, exist_ok=True)
             argv += [f"--bind={cache / 'archives'}:/var/cache/apt/archives",
                      f"--bind={cache / 'lists'}:/var/lib/apt/lists"]
         for bind in self.binds:
@@ -482,6 +481,16 @@ class Container:
         upper, work = self.state_dir / "upper", self.state_dir / "work"
         for d in (upper, work, self.merged):
             d.mkdir()
+        if self.apt_cache:
+            cache = self.root.apt_cache
+            for sub in ("archives/partial", "lists/partial"):
+                (cache / sub).mkdir(parents=True, exist_ok=True)
+            if self.apt_cache != "shared":
+                # A hard-linked snapshot in the upper dir: the container's apt locks and cleans its
+                # own copy, and concurrent containers do not wait on each other's lock.
+                for sub, inside in (("archives", "var/cache/apt"), ("lists", "var/lib/apt")):
+                    (upper / inside).mkdir(parents=True, exist_ok=True)
+                    _run_host(["cp", "-al", str(cache / sub), str(upper / inside)])
         opts = f"lowerdir={self.root.path},upperdir={upper},workdir={work}"
         r = _run_host(["mount", "-t", "overlay", "overlay", "-o", opts, str(self.merged)], check=False,
                       stderr=subprocess.PIPE, text=True)
@@ -806,7 +815,7 @@ def prefetch(root: Root, packages=(), local_debs=(), update_max_age_s: float = 6
         debs.append(f"/run/prefetch/{i}/{Path(deb).name}")
         binds.append((str(Path(deb).resolve()), debs[-1], "ro"))
     with _flock(root.apt_cache.parent / f"{root.key}.prefetch.lock"):
-        with Container("prefetch", root, network="host", binds=binds) as c:
+        with Container("prefetch", root, network="host", binds=binds, apt_cache="shared") as c:
             stamp = lists / ".oteldemo-updated"
             if not stamp.exists() or time.time() - stamp.stat().st_mtime > update_max_age_s:
                 c.run(["apt-get", "update", "-q"], timeout=600)
