@@ -345,6 +345,9 @@ def checks(s: Shop, debs: list[str], upgrade: list[str]) -> None:
 
     @check
     def test_remove_stops_the_services_and_keeps_config():
+        # dbconfig-common's questions, answered as an operator would: deconfigure, then drop on purge.
+        s.sh(["debconf-set-selections"], input="oteldemo-backend oteldemo-backend/dbconfig-remove boolean true\n"
+             "oteldemo-backend oteldemo-backend/purge boolean true\n")
         s.sh(["apt-get", "remove", "-y", "-q", *PACKAGES], env=env, timeout=300)
         for unit in UNITS:
             assert s.active(unit) in ("inactive", "unknown"), f"{unit}: {s.active(unit)}"
@@ -352,7 +355,6 @@ def checks(s: Shop, debs: list[str], upgrade: list[str]) -> None:
 
     @check
     def test_purge_removes_config_user_and_database():
-        s.sh(["debconf-set-selections"], input="oteldemo-backend oteldemo-backend/purge boolean true\n")
         s.sh(["apt-get", "purge", "-y", "-q", *PACKAGES], env=env, timeout=300)
         assert s.sh(["test", "-e", "/etc/oteldemo"], check=False).rc != 0, "/etc/oteldemo still there"
         assert s.sh(["getent", "passwd", "oteldemo"], check=False).rc != 0, "user oteldemo still there"
