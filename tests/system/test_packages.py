@@ -323,6 +323,7 @@ def checks(s: Shop, debs: list[str], upgrade: list[str]) -> None:
             m = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", r.stdout)
             assert m, r.stdout + r.stderr
             assert float(m.group(1)) <= EXPOSURE_MAX, f"{unit}: {m.group(1)}\n{r.stdout}"
+            print(f"     systemd-analyze security {unit}: exposure {m.group(1)}", flush=True)
 
     @check
     def test_systemd_analyze_verify_every_unit():
