@@ -390,10 +390,6 @@ static void http_dispatch(http_request *req)
                         http_reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
                 }
         }
-        /* A server error is worth a journal line, with this request's TRACE_ID, in every daemon
-         * it crossed: `journalctl TRACE_ID=...` then follows it from the frontend to the backend. */
-        if (req->status >= 500)
-                otel_log(OTEL_SEVERITY_WARN, "%s %s answered %u", req->method, req->url, req->status);
         otel_context_detach(token);
 }
 
