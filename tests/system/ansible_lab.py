@@ -92,8 +92,10 @@ class PlaybookRun:
         """(task name, host, result) for every task result of the run."""
         for play in self.report.get("plays", []):
             for task in play.get("tasks", []):
+                # "role : task" for role tasks: the task's own name is what the tests look for.
+                name = task["task"]["name"].split(" : ", 1)[-1]
                 for host, res in task.get("hosts", {}).items():
-                    yield task["task"]["name"], host, res
+                    yield name, host, res
 
     def changed(self):
         return [(name, host, res) for name, host, res in self.results() if res.get("changed")]
