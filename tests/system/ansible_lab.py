@@ -28,7 +28,7 @@ ANSIBLE_DIR = REPO / "ansible"
 # In the cached root: what Ansible needs on a managed host (python3, apt bindings, sshd, sudo).
 ROOT_PACKAGES = ("python3", "python3-apt", "openssh-server", "sudo", "iproute2", "procps")
 # Prefetched for offline installs: what the roles install from the distribution.
-DISTRO_PACKAGES = ("postgresql", "postgresql-client", "python3-psycopg2", "acl", "prometheus",
+DISTRO_PACKAGES = ("postgresql", "postgresql-client", "python3-psycopg2", "acl", "prometheus", "gpg",
                    "haproxy", "pgbouncer")
 # Our native packages, expected in dist/ (scripts/package output).
 OUR_PACKAGES = {

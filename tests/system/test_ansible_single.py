@@ -9,6 +9,7 @@ check mode only: its vendor repository cannot be reached from here.
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 import yaml
@@ -160,3 +161,33 @@ def test_single_grafana_check_mode_renders_provisioning(lab, deployed, ip):
     assert providers[0]["type"] == "file" and providers[0]["options"]["path"] == "/var/lib/grafana/dashboards"
     # Nothing was written by check mode.
     assert not lab.hosts[HOST].host_path("/etc/grafana/provisioning").exists()
+
+
+def _throwaway_key(tmp_path) -> tuple:
+    """An armored public key made for the test (not Grafana's) and its fingerprint."""
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    gpg = ["gpg", "--batch", "--homedir", str(home)]
+    subprocess.run(gpg + ["--passphrase", "", "--quick-gen-key", "not-grafana@example.invalid", "ed25519",
+                          "sign", "never"], check=True, capture_output=True)
+    key = tmp_path / "not-grafana.asc"
+    subprocess.run(gpg + ["--armor", "--output", str(key), "--export", "not-grafana@example.invalid"],
+                   check=True, capture_output=True)
+    colons = subprocess.run(gpg + ["--with-colons", "--fingerprint"], check=True, capture_output=True,
+                            text=True).stdout
+    fpr = next(line.split(":")[9] for line in colons.splitlines() if line.startswith("fpr:"))
+    return key, fpr
+
+
+def test_single_grafana_trusts_only_the_pinned_key_fingerprint(lab, deployed, tmp_path):
+    key, fpr = _throwaway_key(tmp_path)
+    run = lab.playbook(tags=("grafana",), extra_vars={"grafana_gpg_key_src": str(key)})
+    failed = [name for name, _, res in run.results() if res.get("failed")]
+    assert run.rc != 0 and failed == ["Require the pinned fingerprint"], run.summary()
+    assert not lab.hosts[HOST].host_path("/etc/apt/sources.list.d/grafana.list").exists()
+    # The same key with its own fingerprint pinned passes the check; the repository itself then
+    # cannot be reached from here.
+    run = lab.playbook(tags=("grafana",), extra_vars={"grafana_gpg_key_src": str(key),
+                                                      "grafana_gpg_fingerprint": fpr})
+    failed = [name for name, _, res in run.results() if res.get("failed")]
+    assert failed == ["Add the vendor apt repository"], run.summary()
