@@ -201,7 +201,10 @@ class Lab:
             argv += ["--tags", ",".join(tags)]
         if skip_tags:
             argv += ["--skip-tags", ",".join(skip_tags)]
-        for k, v in (extra_vars or {}).items():
+        # Our packages come from the package directory the lab was given (dist/ by default).
+        extra = {"oteldemo_package_dir": str(package_dir())}
+        extra.update(extra_vars or {})
+        for k, v in extra.items():
             argv += ["-e", json.dumps({k: v})]
         argv += list(args)
         env = dict(os.environ,
@@ -215,8 +218,7 @@ class Lab:
                    ANSIBLE_SSH_CONTROL_PATH_DIR=str(self.workdir / "cp"),
                    ANSIBLE_LOCAL_TEMP=str(self.workdir / "tmp"),
                    ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_FORCE_COLOR="0",
-                   OTELDEMO_DIST_DIR=str(package_dir()))
+                   ANSIBLE_FORCE_COLOR="0")
         env.pop("ANSIBLE_CONFIG", None)
         full = self.network.exec_argv() + argv
         t0 = time.monotonic()
