@@ -245,6 +245,16 @@ class Lab:
               f"changed={run.total('changed')} in {time.monotonic() - t0:.0f} s")
         return run
 
+    def diagnose(self) -> str:
+        """Failed units of every host and their last journal lines (for a failed deploy's message)."""
+        out = []
+        for host, c in self.hosts.items():
+            r = c.run(["sh", "-c", "systemctl --failed --no-legend --plain | cut -d' ' -f1"], check=False)
+            for unit in r.stdout.split():
+                j = c.run(["journalctl", "--no-pager", "-n", "25", "-u", unit], check=False)
+                out.append(f"--- {host}: {unit} ---\n{j.stdout}")
+        return "\n".join(out) or "no failed units"
+
     def sh(self, host: str, cmd: str, check=True, timeout: float = 120) -> container.Result:
         return self.hosts[host].run(["sh", "-c", cmd], check=check, timeout=timeout)
 

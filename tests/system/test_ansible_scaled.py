@@ -65,8 +65,8 @@ def orders_in_db(lab) -> int:
     return int(r.stdout.strip())
 
 
-def test_scaled_deploy_succeeds(deployed):
-    assert deployed.rc == 0, deployed.summary()
+def test_scaled_deploy_succeeds(lab, deployed):
+    assert deployed.rc == 0, deployed.summary() + lab.diagnose()
     assert deployed.total("failures") == 0 and deployed.total("unreachable") == 0, deployed.summary()
 
 

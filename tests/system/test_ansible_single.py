@@ -39,8 +39,8 @@ def ip(lab):
     return lab.hosts[HOST].ip
 
 
-def test_single_deploy_succeeds(deployed):
-    assert deployed.rc == 0, deployed.summary()
+def test_single_deploy_succeeds(lab, deployed):
+    assert deployed.rc == 0, deployed.summary() + lab.diagnose()
     assert deployed.total("failures") == 0 and deployed.total("unreachable") == 0, deployed.summary()
     assert deployed.total("changed") > 0
 
