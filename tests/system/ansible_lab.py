@@ -139,6 +139,9 @@ class Lab:
             self.hosts[host] = c
             c.boot()
             c.write_file("/root/.ssh/authorized_keys", self.pubkey, mode=0o600)
+            # No name server (nspawn copied the host's): a name lookup, e.g. apt's for an upstream
+            # repository, fails at once instead of timing out against an unreachable address.
+            c.write_file("/etc/resolv.conf", "")
             c.run(["chmod", "0700", "/root/.ssh"])
         self._write_inventory_overlay()
         self._wait_ssh()
@@ -255,10 +258,11 @@ class Lab:
             argv += ["-H", h]
         if body is not None:
             argv += ["-H", "Content-Type: application/json", "--data-binary", body]
-        r = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        # Bytes, decoded here: text=True would turn the header block's CRLFs into LFs.
+        r = subprocess.run(argv, capture_output=True, stdin=subprocess.DEVNULL)
         if r.returncode != 0:
-            return 0, {}, r.stderr
-        head, _, rest = r.stdout.partition("\r\n\r\n")
+            return 0, {}, r.stderr.decode(errors="replace")
+        head, _, rest = r.stdout.decode(errors="replace").partition("\r\n\r\n")
         lines = head.split("\r\n")
         status = int(lines[0].split()[1])
         hdrs = {}
