@@ -45,6 +45,7 @@ struct otlp_http {
         otel_buf resp;                /* response body of the current attempt (capped) */
         char errbuf[CURL_ERROR_SIZE]; /* curl's detailed message for the last failure */
         otlp_log_limiter limiter;     /* export failures */
+        bool answered;                /* a receiver answered once: a refused connection is a restart */
 };
 
 /* ---- configuration ---------------------------------------------------------------------------- */
@@ -748,6 +749,49 @@ static bool http_retry_after(otlp_http *h, uint64_t *ret_ns)
         return otlp_http_retry_after_parse(hdr->value, time(NULL), ret_ns) >= 0;
 }
 
+/* Nothing listens at the endpoint: curl could not resolve or reach it. */
+static bool curl_code_is_unreachable(CURLcode cc)
+{
+        return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+               cc == CURLE_COULDNT_RESOLVE_PROXY;
+}
+
+/* A missing receiver is the normal state of a demo without a Collector: said once per process (all
+ * signals together, with the way to silence it), then only every OTLP_HTTP_UNREACHABLE_INTERVAL_NS;
+ * the lost items are counted by the otel.sdk.* metrics in between, as mature SDKs do. */
+static void http_log_unreachable(otlp_http *h, const char *what)
+{
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        static bool reported;
+        static uint64_t last_ns, suppressed;
+        uint64_t now = otel_mono_ns(), n = 0;
+        bool first, log;
+
+        pthread_mutex_lock(&lock);
+        first = !reported;
+        log = first || now - last_ns >= OTLP_HTTP_UNREACHABLE_INTERVAL_NS;
+        if (log) {
+                n = suppressed;
+                reported = true;
+                last_ns = now;
+                suppressed = 0;
+        } else
+                suppressed++;
+        pthread_mutex_unlock(&lock);
+        if (!log)
+                return;
+        if (first)
+                otel_diag(OTEL_DIAG_WARN,
+                          "no OTLP receiver at %s (%s): telemetry export is off until one answers, lost items "
+                          "are counted in the otel.sdk.* metrics; start a Collector there, point "
+                          "OTEL_EXPORTER_OTLP_ENDPOINT at one, or set OTEL_TRACES_EXPORTER=none "
+                          "OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none",
+                          h->cfg.url, what);
+        else
+                otel_diag(OTEL_DIAG_WARN, "still no OTLP receiver at %s (%s): %" PRIu64 " exports failed since the last report",
+                          h->cfg.url, what, n + 1);
+}
+
 static void http_log_failure(otlp_http *h, const otlp_http_result *res, CURLcode cc, int r)
 {
         char what[OTLP_HTTP_LOG_BODY_MAX + 64], msg[OTLP_HTTP_LOG_BODY_MAX + 8], more[80] = "";
@@ -761,6 +805,9 @@ static void http_log_failure(otlp_http *h, const otlp_http_result *res, CURLcode
                 body_message(res, msg, sizeof(msg));
                 snprintf(what, sizeof(what), "HTTP %ld%s%s", res->status, msg[0] ? ": " : "", msg);
                 key = otlp_log_key(what, 1);
+        } else if (curl_code_is_unreachable(cc)) {
+                http_log_unreachable(h, curl_easy_strerror(cc));
+                return;
         } else {
                 /* curl's error buffer holds timings that vary; the code alone identifies the failure. */
                 snprintf(what, sizeof(what), "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
@@ -821,6 +868,7 @@ int otlp_http_send(otlp_http *h, const void *body, size_t len, uint64_t deadline
                 ret->status = 0;
                 ret->content_type = NULL;
                 if (cc == CURLE_OK) {
+                        h->answered = true;
                         curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &ret->status);
                         curl_easy_getinfo(h->curl, CURLINFO_CONTENT_TYPE, &ct);
                         ret->content_type = ct;
@@ -832,7 +880,9 @@ int otlp_http_send(otlp_http *h, const void *body, size_t len, uint64_t deadline
                         }
                         if (!http_retry_after(h, &wait_ns))
                                 wait_ns = otlp_http_backoff_ns(attempt, otel_random_unit());
-                } else if (curl_code_is_retryable(cc)) {
+                } else if (curl_code_is_retryable(cc) && (h->answered || !curl_code_is_unreachable(cc))) {
+                        /* An endpoint that never answered is not there (no Collector): one attempt per
+                         * export, so that neither exports nor the flush at exit wait for it. */
                         wait_ns = otlp_http_backoff_ns(attempt, otel_random_unit());
                 } else {
                         r = cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT

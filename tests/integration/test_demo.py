@@ -2,6 +2,7 @@
 # /debug/tracez and the API answer, and when the time is up it stops everything it started and removes
 # its temp dir (PostgreSQL cluster included). Uses the programs of the test build (--no-build) and
 # installs nothing (--no-install): scripts/test has done both.
+import json
 import os
 import re
 import selectors
@@ -76,6 +77,33 @@ def assert_nothing_left(tmp):
     assert processes_mentioning(tmp) == [], "processes left behind"
 
 
+def cli_env_of_demo(tmp):
+    """The environment `source <tmp>/cli.env` gives, over one without OTEL_*/OTELDEMO_* settings."""
+    env = {k: v for k, v in clean_env().items() if not k.startswith("OTELDEMO_")}
+    out = subprocess.run(["bash", "-c", f'source "{tmp}/cli.env" && env -0'], env=env, stdout=subprocess.PIPE,
+                         check=True, timeout=10)
+    return dict(item.split("=", 1) for item in out.stdout.decode().split("\0") if "=" in item)
+
+
+def assert_faults_through_the_cli(text, tmp, backend_port):
+    """What the demo prints for fault flags works as printed: the token is a 0600 credential, and the
+    CLI, given only the environment of cli.env, reaches the backend's admin endpoint with it."""
+    assert f"source {tmp}/cli.env" in text, text
+    token = Path(tmp, "credentials", "admin-token")
+    assert token.stat().st_mode & 0o777 == 0o600
+    env = cli_env_of_demo(tmp)
+    assert env["OTELDEMO_TOKEN_FILE"] == str(token)
+    out = subprocess.run(["oteldemo", "faults", "set", "payment_failure_rate=0.5"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    out = subprocess.run(["oteldemo", "--output", "json", "faults", "get"], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, timeout=30)
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    assert json.loads(out.stdout)["payment_failure_rate"] == 0.5
+    status, _, _ = request(backend_port, "GET", "/admin/faults")
+    assert status == 401  # the token is what opens it
+
+
 def test_demo_runs_the_shop_then_stops_and_cleans_up(build_dir):
     ports = {"--port": free_port(), "--backend-port": free_port(), "--pg-port": free_port(),
              "--prometheus-port": free_port()}
@@ -99,6 +127,7 @@ def test_demo_runs_the_shop_then_stops_and_cleans_up(build_dir):
         if Path("/usr/bin/prometheus").exists():
             assert f"http://127.0.0.1:{ports['--prometheus-port']}/" in text
         assert processes_mentioning(tmp), "nothing runs from the demo's temp dir?"
+        assert_faults_through_the_cli(text, tmp, ports["--backend-port"])
 
         rest, _ = proc.communicate(timeout=DEMO_FOR_S + 60)
         assert proc.returncode == 0, text + rest
