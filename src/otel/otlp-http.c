@@ -39,13 +39,13 @@ struct otlp_http {
         otlp_http_config cfg;         /* owned */
         CURL *curl;                   /* kept across exports so the connection is reused */
         struct curl_slist *headers;   /* request headers: content type, encoding, user's */
+        bool answered;                /* a receiver answered once: a refused connection is a restart */
         z_stream zs;                  /* gzip state, reset per request */
         bool zs_ready;                /* zs was initialised */
         otel_buf gz;                  /* compressed request body */
         otel_buf resp;                /* response body of the current attempt (capped) */
         char errbuf[CURL_ERROR_SIZE]; /* curl's detailed message for the last failure */
         otlp_log_limiter limiter;     /* export failures */
-        bool answered;                /* a receiver answered once: a refused connection is a restart */
 };
 
 /* ---- configuration ---------------------------------------------------------------------------- */
@@ -867,8 +867,14 @@ int otlp_http_send(otlp_http *h, const void *body, size_t len, uint64_t deadline
                 ret->body_len = h->resp.len;
                 ret->status = 0;
                 ret->content_type = NULL;
+                h->answered = h->answered || cc == CURLE_OK;
+                if (!h->answered && curl_code_is_unreachable(cc)) {
+                        /* An endpoint that never answered is not there (no Collector): one attempt per
+                         * export, so that neither exports nor the flush at exit wait for it. */
+                        r = -EIO;
+                        break;
+                }
                 if (cc == CURLE_OK) {
-                        h->answered = true;
                         curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &ret->status);
                         curl_easy_getinfo(h->curl, CURLINFO_CONTENT_TYPE, &ct);
                         ret->content_type = ct;
@@ -880,9 +886,7 @@ int otlp_http_send(otlp_http *h, const void *body, size_t len, uint64_t deadline
                         }
                         if (!http_retry_after(h, &wait_ns))
                                 wait_ns = otlp_http_backoff_ns(attempt, otel_random_unit());
-                } else if (curl_code_is_retryable(cc) && (h->answered || !curl_code_is_unreachable(cc))) {
-                        /* An endpoint that never answered is not there (no Collector): one attempt per
-                         * export, so that neither exports nor the flush at exit wait for it. */
+                } else if (curl_code_is_retryable(cc)) {
                         wait_ns = otlp_http_backoff_ns(attempt, otel_random_unit());
                 } else {
                         r = cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
