@@ -94,7 +94,7 @@ int backend_daemon_wait_ready(void *userdata)
         backend_daemon *d = userdata;
         int r;
 
-        r = service_wait_for(backend_daemon_database_ping, d, BACKEND_DB_WAIT_INTERVAL_MS, 
+        r = service_wait_for(backend_daemon_database_ping, d, BACKEND_DB_WAIT_INTERVAL_MS,
                              "the database ([database] conninfo)");
         if (r < 0)
                 return r;

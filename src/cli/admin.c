@@ -217,9 +217,8 @@ static int faults_set(const cli_globals *g, int argc, char **argv)
         if (optind >= argc)
                 return cli_usage_error("faults set", "expected at least one KEY=VALUE");
         if (!g->token)
-                return cli_usage_error("faults set",
-                                       "the admin token is required (--token, OTELDEMO_TOKEN, "
-                                       "--token-file or OTELDEMO_TOKEN_FILE)");
+                return cli_usage_error("faults set", "the admin token is required (--token, OTELDEMO_TOKEN, "
+                                                     "--token-file or OTELDEMO_TOKEN_FILE)");
         body = json_object_new_object();
         if (!body) {
                 fprintf(stderr, "%s faults set: out of memory\n", CLI_PROGRAM_NAME);

@@ -56,11 +56,11 @@ static const char main_help[] =
 static int parse_globals(int argc, char **argv, cli_globals *g)
 {
         static const struct option opts[] = {
-                {"url", required_argument, NULL, 'u'},     {"output", required_argument, NULL, 'o'},
-                {"timeout", required_argument, NULL, 't'}, {"token", required_argument, NULL, 'k'},
+                {"url", required_argument, NULL, 'u'},        {"output", required_argument, NULL, 'o'},
+                {"timeout", required_argument, NULL, 't'},    {"token", required_argument, NULL, 'k'},
                 {"token-file", required_argument, NULL, 'f'}, {"admin-url", required_argument, NULL, 'a'},
-                {"verbose", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, 'V'},       {},
+                {"verbose", no_argument, NULL, 'v'},          {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},          {},
         };
         const char *token_file = getenv("OTELDEMO_TOKEN_FILE");
         bool url_given = false;
@@ -133,9 +133,11 @@ static int parse_globals(int argc, char **argv, cli_globals *g)
                         return cli_usage_error(NULL, "token file %s may be read by others (chmod 600 it)",
                                                token_file);
                 if (r == -EBADMSG)
-                        return cli_usage_error(NULL, "token file %s must hold one line, the token", token_file);
+                        return cli_usage_error(NULL, "token file %s must hold one line, the token",
+                                               token_file);
                 if (r < 0)
-                        return cli_usage_error(NULL, "cannot read token file %s: %s", token_file, strerror(-r));
+                        return cli_usage_error(NULL, "cannot read token file %s: %s", token_file,
+                                               strerror(-r));
                 g->token = g->token_buf;
         }
         return OTELDEMO_EXIT_OK;

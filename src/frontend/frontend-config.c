@@ -36,7 +36,8 @@ static int frontend_config_ui(config_file *cfg, frontend_config *c)
         /* What start-up needs of it, so that --check-config does not pass a file start-up rejects. */
         fd = open(www, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
-                return config_reject(cfg, "server", "www_dir", "cannot serve '%s': %s", www, strerror(errno));
+                return config_reject(cfg, "server", "www_dir", "cannot serve '%s': %s", www,
+                                     strerror(errno));
         close(fd);
         if (jaeger && jaeger[0] == '\0')
                 jaeger = NULL;

@@ -757,7 +757,7 @@ static bool curl_code_is_unreachable(CURLcode cc)
 }
 
 /* A missing receiver is the normal state of a demo without a Collector: said once per process (all
- * signals together, with the way to silence it), then only every OTLP_HTTP_UNREACHABLE_INTERVAL_NS;
+ * signals together, with the way to silence it), then only every OTLP_HTTP_UNREACHABLE_LOG_NS;
  * the lost items are counted by the otel.sdk.* metrics in between, as mature SDKs do. */
 static void http_log_unreachable(otlp_http *h, const char *what)
 {
@@ -769,7 +769,7 @@ static void http_log_unreachable(otlp_http *h, const char *what)
 
         pthread_mutex_lock(&lock);
         first = !reported;
-        log = first || now - last_ns >= OTLP_HTTP_UNREACHABLE_INTERVAL_NS;
+        log = first || now - last_ns >= OTLP_HTTP_UNREACHABLE_LOG_NS;
         if (log) {
                 n = suppressed;
                 reported = true;
@@ -781,14 +781,17 @@ static void http_log_unreachable(otlp_http *h, const char *what)
         if (!log)
                 return;
         if (first)
-                otel_diag(OTEL_DIAG_WARN,
-                          "no OTLP receiver at %s (%s): telemetry export is off until one answers, lost items "
-                          "are counted in the otel.sdk.* metrics; start a Collector there, point "
-                          "OTEL_EXPORTER_OTLP_ENDPOINT at one, or set OTEL_TRACES_EXPORTER=none "
-                          "OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none",
-                          h->cfg.url, what);
+                otel_diag(
+                        OTEL_DIAG_WARN,
+                        "no OTLP receiver at %s (%s): telemetry export is off until one answers, lost items "
+                        "are counted in the otel.sdk.* metrics; start a Collector there, point "
+                        "OTEL_EXPORTER_OTLP_ENDPOINT at one, or set OTEL_TRACES_EXPORTER=none "
+                        "OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none",
+                        h->cfg.url, what);
         else
-                otel_diag(OTEL_DIAG_WARN, "still no OTLP receiver at %s (%s): %" PRIu64 " exports failed since the last report",
+                otel_diag(OTEL_DIAG_WARN,
+                          "still no OTLP receiver at %s (%s): %" PRIu64
+                          " exports failed since the last report",
                           h->cfg.url, what, n + 1);
 }
 
