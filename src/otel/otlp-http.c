@@ -783,8 +783,9 @@ static void http_log_unreachable(otlp_http *h, const char *what)
         if (first)
                 otel_diag(
                         OTEL_DIAG_WARN,
-                        "no OTLP receiver at %s (%s): telemetry export is off until one answers, lost items "
-                        "are counted in the otel.sdk.* metrics; start a Collector there, point "
+                        "no OTLP receiver at %s (%s): exports are tried once each and what they carried is "
+                        "dropped, counted in the otel.sdk.* metrics (said again at most hourly); start a "
+                        "Collector there, point "
                         "OTEL_EXPORTER_OTLP_ENDPOINT at one, or set OTEL_TRACES_EXPORTER=none "
                         "OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none",
                         h->cfg.url, what);
@@ -808,7 +809,8 @@ static void http_log_failure(otlp_http *h, const otlp_http_result *res, CURLcode
                 body_message(res, msg, sizeof(msg));
                 snprintf(what, sizeof(what), "HTTP %ld%s%s", res->status, msg[0] ? ": " : "", msg);
                 key = otlp_log_key(what, 1);
-        } else if (curl_code_is_unreachable(cc)) {
+        } else if (!h->answered && curl_code_is_unreachable(cc)) {
+                /* A receiver that answered before and went away is news: the per-minute limiter below. */
                 http_log_unreachable(h, curl_easy_strerror(cc));
                 return;
         } else {
