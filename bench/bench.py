@@ -42,7 +42,8 @@ SAMPLE_USERS = 120
 # The spec's default batch settings (shop_stack shortens the delay for tests; the bench must not).
 DEFAULT_BSP_SCHEDULE_DELAY_MS = 5000
 WRK_TIMEOUT_S = 2
-SPAN_FLUSH_WAIT_S = 7  # > default schedule delay: every queued span is exported or counted dropped
+SPAN_FLUSH_WAIT_S = 7
+STATEMENT_COUNT_ORDERS = 20  # > default schedule delay: every queued span is exported or counted dropped
 
 
 class OtlpSink:
@@ -278,6 +279,38 @@ def run_scenarios(stack, args, log):
     return results, dropped
 
 
+def statements_per_order(stack, n=STATEMENT_COUNT_ORDERS):
+    """Round trips from the backend to PostgreSQL per order: log_statement=all on the throwaway cluster
+    while n orders are posted one after the other; every statement or prepared-statement execution the
+    server logs is one round trip."""
+    stack.start(traced=False)
+    stack.set_faults({"payment_latency_ms": 0})
+    stack.db.sql("ALTER SYSTEM SET log_statement = 'all'")
+    stack.db.sql("SELECT pg_reload_conf()")
+    time.sleep(0.5)
+    start = stack.pg.log.stat().st_size
+    for i in range(n):
+        conn = http.client.HTTPConnection("127.0.0.1", stack.frontend.port, timeout=10)
+        try:
+            conn.request("POST", "/api/orders", body=json.dumps({"user_id": 1 + i, "product_id": 1 + i, "quantity": 1}),
+                         headers={"Content-Type": "application/json", "Idempotency-Key": f"count-{i}"})
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 201:
+                raise RuntimeError(f"POST /api/orders answered {resp.status}")
+        finally:
+            conn.close()
+    with open(stack.pg.log, "rb") as f:
+        f.seek(start)
+        text = f.read().decode(errors="replace")
+    stack.db.sql("ALTER SYSTEM RESET log_statement")
+    stack.db.sql("SELECT pg_reload_conf()")
+    stack.stop()
+    executed = [ln for ln in text.splitlines() if re.search(r"LOG:  (statement|execute [^:]*):", ln)
+                and "pg_reload_conf" not in ln]
+    return len(executed) / n
+
+
 def startup_figures(stack, n):
     """Extra restarts so that start→READY has a few samples (each start is measured anyway)."""
     for _ in range(n):
@@ -375,6 +408,7 @@ def main():
         stack = Stack(args.build_dir, workdir)
         results, dropped = run_scenarios(stack, args, log)
         startup_figures(stack, 3)
+        per_order = statements_per_order(stack)
         ready = stack.ready_ms
     finally:
         if stack:
@@ -385,6 +419,7 @@ def main():
             "seconds": args.seconds, "loadavg_1m": os.getloadavg()[0], "cpus": os.cpu_count(),
             "elapsed_s": round(time.monotonic() - t0, 1)}
     report = summarise(results, dropped, ready, micro, meta)
+    report["figures"]["post.statements_per_order"] = per_order
     if args.json:
         print(json.dumps(report, indent=1, sort_keys=True))
         return
