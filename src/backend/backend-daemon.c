@@ -11,7 +11,6 @@
 #include "config-file.h"
 #include "config.h" /* OTELDEMO_VERSION (generated) */
 #include "notify.h"
-#include "payment.h"
 
 static uint64_t backend_now_ms(void)
 {
@@ -135,8 +134,6 @@ void backend_daemon_close(backend_daemon *d)
                 if (r < 0)
                         otel_log(OTEL_SEVERITY_WARN, "Requests still running after %u ms, cutting them off",
                                  d->config.server.drain_timeout_ms);
-                /* Answers the orders still waiting for the provider, so no connection stays suspended. */
-                payment_shutdown();
                 http_server_free(d->http);
                 d->http = NULL;
         }
