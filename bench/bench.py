@@ -8,6 +8,7 @@
 #   get_traced / get_untraced       GET /api/products/{id}; 100 % sampled + exported / OTEL_SDK_DISABLED
 #   post_traced / post_untraced     POST /api/orders, payment_latency_ms fault 0
 #   post50_traced                   POST /api/orders, payment_latency_ms fault 50
+#   post_backend_traced             POST /api/orders straight to the backend (its own request model)
 # Per run: req/s, p50/p99/max latency, errors (wrk's connect/read/write/timeout + non-2xx), CPU-ms per
 # request of the frontend, the backend and PostgreSQL (utime+stime from /proc), RSS of each daemon.
 import argparse
@@ -227,10 +228,10 @@ def wrk(url, script, seconds, connections, threads, run_id):
     return json.loads(m.group(1))
 
 
-def measure(stack, script, seconds, connections, threads, run_id):
+def measure(stack, url, script, seconds, connections, threads, run_id):
     pids = stack.pids()
     before = stack.cpu_ticks()
-    w = wrk(stack.frontend.url, script, seconds, connections, threads, run_id)
+    w = wrk(url, script, seconds, connections, threads, run_id)
     after = stack.cpu_ticks()
     n = max(w["requests"], 1)
     run = {
@@ -247,12 +248,14 @@ def measure(stack, script, seconds, connections, threads, run_id):
 
 
 SCENARIOS = [
-    # name, traced, script, faults
-    ("get_traced", True, "get-product.lua", None),
-    ("post_traced", True, "post-order.lua", {"payment_latency_ms": 0}),
-    ("post50_traced", True, "post-order.lua", {"payment_latency_ms": 50}),
-    ("get_untraced", False, "get-product.lua", None),
-    ("post_untraced", False, "post-order.lua", {"payment_latency_ms": 0}),
+    # name, traced, script, faults, target daemon
+    ("get_traced", True, "get-product.lua", None, "frontend"),
+    ("post_traced", True, "post-order.lua", {"payment_latency_ms": 0}, "frontend"),
+    ("post50_traced", True, "post-order.lua", {"payment_latency_ms": 50}, "frontend"),
+    # The backend alone: its request model without the frontend's proxy in front.
+    ("post_backend_traced", True, "post-order.lua", {"payment_latency_ms": 0}, "backend"),
+    ("get_untraced", False, "get-product.lua", None, "frontend"),
+    ("post_untraced", False, "post-order.lua", {"payment_latency_ms": 0}, "frontend"),
 ]
 
 
@@ -260,15 +263,16 @@ def run_scenarios(stack, args, log):
     results, dropped = {}, 0
     for traced in (True, False):
         stack.start(traced)
-        for name, want_traced, script, faults in SCENARIOS:
+        for name, want_traced, script, faults, target in SCENARIOS:
             if want_traced != traced or (args.only and not re.search(args.only, name)):
                 continue
             if faults is not None:
                 stack.set_faults(faults)
-            wrk(stack.frontend.url, script, args.warmup, args.connections, args.threads, f"{name}-warm")
+            url = stack.frontend.url if target == "frontend" else stack.backend.url
+            wrk(url, script, args.warmup, args.connections, args.threads, f"{name}-warm")
             runs = []
             for i in range(args.runs):
-                runs.append(measure(stack, script, args.seconds, args.connections, args.threads, f"{name}-{i}"))
+                runs.append(measure(stack, url, script, args.seconds, args.connections, args.threads, f"{name}-{i}"))
                 log(f"{name} run {i + 1}: {runs[-1]['rps']:.0f} req/s p99 {runs[-1]['p99_ms']:.1f} ms "
                     f"errors {runs[-1]['errors']}")
             results[name] = runs
