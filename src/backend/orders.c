@@ -16,6 +16,11 @@
 #include "db-pool.h"
 #include "otel.h"
 #include "payment.h"
+#include "shop-error.h"
+#include "shop-json.h"
+#include "shop-metrics.h"
+#include "shop-query.h"
+#include "shop.h"
 #include "validate.h"
 
 /* Lines of one order; bounds the arrays passed to the server. */
@@ -51,7 +56,6 @@ typedef struct order_request {
                 "o.created_at") ", i.product_id, i.quantity, i.unit_price_cents"
 
 static const db_stmt STMT_ORDER_BY_KEY = {
-        .id = DB_STMT_ORDER_BY_KEY,
         .name = "order_by_key",
         .sql = "SELECT " ORDER_COLUMNS " FROM orders o LEFT JOIN order_items i ON i.order_id = o.id"
                " WHERE o.idempotency_key = $1 ORDER BY i.product_id",
@@ -61,7 +65,6 @@ static const db_stmt STMT_ORDER_BY_KEY = {
 };
 
 static const db_stmt STMT_ORDER_GET = {
-        .id = DB_STMT_ORDER_GET,
         .name = "order_get",
         .sql = "SELECT " ORDER_COLUMNS " FROM orders o LEFT JOIN order_items i ON i.order_id = o.id"
                " WHERE o.id = $1 ORDER BY i.product_id",
@@ -73,7 +76,6 @@ static const db_stmt STMT_ORDER_GET = {
 /* The three steps of an order (db/0003_order_flow.sql): each one statement in its own transaction, so
  * that nothing is locked while the payment provider answers. */
 static const db_stmt STMT_ORDER_RESERVE = {
-        .id = DB_STMT_ORDER_RESERVE,
         .name = "order_reserve",
         .sql = "SELECT ret_outcome, ret_order_id, ret_status, ret_product_id, ret_available, ret_total_cents,"
                " ret_currency, ret_prices FROM order_reserve($1, $2, $3::bigint[], $4::integer[])",
@@ -83,7 +85,6 @@ static const db_stmt STMT_ORDER_RESERVE = {
 };
 
 static const db_stmt STMT_ORDER_CONFIRM = {
-        .id = DB_STMT_ORDER_CONFIRM,
         .name = "order_confirm",
         .sql = "UPDATE orders SET status = 'paid' WHERE id = $1 AND status = 'pending'"
                " RETURNING " DB_SQL_TIMESTAMP("created_at"),
@@ -93,7 +94,6 @@ static const db_stmt STMT_ORDER_CONFIRM = {
 };
 
 static const db_stmt STMT_ORDER_CANCEL = {
-        .id = DB_STMT_ORDER_CANCEL,
         .name = "order_cancel",
         .sql = "SELECT order_cancel($1)",
         .operation = "order_cancel",
@@ -102,7 +102,6 @@ static const db_stmt STMT_ORDER_CANCEL = {
 };
 
 static const db_stmt STMT_USER_ORDERS_COUNT = {
-        .id = DB_STMT_USER_ORDERS_COUNT,
         .name = "user_orders_count",
         .sql = "SELECT (SELECT count(*) FROM orders WHERE user_id = $1) FROM users WHERE id = $1",
         .operation = "SELECT",
@@ -111,7 +110,6 @@ static const db_stmt STMT_USER_ORDERS_COUNT = {
 };
 
 static const db_stmt STMT_USER_ORDERS = {
-        .id = DB_STMT_USER_ORDERS,
         .name = "user_orders",
         .sql = "SELECT " ORDER_COLUMNS " FROM (SELECT * FROM orders WHERE user_id = $1 ORDER BY id DESC"
                " LIMIT 200) o LEFT JOIN order_items i ON i.order_id = o.id ORDER BY o.id DESC, i.product_id",
