@@ -77,7 +77,8 @@ static const db_stmt STMT_ORDER_GET = {
  * that nothing is locked while the payment provider answers. */
 static const db_stmt STMT_ORDER_RESERVE = {
         .name = "order_reserve",
-        .sql = "SELECT ret_outcome, ret_order_id, ret_status, ret_product_id, ret_available, ret_total_cents,"
+        .sql = "SELECT ret_outcome, ret_order_id, ret_status, ret_product_id, ret_available, "
+               "ret_total_cents,"
                " ret_currency, ret_prices FROM order_reserve($1, $2, $3::bigint[], $4::integer[])",
         .operation = "order_reserve",
         .collection = "orders",
@@ -536,8 +537,9 @@ static int order_settled(db_pool *pool, const char *key, json_object **ret, shop
                 }
                 json_object_put(o);
                 if (db_now_ms() >= deadline)
-                        return shop_error_set(err, -EBUSY, 409,
-                                              "the order with this Idempotency-Key is still being processed");
+                        return shop_error_set(
+                                err, -EBUSY, 409,
+                                "the order with this Idempotency-Key is still being processed");
                 usleep(pause_ms * 1000u);
                 pause_ms = pause_ms * 2 > ORDER_SETTLE_POLL_MAX_MS ? ORDER_SETTLE_POLL_MAX_MS : pause_ms * 2;
         }
@@ -565,7 +567,8 @@ static int order_reserve_or_replay(db_pool *pool, order_request *req, const char
                 if (r != -ENOENT)
                         return r < 0 ? r : 1;
         }
-        return shop_error_set(err, -EBUSY, 409, "the order with this Idempotency-Key is still being processed");
+        return shop_error_set(err, -EBUSY, 409,
+                              "the order with this Idempotency-Key is still being processed");
 }
 
 static int order_create(db_pool *pool, json_object *body, const char *idempotency_key, json_object **ret,
