@@ -468,7 +468,9 @@ def test_concurrent_duplicates_of_a_declined_order_change_nothing(shop):
     res = shop.ok("concurrent-orders", 10, order_body(product_id=27), "key-dup-declined", SHOP_POOL_SIZE=10,
                   SHOP_ACQUIRE_TIMEOUT_MS=20000, SHOP_FAULTS=json.dumps({"payment_failure_rate": 1.0}))["results"]
     statuses = [r["status"] for r in res]
-    assert 402 in statuses and set(statuses) <= {402, 409}, statuses
+    # 409: a duplicate gave up waiting for the others to settle; 503: on a loaded machine a connection
+    # attempt can pass its deadline and the pool then fails fast. Neither applies anything.
+    assert 402 in statuses and set(statuses) <= {402, 409, 503}, statuses
     assert (shop.stock(27), shop.count("orders"), pending_orders(shop)) == (stock, orders, 0)
 
 
