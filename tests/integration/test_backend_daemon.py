@@ -126,13 +126,19 @@ def test_ready_waits_for_database_and_outage_gives_503_then_recovers(build_dir):
         backend.migrate()
         cluster.stop()
         backend.start(wait_ready=False)
-        time.sleep(NOT_READY_WAIT_S)
-        assert not any("READY=1" in m for m in backend.daemon.messages)
+        # Positive control first: the daemon talks on the notify socket (the STATUS line it sends while
+        # waiting), so an empty read below means "no READY", not "nothing read".
         backend.daemon.wait_for_notify("STATUS=waiting for the database", timeout=5)
+        time.sleep(NOT_READY_WAIT_S)
+        early = list(backend.daemon.drain_notify())
+        assert any(m.startswith("STATUS=waiting for the database") for m in early), early
+        assert not any("READY=1" in m for m in early), early
         assert request(backend.port, "GET", "/healthz")[0] == 200
         status, headers, body = backend.req("GET", "/readyz")
         assert_error(status, headers, body, 503)
 
+        # Only a READY sent after the database came back may count.
+        backend.daemon.messages.clear()
         cluster.start()
         backend.daemon.wait_for_notify("READY=1")
         assert backend.req("GET", "/readyz")[0] == 200
