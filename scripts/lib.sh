@@ -65,6 +65,8 @@ deb_missing() {
         done
 }
 
+APT_LOCK_TIMEOUT_S=${APT_LOCK_TIMEOUT_S:-600}
+
 # Installs those of the given Debian packages that are missing. apt-get update runs only when
 # something must be installed: on a machine that has everything this touches nothing.
 deb_install_missing() {
@@ -75,10 +77,12 @@ deb_install_missing() {
         fi
         have_command apt-get || die "missing packages (${missing[*]}) and no apt-get: not a Debian system?"
         log_info "installing missing packages: ${missing[*]}"
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+        # A shared machine or a fresh one (unattended-upgrades) may hold the dpkg lock: wait for it.
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$APT_LOCK_TIMEOUT_S" \
+                update -q
         # The list names everything needed, recommends included, so recommends are not pulled.
-        as_root env DEBIAN_FRONTEND=noninteractive \
-                apt-get install -y -q --no-install-recommends "${missing[@]}"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$APT_LOCK_TIMEOUT_S" \
+                install -y -q --no-install-recommends "${missing[@]}"
 }
 
 # ---- test summaries -------------------------------------------------------------------------------
