@@ -341,6 +341,9 @@ def test_readyz_is_200_while_the_backend_is_ready(shop):
     assert shop.frontend.get("/healthz")[0] == 200
 
 
+TRACEZ_SAMPLE_INTERVAL_S = 0.1 + 0.05
+
+
 def tracez_json(shop, query=""):
     status, hdrs, body = shop.frontend.get(f"/debug/tracez?format=json{query}")
     assert status == 200 and hdrs["content-type"].startswith("application/json"), (status, body)
@@ -359,6 +362,9 @@ def test_tracez_lists_the_proxy_spans(shop, receiver):
     # on the client side). tracez has no kind field, so the kind is checked on the same span (by its id)
     # as the OTLP receiver decoded it.
     for _ in range(3):
+        # tracez samples a latency bucket at most every 100 ms (OTEL_TRACEZ_SAMPLE_INTERVAL_NS): after
+        # that pause the bucket our span lands in takes it, whatever the GET spans before it.
+        time.sleep(TRACEZ_SAMPLE_INTERVAL_S)
         before = tracez_ended(shop, "GET")
         trace_id, _, tp = new_traceparent()
         status, _, _ = request(shop.frontend.port, "GET", "/api/products/1", headers={"traceparent": tp})
