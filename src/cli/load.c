@@ -199,6 +199,22 @@ static void mix_string(const load_mix *mix, char *ret, size_t size)
                                         load_session_kind_to_string((load_session_kind)k), mix->pct[k]);
 }
 
+/* Decimals kept in the JSON summary: latencies to the microsecond the histogram measures (ms with 3),
+ * rates to a hundredth of a request per second, times to the millisecond. json-c would otherwise print
+ * every double with 17 significant digits. */
+#define SUMMARY_MS_DECIMALS   3
+#define SUMMARY_RATE_DECIMALS 2
+#define SUMMARY_S_DECIMALS    3
+
+/* A JSON number printed with a fixed number of decimals (the value itself rounded alike). */
+static json_object *json_rounded(double v, int decimals)
+{
+        char text[64];
+
+        (void)snprintf(text, sizeof(text), "%.*f", decimals, v);
+        return json_object_new_double_s(strtod(text, NULL), text);
+}
+
 static json_object *summary_json(const load_run *run, const uint64_t sessions[], uint64_t elapsed_ns,
                                  bool interrupted)
 {
@@ -211,12 +227,14 @@ static json_object *summary_json(const load_run *run, const uint64_t sessions[],
         eps = json_object_new_array();
         mix = json_object_new_object();
         sess = json_object_new_object();
-        (void)json_object_object_add(o, "target_rate", json_object_new_double(run->opts->rate));
-        (void)json_object_object_add(o, "achieved_rate",
-                                     json_object_new_double(schedule_rate(st->done, elapsed_ns)));
+        (void)json_object_object_add(o, "target_rate", json_rounded(run->opts->rate, SUMMARY_RATE_DECIMALS));
+        (void)json_object_object_add(
+                o, "achieved_rate",
+                json_rounded(schedule_rate(st->done, elapsed_ns), SUMMARY_RATE_DECIMALS));
         (void)json_object_object_add(o, "duration_s",
-                                     json_object_new_double((double)run->opts->duration_ns / 1e9));
-        (void)json_object_object_add(o, "elapsed_s", json_object_new_double((double)elapsed_ns / 1e9));
+                                     json_rounded((double)run->opts->duration_ns / 1e9, SUMMARY_S_DECIMALS));
+        (void)json_object_object_add(o, "elapsed_s",
+                                     json_rounded((double)elapsed_ns / 1e9, SUMMARY_S_DECIMALS));
         (void)json_object_object_add(o, "concurrency", json_object_new_int64(run->opts->concurrency));
         (void)json_object_object_add(o, "seed", json_object_new_uint64(run->opts->seed));
         (void)json_object_object_add(o, "interrupted", json_object_new_boolean(interrupted));
@@ -237,13 +255,15 @@ static json_object *summary_json(const load_run *run, const uint64_t sessions[],
                 for (size_t i = 0; i < N_PERCENTILES; i++)
                         (void)json_object_object_add(
                                 lat, summary_percentile_names[i],
-                                json_object_new_double(
+                                json_rounded(
                                         (double)histogram_percentile(&st->latency, summary_percentiles[i]) /
-                                        1000.0));
-                (void)json_object_object_add(lat, "max",
-                                             json_object_new_double((double)st->latency.max / 1000.0));
-                (void)json_object_object_add(lat, "mean",
-                                             json_object_new_double(histogram_mean(&st->latency) / 1000.0));
+                                                1000.0,
+                                        SUMMARY_MS_DECIMALS));
+                (void)json_object_object_add(
+                        lat, "max", json_rounded((double)st->latency.max / 1000.0, SUMMARY_MS_DECIMALS));
+                (void)json_object_object_add(
+                        lat, "mean",
+                        json_rounded(histogram_mean(&st->latency) / 1000.0, SUMMARY_MS_DECIMALS));
         }
         (void)json_object_object_add(o, "latency_ms", lat);
         for (int ep = 0; eps && ep < _LOAD_EP_MAX; ep++) {

@@ -26,7 +26,7 @@ static const struct {
 };
 
 static const char main_help[] =
-        "Usage: oteldemo [GLOBAL OPTIONS] COMMAND [ARGS]\n"
+        "Usage: oteldemo [GLOBAL OPTIONS] COMMAND [ARGS] [GLOBAL OPTIONS]\n"
         "\n"
         "Commands:\n"
         "  users list|get ID|create --name N --email E\n"
@@ -114,10 +114,19 @@ int main(int argc, char **argv)
 {
         const otel_sdk_options otel_opts = {.service_name = CLI_SERVICE_NAME,
                                             .service_version = OTELDEMO_VERSION};
+        const char *missing = NULL;
         cli_globals g;
         size_t i;
         int code, r;
 
+        /* Global options may also follow the command ("oteldemo load ... --output json"). */
+        r = cli_hoist_global_options(argc, argv, &missing);
+        if (r == -EINVAL)
+                return cli_usage_error(NULL, "option '%s' needs a value", missing);
+        if (r < 0) {
+                fprintf(stderr, "%s: out of memory\n", CLI_PROGRAM_NAME);
+                return OTELDEMO_EXIT_FAILURE;
+        }
         code = parse_globals(argc, argv, &g);
         if (code != OTELDEMO_EXIT_OK)
                 return code == CLI_HELP_SHOWN ? OTELDEMO_EXIT_OK : code;

@@ -76,7 +76,10 @@ static void http_tracez(http_request *req, void *userdata)
         int r;
 
         (void)userdata;
-        r = otel_tracez_render(json, http_request_query(req, "name"), http_request_query(req, "bucket"),
+        r = otel_tracez_render(&(otel_tracez_query){.json = json,
+                                                    .name = http_request_query(req, "name"),
+                                                    .bucket = http_request_query(req, "bucket"),
+                                                    .trace_id = http_request_query(req, "trace_id")},
                                &text, &len);
         if (r == -EINVAL) {
                 http_reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid tracez query");

@@ -7,6 +7,8 @@
  */
 #include "http-private.h"
 
+#include "access-log.h"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -100,7 +102,8 @@ int http_server_config_load(config_file *cfg, const char *default_listen, http_s
             (r = config_get_uint(cfg, "server", "max_header_bytes", HTTP_DEFAULT_HEADERS,
                                  HTTP_HEADER_MIN_BYTES, HTTP_HEADER_MAX_BYTES, &headers)) < 0 ||
             (r = config_get_uint(cfg, "server", "drain_timeout_ms", HTTP_DEFAULT_DRAIN_MS, 0,
-                                 HTTP_DRAIN_MAX_MS, &c.drain_timeout_ms)) < 0)
+                                 HTTP_DRAIN_MAX_MS, &c.drain_timeout_ms)) < 0 ||
+            (r = access_log_config_load(cfg, &c.access_log)) < 0)
                 return r;
         c.max_body_bytes = body;
         c.max_header_bytes = headers;
@@ -214,7 +217,7 @@ static const char *http_carrier_get(void *carrier, const char *name, size_t idx)
         return c.value;
 }
 
-static void http_client_address(struct MHD_Connection *conn, char *buf, size_t size)
+void http_client_address(struct MHD_Connection *conn, char *buf, size_t size)
 {
         const union MHD_ConnectionInfo *ci =
                 MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -530,6 +533,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
                 free(req);
                 return;
         }
+        access_log_http_completed(req, (int)toe);
         http_request_finish(req, toe);
         otel_baggage_unref(req->baggage);
         http_request_clear(req);
@@ -545,6 +549,8 @@ __attribute__((format(printf, 2, 0))) static void http_mhd_log(void *cls, const 
         (void)cls;
         (void)vsnprintf(msg, sizeof(msg), fmt, ap);
         msg[strcspn(msg, "\n")] = '\0';
+        if (access_log_mhd_message(msg))
+                return;
         otel_log(OTEL_SEVERITY_DEBUG, "libmicrohttpd: %s", msg);
 }
 

@@ -44,10 +44,11 @@ typedef struct http_server_config {
         size_t max_body_bytes;         /* larger request bodies → 413 */
         size_t max_header_bytes;       /* per-connection memory for the request line + headers */
         unsigned drain_timeout_ms;     /* how long SIGTERM waits for in-flight requests */
+        bool access_log;               /* a log line per request (access-log.h) */
 } http_server_config;
 
 /* Reads [server] listen, threads, max_connections, connection_timeout_s, max_body_bytes,
- * max_header_bytes, drain_timeout_ms; the listen address is checked for syntax. -EINVAL with
+ * max_header_bytes, drain_timeout_ms, access_log; the listen address is checked for syntax. -EINVAL with
  * config_error(cfg) set. */
 int http_server_config_load(config_file *cfg, const char *default_listen, http_server_config *ret) OTEL_WUR;
 

@@ -5,8 +5,10 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
+#include "api-routes.h"
 #include "cleanup.h"
 #include "notify.h"
+#include "trace-view.h"
 
 int frontend_daemon_config_load(void *userdata, const char *path, char *ret_error)
 {
@@ -42,15 +44,13 @@ static void frontend_ui_config(http_request *req, void *userdata)
 
 static int frontend_daemon_routes(frontend_daemon *fe)
 {
-        static const char *const api_methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
         int r;
 
-        for (size_t i = 0; i < sizeof(api_methods) / sizeof(api_methods[0]); i++) {
-                r = http_server_route(fe->http, api_methods[i], "/api/*", proxy_handle, fe->proxy);
-                if (r < 0)
-                        return r;
-        }
-        r = http_server_route(fe->http, "GET", "/ui-config.json", frontend_ui_config, fe);
+        r = api_routes_register(fe->http, proxy_handle, fe->proxy);
+        if (r >= 0)
+                r = trace_view_register(fe->http, &fe->config.backend);
+        if (r >= 0)
+                r = http_server_route(fe->http, "GET", "/ui-config.json", frontend_ui_config, fe);
         if (r < 0)
                 return r;
         return http_server_route(fe->http, "GET", "/*", static_site_handle, fe->site);

@@ -16,7 +16,8 @@ static const service_desc frontend_service = {
         .notes = "Signals: SIGHUP reloads, SIGTERM drains in-flight requests and exits 0.\n"
                  "Endpoints: / (the shop), /api/* (backend), /ui-config.json, /healthz, /readyz (the "
                  "backend\n"
-                 "answers), /metrics, /debug/tracez.\n",
+                 "answers), /metrics, /debug/tracez, /debug/trace/TRACE_ID and /debug/backend/tracez\n"
+                 "(the shop's tracez pages: #/tracez, #/trace/TRACE_ID).\n",
         .config_load = frontend_daemon_config_load, /* frontend.conf */
         .telemetry = frontend_daemon_telemetry,     /* [telemetry] */
         .open = frontend_daemon_open,               /* static site, proxy, HTTP server and routes */
