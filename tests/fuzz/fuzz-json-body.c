@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target for the backend's JSON request bodies: the input is parsed the way
- * http_request_json() does (strict json-c, HTTP_JSON_MAX_DEPTH), then handed to the body checks of
+ * http_request_json() does (strict json-c, HTTP_JSON_MAX_DEPTH; a refusal is described by
+ * json_error_describe(), which must give one non-empty line naming a byte inside the text), then handed to the body checks of
  * POST /api/users and POST /api/orders (src/backend/validate.c, with the same fields and limits) and
  * to PUT /admin/faults (shop_faults_from_json). Invariants: a rejection is a 4xx with a message; an
  * accepted value is inside its declared range; accepted faults survive to_json → from_json unchanged.
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json-error.h"
 #include "shop-error.h"
 #include "shop.h"
 #include "validate.h"
@@ -130,8 +132,11 @@ static void fuzz_faults(json_object *body)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+        enum json_tokener_error jerr;
+        char why[JSON_ERROR_MAX];
         json_tokener *tok;
         json_object *body;
+        size_t offset;
 
         /* http_request_json() refuses an empty body, a NUL byte and data after the value itself. */
         if (size == 0 || size > INT32_MAX || memchr(data, '\0', size))
@@ -141,7 +146,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
         body = json_tokener_parse_ex(tok, (const char *)data, (int)size);
-        if (body && json_tokener_get_error(tok) == json_tokener_success) {
+        jerr = json_tokener_get_error(tok);
+        offset = json_tokener_get_parse_end(tok);
+        check(offset <= size, "parse end past the text");
+        if (!body || jerr != json_tokener_success || offset < size) {
+                json_error_describe(jerr == json_tokener_success && !body ? json_tokener_continue : jerr,
+                                    (const char *)data, size, offset, why);
+                check(why[0] != '\0' && strlen(why) < JSON_ERROR_MAX && !strchr(why, '\n'),
+                      "error description");
+        }
+        if (body && jerr == json_tokener_success) {
                 fuzz_user(body);
                 fuzz_order(body);
                 fuzz_faults(body);
