@@ -2,10 +2,10 @@
 /*
  * libFuzzer target for the backend's JSON request bodies: the input is parsed the way
  * http_request_json() does (strict json-c, HTTP_JSON_MAX_DEPTH; a refusal is described by
- * json_error_describe(), which must give one non-empty line naming a byte inside the text), then handed to the body checks of
- * POST /api/users and POST /api/orders (src/backend/validate.c, with the same fields and limits) and
- * to PUT /admin/faults (shop_faults_from_json). Invariants: a rejection is a 4xx with a message; an
- * accepted value is inside its declared range; accepted faults survive to_json → from_json unchanged.
+ * json_error_describe(), which must give one non-empty line naming a byte inside the text), then handed to
+ * the body checks of POST /api/users and POST /api/orders (src/backend/validate.c, with the same fields and
+ * limits) and to PUT /admin/faults (shop_faults_from_json). Invariants: a rejection is a 4xx with a message;
+ * an accepted value is inside its declared range; accepted faults survive to_json → from_json unchanged.
  */
 #include <errno.h>
 #include <json-c/json.h>
