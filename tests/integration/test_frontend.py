@@ -151,8 +151,18 @@ def test_symlinks_and_hidden_files_are_never_served(shop, path):
 
 def test_nul_in_path_never_reaches_the_file_system(shop):
     status, _, body = shop.frontend.get("/index.html%00/../../etc/passwd")
-    assert status in (400, 404), (status, body[:200])
+    assert status == 400
     assert b"root:" not in body
+
+
+@pytest.mark.parametrize("path", ["/index.html%00.png", "/index.html%0a", "/api/products%01", "/a%7Fb",
+                                  "/api/users/1%00"])
+@pytest.mark.parametrize("daemon", ["frontend", "backend"])
+def test_control_bytes_in_path_are_400_with_json_error(shop, daemon, path):
+    status, hdrs, err = request_json(getattr(shop, daemon).port, "GET", path)
+    assert status == 400, f"{daemon} {path} → {status}"
+    assert hdrs["content-type"].startswith("application/json")
+    assert err["error"] == "request path contains a control character"
 
 
 def test_ui_config_names_the_configured_jaeger(shop):
