@@ -22,6 +22,14 @@ readonly STACK_READY_TIMEOUT_S=${STACK_READY_TIMEOUT_S:-120}
 readonly STACK_STOP_TIMEOUT_S=15
 readonly STACK_PROGRESS_EVERY_S=20
 
+# What building and running the daemons needs, named in full because recommends are not installed.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+readonly STACK_DAEMON_APT_PACKAGES=(
+        gcc libc6-dev pkg-config meson ninja-build
+        protobuf-c-compiler libprotobuf-c-dev libcurl4-openssl-dev libjson-c-dev zlib1g-dev
+        libsystemd-dev libmicrohttpd-dev libpq-dev
+        postgresql curl ca-certificates
+)
 # Debian packages the stack needs on top of the daemons' (Prometheus, Java for Zipkin, Maven to
 # fetch it, Python for the tests).
 readonly STACK_APT_PACKAGES=(prometheus openjdk-17-jre-headless maven curl ca-certificates python3 python3-pytest
@@ -203,6 +211,7 @@ stack_fetch_zipkin() {
 stack_build_nfpm() {
         local dir
         [[ -x $STACK_NFPM_BIN ]] && return 0
+        [[ -n $STACK_GO_BIN ]] || STACK_GO_BIN=$(stack_go)
         dir=$(dirname "$STACK_NFPM_BIN")
         mkdir -p "$dir"
         stack_run_logged "installing nfpm v$STACK_NFPM_VERSION" "$dir.log" \
@@ -601,8 +610,9 @@ stack_package_one() { # component format outdir
         *) die "unknown stack component: $comp" ;;
         esac
         [[ $(uname -m) == x86_64 || $arch == all ]] || die "packages are built for amd64 only"
-        key=$(stack_hash "$repo/packaging/$comp"/* "$repo/packaging/postinstall.sh" "$bin" \
-                $( [[ -f $repo/etc/$comp/config.yaml ]] && printf '%s' "$repo/etc/$comp/config.yaml"))
+        local -a inputs=("$repo/packaging/$comp"/* "$repo/packaging/postinstall.sh" "$bin")
+        [[ ! -f $repo/etc/$comp/config.yaml ]] || inputs+=("$repo/etc/$comp/config.yaml")
+        key=$(stack_hash "${inputs[@]}")
         dir=$(stack_cache_dir)/pkg-$comp-$format-$version-$key
         if ! compgen -G "$dir/*.$format" >/dev/null; then
                 stack_build_nfpm
@@ -626,7 +636,6 @@ stack_package() { # deb|rpm outdir
         local comp
         [[ $1 == deb || $1 == rpm ]] || die "package format: deb or rpm, not '$1'"
         stack_build --no-install
-        [[ -x $STACK_NFPM_BIN ]] || STACK_GO_BIN=${STACK_GO_BIN:-$(stack_go)}
         for comp in otelcol jaeger zipkin; do
                 stack_package_one "$comp" "$1" "$2"
         done
