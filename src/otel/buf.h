@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "otel.h"
+
 #define OTEL_BUF_DEFAULT_MAX (64u * 1024u * 1024u) /* largest export request body we build */
 
 typedef struct otel_buf {
@@ -15,8 +17,8 @@ typedef struct otel_buf {
         size_t max;    /* growth limit; 0 = OTEL_BUF_DEFAULT_MAX */
 } otel_buf;
 
-int otel_buf_reserve(otel_buf *b, size_t extra) __attribute__((warn_unused_result));
-int otel_buf_append(otel_buf *b, const void *p, size_t n) __attribute__((warn_unused_result));
+int otel_buf_reserve(otel_buf *b, size_t extra) OTEL_WUR;
+int otel_buf_append(otel_buf *b, const void *p, size_t n) OTEL_WUR;
 int otel_buf_appendf(otel_buf *b, const char *fmt, ...)
         __attribute__((format(printf, 2, 3), warn_unused_result));
 void otel_buf_reset(otel_buf *b); /* len = 0, keeps memory */
