@@ -680,3 +680,13 @@ stack_main() {
                 ;;
         esac
 }
+
+# Run directly (scripts/stack.sh build|package|paths|versions) until scripts/package has a
+# "stack" subcommand calling stack_main.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+        set -euo pipefail
+        LIB_PROG=scripts/stack.sh
+        # shellcheck source=scripts/lib.sh
+        source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+        stack_main "$@"
+fi
