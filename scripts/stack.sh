@@ -618,9 +618,12 @@ stack_package_one() { # component format outdir
                 stack_build_nfpm
                 rm -rf "$dir.tmp"
                 mkdir -p "$dir.tmp"
-                STACK_VERSION=$version STACK_ARCH=$arch STACK_BIN=$bin STACK_REPO=$repo \
-                        "$STACK_NFPM_BIN" package --config "$repo/packaging/$comp/nfpm.yaml" --packager "$format" \
-                        --target "$dir.tmp/" >"$dir.tmp.log" 2>&1 || die "nfpm failed for $comp $format: $(tail -n 5 "$dir.tmp.log")"
+                # nfpm expands variables in few fields only: the definition is rendered first.
+                sed -e "s#\${STACK_VERSION}#$version#g" -e "s#\${STACK_ARCH}#$arch#g" -e "s#\${STACK_BIN}#$bin#g" \
+                        -e "s#\${STACK_REPO}#$repo#g" "$repo/packaging/$comp/nfpm.yaml" >"$dir.tmp.yaml"
+                "$STACK_NFPM_BIN" package --config "$dir.tmp.yaml" --packager "$format" --target "$dir.tmp/" \
+                        >"$dir.tmp.log" 2>&1 || die "nfpm failed for $comp $format: $(tail -n 5 "$dir.tmp.log")"
+                rm -f "$dir.tmp.yaml" "$dir.tmp.log"
                 rm -rf "$dir"
                 mv "$dir.tmp" "$dir"
         fi
