@@ -1,7 +1,7 @@
 #!/bin/sh
 # Shared by the stack packages (nfpm: deb postinst and rpm %post): the package's own system user
-# from its sysusers.d file, then systemd picks up the unit. The service is enabled, not started:
-# the admin starts it after looking at the config.
+# from its sysusers.d file, then systemd picks up the unit. The service is neither enabled nor
+# started: the admin does that (systemctl enable --now) after looking at the config.
 set -e
 for conf in /usr/lib/sysusers.d/oteldemo-otelcol.conf /usr/lib/sysusers.d/oteldemo-jaeger.conf /usr/lib/sysusers.d/oteldemo-zipkin.conf; do
         [ -f "$conf" ] || continue
