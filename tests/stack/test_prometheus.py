@@ -87,7 +87,7 @@ def exemplars(stack, query):
 
 
 @pytest.mark.parametrize("metric", ["traces_span_metrics_duration_milliseconds_bucket",
-                                    'http_server_request_duration_seconds_bucket{job="oteldemo-backend"}'])
+                                    'db_client_operation_duration_seconds_bucket{job="oteldemo-backend"}'])
 def test_a_latency_exemplar_links_to_a_trace_jaeger_returns(stack, traffic, metric):
     found = wait_for(f"exemplars of {metric}", lambda: exemplars(stack, metric), timeout=30)
     ex = found[-1]
