@@ -18,10 +18,13 @@
         const traceCall = document.getElementById('trace-call');
         const traceIdNode = document.getElementById('trace-id');
         const jaegerLink = document.getElementById('jaeger-link');
+        const traceViewLink = document.getElementById('trace-view-link');
+        const PRODUCT_NAMES_MAX = 50; // product names looked up for one order history page
 
         const state = {
                 jaegerUrl: null, // from /ui-config.json; null when not configured
                 users: null, // cached /api/users items
+                productNames: new Map(), // product id → name, for the order history
                 routeSeq: 0, // bumped per navigation so that a slow, stale reply does not render
         };
 
@@ -50,6 +53,8 @@
                 traceCall.textContent = `${method} ${path} → ${status}`;
                 traceIdNode.textContent = traceId;
                 traceIdNode.dataset.status = String(status);
+                traceViewLink.href = `#/trace/${traceId}`;
+                traceViewLink.hidden = false;
                 if (state.jaegerUrl) {
                         jaegerLink.href = `${state.jaegerUrl}/trace/${traceId}`;
                         jaegerLink.hidden = false;
@@ -126,7 +131,7 @@
                                 node.setAttribute(key, value === true ? '' : String(value));
                         }
                 }
-                for (const child of children.flat()) {
+                for (const child of children.flat(Infinity)) {
                         if (child === null || child === undefined || child === false) {
                                 continue;
                         }
@@ -135,8 +140,9 @@
                 return node;
         }
 
+        // Nodes, or (nested) arrays of them; null/undefined/false are skipped, like el()'s children.
         function setMain(...nodes) {
-                main.replaceChildren(...nodes);
+                main.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
         }
 
         // Ids go into URLs: only positive integers, whatever the API sends.
@@ -411,10 +417,36 @@
                                 el('strong', null, money(order.total_cents, order.currency))),
                         el('ul', { class: 'order-items' }, items.map((item) => {
                                 const pid = safeId(item.product_id);
+                                const name = state.productNames.get(pid);
                                 return el('li', null, `${Number(item.quantity) || 0} × `,
-                                        el('a', { href: `#/product/${pid}` }, `product #${pid}`),
+                                        el('a', { href: `#/product/${pid}`, 'data-testid': 'order-item-product' },
+                                                name || `product #${pid}`),
                                         ` at ${money(item.unit_price_cents, order.currency)}`);
                         })));
+        }
+
+        /* Looks up the names of the products in orders that are not known yet (one GET each, at most
+         * PRODUCT_NAMES_MAX, in parallel); a product that cannot be read keeps its number. */
+        async function loadProductNames(orders) {
+                const wanted = new Set();
+                for (const order of orders) {
+                        for (const item of Array.isArray(order.items) ? order.items : []) {
+                                const pid = safeId(item.product_id);
+                                if (pid && !state.productNames.has(pid) && wanted.size < PRODUCT_NAMES_MAX) {
+                                        wanted.add(pid);
+                                }
+                        }
+                }
+                await Promise.all([...wanted].map(async (pid) => {
+                        try {
+                                const res = await api('GET', `/api/products/${pid}`);
+                                if (res.data && typeof res.data.name === 'string') {
+                                        state.productNames.set(pid, res.data.name);
+                                }
+                        } catch (e) {
+                                // shown as "product #id"
+                        }
+                }));
         }
 
         async function renderOrders(params, seq) {
@@ -452,6 +484,10 @@
                         return;
                 }
                 const orders = Array.isArray(res.data.items) ? res.data.items : [];
+                await loadProductNames(orders);
+                if (seq !== state.routeSeq) {
+                        return;
+                }
                 list.replaceChildren(...(orders.length ? orders.map(orderPanel)
                         : [el('p', { class: 'panel muted', 'data-testid': 'no-orders' }, 'No orders yet.')]));
         }
@@ -462,9 +498,200 @@
                         return;
                 }
                 const order = res.data || {};
+                await loadProductNames([order]);
+                if (seq !== state.routeSeq) {
+                        return;
+                }
                 setMain(el('nav', { class: 'breadcrumb' },
                         el('a', { href: `#/orders?user=${safeId(order.user_id)}` }, '← Order history')),
                 el('h1', null, `Order #${safeId(order.id)}`), orderPanel(order));
+        }
+
+        // ---- tracez: the daemons' recent spans, and one trace as a waterfall -------------------------
+
+        const TRACE_ID_RE = /^[0-9a-f]{32}$/;
+        const SERVICES = [
+                { role: 'frontend', label: 'oteldemo-frontend', tracez: '/debug/tracez?format=json' },
+                { role: 'backend', label: 'oteldemo-backend', tracez: '/debug/backend/tracez?' },
+        ];
+
+        // The debug endpoints are not part of the shop's API: plain fetches, no trace of their own.
+        async function debugJson(path) {
+                let resp;
+                try {
+                        resp = await fetch(path, { headers: { Accept: 'application/json' }, cache: 'no-store' });
+                } catch (e) {
+                        throw new ApiError(0, 'The frontend cannot be reached.', '–');
+                }
+                const data = await resp.json().catch(() => null);
+                if (!resp.ok) {
+                        throw new ApiError(resp.status, data && data.error ? data.error : `HTTP ${resp.status}`,
+                                (data && data.trace_id) || '–');
+                }
+                return data;
+        }
+
+        function ms(ns) {
+                const v = Number(ns) / 1e6;
+                return v >= 100 ? `${v.toFixed(0)} ms` : v >= 1 ? `${v.toFixed(2)} ms` : `${v.toFixed(3)} ms`;
+        }
+
+        function traceLink(traceId) {
+                const id = TRACE_ID_RE.test(traceId) ? traceId : '';
+                return el('a', { href: `#/trace/${id}`, 'data-testid': 'trace-link' }, el('code', null, id));
+        }
+
+        function attributeList(attrs) {
+                return el('dl', { class: 'attrs' }, Object.entries(attrs || {}).map(([k, v]) => [
+                        el('dt', null, k), el('dd', null, String(v))]));
+        }
+
+        function tracezTable(service, data) {
+                const buckets = Array.isArray(data.buckets) ? data.buckets : [];
+                const spans = Array.isArray(data.spans) ? data.spans : [];
+                const head = el('tr', null, el('th', null, 'Span name'), el('th', null, 'Running'),
+                        buckets.map((b) => el('th', null, String(b.label))), el('th', null, 'Errors'));
+                const link = (name, bucket, count) => (count > 0
+                        ? el('a', { href: `#/tracez?${new URLSearchParams({ service: service.role, name,
+                                bucket })}` }, String(count)) : '0');
+                const rows = spans.map((sp) => el('tr', { 'data-testid': 'tracez-row' },
+                        el('td', null, el('a', { href: `#/tracez?${new URLSearchParams({ service: service.role,
+                                name: sp.name })}` }, sp.name)),
+                        el('td', null, String(sp.running)),
+                        (Array.isArray(sp.latency) ? sp.latency : []).map((n, i) => el('td', null,
+                                link(sp.name, String(i), n))),
+                        el('td', null, link(sp.name, 'error', sp.errors))));
+                return el('section', { class: 'panel tracez', 'data-testid': `tracez-${service.role}` },
+                        el('h2', null, service.label),
+                        el('div', { class: 'table-scroll' }, el('table', null, el('thead', null, head),
+                                el('tbody', null, rows))));
+        }
+
+        function samplesTable(samples) {
+                return el('div', { class: 'table-scroll' }, el('table', { 'data-testid': 'tracez-samples' },
+                        el('thead', null, el('tr', null, ['Span name', 'Start (UTC)', 'Duration', 'Status',
+                                'Trace', 'Attributes'].map((h) => el('th', null, h)))),
+                        el('tbody', null, samples.map((smp) => el('tr', { 'data-testid': 'tracez-sample' },
+                                el('td', null, smp.name),
+                                el('td', null, smp.start_time),
+                                el('td', null, ms(smp.duration_ns)),
+                                el('td', null, smp.status + (smp.status_message ? `: ${smp.status_message}` : '')),
+                                el('td', null, traceLink(smp.trace_id)),
+                                el('td', null, attributeList(smp.attributes)))))));
+        }
+
+        async function renderTracez(params, seq) {
+                const name = params.get('name') || '';
+                const bucket = params.get('bucket') || '';
+                const only = SERVICES.find((sv) => sv.role === params.get('service'));
+                const query = new URLSearchParams();
+                if (name) {
+                        query.set('name', name);
+                }
+                if (bucket) {
+                        query.set('bucket', bucket);
+                }
+                const shown = only ? [only] : SERVICES;
+                const results = await loadForRoute('Loading tracez…', () => Promise.all(shown.map((sv) =>
+                        debugJson(`${sv.tracez}&${query}`).then((data) => ({ sv, data }),
+                                (e) => ({ sv, error: e })))), seq);
+                if (results === undefined) {
+                        return;
+                }
+                const parts = results.map(({ sv, data, error }) => (error
+                        ? el('section', { class: 'panel' }, el('h2', null, sv.label),
+                                notice('error', `tracez is not available: ${error.message}`))
+                        : [tracezTable(sv, data), Array.isArray(data.samples)
+                                ? el('section', { class: 'panel' }, el('h2', null, `Samples: ${name || 'all names'}`
+                                        + (bucket ? `, bucket ${bucket}` : '')), samplesTable(data.samples))
+                                : null]));
+                setMain(el('div', { class: 'toolbar' }, el('h1', null, 'tracez'),
+                        el('span', { class: 'muted' }, 'Recent spans of the frontend and the backend, kept in '
+                                + 'memory by each daemon: no tracing backend needed.')),
+                (name || bucket || only) ? el('p', null, el('a', { href: '#/tracez' }, '← All span names')) : null,
+                parts);
+        }
+
+        /* The spans of both daemons as one tree: children under their parent (by parent_span_id),
+         * siblings by start time; spans whose parent is not here (the browser's, or one tracez did not
+         * keep) are roots. Returns [{span, depth}] in display order. */
+        function spanTree(spans) {
+                const byId = new Map(spans.map((sp) => [sp.span_id, sp]));
+                const children = new Map();
+                const roots = [];
+                for (const sp of spans) {
+                        const parent = sp.parent_span_id && byId.has(sp.parent_span_id) ? sp.parent_span_id : null;
+                        if (parent === null) {
+                                roots.push(sp);
+                        } else {
+                                if (!children.has(parent)) {
+                                        children.set(parent, []);
+                                }
+                                children.get(parent).push(sp);
+                        }
+                }
+                const byStart = (a, b) => a.start - b.start;
+                const out = [];
+                const walk = (sp, depth) => {
+                        out.push({ span: sp, depth });
+                        for (const child of (children.get(sp.span_id) || []).sort(byStart)) {
+                                walk(child, depth + 1);
+                        }
+                };
+                roots.sort(byStart).forEach((sp) => walk(sp, 0));
+                return out;
+        }
+
+        async function renderTrace(traceId, seq) {
+                const data = await loadForRoute('Loading the trace…', () => debugJson(`/debug/trace/${traceId}`), seq);
+                if (data === undefined) {
+                        return;
+                }
+                const spans = [];
+                const problems = [];
+                for (const svc of Array.isArray(data.services) ? data.services : []) {
+                        if (svc.error) {
+                                problems.push(notice('error', `${svc.service}: ${svc.error}`));
+                        }
+                        for (const smp of Array.isArray(svc.samples) ? svc.samples : []) {
+                                spans.push(Object.assign({}, smp, { service: String(svc.service),
+                                        start: Number(smp.start_unix_nano), duration: Number(smp.duration_ns) }));
+                        }
+                }
+                const head = [el('nav', { class: 'breadcrumb' }, el('a', { href: '#/tracez' }, '← tracez')),
+                        el('h1', null, 'Trace ', el('code', { 'data-testid': 'trace-id' }, traceId)), problems];
+                if (!spans.length) {
+                        setMain(head, el('p', { class: 'panel muted', 'data-testid': 'trace-empty' },
+                                'Neither daemon kept a span of this trace (tracez keeps a few recent samples per '
+                                + 'span name and latency bucket).'));
+                        return;
+                }
+                const t0 = Math.min(...spans.map((sp) => sp.start));
+                const total = Math.max(...spans.map((sp) => sp.start + sp.duration)) - t0 || 1;
+                const rows = spanTree(spans).map(({ span, depth }) => {
+                        const left = ((span.start - t0) / total) * 100;
+                        const width = Math.max((span.duration / total) * 100, 0.3);
+                        return el('details', {
+                                class: `span-row ${span.service}${span.status === 'ERROR' ? ' error' : ''}`,
+                                'data-testid': 'span-row', 'data-service': span.service, 'data-name': span.name,
+                                'data-span-id': span.span_id, 'data-parent-id': span.parent_span_id || '',
+                                'data-depth': String(depth), 'data-kind': span.kind,
+                        }, el('summary', null,
+                                el('span', { class: 'span-label', style: { '--depth': String(depth) } },
+                                        el('span', { class: 'span-service' }, span.service), ' ',
+                                        el('span', { class: 'span-name' }, span.name)),
+                                el('span', { class: 'span-track' },
+                                        el('span', { class: 'span-bar', style: { left: `${left}%`, width: `${width}%` } })),
+                                el('span', { class: 'span-duration' }, ms(span.duration))),
+                        el('div', { class: 'span-detail' },
+                                el('p', { class: 'muted' }, `${span.kind} · started ${span.start_time} · `
+                                        + `+${ms(span.start - t0)} · ${span.status}`
+                                        + (span.status_message ? `: ${span.status_message}` : '')),
+                                attributeList(span.attributes)));
+                });
+                setMain(head, el('p', { class: 'muted' }, `${spans.length} spans, ${ms(total)} from the first `
+                        + 'start to the last end. Click a span for its attributes.'),
+                el('div', { class: 'panel waterfall', 'data-testid': 'waterfall' }, rows));
         }
 
         // ---- routing -------------------------------------------------------------------------------
@@ -488,6 +715,12 @@
                 }
                 if ((m = /^\/order\/([1-9][0-9]{0,15})$/.exec(path))) {
                         return renderOrder(m[1], seq);
+                }
+                if (path === '/tracez') {
+                        return renderTracez(params, seq);
+                }
+                if ((m = /^\/trace\/([0-9a-f]{32})$/.exec(path))) {
+                        return renderTrace(m[1], seq);
                 }
                 setMain(el('section', { class: 'panel' }, el('h1', null, 'Page not found'),
                         el('p', null, el('a', { href: '#/' }, 'Back to the catalogue'))));

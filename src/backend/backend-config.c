@@ -12,7 +12,7 @@ const char backend_config_help[] =
         "Configuration (INI; defaults in brackets):\n"
         "  [server]    listen [127.0.0.1:8081], threads [4], max_connections [1024],\n"
         "              connection_timeout_s [60], max_body_bytes [1048576], max_header_bytes [32768],\n"
-        "              drain_timeout_ms [10000]\n"
+        "              drain_timeout_ms [10000], access_log [true]\n"
         "  [database]  conninfo [dbname=oteldemo], pool_size [8], acquire_timeout_ms [1000],\n"
         "              migrations_dir [/usr/share/oteldemo/db]\n"
         "              (password: systemd credential 'db-password', else a libpq passfile)\n"

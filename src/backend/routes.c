@@ -4,6 +4,10 @@
 #include "routes.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "admin.h"
+#include "db-pool.h"
 
 /* The reply for a failed shop operation: its status and message; an unset status is our bug. */
 static void backend_reply_shop_error(http_request *req, const shop_error *err)
@@ -115,9 +119,16 @@ static void route_products_list(http_request *req, void *userdata)
         int64_t limit, offset;
         int r;
 
+        const char *q = http_request_query(req, "q"), *query = http_request_query(req, "query");
+
         if (backend_paging(req, &limit, &offset) < 0)
                 return;
-        r = shop_products_list(app->pool, limit, offset, http_request_query(req, "q"), &obj, &err);
+        /* ?query= is the CLI's --query spelled as a parameter; ?q= the short form the shop uses. */
+        if (q && query && strcmp(q, query) != 0) {
+                http_reply_error(req, 400, "give the search text once: q and query differ");
+                return;
+        }
+        r = shop_products_list(app->pool, limit, offset, q ? q : query, &obj, &err);
         backend_reply(req, r, 200, obj, &err);
 }
 

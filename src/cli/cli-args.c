@@ -4,6 +4,7 @@
  * different number.
  */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli-args.h"
@@ -185,5 +186,83 @@ int cli_parse_mix(const char *s, load_mix *ret)
         if (sum != 100)
                 return -EDOM;
         *ret = mix;
+        return 0;
+}
+
+const cli_global_option cli_global_options[] = {
+        {"url", true}, {"output", true}, {"timeout", true}, {"token", true}, {"verbose", false},
+};
+const size_t cli_n_global_options = sizeof(cli_global_options) / sizeof(cli_global_options[0]);
+
+/* How many argv words the global option at arg takes (1 or 2; -EINVAL when its value word is missing),
+ * or 0 when arg is no global option. */
+static int global_option_words(const char *arg, bool value_word_exists)
+{
+        if (strcmp(arg, "-v") == 0)
+                return 1;
+        if (strncmp(arg, "--", 2) != 0)
+                return 0;
+        arg += 2;
+        for (size_t i = 0; i < cli_n_global_options; i++) {
+                const cli_global_option *o = &cli_global_options[i];
+                size_t len = strlen(o->name);
+
+                if (strncmp(arg, o->name, len) != 0)
+                        continue;
+                if (arg[len] == '\0')
+                        return !o->has_value ? 1 : value_word_exists ? 2 : -EINVAL;
+                if (arg[len] == '=' && o->has_value)
+                        return 1;
+        }
+        return 0;
+}
+
+int cli_hoist_global_options(int argc, char **argv, const char **ret_missing)
+{
+        char **moved, **rest;
+        size_t n_moved = 0, n_rest = 0;
+        int cmd = 1, i;
+
+        /* The command is the first word that is neither a global option nor the value of one. */
+        while (cmd < argc && argv[cmd][0] == '-' && strcmp(argv[cmd], "--") != 0) {
+                int w = global_option_words(argv[cmd], cmd + 1 < argc);
+
+                cmd += w > 0 ? w : 1;
+        }
+        if (cmd >= argc || argv[cmd][0] == '-')
+                return 0;
+        moved = malloc(sizeof(*moved) * (size_t)argc);
+        rest = malloc(sizeof(*rest) * (size_t)argc);
+        if (!moved || !rest) {
+                free(moved);
+                free(rest);
+                return -ENOMEM;
+        }
+        for (i = cmd; i < argc; i++) {
+                int w = strcmp(argv[i], "--") == 0 ? 0 : global_option_words(argv[i], i + 1 < argc);
+
+                if (w == 0 && strcmp(argv[i], "--") == 0) {
+                        while (i < argc)
+                                rest[n_rest++] = argv[i++];
+                        break;
+                }
+                if (w < 0) {
+                        *ret_missing = argv[i];
+                        free(moved);
+                        free(rest);
+                        return -EINVAL;
+                }
+                if (w == 0) {
+                        rest[n_rest++] = argv[i];
+                        continue;
+                }
+                moved[n_moved++] = argv[i];
+                if (w == 2)
+                        moved[n_moved++] = argv[++i];
+        }
+        memcpy(argv + cmd, moved, n_moved * sizeof(*argv));
+        memcpy(argv + cmd + n_moved, rest, n_rest * sizeof(*argv));
+        free(moved);
+        free(rest);
         return 0;
 }

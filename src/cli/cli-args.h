@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cli.h"
@@ -33,3 +34,19 @@ int cli_parse_output(const char *s, cli_output *ret);
  * not named get 0). -EINVAL malformed, -ENOENT unknown kind, -EEXIST a kind twice, -ERANGE a share
  * over 100, -EDOM when the shares do not add up to 100. */
 int cli_parse_mix(const char *s, load_mix *ret);
+
+/* The global options (git/kubectl style, they may follow the command too): name without "--", and
+ * whether a value follows. The single-letter "-v" is --verbose. */
+typedef struct cli_global_option {
+        const char *name;
+        bool has_value;
+} cli_global_option;
+extern const cli_global_option cli_global_options[];
+extern const size_t cli_n_global_options;
+
+/* Reorders argv in place so that every global option after the command name (up to a "--") moves,
+ * with its value, in front of the command name, keeping the order of everything else: then the
+ * global parser (which stops at the command) sees them all. "--output json", "--output=json" and
+ * "-v" are recognised. Returns 0; -EINVAL when a value-taking option ends the line without its value
+ * (*ret_missing names it, argv unchanged); -ENOMEM. */
+int cli_hoist_global_options(int argc, char **argv, const char **ret_missing);

@@ -40,7 +40,7 @@ typedef struct body_buf {
 static int parse_server(http_client *c)
 {
         CURLU *u = curl_url();
-        char *host = NULL, *port = NULL;
+        char *host = NULL, *port = NULL, *end;
         int r = -EINVAL;
 
         if (!u)
@@ -57,7 +57,9 @@ static int parse_server(http_client *c)
                 (void)snprintf(c->host, sizeof(c->host), "%.*s", (int)strlen(host) - 2, host + 1);
         else
                 (void)snprintf(c->host, sizeof(c->host), "%s", host);
-        c->port = strtol(port, NULL, 10);
+        c->port = strtol(port, &end, 10);
+        if (*end || c->port <= 0 || c->port > 65535)
+                goto out;
         r = 0;
 out:
         curl_free(host);

@@ -24,6 +24,7 @@
 #include "progress.h"
 #include "schedule.h"
 #include "sessions.h"
+#include "usage.h"
 
 #define LOAD_DEFAULT_RATE        10.0
 #define LOAD_DEFAULT_DURATION_NS (UINT64_C(60) * SCHEDULE_NSEC_PER_SEC)
@@ -198,6 +199,22 @@ static void mix_string(const load_mix *mix, char *ret, size_t size)
                                         load_session_kind_to_string((load_session_kind)k), mix->pct[k]);
 }
 
+/* Decimals kept in the JSON summary: latencies to the microsecond the histogram measures (ms with 3),
+ * rates to a hundredth of a request per second, times to the millisecond. json-c would otherwise print
+ * every double with 17 significant digits. */
+#define SUMMARY_MS_DECIMALS   3
+#define SUMMARY_RATE_DECIMALS 2
+#define SUMMARY_S_DECIMALS    3
+
+/* A JSON number printed with a fixed number of decimals (the value itself rounded alike). */
+static json_object *json_rounded(double v, int decimals)
+{
+        char text[64];
+
+        (void)snprintf(text, sizeof(text), "%.*f", decimals, v);
+        return json_object_new_double_s(strtod(text, NULL), text);
+}
+
 static json_object *summary_json(const load_run *run, const uint64_t sessions[], uint64_t elapsed_ns,
                                  bool interrupted)
 {
@@ -210,12 +227,14 @@ static json_object *summary_json(const load_run *run, const uint64_t sessions[],
         eps = json_object_new_array();
         mix = json_object_new_object();
         sess = json_object_new_object();
-        (void)json_object_object_add(o, "target_rate", json_object_new_double(run->opts->rate));
-        (void)json_object_object_add(o, "achieved_rate",
-                                     json_object_new_double(schedule_rate(st->done, elapsed_ns)));
+        (void)json_object_object_add(o, "target_rate", json_rounded(run->opts->rate, SUMMARY_RATE_DECIMALS));
+        (void)json_object_object_add(
+                o, "achieved_rate",
+                json_rounded(schedule_rate(st->done, elapsed_ns), SUMMARY_RATE_DECIMALS));
         (void)json_object_object_add(o, "duration_s",
-                                     json_object_new_double((double)run->opts->duration_ns / 1e9));
-        (void)json_object_object_add(o, "elapsed_s", json_object_new_double((double)elapsed_ns / 1e9));
+                                     json_rounded((double)run->opts->duration_ns / 1e9, SUMMARY_S_DECIMALS));
+        (void)json_object_object_add(o, "elapsed_s",
+                                     json_rounded((double)elapsed_ns / 1e9, SUMMARY_S_DECIMALS));
         (void)json_object_object_add(o, "concurrency", json_object_new_int64(run->opts->concurrency));
         (void)json_object_object_add(o, "seed", json_object_new_uint64(run->opts->seed));
         (void)json_object_object_add(o, "interrupted", json_object_new_boolean(interrupted));
@@ -236,13 +255,15 @@ static json_object *summary_json(const load_run *run, const uint64_t sessions[],
                 for (size_t i = 0; i < N_PERCENTILES; i++)
                         (void)json_object_object_add(
                                 lat, summary_percentile_names[i],
-                                json_object_new_double(
+                                json_rounded(
                                         (double)histogram_percentile(&st->latency, summary_percentiles[i]) /
-                                        1000.0));
-                (void)json_object_object_add(lat, "max",
-                                             json_object_new_double((double)st->latency.max / 1000.0));
-                (void)json_object_object_add(lat, "mean",
-                                             json_object_new_double(histogram_mean(&st->latency) / 1000.0));
+                                                1000.0,
+                                        SUMMARY_MS_DECIMALS));
+                (void)json_object_object_add(
+                        lat, "max", json_rounded((double)st->latency.max / 1000.0, SUMMARY_MS_DECIMALS));
+                (void)json_object_object_add(
+                        lat, "mean",
+                        json_rounded(histogram_mean(&st->latency) / 1000.0, SUMMARY_MS_DECIMALS));
         }
         (void)json_object_object_add(o, "latency_ms", lat);
         for (int ep = 0; eps && ep < _LOAD_EP_MAX; ep++) {
@@ -333,7 +354,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
         uint64_t next_tick, interval, end, sessions[_LOAD_SESSION_KIND_MAX] = {};
         load_worker *workers;
         load_run *run;
-        int r, code = CLI_EXIT_OK;
+        int r, code = OTELDEMO_EXIT_OK;
 
         run = calloc(1, sizeof(*run));
         workers = calloc(opts->concurrency, sizeof(*workers));
@@ -341,7 +362,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
                 free(run);
                 free(workers);
                 fprintf(stderr, "%s load: out of memory\n", CLI_PROGRAM_NAME);
-                return CLI_EXIT_FAILED;
+                return OTELDEMO_EXIT_FAILURE;
         }
         run->opts = opts;
         pthread_mutex_init(&run->stats.lock, NULL);
@@ -354,7 +375,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
                 r = http_client_new(g->url, g->timeout_ms, g->token, &workers[i].client);
                 if (r < 0) {
                         code = r == -ENOMEM
-                                       ? CLI_EXIT_FAILED
+                                       ? OTELDEMO_EXIT_FAILURE
                                        : cli_usage_error(NULL,
                                                          "invalid URL '%s' (expected http://HOST[:PORT])",
                                                          g->url);
@@ -365,7 +386,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
         if (r < 0) {
                 fprintf(stderr, "%s load: cannot install signal handlers: %s\n", CLI_PROGRAM_NAME,
                         strerror(-r));
-                code = CLI_EXIT_FAILED;
+                code = OTELDEMO_EXIT_FAILURE;
                 goto out;
         }
 
@@ -434,7 +455,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
 
                         if (!o) {
                                 fprintf(stderr, "%s load: out of memory\n", CLI_PROGRAM_NAME);
-                                code = CLI_EXIT_FAILED;
+                                code = OTELDEMO_EXIT_FAILURE;
                                 goto out;
                         }
                         output_json(stdout, o);
@@ -445,7 +466,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
         if (gave_up) {
                 fprintf(stderr, "%s load: cannot reach %s: no reply to %" PRIu64 " requests, giving up\n",
                         CLI_PROGRAM_NAME, g->url, run->stats.done);
-                code = CLI_EXIT_CONNECT;
+                code = OTELDEMO_EXIT_UNAVAILABLE;
         }
 out:
         for (unsigned i = 0; i < opts->concurrency; i++)
@@ -543,7 +564,7 @@ int cmd_load(const cli_globals *g, int argc, char **argv)
                         break;
                 case 'h':
                         fputs(load_help, stdout);
-                        return CLI_EXIT_OK;
+                        return OTELDEMO_EXIT_OK;
                 default:
                         return cli_option_error(cmd, c, argv);
                 }

@@ -76,7 +76,10 @@ static void http_tracez(http_request *req, void *userdata)
         int r;
 
         (void)userdata;
-        r = otel_tracez_render(json, http_request_query(req, "name"), http_request_query(req, "bucket"),
+        r = otel_tracez_render(&(otel_tracez_query){.json = json,
+                                                    .name = http_request_query(req, "name"),
+                                                    .bucket = http_request_query(req, "bucket"),
+                                                    .trace_id = http_request_query(req, "trace_id")},
                                &text, &len);
         if (r == -EINVAL) {
                 http_reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid tracez query");
@@ -94,10 +97,10 @@ int http_builtin_register(http_server *s)
 {
         int r;
 
-        if ((r = http_router_add(s->router, "GET", "/healthz", (void *)http_healthz, s)) < 0 ||
-            (r = http_router_add(s->router, "GET", "/readyz", (void *)http_readyz, s)) < 0 ||
-            (r = http_router_add(s->router, "GET", "/metrics", (void *)http_metrics, s)) < 0 ||
-            (r = http_router_add(s->router, "GET", "/debug/tracez", (void *)http_tracez, s)) < 0)
+        if ((r = http_router_add(s->router, "GET", "/healthz", http_healthz, s)) < 0 ||
+            (r = http_router_add(s->router, "GET", "/readyz", http_readyz, s)) < 0 ||
+            (r = http_router_add(s->router, "GET", "/metrics", http_metrics, s)) < 0 ||
+            (r = http_router_add(s->router, "GET", "/debug/tracez", http_tracez, s)) < 0)
                 return r;
         return 0;
 }

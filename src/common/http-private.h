@@ -9,7 +9,8 @@
 #include "http-router.h"
 #include "http-server.h"
 
-#define HTTP_METHOD_MAX 16u
+#define HTTP_METHOD_MAX         16u
+#define HTTP_CLIENT_ADDRESS_MAX 46u /* INET6_ADDRSTRLEN */
 
 typedef struct http_reply_header_entry {
         char *name;  /* owned */
@@ -74,8 +75,13 @@ struct http_server {
 int http_builtin_register(http_server *s);
 /* Frees the reply and body state of a request (not the request). */
 void http_request_clear(http_request *req);
+/* The User-Agent of the watchdog's own probe: its successful GET /healthz every few seconds is no
+ * request anyone needs in the access log. */
+#define HTTP_PROBE_USER_AGENT "oteldemo-watchdog"
 /* GET /healthz over a new connection to the bound socket's address within timeout_ms. */
 int http_probe_healthz(int listen_fd, unsigned timeout_ms);
+/* The client's IP address as text ("" when unknown), into a buffer of HTTP_CLIENT_ADDRESS_MAX. */
+void http_client_address(struct MHD_Connection *conn, char *buf, size_t size);
 /* Parses "host:port" / "[v6]:port" into host and port. -EINVAL on bad syntax. */
 int http_listen_split(const char *listen, char *ret_host, size_t host_size, char *ret_port,
                       size_t port_size);

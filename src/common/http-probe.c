@@ -18,7 +18,7 @@
 
 static const char http_probe_request[] = "GET /healthz HTTP/1.1\r\n"
                                          "Host: localhost\r\n"
-                                         "User-Agent: oteldemo-watchdog\r\n"
+                                         "User-Agent: " HTTP_PROBE_USER_AGENT "\r\n"
                                          "Connection: close\r\n\r\n";
 
 static int64_t http_probe_remaining_ms(const struct timespec *deadline)

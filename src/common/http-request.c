@@ -5,6 +5,7 @@
  * the same way: {"error": "...", "trace_id": "..."}.
  */
 #include "http-private.h"
+#include "json-error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -173,6 +174,8 @@ int http_request_json(http_request *req, json_object **ret)
         json_tokener *tok;
         json_object *obj;
         enum json_tokener_error jerr;
+        char why[JSON_ERROR_MAX];
+        const char *nul;
         size_t offset;
 
         if (!http_content_type_is_json(http_request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
@@ -185,8 +188,11 @@ int http_request_json(http_request *req, json_object **ret)
                 return -EINVAL;
         }
         /* json-c would stop at a NUL and accept a prefix; a body with one is not JSON text. */
-        if (memchr(req->body, '\0', req->body_len)) {
-                http_reply_error(req, MHD_HTTP_BAD_REQUEST, "request body is not valid JSON");
+        nul = memchr(req->body, '\0', req->body_len);
+        if (nul) {
+                http_reply_error(req, MHD_HTTP_BAD_REQUEST,
+                                 "request body is not valid JSON: a NUL byte at byte %zu",
+                                 (size_t)(nul - req->body));
                 return -EINVAL;
         }
         tok = json_tokener_new_ex(HTTP_JSON_MAX_DEPTH);
@@ -201,9 +207,9 @@ int http_request_json(http_request *req, json_object **ret)
         json_tokener_free(tok);
         if (!obj || jerr != json_tokener_success) {
                 json_object_put(obj);
-                http_reply_error(req, MHD_HTTP_BAD_REQUEST, "request body is not valid JSON: %s",
-                                 json_tokener_error_desc(jerr == json_tokener_success ? json_tokener_continue
-                                                                                      : jerr));
+                json_error_describe(jerr == json_tokener_success ? json_tokener_continue : jerr, req->body,
+                                    req->body_len, offset, why);
+                http_reply_error(req, MHD_HTTP_BAD_REQUEST, "request body is not valid JSON: %s", why);
                 return -EINVAL;
         }
         /* Only whitespace may follow the value. */
@@ -211,7 +217,7 @@ int http_request_json(http_request *req, json_object **ret)
                 if (!strchr(" \t\r\n", req->body[offset])) {
                         json_object_put(obj);
                         http_reply_error(req, MHD_HTTP_BAD_REQUEST,
-                                         "request body has data after the JSON value");
+                                         "request body has data after the JSON value at byte %zu", offset);
                         return -EINVAL;
                 }
         *ret = obj;

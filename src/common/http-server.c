@@ -7,6 +7,8 @@
  */
 #include "http-private.h"
 
+#include "access-log.h"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -100,7 +102,8 @@ int http_server_config_load(config_file *cfg, const char *default_listen, http_s
             (r = config_get_uint(cfg, "server", "max_header_bytes", HTTP_DEFAULT_HEADERS,
                                  HTTP_HEADER_MIN_BYTES, HTTP_HEADER_MAX_BYTES, &headers)) < 0 ||
             (r = config_get_uint(cfg, "server", "drain_timeout_ms", HTTP_DEFAULT_DRAIN_MS, 0,
-                                 HTTP_DRAIN_MAX_MS, &c.drain_timeout_ms)) < 0)
+                                 HTTP_DRAIN_MAX_MS, &c.drain_timeout_ms)) < 0 ||
+            (r = access_log_config_load(cfg, &c.access_log)) < 0)
                 return r;
         c.max_body_bytes = body;
         c.max_header_bytes = headers;
@@ -214,7 +217,7 @@ static const char *http_carrier_get(void *carrier, const char *name, size_t idx)
         return c.value;
 }
 
-static void http_client_address(struct MHD_Connection *conn, char *buf, size_t size)
+void http_client_address(struct MHD_Connection *conn, char *buf, size_t size)
 {
         const union MHD_ConnectionInfo *ci =
                 MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -241,7 +244,10 @@ static void http_server_host(const http_request *req, char *host, size_t size, i
         if (!h || !*h)
                 return;
         if (http_listen_split(h, host, size, p, sizeof(p)) == 0) {
-                *port = strtol(p, NULL, 10);
+                char *end;
+                long v = strtol(p, &end, 10);
+
+                *port = *end || v <= 0 || v > 65535 ? req->server->port : v;
         } else if (strlen(h) < size && !strchr(h, ':')) {
                 memcpy(host, h, strlen(h) + 1);
                 *port = 80; /* the default port of the http scheme */
@@ -377,7 +383,7 @@ static void http_dispatch(http_request *req)
                 http_reply_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed here",
                                  req->method);
         } else {
-                ((http_handler_fn)req->match.handler)(req, req->match.userdata);
+                req->match.handler(req, req->match.userdata);
                 if (!req->replied) {
                         otel_log(OTEL_SEVERITY_ERROR, "handler of %s %s made no reply", req->method,
                                  req->match.pattern);
@@ -521,6 +527,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
                 free(req);
                 return;
         }
+        access_log_http_completed(req, (int)toe);
         http_request_finish(req, toe);
         otel_baggage_unref(req->baggage);
         http_request_clear(req);
@@ -536,6 +543,8 @@ static void http_mhd_log(void *cls, const char *fmt, va_list ap)
         (void)cls;
         (void)vsnprintf(msg, sizeof(msg), fmt, ap);
         msg[strcspn(msg, "\n")] = '\0';
+        if (access_log_mhd_message(msg))
+                return;
         otel_log(OTEL_SEVERITY_DEBUG, "libmicrohttpd: %s", msg);
 }
 
@@ -586,7 +595,7 @@ fail:
 int http_server_route(http_server *s, const char *method, const char *pattern, http_handler_fn handler,
                       void *userdata)
 {
-        return http_router_add(s->router, method, pattern, (void *)handler, userdata);
+        return http_router_add(s->router, method, pattern, handler, userdata);
 }
 
 int http_server_start(http_server *s)

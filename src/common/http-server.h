@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "config-file.h"
+#include "http-router.h" /* http_handler_fn */
 #include "otel.h"
 
 #define HTTP_LISTEN_MAX        128u /* "host:port" text */
@@ -31,10 +32,6 @@
 #define HTTP_JSON_MAX_DEPTH    32  /* nesting accepted in request bodies */
 
 typedef struct http_server http_server;
-typedef struct http_request http_request;
-
-/* A route handler. Must reply (http_reply_*) before returning; if it does not, the client gets 500. */
-typedef void (*http_handler_fn)(http_request *req, void *userdata);
 /* Readiness for /readyz: 0 when ready, else a negative errno and a short reason in ret_reason. */
 typedef int (*http_ready_fn)(void *userdata, char *ret_reason, size_t reason_size);
 
@@ -47,10 +44,11 @@ typedef struct http_server_config {
         size_t max_body_bytes;         /* larger request bodies → 413 */
         size_t max_header_bytes;       /* per-connection memory for the request line + headers */
         unsigned drain_timeout_ms;     /* how long SIGTERM waits for in-flight requests */
+        bool access_log;               /* a log line per request (access-log.h) */
 } http_server_config;
 
 /* Reads [server] listen, threads, max_connections, connection_timeout_s, max_body_bytes,
- * max_header_bytes, drain_timeout_ms; the listen address is checked for syntax. -EINVAL with
+ * max_header_bytes, drain_timeout_ms, access_log; the listen address is checked for syntax. -EINVAL with
  * config_error(cfg) set. */
 int http_server_config_load(config_file *cfg, const char *default_listen, http_server_config *ret) OTEL_WUR;
 

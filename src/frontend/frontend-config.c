@@ -14,7 +14,7 @@ const char frontend_config_help[] =
         "  [server]    listen [" FRONTEND_DEFAULT_LISTEN "], www_dir [" FRONTEND_DEFAULT_WWW
         "], threads [4],\n"
         "              max_connections [1024], connection_timeout_s [60], max_body_bytes [1048576],\n"
-        "              max_header_bytes [32768], drain_timeout_ms [10000]\n"
+        "              max_header_bytes [32768], drain_timeout_ms [10000], access_log [true]\n"
         "  [backend]   url [http://127.0.0.1:8081], timeout_ms [10000], connect_timeout_ms [1000]\n"
         "  [ui]        jaeger_url (e.g. http://localhost:16686: the footer links each trace there)\n"
         "  [telemetry] service_name [" FRONTEND_SERVICE_NAME "]" TELEMETRY_CONFIG_HELP_KEYS

@@ -71,7 +71,7 @@ static uint64_t proxy_mono_ns(void)
 static int proxy_url_parse(const char *url, char *ret_host, size_t host_size, int64_t *ret_port)
 {
         CURLU *u = curl_url();
-        char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
+        char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL, *end;
         int r = -EINVAL;
 
         if (!u)
@@ -95,7 +95,9 @@ static int proxy_url_parse(const char *url, char *ret_host, size_t host_size, in
                 host[n - 2] = '\0';
         }
         memcpy(ret_host, host, strlen(host) + 1);
-        *ret_port = strtol(port, NULL, 10);
+        *ret_port = strtol(port, &end, 10);
+        if (*end || *ret_port <= 0 || *ret_port > 65535)
+                goto out;
         r = 0;
 out:
         curl_free(scheme);

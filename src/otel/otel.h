@@ -316,10 +316,17 @@ int otel_severity_from_string(const char *s, otel_severity *ret) OTEL_WUR;
 
 /* ---- tracez (issue 3) ------------------------------------------------------------------------ */
 
-/* Renders the in-process zPages-style span summary (/debug/tracez) as HTML or JSON. The query string
- * may select a span name and bucket (?name=…&bucket=…|error). *ret is malloc'ed, owned by the caller. */
-int otel_tracez_render(bool json, const char *query_name, const char *query_bucket, char **ret,
-                       size_t *ret_len) OTEL_WUR;
+/* What /debug/tracez is asked for: every string may be NULL or "" (not asked). */
+typedef struct otel_tracez_query {
+        bool json;            /* JSON instead of HTML */
+        const char *name;     /* ?name= : one span name, with its samples */
+        const char *bucket;   /* ?bucket= : "0".."8" or "error", samples of that bucket */
+        const char *trace_id; /* ?trace_id= : 32 lowercase hex digits, the samples of one trace (any name) */
+} otel_tracez_query;
+
+/* Renders the in-process zPages-style span summary (/debug/tracez) as HTML or JSON. -EINVAL for a
+ * malformed bucket or trace id. *ret is malloc'ed, owned by the caller. */
+int otel_tracez_render(const otel_tracez_query *q, char **ret, size_t *ret_len) OTEL_WUR;
 
 /* ---- SDK lifecycle --------------------------------------------------------------------------- */
 

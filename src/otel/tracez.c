@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "attributes.h"
 #include "buf.h"
@@ -25,21 +26,21 @@
 #define TRACEZ_N_RINGS    (OTEL_TRACEZ_LATENCY_BUCKETS + 1) /* latency buckets and the error ring */
 #define TRACEZ_HEX_ID_MAX (OTEL_TRACE_ID_HEX + 1)
 
-typedef struct tracez_attr {
-        char key[OTEL_TRACEZ_KEY_MAX];     /* cut at a UTF-8 boundary */
-        char value[OTEL_TRACEZ_VALUE_MAX]; /* the value as text, cut likewise */
-} tracez_attr;
-
-/* A small copy of an ended span. */
+/* A small copy of an ended span: enough to show it, and to place it in its trace's waterfall. */
 typedef struct tracez_sample {
         uint8_t trace_id[OTEL_TRACE_ID_SIZE];
         uint8_t span_id[OTEL_SPAN_ID_SIZE];
+        uint8_t parent_span_id[OTEL_SPAN_ID_SIZE]; /* valid when has_parent */
+        bool has_parent;
+        otel_span_kind kind;
         uint64_t start_ns;    /* Unix epoch ns */
         uint64_t duration_ns; /* end - start */
         otel_status_code status;
         char status_message[OTEL_TRACEZ_STATUS_MAX];
-        unsigned n_attrs;
-        tracez_attr attrs[OTEL_TRACEZ_SAMPLE_ATTRS];
+        unsigned n_attrs;                    /* pairs in attrs */
+        unsigned n_attrs_dropped;            /* by the span's limits, or not fitting in attrs */
+        size_t attrs_len;                    /* bytes used in attrs */
+        char attrs[OTEL_TRACEZ_ATTRS_BYTES]; /* "key\0value\0" pairs, each cut at a UTF-8 boundary */
 } tracez_sample;
 
 /* The latest OTEL_TRACEZ_SAMPLES samples of one bucket, oldest overwritten first. */
@@ -290,12 +291,33 @@ static void copy_cut(char *dst, size_t max, const char *s, size_t len)
         dst[n] = 0;
 }
 
+/* Appends "key\0value\0" to the sample's attributes; false when it does not fit. */
+static bool sample_add_attr(tracez_sample *smp, const char *key, const char *value, size_t value_len)
+{
+        size_t klen = otel_utf8_truncate(key, strlen(key), OTEL_TRACEZ_KEY_MAX - 1);
+        size_t vlen = otel_utf8_truncate(value, value_len, OTEL_TRACEZ_VALUE_MAX - 1);
+        char *p = smp->attrs + smp->attrs_len;
+
+        if (smp->attrs_len + klen + vlen + 2 > sizeof(smp->attrs))
+                return false;
+        memcpy(p, key, klen);
+        p[klen] = 0;
+        memcpy(p + klen + 1, value, vlen);
+        p[klen + 1 + vlen] = 0;
+        smp->attrs_len += klen + vlen + 2;
+        smp->n_attrs++;
+        return true;
+}
+
 static void sample_fill(tracez_sample *smp, const otel_span *s)
 {
         otel_buf text = {0};
 
         memcpy(smp->trace_id, s->context.trace_id, OTEL_TRACE_ID_SIZE);
         memcpy(smp->span_id, s->context.span_id, OTEL_SPAN_ID_SIZE);
+        smp->has_parent = s->has_parent;
+        memcpy(smp->parent_span_id, s->parent_span_id, OTEL_SPAN_ID_SIZE);
+        smp->kind = s->kind;
         smp->start_ns = s->start_ns;
         smp->duration_ns = s->end_ns - s->start_ns;
         smp->status = s->status;
@@ -303,15 +325,14 @@ static void sample_fill(tracez_sample *smp, const otel_span *s)
                  s->status_message ? s->status_message : "",
                  s->status_message ? strlen(s->status_message) : 0);
         smp->n_attrs = 0;
-        for (uint32_t i = 0; i < s->attrs.n && smp->n_attrs < OTEL_TRACEZ_SAMPLE_ATTRS; i++) {
-                tracez_attr *a = &smp->attrs[smp->n_attrs];
-
+        smp->attrs_len = 0;
+        smp->n_attrs_dropped = s->attrs.dropped;
+        for (uint32_t i = 0; i < s->attrs.n; i++) {
                 otel_buf_reset(&text);
-                if (otel_log_value_text(&s->attrs.items[i], &text) < 0)
-                        continue;
-                copy_cut(a->key, sizeof(a->key), s->attrs.items[i].key, strlen(s->attrs.items[i].key));
-                copy_cut(a->value, sizeof(a->value), text.data ? (const char *)text.data : "", text.len);
-                smp->n_attrs++;
+                if (otel_log_value_text(&s->attrs.items[i], &text) < 0 ||
+                    !sample_add_attr(smp, s->attrs.items[i].key, text.data ? (const char *)text.data : "",
+                                     text.len))
+                        smp->n_attrs_dropped++;
         }
         otel_buf_free(&text);
 }
@@ -496,13 +517,63 @@ static const char *status_name(otel_status_code s)
         return s == OTEL_STATUS_OK ? "OK" : s == OTEL_STATUS_ERROR ? "ERROR" : "UNSET";
 }
 
+static const char *kind_name(otel_span_kind k)
+{
+        switch (k) {
+        case OTEL_SPAN_KIND_SERVER:
+                return "SERVER";
+        case OTEL_SPAN_KIND_CLIENT:
+                return "CLIENT";
+        case OTEL_SPAN_KIND_PRODUCER:
+                return "PRODUCER";
+        case OTEL_SPAN_KIND_CONSUMER:
+                return "CONSUMER";
+        default:
+                return "INTERNAL";
+        }
+}
+
+/* ?trace_id= : 32 lowercase hex digits, not all zero (W3C Trace Context's valid trace id). */
+static int parse_trace_id(const char *s, const char **ret)
+{
+        if (!s || !*s) {
+                *ret = NULL;
+                return 0;
+        }
+        if (strlen(s) != OTEL_TRACE_ID_HEX || strspn(s, "0123456789abcdef") != OTEL_TRACE_ID_HEX ||
+            strspn(s, "0") == OTEL_TRACE_ID_HEX)
+                return -EINVAL;
+        *ret = s;
+        return 0;
+}
+
+/* "2026-12-03T16:18:04.123456Z": a start time a person reads (RFC 3339, UTC, microseconds). */
+#define TRACEZ_TIME_MAX 32
+static void format_utc(uint64_t unix_ns, char ret[TRACEZ_TIME_MAX])
+{
+        time_t secs = (time_t)(unix_ns / 1000000000u);
+        struct tm tm;
+        size_t len;
+
+        if (!gmtime_r(&secs, &tm)) {
+                (void)snprintf(ret, TRACEZ_TIME_MAX, "%" PRIu64, unix_ns);
+                return;
+        }
+        /* strftime: the year has as many digits as it needs, which snprintf's checker cannot bound. */
+        len = strftime(ret, TRACEZ_TIME_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
+        (void)snprintf(ret + len, TRACEZ_TIME_MAX - len, ".%06uZ",
+                       (unsigned)(unix_ns % 1000000000u / 1000u));
+}
+
 /* A sample as seen by a renderer: b is its ring (latency bucket or OTEL_TRACEZ_ERROR_BUCKET), the ids
  * already in hex. */
 typedef int (*tracez_sample_fn)(void *ctx, const tracez_view *v, unsigned b, const tracez_sample *smp,
                                 const char *trace_hex, const char *span_hex);
 
-/* Calls fn on the samples of ring bucket (all rings when bucket < 0), newest first; stops at an error. */
-static int samples_each(const tracez_view *v, int bucket, tracez_sample_fn fn, void *ctx)
+/* Calls fn on the samples of ring bucket (all rings when bucket < 0) that belong to trace_hex (all
+ * when NULL), newest first; stops at an error. */
+static int samples_each(const tracez_view *v, int bucket, const char *trace_filter, tracez_sample_fn fn,
+                        void *ctx)
 {
         char trace_hex[TRACEZ_HEX_ID_MAX], span_hex[TRACEZ_HEX_ID_MAX];
         int r = 0;
@@ -517,6 +588,8 @@ static int samples_each(const tracez_view *v, int bucket, tracez_sample_fn fn, v
                                                                 OTEL_TRACEZ_SAMPLES];
 
                         otel_trace_id_to_hex(smp->trace_id, trace_hex);
+                        if (trace_filter && strcmp(trace_hex, trace_filter) != 0)
+                                continue;
                         otel_span_id_to_hex(smp->span_id, span_hex);
                         r = fn(ctx, v, b, smp, trace_hex, span_hex);
                 }
@@ -524,43 +597,76 @@ static int samples_each(const tracez_view *v, int bucket, tracez_sample_fn fn, v
         return r;
 }
 
+/* The sample's attributes in order: key and value of pair i, via the cursor *at (start with 0). */
+static bool sample_next_attr(const tracez_sample *smp, size_t *at, const char **ret_key,
+                             const char **ret_value)
+{
+        if (*at >= smp->attrs_len)
+                return false;
+        *ret_key = smp->attrs + *at;
+        *ret_value = *ret_key + strlen(*ret_key) + 1;
+        *at = (size_t)(*ret_value - smp->attrs) + strlen(*ret_value) + 1;
+        return true;
+}
+
 static int html_sample(void *ctx, const tracez_view *v, unsigned b, const tracez_sample *smp,
                        const char *trace_hex, const char *span_hex)
 {
+        char start[TRACEZ_TIME_MAX], parent_hex[TRACEZ_HEX_ID_MAX] = "";
+        const char *key, *value;
         otel_buf *out = ctx;
+        size_t at = 0;
         int r = otel_buf_appendf(out, "<tr><td>");
 
+        format_utc(smp->start_ns, start);
+        if (smp->has_parent)
+                otel_span_id_to_hex(smp->parent_span_id, parent_hex);
         if (r >= 0)
                 r = html_escape(out, v->name);
         if (r >= 0)
                 r = otel_buf_appendf(out,
-                                     "</td><td>%s</td><td>%s</td><td>%s</td><td>%" PRIu64
-                                     "</td><td>%.3f</td><td>%s ",
-                                     bucket_labels[b], trace_hex, span_hex, smp->start_ns,
+                                     "</td><td>%s</td><td><a href=\"?trace_id=%s\">%s</a></td><td>%s</td>"
+                                     "<td>%s</td><td>%s</td><td>%s</td><td>%.3f</td><td>%s ",
+                                     bucket_labels[b], trace_hex, trace_hex, span_hex,
+                                     parent_hex[0] ? parent_hex : "(root)", kind_name(smp->kind), start,
                                      (double)smp->duration_ns / 1e6, status_name(smp->status));
         if (r >= 0)
                 r = html_escape(out, smp->status_message);
         if (r >= 0)
-                r = otel_buf_appendf(out, "</td><td>");
-        for (unsigned a = 0; r >= 0 && a < smp->n_attrs; a++) {
-                r = html_escape(out, smp->attrs[a].key);
+                r = otel_buf_appendf(out, "</td><td class=\"attrs\">");
+        while (r >= 0 && sample_next_attr(smp, &at, &key, &value)) {
+                r = otel_buf_appendf(out, "<code>");
+                if (r >= 0)
+                        r = html_escape(out, key);
                 if (r >= 0)
                         r = otel_buf_append(out, "=", 1);
                 if (r >= 0)
-                        r = html_escape(out, smp->attrs[a].value);
+                        r = html_escape(out, value);
                 if (r >= 0)
-                        r = otel_buf_append(out, "<br>", 4);
+                        r = otel_buf_appendf(out, "</code><br>");
         }
+        if (r >= 0 && smp->n_attrs_dropped)
+                r = otel_buf_appendf(out, "(%u more not kept)", smp->n_attrs_dropped);
         if (r >= 0)
                 r = otel_buf_appendf(out, "</td></tr>\n");
         return r;
 }
 
+/* The shop's colours and type (www/style.css), inline: the backend serves this page too, without www. */
 static const char html_head[] =
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>tracez</title>\n"
-        "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}td:first-child{text-align:left}"
-        "</style></head><body>\n<h1>tracez</h1>\n";
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>tracez</title>\n"
+        "<style>body{margin:0;font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,Arial,sans-serif;"
+        "color:#1d2330;background:#f6f7fb;line-height:1.5}header{background:#fff;border-bottom:1px solid "
+        "#e3e6ee;"
+        "padding:.75rem 1.5rem;display:flex;gap:1.5rem;align-items:baseline}header strong{color:#3b4fd8}"
+        "main{padding:1rem 1.5rem}a{color:#3b4fd8;text-decoration:none}a:hover{text-decoration:underline}"
+        "table{border-collapse:collapse;background:#fff;border:1px solid #e3e6ee;border-radius:10px;"
+        "margin-bottom:1.5rem}td,th{border-bottom:1px solid #e3e6ee;padding:.3rem .6rem;text-align:right;"
+        "vertical-align:top}th{background:#eef0fd;font-weight:600}td:first-child,th:first-child,td.attrs"
+        "{text-align:left}code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em}"
+        "</style></head><body>\n<header><strong>oteldemo</strong><span>tracez: recent spans of this "
+        "process</span><a href=\"?\">all span names</a></header><main>\n";
 
 /* One render: the HTML pieces or the JSON arrays, filled entry by entry. */
 typedef struct tracez_render {
@@ -568,6 +674,7 @@ typedef struct tracez_render {
         bool with_samples;    /* a name or a bucket was asked for */
         int bucket;           /* the bucket asked for, -1 for all */
         const char *name;     /* the name asked for, NULL for all */
+        const char *trace_id; /* the trace asked for (hex), NULL for all */
         otel_buf rows;        /* HTML: summary rows */
         otel_buf sample_rows; /* HTML: sample rows */
         json_object *spans;   /* JSON: the summary array */
@@ -601,6 +708,8 @@ static int json_sample(void *ctx, const tracez_view *v, unsigned b, const tracez
                        const char *trace_hex, const char *span_hex)
 {
         json_object *o = json_object_new_object(), *attrs = json_object_new_object();
+        const char *key, *value;
+        size_t at = 0;
         int r = otlp_json_push(ctx, o);
 
         if (r < 0) {
@@ -618,17 +727,32 @@ static int json_sample(void *ctx, const tracez_view *v, unsigned b, const tracez
                 r = otlp_json_put(o, "trace_id", json_object_new_string(trace_hex));
         if (r >= 0)
                 r = otlp_json_put(o, "span_id", json_object_new_string(span_hex));
+        if (r >= 0 && smp->has_parent) {
+                char parent_hex[TRACEZ_HEX_ID_MAX];
+
+                otel_span_id_to_hex(smp->parent_span_id, parent_hex);
+                r = otlp_json_put(o, "parent_span_id", json_object_new_string(parent_hex));
+        }
+        if (r >= 0)
+                r = otlp_json_put(o, "kind", json_object_new_string(kind_name(smp->kind)));
         if (r >= 0)
                 r = otlp_json_put(o, "start_unix_nano", json_object_new_uint64(smp->start_ns));
+        if (r >= 0) {
+                char start[TRACEZ_TIME_MAX];
+
+                format_utc(smp->start_ns, start);
+                r = otlp_json_put(o, "start_time", json_object_new_string(start));
+        }
         if (r >= 0)
                 r = otlp_json_put(o, "duration_ns", json_object_new_uint64(smp->duration_ns));
         if (r >= 0)
                 r = otlp_json_put(o, "status", json_object_new_string(status_name(smp->status)));
         if (r >= 0 && smp->status_message[0])
                 r = otlp_json_put(o, "status_message", json_object_new_string(smp->status_message));
-        for (unsigned a = 0; r >= 0 && a < smp->n_attrs; a++)
-                r = otlp_json_put_copy(attrs, smp->attrs[a].key,
-                                       json_object_new_string(smp->attrs[a].value));
+        while (r >= 0 && sample_next_attr(smp, &at, &key, &value))
+                r = otlp_json_put_copy(attrs, key, json_object_new_string(value));
+        if (r >= 0 && smp->n_attrs_dropped)
+                r = otlp_json_put(o, "attributes_dropped", json_object_new_int64(smp->n_attrs_dropped));
         return r;
 }
 
@@ -672,11 +796,11 @@ static int render_entries(tracez_render *rd)
                 if (rd->json) {
                         r = json_summary(rd->spans, v);
                         if (r >= 0 && rd->with_samples)
-                                r = samples_each(v, rd->bucket, json_sample, rd->samples);
+                                r = samples_each(v, rd->bucket, rd->trace_id, json_sample, rd->samples);
                 } else {
                         r = html_summary(&rd->rows, v);
                         if (r >= 0 && rd->with_samples)
-                                r = samples_each(v, rd->bucket, html_sample, &rd->sample_rows);
+                                r = samples_each(v, rd->bucket, rd->trace_id, html_sample, &rd->sample_rows);
                 }
         }
         free(v);
@@ -737,31 +861,33 @@ static int render_html(tracez_render *rd, otel_buf *out)
                 r = otel_buf_appendf(out, "</table>\n");
         if (r >= 0 && rd->with_samples) {
                 r = otel_buf_appendf(out, "<h2>Samples</h2>\n<table>\n<tr><th>Name</th><th>Bucket</th>"
-                                          "<th>Trace ID</th><th>Span ID</th><th>Start (Unix ns)</th>"
-                                          "<th>Duration (ms)</th><th>Status</th><th>Attributes</th></tr>\n");
+                                          "<th>Trace ID</th><th>Span ID</th><th>Parent</th><th>Kind</th>"
+                                          "<th>Start (UTC)</th><th>Duration (ms)</th><th>Status</th>"
+                                          "<th>Attributes</th></tr>\n");
                 if (r >= 0 && rd->sample_rows.len)
                         r = otel_buf_append(out, rd->sample_rows.data, rd->sample_rows.len);
                 if (r >= 0)
                         r = otel_buf_appendf(out, "</table>\n");
         }
         if (r >= 0)
-                r = otel_buf_appendf(out, "</body></html>\n");
+                r = otel_buf_appendf(out, "</main></body></html>\n");
         return r;
 }
 
-int otel_tracez_render(bool json, const char *query_name, const char *query_bucket, char **ret,
-                       size_t *ret_len)
+int otel_tracez_render(const otel_tracez_query *q, char **ret, size_t *ret_len)
 {
-        tracez_render rd = {.json = json};
+        tracez_render rd = {.json = q->json};
         otel_buf out = {0};
         int r;
 
-        r = parse_bucket(query_bucket, &rd.bucket);
+        r = parse_bucket(q->bucket, &rd.bucket);
+        if (r >= 0)
+                r = parse_trace_id(q->trace_id, &rd.trace_id);
         if (r < 0)
                 return r;
-        rd.name = query_name && *query_name ? query_name : NULL;
-        rd.with_samples = rd.name || rd.bucket >= 0;
-        r = json ? render_json(&rd, &out) : render_html(&rd, &out);
+        rd.name = q->name && *q->name ? q->name : NULL;
+        rd.with_samples = rd.name || rd.bucket >= 0 || rd.trace_id;
+        r = rd.json ? render_json(&rd, &out) : render_html(&rd, &out);
         otel_buf_free(&rd.rows);
         otel_buf_free(&rd.sample_rows);
         if (r >= 0 && !out.data)

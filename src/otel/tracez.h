@@ -19,10 +19,12 @@
 /* A latency bucket takes a new sample at most this often (by span end time), so that copying samples
  * stays off the path of most span ends (zPages does the same); error spans are always sampled. */
 #define OTEL_TRACEZ_SAMPLE_INTERVAL_NS (100ull * 1000 * 1000)
-#define OTEL_TRACEZ_SAMPLE_ATTRS       4   /* attributes copied into a sample */
-#define OTEL_TRACEZ_KEY_MAX            48  /* bytes of an attribute key kept in a sample */
-#define OTEL_TRACEZ_VALUE_MAX          80  /* bytes of an attribute value (as text) kept in a sample */
-#define OTEL_TRACEZ_STATUS_MAX         128 /* bytes of a status description kept in a sample */
+/* Every attribute of a sampled span is copied, as "key\0value\0" pairs, into this many bytes; what
+ * does not fit is counted as dropped (a server span's dozen attributes take ~500 bytes). */
+#define OTEL_TRACEZ_ATTRS_BYTES 2048
+#define OTEL_TRACEZ_KEY_MAX     64  /* bytes of an attribute key kept in a sample */
+#define OTEL_TRACEZ_VALUE_MAX   256 /* bytes of an attribute value (as text) kept in a sample */
+#define OTEL_TRACEZ_STATUS_MAX  128 /* bytes of a status description kept in a sample */
 
 /* zPages latency buckets: [0,10µs), [10µs,100µs), … [100s,∞). */
 #define OTEL_TRACEZ_LATENCY_BUCKETS 9

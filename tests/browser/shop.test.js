@@ -2,7 +2,9 @@
 // The shop in a real browser: Debian's headless Chromium driven by playwright-core. Loads the shop,
 // searches, pages, opens a product, places an order and reads the success message and the footer's
 // trace id; checks that a user name full of HTML stays text, that an API error is shown, and that the
-// page fits a phone. Run by tests/integration/test_browser.py, which starts the shop and checks the
+// page fits a phone; that the order history names the products; that the trace view of the order draws
+// the frontend's and the backend's spans of that one order as a nested waterfall, and that the tracez
+// page lists both daemons with every attribute of a sample. Run by tests/integration/test_browser.py, which starts the shop and checks the
 // spans; prints one JSON line with what it saw. Env: SHOP_URL, ARTIFACTS_DIR, XSS_USER_ID, NODE_PATH.
 'use strict';
 
@@ -110,12 +112,60 @@ async function main() {
                 await page.locator('[data-testid=order]').first().waitFor();
                 const orders = await page.locator('[data-testid=order]').allTextContents();
                 check(orders.some((t) => t.includes(`Order #${result.order_id}`)), 'the new order is listed');
+                const newOrder = page.locator('[data-testid=order]', { hasText: `Order #${result.order_id}` });
+                result.history_products = await newOrder.locator('[data-testid=order-item-product]').allTextContents();
+                check(result.history_products.length === 1 && result.history_products[0] === productName,
+                        `the order history names the product: ${result.history_products}`);
                 const xssOption = page.locator(`[data-testid=history-user-select] option[value="${XSS_USER_ID}"]`);
                 await xssOption.waitFor({ state: 'attached' });
                 result.xss_option_text = await xssOption.textContent();
                 check(result.xss_option_text.includes('<img src=x onerror='), 'the HTML name is shown as text');
                 check(await page.evaluate(() => window.__xss === undefined), 'no script from API data ran');
                 check(await page.locator('img[src=x]').count() === 0, 'no element made from API data');
+
+                // The order's trace, assembled from both daemons' tracez, as a waterfall.
+                await page.goto(`${SHOP_URL}/#/trace/${result.order_trace_id}`);
+                await page.locator('[data-testid=waterfall] [data-testid=span-row]').first().waitFor();
+                const rows = await page.locator('[data-testid=span-row]').evaluateAll((nodes) => nodes.map((n) => ({
+                        service: n.dataset.service, name: n.dataset.name, kind: n.dataset.kind,
+                        id: n.dataset.spanId, parent: n.dataset.parentId, depth: Number(n.dataset.depth),
+                        duration: n.querySelector('.span-duration').textContent,
+                        width: n.querySelector('.span-bar').style.width,
+                })));
+                result.waterfall = rows;
+                const row = (service, kind, name) => rows.find((r) => r.service === service && r.kind === kind
+                        && r.name === name);
+                const feServer = row('frontend', 'SERVER', 'POST /api/orders');
+                const feClient = row('frontend', 'CLIENT', 'POST');
+                const beServer = row('backend', 'SERVER', 'POST /api/orders');
+                check(feServer && feClient && beServer, `waterfall rows: ${JSON.stringify(rows)}`);
+                check(feClient.parent === feServer.id && feClient.depth === feServer.depth + 1,
+                        'the proxy call nests under the frontend request');
+                check(beServer.parent === feClient.id && beServer.depth === feClient.depth + 1,
+                        'the backend request nests under the proxy call');
+                check(rows.some((r) => r.service === 'backend' && r.parent === beServer.id),
+                        'the backend request has children (database, payment)');
+                check(rows.every((r) => /^\d+(\.\d+)? ms$/.test(r.duration) && parseFloat(r.width) > 0),
+                        'every span shows a duration and a bar');
+                check(rows.indexOf(feServer) < rows.indexOf(feClient) && rows.indexOf(feClient) < rows.indexOf(beServer),
+                        'parents come before their children');
+                await page.locator('[data-testid=span-row]', { has: page.locator('.span-service', { hasText: 'backend' }) })
+                        .first().locator('summary').click();
+                await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'trace-waterfall.png'), fullPage: true });
+
+                // tracez in the shop: both daemons, and a sample with all its attributes and a UTC time.
+                await page.click('#nav-tracez');
+                await page.locator('[data-testid=tracez-frontend] [data-testid=tracez-row]').first().waitFor();
+                await page.locator('[data-testid=tracez-backend] [data-testid=tracez-row]').first().waitFor();
+                await page.locator('[data-testid=tracez-backend] a', { hasText: 'POST /api/orders' }).click();
+                await page.locator('[data-testid=tracez-sample]').first().waitFor();
+                // The order's sample (201), among the later refused one (409); newest first.
+                const samples = await page.locator('[data-testid=tracez-sample]').allInnerTexts();
+                const sampleText = samples.find((t) => t.includes(result.order_trace_id)) || samples.join('\n');
+                check(/http\.response\.status_code\s+201/.test(sampleText), `sample attributes: ${sampleText}`);
+                check(/user_agent\.original\s+Mozilla/.test(sampleText), `all attributes: ${sampleText}`);
+                check(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z/.test(sampleText), `UTC start: ${sampleText}`);
+                await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'tracez.png'), fullPage: true });
 
                 // A phone: no horizontal scrolling, the cards still there.
                 await page.setViewportSize({ width: 390, height: 844 });

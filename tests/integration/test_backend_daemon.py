@@ -304,11 +304,27 @@ def test_body_errors_are_4xx_and_change_nothing(shop):
     assert_error(*request_json(shop.port, "POST", "/api/users", b"[" * 100 + b"]" * 100,
                                {"Content-Type": "application/json"}), 400)
     big = json.dumps({"name": "n" * MAX_BODY, "email": "big@example.org"}).encode()
+    assert body["error"] == ("request body is not valid JSON: the text ends before the JSON value does "
+                             "(an unclosed string, array or object?) at byte 23"), body
     assert_error(*request_json(shop.port, "POST", "/api/users", big, {"Content-Type": "application/json"}), 413)
     injection = "x'); DROP TABLE users; --"
     status, _, _ = shop.req("GET", f"/api/products?q={injection.replace(' ', '%20')}")
     assert status == 200
     assert shop.db.scalar("SELECT count(*) FROM users") == before
+
+
+@pytest.mark.parametrize("raw, message", [
+    # Issue 11: what is wrong and where, not json-c's state name ("continue").
+    (b'{"name": x}', "request body is not valid JSON: unexpected character: 'x' at byte 9"),
+    (b'{name: "x"}', "request body is not valid JSON: expected a quoted key in an object: 'n' at byte 1"),
+    (b'{"name": "a", "email": "a@b.c"} trailing',
+     "request body is not valid JSON: unexpected character: 't' at byte 32"),
+    (b'{"name": "a\x00"}', "request body is not valid JSON: a NUL byte at byte 11"),
+])
+def test_json_body_errors_say_what_and_where(shop, raw, message):
+    status, headers, body = request_json(shop.port, "POST", "/api/users", raw, {"Content-Type": "application/json"})
+    assert_error(status, headers, body, 400)
+    assert body["error"] == message
 
 
 def test_oversized_headers_are_refused(shop):

@@ -47,6 +47,8 @@ def test_shop_flow_in_chromium_is_one_trace_per_click(build_dir, pg_cluster, otl
         seen = json.loads(out.stdout.strip().splitlines()[-1])
         assert seen["ok"] is True
         assert (ARTIFACTS_DIR / "shop-order.png").stat().st_size > 10_000
+        assert (ARTIFACTS_DIR / "trace-waterfall.png").stat().st_size > 10_000
+        assert (ARTIFACTS_DIR / "tracez.png").stat().st_size > 10_000
         trace_id = seen["order_trace_id"]
         assert seen["jaeger_href"] == f"{JAEGER_URL}/trace/{trace_id}"
 
@@ -69,3 +71,10 @@ def test_shop_flow_in_chromium_is_one_trace_per_click(build_dir, pg_cluster, otl
         # The browser's span is the root: the frontend's SERVER span has a parent nobody exported.
         ids = {s["span_id"] for s in spans}
         assert fe_server["parent"] and fe_server["parent"] not in ids
+        # The frontend names its SERVER span for the real route (semantic conventions), not "/api/*".
+        assert fe_server["name"] == "POST /api/orders" and fe_server["attrs"]["http.route"] == "/api/orders"
+
+        # The page's waterfall showed the same spans the collector-side decoder received.
+        shown = {r["id"] for r in seen["waterfall"]}
+        assert {fe_server["span_id"], be_server["span_id"]} <= shown, shown
+        wait_for_spans(otlp_receiver, trace_id, lambda got: shown <= {s["span_id"] for s in got})

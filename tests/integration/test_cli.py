@@ -36,7 +36,7 @@ SPAN_KIND_CLIENT = 3
 CLI_TIMEOUT_S = 90
 # The CLI gives a missing collector this long at exit (CLI_OTEL_SHUTDOWN_TIMEOUT_MS), plus process start.
 SHUTDOWN_BOUND_S = 2.0
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 69  # src/common/exit-status.h
 
 
 @pytest.fixture(scope="session")
@@ -160,7 +160,7 @@ def stub():
     s.close()
 
 
-def test_connection_refused_exits_3_with_one_line(cli_path):
+def test_connection_refused_exits_69_with_one_line(cli_path):
     port = free_port()
     out = run_cli(cli_path, "users", "get", "1", url=f"http://127.0.0.1:{port}")
     assert out.returncode == EXIT_CONNECT
@@ -185,7 +185,7 @@ def test_non_json_error_shows_first_line_of_body(cli_path, stub):
                         one_line(out.stderr))
 
 
-def test_timeout_exits_3(cli_path, stub):
+def test_timeout_exits_69(cli_path, stub):
     t0 = time.monotonic()
     out = run_cli(cli_path, "--timeout", "300ms", "users", "get", "2", url=stub.url)
     assert out.returncode == EXIT_CONNECT
@@ -274,6 +274,10 @@ def test_oteldemo_url_environment_variable_is_the_default_url(cli_path, stub):
     (["load", "--mix", "browse=70,pay=30"],
      "oteldemo load: invalid --mix 'browse=70,pay=30': kinds are browse, order and user"),
     (["health", "extra"], "oteldemo health: unexpected argument 'extra'"),
+    # Global options after the command (issue 11): the same checks as in front of it.
+    (["health", "--output", "yaml"], "oteldemo: invalid --output 'yaml' (expected table or json)"),
+    (["health", "--output"], "oteldemo: option '--output' needs a value"),
+    (["users", "get", "1", "--url=ftp://x"], "oteldemo: invalid --url 'ftp://x' (expected http://HOST[:PORT])"),
 ])
 def test_usage_errors_exit_2_with_one_clear_line(cli_path, args, message):
     # A closed port: a usage error must be found before any request is made.
@@ -311,6 +315,21 @@ def test_load_achieves_the_target_rate_open_loop(cli_path):
     # Not a terminal: plain progress lines every 5 s on stderr.
     assert re.search(r"^elapsed 5\.\ds  requests \d+  rate [\d.]+/s \(target 200\.0/s\)  errors 0  p50 [\d.]+ms  "
                      r"p99 [\d.]+ms$", out.stderr, re.M), out.stderr
+
+
+def test_load_json_rounds_latencies_rates_and_times(cli_path):
+    # Issue 11: numbers a person reads, not json-c's 17 significant digits.
+    stub = StubServer(default=(200, {"items": [], "total": 0}, 0.003))
+    out = run_against(stub, cli_path, "load", "--rate", "30", "--duration", "1", "--seed", "2", "--output", "json")
+    summary = json_summary(out)
+    decimals = {"target_rate": 2, "achieved_rate": 2, "duration_s": 3, "elapsed_s": 3}
+    decimals.update({f"latency_ms.{k}": 3 for k in summary["latency_ms"]})
+    for key, places in decimals.items():
+        name = key.split(".")[-1]
+        m = re.search(rf'"{name}":\s*(-?[0-9.]+)', out.stdout)
+        assert m, (key, out.stdout)
+        assert re.fullmatch(rf"-?\d+(\.\d{{1,{places}}})?", m.group(1)), (key, m.group(1))
+    assert summary["latency_ms"]["p50"] >= 3.0, summary["latency_ms"]
 
 
 def test_load_latency_counts_from_the_intended_start(cli_path):
@@ -480,6 +499,27 @@ def test_products_list_query_and_limit_both_formats(cli_path, shop):
     assert [int(r[0]) for r in rows[1:-1]] == [p["id"] for p in expected["items"]]
 
 
+def test_global_options_work_after_the_command_as_readme_shows(cli_path, shop):
+    # README: "oteldemo load ... --output json"; git/kubectl users put global options anywhere.
+    out = run_cli(cli_path, "users", "list", "--limit", "5", "--output", "json", "--url", shop.backend.url)
+    assert out.returncode == EXIT_OK, out.stderr
+    assert json.loads(out.stdout) == api(shop, "/api/users?limit=5&offset=0")
+    out = run_cli(cli_path, "load", "--rate", "20/s", "--duration", "1s", "--mix", "browse=100",
+                  f"--url={shop.backend.url}", "--output", "json")
+    assert out.returncode == EXIT_OK, out.stderr
+    assert json.loads(out.stdout)["requests"] > 0
+
+
+def test_products_api_takes_the_clis_query_name_as_well_as_q(cli_path, shop):
+    first = api(shop, "/api/products?limit=1")["items"][0]
+    word = re.findall(r"[A-Za-z]{3,}", first["name"])[0]
+    by_q = api(shop, f"/api/products?limit=3&q={word}")
+    assert by_q["items"], by_q
+    assert api(shop, f"/api/products?limit=3&query={word}") == by_q
+    status, _, body = request_json(shop.backend.port, "GET", f"/api/products?q={word}&query=other")
+    assert status == 400 and body["error"] == "give the search text once: q and query differ", body
+
+
 def test_products_get_both_formats(cli_path, shop):
     expected = api(shop, "/api/products/2")
     out = run_cli(cli_path, "--output", "json", "products", "get", "2", url=shop.backend.url)
@@ -597,7 +637,7 @@ def test_health_is_ready_both_formats(cli_path, shop, which):
     assert health["ready"] is True and health["healthz"]["status"] == 200 and health["readyz"]["status"] == 200
 
 
-def test_health_of_nothing_exits_3(cli_path):
+def test_health_of_nothing_exits_69(cli_path):
     out = run_cli(cli_path, "--output", "json", "health", url=f"http://127.0.0.1:{free_port()}")
     assert out.returncode == EXIT_CONNECT
     assert json.loads(out.stdout)["ready"] is False

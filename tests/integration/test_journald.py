@@ -4,15 +4,21 @@
 # `journalctl -o json TRACE_ID=…` in the same namespace. The host's /run is never touched: the mounts
 # vanish with the namespace.
 #
-# The namespace part runs as `python3 test_journald.py inside PROGRAM`, which prints one JSON document
-# (the demo's own description of what it logged, and the journal entries) for the pytest side to check.
+# The namespace part runs as `python3 test_journald.py inside PROGRAM FRONTEND WWW`, which prints one JSON
+# document (the demo's own description of what it logged, and the journal entries) for the pytest side
+# to check. FRONTEND is oteldemo-frontend, run the same way to check its access log (issue 11): one
+# line per request with the request's TRACE_ID, and the rejections also when the access log is off.
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 JOURNALD = "/lib/systemd/systemd-journald"
@@ -26,6 +32,8 @@ START_TIMEOUT_S = 10
 READ_TIMEOUT_S = 10
 POLL_S = 0.05
 PROGRAM_TIMEOUT_S = 30
+HTTP_TIMEOUT_S = 10
+ACCESS_MAX_BODY = 1024  # the frontend's max_body_bytes in the access-log runs: a bigger body is a 413
 NAMESPACE_TIMEOUT_S = 90
 
 # syslog priorities the SDK maps the demo's severities to.
@@ -74,7 +82,85 @@ def run_demo(program, stderr, journal_stream_value):
     return json.loads(proc.stdout.splitlines()[0]), proc.stderr
 
 
-def inside(program):
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(port, method, path, trace_id, body=None, user_agent="test_journald"):
+    """One request with a traceparent naming trace_id: (status, body bytes, traceresponse header)."""
+    headers = {"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01", "User-Agent": user_agent}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_S) as resp:
+            return resp.status, resp.read(), resp.headers.get("traceresponse")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), e.headers.get("traceresponse")
+
+
+def run_frontend(frontend, www, access_log, stderr_fd, journal_stream_value):
+    """oteldemo-frontend with its stderr on the journal, a backend URL where nothing listens, a small
+    body limit; sends the requests of one run and returns {name: (trace_id, status, bytes, traceresponse)}."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = Path(tmp) / "frontend.conf"
+        conf.write_text(f"[server]\nlisten = 127.0.0.1:{port}\nwww_dir = {www}\n"
+                        f"max_body_bytes = {ACCESS_MAX_BODY}\naccess_log = {access_log}\n"
+                        f"[backend]\nurl = http://127.0.0.1:{free_port()}\nconnect_timeout_ms = 500\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") and k != "NOTIFY_SOCKET"}
+        env.update(OTEL_TRACES_EXPORTER="none", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none",
+                   JOURNAL_STREAM=journal_stream_value)
+        proc = subprocess.Popen([frontend, "--config", str(conf)], env=env, stdout=subprocess.DEVNULL,
+                                stderr=stderr_fd)
+        try:
+            def up():
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1):
+                        return True
+                except OSError:
+                    if proc.poll() is not None:
+                        raise SystemExit(f"{frontend} exited with {proc.returncode}")
+                    return False
+            wait_for(up, START_TIMEOUT_S, "the frontend")
+            sent = {}
+            for name, method, path, body, agent in (
+                    ("ok", "GET", "/healthz", None, "test_journald"),
+                    ("bad_gateway", "GET", "/api/products", None, "test_journald"),
+                    ("too_large", "POST", "/api/orders", b"x" * (2 * ACCESS_MAX_BODY), "test_journald"),
+                    ("not_found", "GET", "/no-such-page.html", None, "test_journald"),
+                    # What the watchdog's own probe sends (http-probe.c): not worth a line.
+                    ("probe", "GET", "/healthz", None, "oteldemo-watchdog")):
+                trace_id = secrets.token_hex(16)
+                status, data, traceresponse = http(port, method, path, trace_id, body, agent)
+                sent[name] = [trace_id, status, len(data), traceresponse]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=PROGRAM_TIMEOUT_S)
+    return sent
+
+
+def access_log_runs(frontend, www):
+    """Both runs (access_log on, off) and the journal entries of every request's trace."""
+    out = {}
+    for access_log in ("true", "false"):
+        sock = journal_stream()
+        st = os.fstat(sock.fileno())
+        sent = run_frontend(frontend, www, access_log, sock.fileno(), f"{st.st_dev}:{st.st_ino}")
+        sock.close()
+        out[access_log] = {"sent": sent}
+    # The rejections are logged in both runs: wait for the last one, then read every trace.
+    last = out["false"]["sent"]["too_large"][0]
+    wait_for(lambda: journal_entries(f"TRACE_ID={last}"), READ_TIMEOUT_S, "the access log")
+    time.sleep(0.5)  # entries that should not exist get the same time to (not) arrive
+    for run in out.values():
+        run["entries"] = {name: journal_entries(f"TRACE_ID={v[0]}") for name, v in run["sent"].items()}
+    return out
+
+
+def inside(program, frontend, www):
     for d in RUNTIME_DIRS:
         subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", d], check=True)
     os.makedirs("/run/systemd/journal", exist_ok=True)
@@ -103,8 +189,11 @@ def inside(program):
         time.sleep(0.5)  # give journald the time it took for run 1; nothing may arrive
         other_entries = journal_entries(f"TRACE_ID={other['trace_id']}")
 
+        access = access_log_runs(frontend, www)
+
         json.dump({"demo": demo, "by_trace": by_trace, "plain": plain, "stream": stream, "other": other,
-                   "other_stderr": other_stderr, "other_entries": other_entries}, sys.stdout)
+                   "other_stderr": other_stderr, "other_entries": other_entries, "access": access},
+                  sys.stdout)
     finally:
         journald.terminate()
         journald.wait(timeout=10)
@@ -130,9 +219,11 @@ def journal(build_dir):
     if reason:
         pytest.skip(reason)
     program = build_dir / "tests/programs/otel-log-demo"
+    frontend = build_dir / "src/frontend/oteldemo-frontend"
+    www = Path(__file__).resolve().parent.parent.parent / "www"
     proc = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable, __file__, "inside",
-                           str(program)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          timeout=NAMESPACE_TIMEOUT_S)
+                           str(program), str(frontend), str(www)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=NAMESPACE_TIMEOUT_S)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -210,5 +301,75 @@ def test_inherited_journal_stream_that_is_not_stderr_falls_back_to_the_stderr_li
     assert lines[2].endswith(" INFO [otel-log-demo] no span here\\nsecond line")
 
 
-if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "inside":
-    inside(sys.argv[2])
+# ---- the access log (issue 11) ---------------------------------------------------------------------
+
+ACCESS_MESSAGE_RE = r"{method} {target} {status} \d+\.\d ms {size} B 127\.0\.0\.1"
+
+
+def access_fields(sent, method, route, path, priority):
+    """The fields of the access-log entry of one request sent by run_frontend()."""
+    trace_id, status, size, traceresponse = sent
+    fields = {
+        "SYSLOG_IDENTIFIER": "oteldemo-frontend",
+        "SERVICE_NAME": "oteldemo-frontend",
+        "PRIORITY": priority,
+        "TRACE_ID": trace_id,
+        "SPAN_ID": traceresponse.split("-")[2],  # the server span the reply names
+        "HTTP_REQUEST_METHOD": method,
+        "HTTP_ROUTE": route,
+        "URL_PATH": path,
+        "HTTP_RESPONSE_STATUS_CODE": str(status),
+        "HTTP_RESPONSE_BODY_SIZE": str(size),
+        "CLIENT_ADDRESS": "127.0.0.1",
+        "_TRANSPORT": "journal",
+    }
+    return fields
+
+
+def check_access_entry(entries, sent, method, route, path, priority):
+    import re
+
+    (e,) = entries
+    expected = access_fields(sent, method, route, path, priority)
+    assert {k: e.get(k) for k in expected} == expected
+    assert re.fullmatch(ACCESS_MESSAGE_RE.format(method=method, target=re.escape(route), status=sent[1],
+                                                 size=sent[2]), e["MESSAGE"]), e["MESSAGE"]
+    assert 0 < float(e["HTTP_SERVER_REQUEST_DURATION"]) < HTTP_TIMEOUT_S
+
+
+def test_access_log_has_one_info_line_per_request_with_its_trace_id(journal):
+    run = journal["access"]["true"]
+    assert run["sent"]["ok"][1] == 200
+    check_access_entry(run["entries"]["ok"], run["sent"]["ok"], "GET", "/healthz", "/healthz", PRIORITY_INFO)
+    assert run["sent"]["not_found"][1] == 404
+    check_access_entry(run["entries"]["not_found"], run["sent"]["not_found"], "GET", "/*", "/no-such-page.html",
+                       PRIORITY_INFO)
+
+
+def test_access_log_rejections_are_warnings(journal):
+    run = journal["access"]["true"]
+    assert run["sent"]["bad_gateway"][1] == 502
+    check_access_entry(run["entries"]["bad_gateway"], run["sent"]["bad_gateway"], "GET", "/api/products",
+                       "/api/products", PRIORITY_WARNING)
+    assert run["sent"]["too_large"][1] == 413
+    check_access_entry(run["entries"]["too_large"], run["sent"]["too_large"], "POST", "/api/orders", "/api/orders",
+                       PRIORITY_WARNING)
+
+
+def test_access_log_leaves_out_the_watchdogs_own_probe(journal):
+    run = journal["access"]["true"]
+    assert run["sent"]["probe"][1] == 200
+    assert run["entries"]["probe"] == []
+
+
+def test_access_log_off_keeps_only_the_rejections(journal):
+    run = journal["access"]["false"]
+    assert run["entries"]["ok"] == [] and run["entries"]["not_found"] == []
+    check_access_entry(run["entries"]["bad_gateway"], run["sent"]["bad_gateway"], "GET", "/api/products",
+                       "/api/products", PRIORITY_WARNING)
+    check_access_entry(run["entries"]["too_large"], run["sent"]["too_large"], "POST", "/api/orders", "/api/orders",
+                       PRIORITY_WARNING)
+
+
+if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "inside":
+    inside(sys.argv[2], sys.argv[3], sys.argv[4])

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "cli-args.h"
@@ -171,6 +172,69 @@ static void test_mix_rejects_unknown_duplicate_and_malformed(void **state)
         assert_int_equal(cli_parse_mix("", &m), -EINVAL);
 }
 
+/* Runs the hoist over a NULL-terminated word list and compares with the expected order. */
+static void assert_hoisted(const char *const *in, const char *const *want)
+{
+        const char *missing = NULL;
+        char *argv[32];
+        int argc = 0;
+
+        for (; in[argc]; argc++)
+                argv[argc] = (char *)in[argc];
+        assert_int_equal(cli_hoist_global_options(argc, argv, &missing), 0);
+        for (int i = 0; i < argc; i++) {
+                assert_non_null(want[i]);
+                assert_string_equal(argv[i], want[i]);
+        }
+        assert_null(want[argc]);
+}
+
+static void test_hoist_moves_global_options_after_the_command_in_front_of_it(void **state)
+{
+        (void)state;
+        /* README's example, as printed. */
+        assert_hoisted(
+                (const char *const[]){"oteldemo", "load", "--rate", "50/s", "--duration", "2m", "--mix",
+                                      "browse=70,order=20,user=10", "--output", "json", NULL},
+                (const char *const[]){"oteldemo", "--output", "json", "load", "--rate", "50/s", "--duration",
+                                      "2m", "--mix", "browse=70,order=20,user=10", NULL});
+}
+
+static void test_hoist_takes_equals_form_short_verbose_and_keeps_order(void **state)
+{
+        (void)state;
+        assert_hoisted((const char *const[]){"oteldemo", "--url", "http://a:1", "orders", "get",
+                                             "--url=http://b:2", "-v", "7", "--timeout", "2s", NULL},
+                       (const char *const[]){"oteldemo", "--url", "http://a:1", "--url=http://b:2", "-v",
+                                             "--timeout", "2s", "orders", "get", "7", NULL});
+}
+
+static void test_hoist_leaves_command_options_and_words_after_double_dash(void **state)
+{
+        (void)state;
+        assert_hoisted((const char *const[]){"oteldemo", "products", "list", "--query", "lamp", "--",
+                                             "--output", "json", NULL},
+                       (const char *const[]){"oteldemo", "products", "list", "--query", "lamp", "--",
+                                             "--output", "json", NULL});
+        /* --help after the command is the command's; "--outputs" is not "--output". */
+        assert_hoisted((const char *const[]){"oteldemo", "load", "--help", "--outputs", NULL},
+                       (const char *const[]){"oteldemo", "load", "--help", "--outputs", NULL});
+}
+
+static void test_hoist_names_a_trailing_option_without_its_value(void **state)
+{
+        char *argv[] = {"oteldemo", "health", "--output"};
+        const char *missing = NULL;
+
+        (void)state;
+        assert_int_equal(cli_hoist_global_options(3, argv, &missing), -EINVAL);
+        assert_string_equal(missing, "--output");
+        assert_string_equal(argv[1], "health");
+        /* No command at all: nothing moves. */
+        assert_hoisted((const char *const[]){"oteldemo", "--output", "json", NULL},
+                       (const char *const[]){"oteldemo", "--output", "json", NULL});
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -187,6 +251,10 @@ int main(void)
                 cmocka_unit_test(test_mix_full_and_partial),
                 cmocka_unit_test(test_mix_must_sum_to_100),
                 cmocka_unit_test(test_mix_rejects_unknown_duplicate_and_malformed),
+                cmocka_unit_test(test_hoist_moves_global_options_after_the_command_in_front_of_it),
+                cmocka_unit_test(test_hoist_takes_equals_form_short_verbose_and_keeps_order),
+                cmocka_unit_test(test_hoist_leaves_command_options_and_words_after_double_dash),
+                cmocka_unit_test(test_hoist_names_a_trailing_option_without_its_value),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -195,18 +195,36 @@ static void test_long_names_are_cut_to_the_name_limit(void **state)
         assert_int_equal(counts_of(name).latency[0], 1);
 }
 
-static json_object *render_json(const char *name, const char *bucket)
+static json_object *render_query(const otel_tracez_query *q)
 {
         json_object *root;
         size_t len;
         char *out;
 
-        assert_int_equal(otel_tracez_render(true, name, bucket, &out, &len), 0);
+        assert_int_equal(otel_tracez_render(q, &out, &len), 0);
         assert_int_equal(strlen(out), len);
         root = json_tokener_parse(out);
         free(out);
         assert_non_null(root);
         return root;
+}
+
+static json_object *render_json(const char *name, const char *bucket)
+{
+        return render_query(&(otel_tracez_query){.json = true, .name = name, .bucket = bucket});
+}
+
+static char *render_html(const char *name, const char *bucket, const char *trace_id)
+{
+        size_t len;
+        char *out = NULL;
+
+        assert_int_equal(otel_tracez_render(
+                                 &(otel_tracez_query){.name = name, .bucket = bucket, .trace_id = trace_id},
+                                 &out, &len),
+                         0);
+        assert_int_equal(strlen(out), len);
+        return out;
 }
 
 static json_object *get(json_object *o, const char *key)
@@ -269,12 +287,11 @@ static void test_json_samples_of_a_bucket_carry_ids_times_status_and_attributes(
 
 static void test_html_escapes_names_and_attribute_values(void **state)
 {
-        size_t len;
         char *out;
 
         (void)state;
         span_lasting("<script>alert(1)</script>&", TEST_US);
-        assert_int_equal(otel_tracez_render(false, "<script>alert(1)</script>&", "0", &out, &len), 0);
+        out = render_html("<script>alert(1)</script>&", "0", NULL);
         assert_null(strstr(out, "<script>"));
         assert_non_null(strstr(out, "&lt;script&gt;alert(1)&lt;/script&gt;&amp;"));
         assert_non_null(strstr(out, "http.route=/api/&lt;x&gt;"));
@@ -289,9 +306,117 @@ static void test_render_rejects_an_unknown_bucket(void **state)
         char *out = NULL;
 
         (void)state;
-        assert_int_equal(otel_tracez_render(true, "x", "9", &out, &len), -EINVAL);
-        assert_int_equal(otel_tracez_render(false, NULL, "slow", &out, &len), -EINVAL);
+        assert_int_equal(otel_tracez_render(&(otel_tracez_query){.json = true, .name = "x", .bucket = "9"},
+                                            &out, &len),
+                         -EINVAL);
+        assert_int_equal(otel_tracez_render(&(otel_tracez_query){.bucket = "slow"}, &out, &len), -EINVAL);
         assert_null(out);
+}
+
+static void test_render_rejects_a_malformed_trace_id(void **state)
+{
+        static const char *const bad[] = {
+                "0af7651916cd43dd8448eb211c80319",   /* 31 digits */
+                "0af7651916cd43dd8448eb211c80319c0", /* 33 */
+                "0AF7651916CD43DD8448EB211C80319C",  /* upper case: not the hex tracez prints */
+                "0af7651916cd43dd8448eb211c80319g",
+                "00000000000000000000000000000000", /* all zero: invalid per W3C Trace Context */
+        };
+        size_t len;
+        char *out = NULL;
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                assert_int_equal(otel_tracez_render(&(otel_tracez_query){.json = true, .trace_id = bad[i]},
+                                                    &out, &len),
+                                 -EINVAL);
+        assert_null(out);
+}
+
+/* A server span with more attributes than the old four-attribute cut, one of them set at the end. */
+static void test_samples_keep_every_attribute_of_the_span(void **state)
+{
+        otel_attr attrs[] = {
+                OTEL_ATTR_STR("http.request.method", "GET"),
+                OTEL_ATTR_STR("url.path", "/api/products/3"),
+                OTEL_ATTR_STR("url.scheme", "http"),
+                OTEL_ATTR_STR("server.address", "127.0.0.1"),
+                OTEL_ATTR_I64("server.port", 8080),
+                OTEL_ATTR_STR("network.protocol.version", "1.1"),
+                OTEL_ATTR_STR("client.address", "127.0.0.1"),
+                OTEL_ATTR_STR("http.route", "/api/products/{id}"),
+        };
+        otel_span *s = otel_span_start(
+                tracer, "GET /api/products/{id}", OTEL_SPAN_KIND_SERVER,
+                &(otel_span_start_opts){
+                        .root = true, .start_time_ns = TEST_START_NS, .attrs = attrs, .n_attrs = 8});
+        json_object *root, *a;
+        char *html;
+
+        (void)state;
+        otel_span_set_int(s, "http.response.status_code", 200);
+        otel_span_end_at(s, TEST_START_NS + 2 * TEST_MS);
+        root = render_json("GET /api/products/{id}", "3");
+        a = get(json_object_array_get_idx(get(root, "samples"), 0), "attributes");
+        assert_int_equal(json_object_object_length(a), 9);
+        assert_string_equal(json_object_get_string(get(a, "http.response.status_code")), "200");
+        assert_string_equal(json_object_get_string(get(a, "client.address")), "127.0.0.1");
+        assert_string_equal(json_object_get_string(get(a, "http.route")), "/api/products/{id}");
+        json_object_put(root);
+        html = render_html("GET /api/products/{id}", NULL, NULL);
+        assert_non_null(strstr(html, "<code>http.response.status_code=200</code>"));
+        assert_non_null(strstr(html, "<code>network.protocol.version=1.1</code>"));
+        free(html);
+}
+
+/* The trace view's query: the samples of one trace, whatever their names, with parent ids and kinds
+ * to nest them, and readable UTC start times. */
+static void test_trace_id_query_returns_one_traces_samples_with_parents(void **state)
+{
+        otel_span *root_span = start_at("GET /t", TEST_START_NS), *child, *other;
+        char trace_hex[OTEL_TRACE_ID_HEX + 1], root_hex[OTEL_SPAN_ID_HEX + 1];
+        json_object *root, *samples, *first, *second;
+        char *html;
+
+        (void)state;
+        otel_trace_id_to_hex(otel_span_get_context(root_span)->trace_id, trace_hex);
+        otel_span_id_to_hex(otel_span_get_context(root_span)->span_id, root_hex);
+        child = otel_span_start(
+                tracer, "SELECT shop", OTEL_SPAN_KIND_CLIENT,
+                &(otel_span_start_opts){.parent = root_span, .start_time_ns = TEST_START_NS + TEST_MS});
+        otel_span_end_at(child, TEST_START_NS + 2 * TEST_MS);
+        otel_span_end_at(root_span, TEST_START_NS + 3 * TEST_MS);
+        other = start_at("GET /t", TEST_START_NS + 500 * TEST_MS); /* a second trace, same name */
+        otel_span_end_at(other, TEST_START_NS + 501 * TEST_MS);
+
+        root = render_query(&(otel_tracez_query){.json = true, .trace_id = trace_hex});
+        samples = get(root, "samples");
+        assert_int_equal(json_object_array_length(samples), 2);
+        first = json_object_array_get_idx(samples, 0);
+        second = json_object_array_get_idx(samples, 1);
+        if (strcmp(json_object_get_string(get(first, "name")), "GET /t") != 0) {
+                json_object *t = first;
+
+                first = second;
+                second = t;
+        }
+        assert_string_equal(json_object_get_string(get(first, "name")), "GET /t");
+        assert_string_equal(json_object_get_string(get(first, "kind")), "SERVER");
+        assert_false(json_object_object_get_ex(first, "parent_span_id", NULL));
+        assert_string_equal(json_object_get_string(get(first, "start_time")), "2023-11-14T22:13:20.000000Z");
+        assert_string_equal(json_object_get_string(get(second, "name")), "SELECT shop");
+        assert_string_equal(json_object_get_string(get(second, "kind")), "CLIENT");
+        assert_string_equal(json_object_get_string(get(second, "parent_span_id")), root_hex);
+        assert_string_equal(json_object_get_string(get(second, "trace_id")), trace_hex);
+        assert_string_equal(json_object_get_string(get(second, "start_time")),
+                            "2023-11-14T22:13:20.001000Z");
+        json_object_put(root);
+
+        html = render_html(NULL, NULL, trace_hex);
+        assert_non_null(strstr(html, "<td>2023-11-14T22:13:20.001000Z</td>"));
+        assert_non_null(strstr(html, trace_hex));
+        assert_non_null(strstr(html, "?trace_id="));
+        free(html);
 }
 
 int main(void)
@@ -311,6 +436,9 @@ int main(void)
                                        reset),
                 cmocka_unit_test_setup(test_html_escapes_names_and_attribute_values, reset),
                 cmocka_unit_test_setup(test_render_rejects_an_unknown_bucket, reset),
+                cmocka_unit_test_setup(test_render_rejects_a_malformed_trace_id, reset),
+                cmocka_unit_test_setup(test_samples_keep_every_attribute_of_the_span, reset),
+                cmocka_unit_test_setup(test_trace_id_query_returns_one_traces_samples_with_parents, reset),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);
