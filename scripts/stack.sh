@@ -240,9 +240,11 @@ stack_build() { # [--no-install]
 
 # ---- ports ---------------------------------------------------------------------------------------
 
-# True when something listens on 127.0.0.1:port.
+# True when something listens on 127.0.0.1:port, or any socket uses it (ss sees the sockets of
+# other tests that are bound but not yet listening).
 stack_port_busy() {
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        have_command ss && [[ -n $(ss -Htan "( sport = :$1 )" 2>/dev/null) ]]
 }
 
 STACK_TAKEN_PORTS=" "
