@@ -687,8 +687,8 @@ stack_main() {
         esac
 }
 
-# Run directly (scripts/stack.sh build|package|paths|versions) until scripts/package has a
-# "stack" subcommand calling stack_main.
+# Run directly: scripts/stack.sh build|package|paths|versions (scripts/package stack deb|rpm calls
+# stack_package).
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
         set -euo pipefail
         LIB_PROG=scripts/stack.sh
