@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "otel-http.h"
+
 #define HTTP_LISTEN_BACKLOG    512
 #define HTTP_DRAIN_POLL_NS     (10 * 1000 * 1000L)
 #define HTTP_DEFAULT_THREADS   4u
@@ -172,17 +174,6 @@ static void http_describe_socket(http_server *s)
 
 /* ---- instrumentation ------------------------------------------------------------------------------ */
 
-const char *http_method_semconv(const char *method)
-{
-        static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
-                                            "CONNECT", "OPTIONS", "TRACE", "PATCH"};
-
-        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-                if (strcmp(method, known[i]) == 0)
-                        return known[i];
-        return "_OTHER";
-}
-
 typedef struct http_header_cursor {
         const char *name; /* header looked for */
         size_t idx;       /* which occurrence */
@@ -256,7 +247,7 @@ static void http_span_start(http_request *req)
         otel_span *parent = NULL;
         char host[HTTP_LISTEN_MAX], client[INET6_ADDRSTRLEN],
                 name[HTTP_METHOD_MAX + HTTP_ROUTER_MAX_PATH + 2];
-        const char *method = http_method_semconv(req->method);
+        const char *method = otel_http_method_semconv(req->method);
         const char *ua = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
         const char *proto =
                 req->version && strncmp(req->version, "HTTP/", 5) == 0 ? req->version + 5 : "1.1";
@@ -298,7 +289,7 @@ static void http_span_start(http_request *req)
 static void http_request_finish(http_request *req, enum MHD_RequestTerminationCode toe)
 {
         http_server *s = req->server;
-        const char *method = http_method_semconv(req->method);
+        const char *method = otel_http_method_semconv(req->method);
         const char *proto =
                 req->version && strncmp(req->version, "HTTP/", 5) == 0 ? req->version + 5 : "1.1";
         double seconds = (double)(http_mono_ns() - req->start_mono_ns) / 1e9;
@@ -427,7 +418,7 @@ static http_request *http_request_begin(http_server *s, http_request *req, struc
         atomic_fetch_add(&s->in_flight, 1);
         http_span_start(req);
 
-        attrs[0] = OTEL_ATTR_STR("http.request.method", http_method_semconv(req->method));
+        attrs[0] = OTEL_ATTR_STR("http.request.method", otel_http_method_semconv(req->method));
         attrs[1] = OTEL_ATTR_STR("url.scheme", "http");
         otel_instrument_add(s->metrics.active_requests, 1, attrs, 2);
         return req;

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
+#include "otel-http.h"
 #include "otel.h"
 
 #define PROXY_DEFAULT_URL        "http://127.0.0.1:8081"
@@ -24,13 +24,11 @@
 #define PROXY_REPLY_HEADERS_MAX  10u   /* backend headers passed on (http_reply_header caps at 16) */
 #define PROXY_HEADER_LINE_MAX    8192u /* one forwarded header line */
 #define PROXY_TARGET_MAX         (PROXY_URL_MAX + 3u * 2048u + 4096u)
-#define PROXY_BODY_INITIAL       4096u
 #define PROXY_SCOPE              "oteldemo-frontend/proxy"
 
 struct proxy {
         proxy_config config;
-        char host[256];         /* server.address of the backend */
-        int64_t port;           /* server.port */
+        otel_http_server server; /* server.address and server.port of the backend */
         pthread_key_t curl_key; /* this thread's CURL easy handle */
         otel_tracer *tracer;
         otel_instrument *duration; /* http.client.request.duration (s) */
@@ -48,71 +46,34 @@ typedef struct proxy_exchange {
         const char *connection;  /* the client's Connection header (names more hop-by-hop headers) */
         bool have_content_type;  /* the client sent one (else curl's form default is suppressed) */
         bool have_accept;
-        char *body; /* reply body (owned) */
-        size_t len;
-        size_t cap;
-        bool too_large;                                /* over PROXY_RESPONSE_MAX_BYTES: cut off */
+        otel_buf body;                                 /* reply body, capped at PROXY_RESPONSE_MAX_BYTES */
+        bool too_large;                                /* over the cap: cut off */
         char *content_type;                            /* reply Content-Type (owned) */
         proxy_header headers[PROXY_REPLY_HEADERS_MAX]; /* reply headers passed on (owned) */
         size_t n_headers;
 } proxy_exchange;
 
-static uint64_t proxy_mono_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- configuration -------------------------------------------------------------------------------- */
 
-/* Splits an http(s) base URL into host and port; the path must be empty or "/". */
-static int proxy_url_parse(const char *url, char *ret_host, size_t host_size, int64_t *ret_port)
+/* The backend's server.address/port; its base URL must have no path beyond "/". */
+static int proxy_url_parse(const char *url, otel_http_server *ret)
 {
-        CURLU *u = curl_url();
-        char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
-        int r = -EINVAL;
+        otel_http_server srv;
+        int r = otel_http_url_server(url, &srv);
 
-        if (!u)
-                return -ENOMEM;
-        if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
-                goto out;
-        if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK)
-                goto out;
-        if ((strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) || strcmp(path, "/") != 0 ||
-            strlen(host) >= host_size)
-                goto out;
-        /* An IPv6 literal comes back in brackets; server.address is the bare address. */
-        if (host[0] == '[') {
-                size_t n = strlen(host);
-
-                memmove(host, host + 1, n - 2);
-                host[n - 2] = '\0';
-        }
-        memcpy(ret_host, host, strlen(host) + 1);
-        *ret_port = strtol(port, NULL, 10);
-        r = 0;
-out:
-        curl_free(scheme);
-        curl_free(host);
-        curl_free(port);
-        curl_free(path);
-        curl_free(query);
-        curl_url_cleanup(u);
-        return r;
+        if (r < 0)
+                return r;
+        if (!srv.path_is_root)
+                return -EINVAL;
+        *ret = srv;
+        return 0;
 }
 
 int proxy_config_load(config_file *cfg, proxy_config *ret)
 {
         proxy_config c = {0};
         const char *url;
-        char host[256];
-        int64_t port;
+        otel_http_server srv;
         size_t len;
         int r;
 
@@ -126,7 +87,7 @@ int proxy_config_load(config_file *cfg, proxy_config *ret)
                 return config_reject(cfg, "backend", "url", "expected http://host:port, got '%s'", url);
         memcpy(c.backend_url, url, len);
         c.backend_url[len] = '\0';
-        r = proxy_url_parse(c.backend_url, host, sizeof(host), &port);
+        r = proxy_url_parse(c.backend_url, &srv);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -169,7 +130,7 @@ int proxy_new(const proxy_config *config, proxy **ret)
                 return -ENOMEM;
         }
         p->config = *config;
-        r = proxy_url_parse(p->config.backend_url, p->host, sizeof(p->host), &p->port);
+        r = proxy_url_parse(p->config.backend_url, &p->server);
         if (r < 0)
                 goto fail;
         r = -pthread_key_create(&p->curl_key, proxy_curl_destroy);
@@ -394,36 +355,23 @@ static size_t proxy_on_header(char *data, size_t size, size_t nitems, void *user
 static size_t proxy_on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
         proxy_exchange *ex = userdata;
-        size_t len = size * nmemb;
+        int r = otel_buf_append(&ex->body, data, size * nmemb);
 
-        if (len > PROXY_RESPONSE_MAX_BYTES - ex->len) {
-                ex->too_large = true;
-                return 0;
-        }
-        if (ex->len + len + 1 > ex->cap) {
-                size_t cap = ex->cap ? ex->cap : PROXY_BODY_INITIAL;
-                char *grown;
-
-                while (cap < ex->len + len + 1)
-                        cap *= 2;
-                grown = realloc(ex->body, cap);
-                if (!grown) {
+        if (r < 0) {
+                if (r == -E2BIG)
+                        ex->too_large = true;
+                else
                         ex->oom = true;
-                        return 0;
-                }
-                ex->body = grown;
-                ex->cap = cap;
+                return 0; /* aborts the transfer (CURLE_WRITE_ERROR) */
         }
-        memcpy(ex->body + ex->len, data, len);
-        ex->len += len;
-        return len;
+        return size * nmemb;
 }
 
 static void proxy_exchange_free(proxy_exchange *ex)
 {
         proxy_exchange_clear_headers(ex);
         curl_slist_free_all(ex->send);
-        free(ex->body);
+        otel_buf_free(&ex->body);
 }
 
 /* ---- the exchange -------------------------------------------------------------------------------- */
@@ -485,30 +433,6 @@ static int proxy_append_query(const char *query, char *buf, size_t size, size_t 
         return 0;
 }
 
-/* error.type for a transport failure (low cardinality, as the semantic conventions ask). */
-static const char *proxy_error_type(CURLcode rc, const proxy_exchange *ex)
-{
-        if (ex->too_large)
-                return "response_too_large";
-        if (ex->oom)
-                return "out_of_memory";
-        switch (rc) {
-        case CURLE_OPERATION_TIMEDOUT:
-                return "timeout";
-        case CURLE_COULDNT_CONNECT:
-                return "connection_refused";
-        case CURLE_COULDNT_RESOLVE_HOST:
-                return "name_resolution_error";
-        case CURLE_GOT_NOTHING:
-        case CURLE_RECV_ERROR:
-        case CURLE_SEND_ERROR:
-        case CURLE_PARTIAL_FILE:
-                return "connection_reset";
-        default:
-                return "_OTHER";
-        }
-}
-
 static void proxy_setup(proxy *p, CURL *c, proxy_exchange *ex, const char *method, const char *url,
                         const char *body, size_t body_len, unsigned timeout_ms)
 {
@@ -544,31 +468,20 @@ static void proxy_setup(proxy *p, CURL *c, proxy_exchange *ex, const char *metho
 static CURLcode proxy_perform(proxy *p, CURL *c, proxy_exchange *ex, const char *method, const char *url,
                               const char *body, size_t body_len, unsigned timeout_ms, long *ret_status)
 {
-        const char *sem_method = http_method_semconv(method);
-        otel_attr start_attrs[5] = {
-                OTEL_ATTR_STR("http.request.method", sem_method),
-                OTEL_ATTR_STR("url.full", url),
-                OTEL_ATTR_STR("server.address", p->host),
-                OTEL_ATTR_I64("server.port", p->port),
-        };
-        size_t n_start = 4;
-        otel_span_start_opts opts = {.attrs = start_attrs};
-        otel_attr metric_attrs[5];
-        size_t n_metric = 0;
-        const char *error_type = NULL;
-        char status_text[24];
-        otel_span *span;
-        uint64_t t0;
+        otel_http_client call;
+        const char *error_type = NULL, *why = NULL;
         CURLcode rc;
         long status = 0;
 
-        if (sem_method[0] == '_')
-                start_attrs[n_start++] = OTEL_ATTR_STR("http.request.method_original", method);
-        opts.n_attrs = n_start;
-        /* Semantic conventions: an HTTP client span is named for the method (no route template known). */
-        span = otel_span_start(p->tracer, strcmp(sem_method, "_OTHER") == 0 ? "HTTP" : sem_method,
-                               OTEL_SPAN_KIND_CLIENT, &opts);
-        otel_propagation_inject(span, NULL, proxy_inject, ex);
+        ex->body.max = PROXY_RESPONSE_MAX_BYTES;
+        otel_http_client_start(&call, &(otel_http_client_opts){
+                                              .tracer = p->tracer,
+                                              .method = method,
+                                              .url = url,
+                                              .server = &p->server,
+                                              .duration = p->duration,
+                                      });
+        otel_propagation_inject(call.span, NULL, proxy_inject, ex);
         /* "Name:" removes a header curl would add by itself: a form Content-Type for bodies, a
          * default Accept header, and "Expect: 100-continue" (a round trip of waiting before larger bodies).
          */
@@ -578,7 +491,6 @@ static CURLcode proxy_perform(proxy *p, CURL *c, proxy_exchange *ex, const char 
                 proxy_send_line(ex, "Accept:");
         proxy_send_line(ex, "Expect:");
 
-        t0 = proxy_mono_ns();
         if (ex->oom) {
                 rc = CURLE_OUT_OF_MEMORY;
         } else {
@@ -587,30 +499,12 @@ static CURLcode proxy_perform(proxy *p, CURL *c, proxy_exchange *ex, const char 
         }
         if (rc == CURLE_OK)
                 curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-
-        metric_attrs[n_metric++] = OTEL_ATTR_STR("http.request.method", sem_method);
-        metric_attrs[n_metric++] = OTEL_ATTR_STR("server.address", p->host);
-        metric_attrs[n_metric++] = OTEL_ATTR_I64("server.port", p->port);
-        if (rc == CURLE_OK) {
-                otel_span_set_int(span, "http.response.status_code", status);
-                metric_attrs[n_metric++] = OTEL_ATTR_I64("http.response.status_code", status);
-                if (status >= 400) {
-                        /* A 4xx is an error from the client's point of view (unlike a server's). */
-                        snprintf(status_text, sizeof(status_text), "%ld", status);
-                        error_type = status_text;
-                        otel_span_set_status(span, OTEL_STATUS_ERROR, NULL);
-                }
-        } else {
-                error_type = proxy_error_type(rc, ex);
-                otel_span_set_status(span, OTEL_STATUS_ERROR,
-                                     ex->too_large ? "backend reply too large" : curl_easy_strerror(rc));
-        }
-        if (error_type) {
-                otel_span_set_str(span, "error.type", error_type);
-                metric_attrs[n_metric++] = OTEL_ATTR_STR("error.type", error_type);
-        }
-        otel_instrument_record(p->duration, (double)(proxy_mono_ns() - t0) / 1e9, metric_attrs, n_metric);
-        otel_span_end(span);
+        else if (ex->too_large) {
+                error_type = "response_too_large";
+                why = "backend reply too large";
+        } else if (ex->oom)
+                error_type = "out_of_memory";
+        otel_http_client_end(&call, rc, status, error_type, why);
         *ret_status = status;
         return rc;
 }
@@ -668,11 +562,12 @@ void proxy_handle(http_request *req, void *userdata)
         }
         for (size_t i = 0; i < ex.n_headers; i++)
                 (void)http_reply_header(req, ex.headers[i].name, ex.headers[i].value);
-        if (ex.body) {
+        if (ex.body.data) {
+                /* The reply takes over the buffer's malloc'ed bytes. */
                 (void)http_reply_take(req, (unsigned)status,
                                       ex.content_type ? ex.content_type : "application/octet-stream",
-                                      ex.body, ex.len);
-                ex.body = NULL;
+                                      (char *)ex.body.data, ex.body.len);
+                ex.body = (otel_buf){0};
         } else {
                 (void)http_reply(req, (unsigned)status,
                                  ex.content_type ? ex.content_type : "application/octet-stream", "", 0);

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "buf.h"
+#include "otel.h"
 
 #define OTLP_HTTP_DEFAULT_ENDPOINT   "http://localhost:4318"
 #define OTLP_HTTP_DEFAULT_TIMEOUT_MS 10000

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "attributes.h"
-#include "buf.h"
+#include "otel.h"
 #include "logs.h"
 #include "otlp-common.h"
 #include "span.h"

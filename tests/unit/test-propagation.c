@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -209,7 +210,7 @@ static void test_extract_combines_tracestate_lines_with_empty_line(void **state)
         carrier_free(&c);
 }
 
-static void test_extract_drops_tracestate_with_duplicate_key_across_lines(void **state)
+static void test_extract_keeps_first_of_duplicate_keys_across_lines(void **state)
 {
         header_carrier c = {};
         otel_span *parent;
@@ -217,12 +218,97 @@ static void test_extract_drops_tracestate_with_duplicate_key_across_lines(void *
         (void)state;
         carrier_add(&c, "traceparent", TP_SAMPLED);
         carrier_add(&c, "tracestate", "foo=1");
-        carrier_add(&c, "tracestate", "foo=1");
+        carrier_add(&c, "tracestate", "foo=2");
         parent = extract(&c, NULL);
+        assert_non_null(parent);
+        assert_string_equal(otel_tracestate_header(otel_span_get_tracestate(parent)), "foo=1");
+        otel_span_unref(parent);
+        carrier_free(&c);
+}
+
+/* One tracestate line "foo=1", then a second "<key>=1" (the W3C suite's key length cases). */
+static otel_span *extract_with_second_line_key(header_carrier *c, const char *key)
+{
+        char line[600];
+
+        snprintf(line, sizeof(line), "%s=1", key);
+        carrier_add(c, "traceparent", TP_SAMPLED);
+        carrier_add(c, "tracestate", "foo=1");
+        carrier_add(c, "tracestate", line);
+        return extract(c, NULL);
+}
+
+static void test_extract_keeps_256_char_key_on_a_second_line(void **state)
+{
+        char key[300], want[600];
+        header_carrier c = {};
+        otel_span *parent;
+
+        (void)state;
+        memset(key, 'z', 256);
+        key[256] = '\0';
+        parent = extract_with_second_line_key(&c, key);
+        snprintf(want, sizeof(want), "foo=1,%s=1", key);
+        assert_string_equal(otel_tracestate_header(otel_span_get_tracestate(parent)), want);
+        otel_span_unref(parent);
+        carrier_free(&c);
+}
+
+static void test_extract_drops_tracestate_with_257_char_key_on_a_second_line(void **state)
+{
+        char key[300];
+        header_carrier c = {};
+        otel_span *parent;
+
+        (void)state;
+        memset(key, 'z', 257);
+        key[257] = '\0';
+        parent = extract_with_second_line_key(&c, key);
         assert_non_null(parent);
         assert_null(otel_span_get_tracestate(parent));
         otel_span_unref(parent);
         carrier_free(&c);
+}
+
+static void test_extract_keeps_241_char_tenant_and_14_char_system_on_a_second_line(void **state)
+{
+        char key[300], want[600];
+        header_carrier c = {};
+        otel_span *parent;
+
+        (void)state;
+        memset(key, 't', 241);
+        key[241] = '@';
+        memset(key + 242, 'v', 14);
+        key[256] = '\0';
+        parent = extract_with_second_line_key(&c, key);
+        snprintf(want, sizeof(want), "foo=1,%s=1", key);
+        assert_string_equal(otel_tracestate_header(otel_span_get_tracestate(parent)), want);
+        otel_span_unref(parent);
+        carrier_free(&c);
+}
+
+static void test_extract_drops_tracestate_with_overlong_tenant_or_system(void **state)
+{
+        /* Trace Context Level 1 (the Recommendation): tenant-id up to 241, system-id up to 14. */
+        char tenant[300], system[40];
+        header_carrier c = {}, d = {};
+        otel_span *parent;
+
+        (void)state;
+        memset(tenant, 't', 242);
+        memcpy(tenant + 242, "@v", 3);
+        parent = extract_with_second_line_key(&c, tenant);
+        assert_null(otel_span_get_tracestate(parent));
+        otel_span_unref(parent);
+        carrier_free(&c);
+        memcpy(system, "t@", 2);
+        memset(system + 2, 'v', 15);
+        system[17] = '\0';
+        parent = extract_with_second_line_key(&d, system);
+        assert_null(otel_span_get_tracestate(parent));
+        otel_span_unref(parent);
+        carrier_free(&d);
 }
 
 static void test_extract_drops_invalid_tracestate_but_keeps_parent(void **state)
@@ -479,7 +565,11 @@ int main(void)
                 cmocka_unit_test(test_extract_keeps_tracestate_on_parent),
                 cmocka_unit_test(test_extract_combines_tracestate_lines),
                 cmocka_unit_test(test_extract_combines_tracestate_lines_with_empty_line),
-                cmocka_unit_test(test_extract_drops_tracestate_with_duplicate_key_across_lines),
+                cmocka_unit_test(test_extract_keeps_first_of_duplicate_keys_across_lines),
+                cmocka_unit_test(test_extract_keeps_256_char_key_on_a_second_line),
+                cmocka_unit_test(test_extract_drops_tracestate_with_257_char_key_on_a_second_line),
+                cmocka_unit_test(test_extract_keeps_241_char_tenant_and_14_char_system_on_a_second_line),
+                cmocka_unit_test(test_extract_drops_tracestate_with_overlong_tenant_or_system),
                 cmocka_unit_test(test_extract_drops_invalid_tracestate_but_keeps_parent),
                 cmocka_unit_test(test_extract_parses_baggage),
                 cmocka_unit_test(test_extract_combines_baggage_lines),
