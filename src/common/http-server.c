@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,15 @@
 #define HTTP_DEFAULT_DRAIN_MS  10000u
 #define HTTP_DRAIN_MAX_MS      600000u
 #define HTTP_BODY_INITIAL      4096u
+/* A refused request (413, 431) whose body is on its way is read and dropped up to this many bytes
+ * before the reply, as production servers linger: closing on a client that is still sending makes
+ * its next write fail (EPIPE, RST) and it never reads the answer. Past this, the reply goes at once
+ * and the connection closes: the drain stays bounded. */
+#define HTTP_DRAIN_MAX_BYTES (8u * 1024u * 1024u)
+/* libmicrohttpd answers requests whose headers overflow its per-connection pool with an HTML page of
+ * its own; a pool this many times max_header_bytes leaves room to see the overflow first and answer
+ * with the JSON 431 (only headers over about this factor still meet libmicrohttpd's page). */
+#define HTTP_HEADER_POOL_FACTOR 4u
 
 static uint64_t http_mono_ns(void)
 {
@@ -358,7 +368,10 @@ static void http_dispatch(http_request *req)
 {
         otel_context_token token = otel_context_attach(req->span, req->baggage);
 
-        if (req->body_too_large)
+        if (req->headers_too_large)
+                http_reply_error(req, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+                                 "request headers larger than %zu bytes", req->server->config.max_header_bytes);
+        else if (req->body_too_large)
                 http_reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %zu bytes",
                                  req->server->config.max_body_bytes);
         else if (req->route_result == -ENOENT)
@@ -428,8 +441,9 @@ static int http_body_append(http_request *req, const char *data, size_t len)
 {
         size_t max = req->server->config.max_body_bytes;
 
-        if (req->body_too_large || req->body_len + len > max) {
+        if (req->headers_too_large || req->body_too_large || req->body_len + len > max) {
                 req->body_too_large = true; /* the rest is read and dropped; the reply is 413 */
+                req->body_dropped += len;
                 return 0;
         }
         if (req->body_len + len + 1 > req->body_cap) {
@@ -452,6 +466,62 @@ static int http_body_append(http_request *req, const char *data, size_t len)
         return 0;
 }
 
+static enum MHD_Result http_header_size_add(void *cls, enum MHD_ValueKind kind, const char *key,
+                                            const char *value)
+{
+        size_t *total = cls;
+
+        (void)kind;
+        *total += strlen(key ? key : "") + strlen(value ? value : "") + 4; /* ": " and CRLF */
+        return MHD_YES;
+}
+
+/* Request line and header fields as they came on the wire (less folding and extra whitespace). */
+static size_t http_header_size(http_request *req)
+{
+        size_t total = strlen(req->method) + strlen(req->raw_uri ? req->raw_uri : "") +
+                       strlen(req->version ? req->version : "") + 4;
+
+        (void)MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_header_size_add, &total);
+        return total;
+}
+
+static bool http_expects_continue(struct MHD_Connection *conn)
+{
+        const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+
+        return expect && strcasecmp(expect, "100-continue") == 0;
+}
+
+/* The first access call: refuses oversized headers (431) and a declared oversized body (413). The
+ * refusal is answered at once when no body will come (none declared, or the client waits for
+ * "100 Continue" and will now send none) or when the declared body is over the drain bound; otherwise
+ * the body is read and dropped first and the reply follows it. Returns true to answer now. */
+static bool http_refuse_early(http_server *s, http_request *req)
+{
+        const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *te = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        unsigned long long declared = 0;
+        bool bad_length = false;
+
+        if (cl) {
+                char *end;
+
+                errno = 0;
+                declared = strtoull(cl, &end, 10);
+                bad_length = errno != 0 || end == cl || *end;
+        }
+        if (http_header_size(req) > s->config.max_header_bytes)
+                req->headers_too_large = true;
+        else if (bad_length || declared > s->config.max_body_bytes)
+                req->body_too_large = true;
+        else
+                return false;
+        if (bad_length || declared > HTTP_DRAIN_MAX_BYTES || http_expects_continue(req->conn))
+                return true;
+        return declared == 0 && !te; /* nothing to drain */
+}
+
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_data_size, void **con_cls)
@@ -460,25 +530,13 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         http_request *req = *con_cls;
 
         if (!req || !req->begun) {
-                const char *cl;
-
                 req = http_request_begin(s, req, conn, url, method, version);
                 if (!req)
                         return MHD_NO;
                 *con_cls = req;
-                /* Refuse a declared oversized body before reading it. */
-                cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-                if (cl) {
-                        char *end;
-                        unsigned long long v;
-
-                        errno = 0;
-                        v = strtoull(cl, &end, 10);
-                        if (errno || *end || v > s->config.max_body_bytes) {
-                                req->body_too_large = true;
-                                http_dispatch(req);
-                                return http_queue(req);
-                        }
+                if (http_refuse_early(s, req)) {
+                        http_dispatch(req);
+                        return http_queue(req);
                 }
                 return MHD_YES;
         }
@@ -490,6 +548,11 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
                 if (http_body_append(req, upload_data, *upload_data_size) < 0)
                         return MHD_NO;
                 *upload_data_size = 0;
+                /* A chunked body that keeps coming past the drain bound: answer now, then close. */
+                if (req->body_dropped > HTTP_DRAIN_MAX_BYTES) {
+                        http_dispatch(req);
+                        return http_queue(req);
+                }
                 return MHD_YES;
         }
         http_dispatch(req);
@@ -596,7 +659,8 @@ int http_server_start(http_server *s)
                                   MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->config.threads,
                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->config.max_connections,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->config.connection_timeout_s,
-                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->config.max_header_bytes,
+                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                  s->config.max_header_bytes * HTTP_HEADER_POOL_FACTOR,
                                   MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
                                   MHD_OPTION_URI_LOG_CALLBACK, http_request_alloc, s,
                                   MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_END);

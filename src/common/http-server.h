@@ -47,7 +47,7 @@ typedef struct http_server_config {
         unsigned max_connections;      /* concurrent connections; more are refused */
         unsigned connection_timeout_s; /* idle connections are closed after this */
         size_t max_body_bytes;         /* larger request bodies → 413 */
-        size_t max_header_bytes;       /* per-connection memory for the request line + headers */
+        size_t max_header_bytes;       /* largest request line + headers → 431 */
         unsigned drain_timeout_ms;     /* how long SIGTERM waits for in-flight requests */
 } http_server_config;
 
