@@ -15,18 +15,18 @@
 #include "http-client.h"
 #include "otel-http.h"
 
-#define HTTP_CLIENT_SCOPE    "oteldemo-cli"
+#define HTTP_CLIENT_SCOPE "oteldemo-cli"
 /* Connecting to a dead local port fails at once; a remote host that drops SYNs gets this long. */
 #define HTTP_CLIENT_CONNECT_TIMEOUT_MS 5000u
 #define HTTP_CLIENT_HEADER_MAX         512
 
 struct http_client {
-        CURL *curl;                      /* kept across requests: one kept-alive connection */
-        char *base_url;                  /* without trailing '/' */
-        otel_http_server server;         /* server.address, server.port */
-        uint64_t timeout_ms;             /* whole request */
-        char *token;                     /* bearer token, or NULL */
-        otel_tracer *tracer;             /* the CLI's instrumentation scope */
+        CURL *curl;              /* kept across requests: one kept-alive connection */
+        char *base_url;          /* without trailing '/' */
+        otel_http_server server; /* server.address, server.port */
+        uint64_t timeout_ms;     /* whole request */
+        char *token;             /* bearer token, or NULL */
+        otel_tracer *tracer;     /* the CLI's instrumentation scope */
 };
 
 /* The reply body, capped at HTTP_CLIENT_BODY_MAX. */

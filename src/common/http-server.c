@@ -40,14 +40,6 @@
  * with the JSON 431 (only headers over about this factor still meet libmicrohttpd's page). */
 #define HTTP_HEADER_POOL_FACTOR 4u
 
-static uint64_t http_mono_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- configuration -------------------------------------------------------------------------------- */
 
 int http_listen_split(const char *listen, char *ret_host, size_t host_size, char *ret_port, size_t port_size)
@@ -302,7 +294,7 @@ static void http_request_finish(http_request *req, enum MHD_RequestTerminationCo
         const char *method = otel_http_method_semconv(req->method);
         const char *proto =
                 req->version && strncmp(req->version, "HTTP/", 5) == 0 ? req->version + 5 : "1.1";
-        double seconds = (double)(http_mono_ns() - req->start_mono_ns) / 1e9;
+        double seconds = (double)(otel_mono_ns() - req->start_mono_ns) / 1e9;
         char status_text[8];
         const char *error_type = NULL;
         otel_attr attrs[7];
@@ -370,7 +362,8 @@ static void http_dispatch(http_request *req)
 
         if (req->headers_too_large)
                 http_reply_error(req, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
-                                 "request headers larger than %zu bytes", req->server->config.max_header_bytes);
+                                 "request headers larger than %zu bytes",
+                                 req->server->config.max_header_bytes);
         else if (req->body_too_large)
                 http_reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %zu bytes",
                                  req->server->config.max_body_bytes);
@@ -425,7 +418,7 @@ static http_request *http_request_begin(http_server *s, http_request *req, struc
         req->conn = conn;
         req->url = url;
         req->version = version;
-        req->start_mono_ns = http_mono_ns();
+        req->start_mono_ns = otel_mono_ns();
         snprintf(req->method, sizeof(req->method), "%s", method);
         req->route_result = http_router_lookup(s->router, req->method, url, &req->match, req->allow);
         atomic_fetch_add(&s->in_flight, 1);
@@ -499,8 +492,10 @@ static bool http_expects_continue(struct MHD_Connection *conn)
  * the body is read and dropped first and the reply follows it. Returns true to answer now. */
 static bool http_refuse_early(http_server *s, http_request *req)
 {
-        const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        const char *te = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        const char *cl =
+                MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *te =
+                MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
         unsigned long long declared = 0;
         bool bad_length = false;
 
@@ -654,16 +649,15 @@ int http_server_start(http_server *s)
         }
         http_describe_socket(s);
 
-        s->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL,
-                                  NULL, http_access, s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
-                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->config.threads,
-                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->config.max_connections,
-                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->config.connection_timeout_s,
-                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                                  s->config.max_header_bytes * HTTP_HEADER_POOL_FACTOR,
-                                  MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
-                                  MHD_OPTION_URI_LOG_CALLBACK, http_request_alloc, s,
-                                  MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_END);
+        s->mhd = MHD_start_daemon(
+                MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL, http_access,
+                s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
+                (unsigned)s->config.threads, MHD_OPTION_CONNECTION_LIMIT,
+                (unsigned)s->config.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                (unsigned)s->config.connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                s->config.max_header_bytes * HTTP_HEADER_POOL_FACTOR, MHD_OPTION_NOTIFY_COMPLETED,
+                http_completed, s, MHD_OPTION_URI_LOG_CALLBACK, http_request_alloc, s,
+                MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_END);
         if (!s->mhd)
                 return -EIO;
         return 0;
@@ -689,7 +683,7 @@ void http_server_stats(http_server *s, uint64_t *ret_completed, unsigned *ret_in
 
 int http_server_drain(http_server *s, unsigned timeout_ms)
 {
-        uint64_t deadline = http_mono_ns() + (uint64_t)timeout_ms * 1000000u;
+        uint64_t deadline = otel_mono_ns() + (uint64_t)timeout_ms * 1000000u;
 
         if (!s->mhd)
                 return 0;
@@ -700,7 +694,7 @@ int http_server_drain(http_server *s, unsigned timeout_ms)
                 s->quiesced = true;
         }
         while (atomic_load(&s->in_flight) > 0) {
-                if (http_mono_ns() >= deadline)
+                if (otel_mono_ns() >= deadline)
                         return -ETIMEDOUT;
                 nanosleep(&(struct timespec){.tv_nsec = HTTP_DRAIN_POLL_NS}, NULL);
         }

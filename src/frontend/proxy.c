@@ -29,7 +29,7 @@
 struct proxy {
         proxy_config config;
         otel_http_server server; /* server.address and server.port of the backend */
-        pthread_key_t curl_key; /* this thread's CURL easy handle */
+        pthread_key_t curl_key;  /* this thread's CURL easy handle */
         otel_tracer *tracer;
         otel_instrument *duration; /* http.client.request.duration (s) */
 };

@@ -12,7 +12,7 @@
 #define OTEL_DIAG_LINE_MAX 1024 /* longer messages are cut */
 
 static const char *const diag_names[_OTEL_DIAG_LEVEL_MAX] = {"error", "warn", "info", "debug"};
-static atomic_int diag_level = -1; /* -1 until first use reads OTEL_LOG_LEVEL */
+static atomic_int diag_level = -1;                /* -1 until first use reads OTEL_LOG_LEVEL */
 static otel_diag_handler_fn _Atomic diag_handler; /* NULL = stderr */
 static void *_Atomic diag_userdata;               /* passed to diag_handler */
 static _Thread_local bool diag_in_handler;        /* this thread runs diag_handler */

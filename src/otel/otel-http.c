@@ -63,7 +63,8 @@ int otel_http_url_server(const char *url, otel_http_server *ret)
                 goto out;
         memcpy(s.address, h, hlen);
         s.port = p;
-        s.path_is_root = strcmp(path, "/") == 0 && curl_url_get(u, CURLUPART_QUERY, &query, 0) != CURLUE_OK &&
+        s.path_is_root = strcmp(path, "/") == 0 &&
+                         curl_url_get(u, CURLUPART_QUERY, &query, 0) != CURLUE_OK &&
                          curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) != CURLUE_OK;
         *ret = s;
         r = 0;
@@ -127,7 +128,7 @@ void otel_http_client_start(otel_http_client *ret, const otel_http_client_opts *
 {
         otel_attr attrs[5 + OTEL_HTTP_CLIENT_ATTRS_MAX];
         size_t n = 0, extra = opts->n_attrs < OTEL_HTTP_CLIENT_ATTRS_MAX ? opts->n_attrs
-                                                                           : OTEL_HTTP_CLIENT_ATTRS_MAX;
+                                                                         : OTEL_HTTP_CLIENT_ATTRS_MAX;
         const char *method = otel_http_method_semconv(opts->method);
         const char *name = opts->span_name;
 

@@ -16,8 +16,8 @@
 extern "C" {
 #endif
 
-#define OTEL_HTTP_HOST_MAX        256 /* server.address with its NUL (a DNS name is at most 253) */
-#define OTEL_HTTP_CLIENT_ATTRS_MAX 4  /* extra start attributes a caller may add */
+#define OTEL_HTTP_HOST_MAX         256 /* server.address with its NUL (a DNS name is at most 253) */
+#define OTEL_HTTP_CLIENT_ATTRS_MAX 4   /* extra start attributes a caller may add */
 
 /* Semantic-convention http.request.method: the method when it is one of RFC 9110's and PATCH, else
  * "_OTHER" (then http.request.method_original carries what was sent). Static strings. */

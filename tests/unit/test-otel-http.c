@@ -317,7 +317,8 @@ static void test_client_span_injects_as_the_parent_of_the_next_hop(void **state)
         otel_span_end(parent);
         assert_int_equal(cap->n, 2);
         assert_true(cap->spans[0]->has_parent);
-        assert_memory_equal(cap->spans[0]->parent_span_id, cap->spans[1]->context.span_id, OTEL_SPAN_ID_SIZE);
+        assert_memory_equal(cap->spans[0]->parent_span_id, cap->spans[1]->context.span_id,
+                            OTEL_SPAN_ID_SIZE);
 }
 
 int main(void)
@@ -332,15 +333,18 @@ int main(void)
                 cmocka_unit_test(test_curl_error_table_names_each_class_once),
                 cmocka_unit_test(test_curl_error_table_has_no_error_for_ok),
                 cmocka_unit_test(test_method_semconv_keeps_known_methods_only),
-                cmocka_unit_test_setup_teardown(test_client_span_has_the_conventions_attributes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_client_span_has_the_conventions_attributes, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_client_span_counts_4xx_as_an_error_named_by_the_status,
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_client_span_names_a_transport_failure_from_the_table,
                                                 setup, teardown),
-                cmocka_unit_test_setup_teardown(test_client_span_takes_the_callers_own_failure, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_client_span_names_an_unknown_method_other, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_client_span_injects_as_the_parent_of_the_next_hop, setup,
+                cmocka_unit_test_setup_teardown(test_client_span_takes_the_callers_own_failure, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_client_span_names_an_unknown_method_other, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_client_span_injects_as_the_parent_of_the_next_hop,
+                                                setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
