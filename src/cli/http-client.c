@@ -29,13 +29,6 @@ struct http_client {
         otel_tracer *tracer;     /* the CLI's instrumentation scope */
 };
 
-/* The reply body, capped at HTTP_CLIENT_BODY_MAX. */
-typedef struct body_buf {
-        otel_buf buf;
-        bool too_large; /* over the cap */
-        bool oom;       /* an allocation failed */
-} body_buf;
-
 int http_client_new(const char *base_url, uint64_t timeout_ms, const char *token, http_client **ret)
 {
         http_client *c;
@@ -86,21 +79,6 @@ void http_client_response_done(http_client_response *resp)
         resp->body_len = 0;
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
-{
-        body_buf *b = userdata;
-        int r = otel_buf_append(&b->buf, data, size * nmemb);
-
-        if (r < 0) {
-                if (r == -E2BIG)
-                        b->too_large = true;
-                else
-                        b->oom = true;
-                return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
-        }
-        return size * nmemb;
-}
-
 typedef struct header_list {
         struct curl_slist *list;
         bool failed; /* an allocation failed */
@@ -133,7 +111,7 @@ static void inject_header(void *carrier, const char *name, const char *value)
 
 /* This client's contract (http-client.h) over the SDK's CURLcode table: the CLI only tells "cannot
  * connect" (refused, unknown host, timeout, broken connection) from its own failures. */
-static int transport_errno(CURLcode cc, const body_buf *body)
+static int transport_errno(CURLcode cc, const otel_http_body *body)
 {
         int err = otel_http_curl_error_lookup(cc)->err;
 
@@ -157,7 +135,7 @@ int http_client_do(http_client *c, const http_client_request *req, http_client_r
 {
         char url[HTTP_CLIENT_URL_MAX], errbuf[CURL_ERROR_SIZE] = "", name[HTTP_CLIENT_HEADER_MAX];
         header_list headers = {};
-        body_buf body = {.buf.max = HTTP_CLIENT_BODY_MAX};
+        otel_http_body body = {.buf.max = HTTP_CLIENT_BODY_MAX};
         otel_http_client call;
         CURLcode cc;
         int r, n;
@@ -220,7 +198,7 @@ int http_client_do(http_client *c, const http_client_request *req, http_client_r
                                (long)(c->timeout_ms < HTTP_CLIENT_CONNECT_TIMEOUT_MS
                                               ? c->timeout_ms
                                               : HTTP_CLIENT_CONNECT_TIMEOUT_MS));
-        (void)curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+        (void)curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, otel_http_body_write);
         (void)curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &body);
         (void)curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
         (void)curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");

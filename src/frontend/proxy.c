@@ -46,8 +46,7 @@ typedef struct proxy_exchange {
         const char *connection;  /* the client's Connection header (names more hop-by-hop headers) */
         bool have_content_type;  /* the client sent one (else curl's form default is suppressed) */
         bool have_accept;
-        otel_buf body;                                 /* reply body, capped at PROXY_RESPONSE_MAX_BYTES */
-        bool too_large;                                /* over the cap: cut off */
+        otel_http_body body;                           /* reply body, capped at PROXY_RESPONSE_MAX_BYTES */
         char *content_type;                            /* reply Content-Type (owned) */
         proxy_header headers[PROXY_REPLY_HEADERS_MAX]; /* reply headers passed on (owned) */
         size_t n_headers;
@@ -352,26 +351,11 @@ static size_t proxy_on_header(char *data, size_t size, size_t nitems, void *user
         return len;
 }
 
-static size_t proxy_on_body(char *data, size_t size, size_t nmemb, void *userdata)
-{
-        proxy_exchange *ex = userdata;
-        int r = otel_buf_append(&ex->body, data, size * nmemb);
-
-        if (r < 0) {
-                if (r == -E2BIG)
-                        ex->too_large = true;
-                else
-                        ex->oom = true;
-                return 0; /* aborts the transfer (CURLE_WRITE_ERROR) */
-        }
-        return size * nmemb;
-}
-
 static void proxy_exchange_free(proxy_exchange *ex)
 {
         proxy_exchange_clear_headers(ex);
         curl_slist_free_all(ex->send);
-        otel_buf_free(&ex->body);
+        otel_buf_free(&ex->body.buf);
 }
 
 /* ---- the exchange -------------------------------------------------------------------------------- */
@@ -382,41 +366,20 @@ static bool proxy_unreserved_path(unsigned char c)
                strchr("-._~!$&'()*+,;=:@/", c) != NULL;
 }
 
-int proxy_encode_path(const char *path, char *ret, size_t size)
+/* Bytes of the query that pass unchanged: what a URL may hold, less '#' (it would start a fragment). */
+static bool proxy_query_char(unsigned char c)
 {
-        static const char hex[] = "0123456789ABCDEF";
-        size_t o = 0;
-
-        for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-                if (proxy_unreserved_path(*p)) {
-                        if (o + 1 >= size)
-                                return -ENAMETOOLONG;
-                        ret[o++] = (char)*p;
-                } else {
-                        if (o + 3 >= size)
-                                return -ENAMETOOLONG;
-                        ret[o++] = '%';
-                        ret[o++] = hex[*p >> 4];
-                        ret[o++] = hex[*p & 15];
-                }
-        }
-        ret[o] = '\0';
-        return 0;
+        return c > 0x20 && c < 0x7f && c != '#';
 }
 
-/* The query exactly as received, except that bytes no URL may hold are encoded. */
-static int proxy_append_query(const char *query, char *buf, size_t size, size_t *pos)
+/* Appends s to buf at *pos, percent-encoding every byte keep() refuses; always NUL-terminated. */
+static int proxy_encode(const char *s, bool (*keep)(unsigned char), char *buf, size_t size, size_t *pos)
 {
         static const char hex[] = "0123456789ABCDEF";
         size_t o = *pos;
 
-        if (!query[0])
-                return 0;
-        if (o + 1 >= size)
-                return -ENAMETOOLONG;
-        buf[o++] = '?';
-        for (const unsigned char *p = (const unsigned char *)query; *p; p++) {
-                if (*p > 0x20 && *p < 0x7f && *p != '#') {
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                if (keep(*p)) {
                         if (o + 1 >= size)
                                 return -ENAMETOOLONG;
                         buf[o++] = (char)*p;
@@ -433,6 +396,26 @@ static int proxy_append_query(const char *query, char *buf, size_t size, size_t 
         return 0;
 }
 
+int proxy_encode_path(const char *path, char *ret, size_t size)
+{
+        size_t pos = 0;
+
+        if (size == 0)
+                return -ENAMETOOLONG;
+        return proxy_encode(path, proxy_unreserved_path, ret, size, &pos);
+}
+
+/* The query exactly as received, except that bytes no URL may hold are encoded. */
+static int proxy_append_query(const char *query, char *buf, size_t size, size_t *pos)
+{
+        if (!query[0])
+                return 0;
+        if (*pos + 1 >= size)
+                return -ENAMETOOLONG;
+        buf[(*pos)++] = '?';
+        return proxy_encode(query, proxy_query_char, buf, size, pos);
+}
+
 static void proxy_setup(proxy *p, CURL *c, proxy_exchange *ex, const char *method, const char *url,
                         const char *body, size_t body_len, unsigned timeout_ms)
 {
@@ -446,8 +429,8 @@ static void proxy_setup(proxy *p, CURL *c, proxy_exchange *ex, const char *metho
                                                                           : timeout_ms));
         curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, proxy_on_header);
         curl_easy_setopt(c, CURLOPT_HEADERDATA, ex);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, proxy_on_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, ex);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, otel_http_body_write);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &ex->body);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, ex->send);
         if (strcmp(method, "GET") == 0) {
                 curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -473,7 +456,7 @@ static CURLcode proxy_perform(proxy *p, CURL *c, proxy_exchange *ex, const char 
         CURLcode rc;
         long status = 0;
 
-        ex->body.max = PROXY_RESPONSE_MAX_BYTES;
+        ex->body.buf.max = PROXY_RESPONSE_MAX_BYTES;
         otel_http_client_start(&call, &(otel_http_client_opts){
                                               .tracer = p->tracer,
                                               .method = method,
@@ -496,10 +479,12 @@ static CURLcode proxy_perform(proxy *p, CURL *c, proxy_exchange *ex, const char 
         } else {
                 proxy_setup(p, c, ex, method, url, body, body_len, timeout_ms);
                 rc = curl_easy_perform(c);
+                if (ex->body.oom)
+                        ex->oom = true; /* the reply body could not be kept */
         }
         if (rc == CURLE_OK)
                 curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        else if (ex->too_large) {
+        else if (ex->body.too_large) {
                 error_type = "response_too_large";
                 why = "backend reply too large";
         } else if (ex->oom)
@@ -513,7 +498,7 @@ static void proxy_reply_failure(http_request *req, proxy *p, CURLcode rc, const 
 {
         if (ex->oom) {
                 (void)http_reply_error(req, 500, "out of memory");
-        } else if (ex->too_large) {
+        } else if (ex->body.too_large) {
                 (void)http_reply_error(req, 502, "the backend's reply is larger than %u bytes",
                                        PROXY_RESPONSE_MAX_BYTES);
         } else if (rc == CURLE_OPERATION_TIMEDOUT) {
@@ -562,12 +547,12 @@ void proxy_handle(http_request *req, void *userdata)
         }
         for (size_t i = 0; i < ex.n_headers; i++)
                 (void)http_reply_header(req, ex.headers[i].name, ex.headers[i].value);
-        if (ex.body.data) {
+        if (ex.body.buf.data) {
                 /* The reply takes over the buffer's malloc'ed bytes. */
                 (void)http_reply_take(req, (unsigned)status,
                                       ex.content_type ? ex.content_type : "application/octet-stream",
-                                      (char *)ex.body.data, ex.body.len);
-                ex.body = (otel_buf){0};
+                                      (char *)ex.body.buf.data, ex.body.buf.len);
+                ex.body.buf = (otel_buf){0};
         } else {
                 (void)http_reply(req, (unsigned)status,
                                  ex.content_type ? ex.content_type : "application/octet-stream", "", 0);

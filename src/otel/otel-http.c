@@ -122,6 +122,23 @@ const otel_http_curl_error *otel_http_curl_error_lookup(CURLcode cc)
         }
 }
 
+/* ---- reply body ----------------------------------------------------------------------------------- */
+
+size_t otel_http_body_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+        otel_http_body *b = userdata;
+        int r = otel_buf_append(&b->buf, data, size * nmemb);
+
+        if (r < 0) {
+                if (r == -E2BIG)
+                        b->too_large = true;
+                else
+                        b->oom = true;
+                return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
+        }
+        return size * nmemb;
+}
+
 /* ---- the CLIENT span ------------------------------------------------------------------------------ */
 
 void otel_http_client_start(otel_http_client *ret, const otel_http_client_opts *opts)

@@ -45,6 +45,17 @@ typedef struct otel_http_curl_error {
 /* Never NULL; unknown codes map to {"_OTHER", -EIO, false}. */
 const otel_http_curl_error *otel_http_curl_error_lookup(CURLcode cc);
 
+/* A reply body collected through libcurl (CURLOPT_WRITEFUNCTION otel_http_body_write, CURLOPT_WRITEDATA
+ * the struct): capped by buf.max; over it, or without memory, the transfer fails with
+ * CURLE_WRITE_ERROR and the flag says why. buf.data is malloc'ed: free() may take it over. */
+typedef struct otel_http_body {
+        otel_buf buf;   /* the bytes so far; set buf.max before the transfer */
+        bool too_large; /* the reply went over buf.max */
+        bool oom;       /* an allocation failed */
+} otel_http_body;
+
+size_t otel_http_body_write(char *data, size_t size, size_t nmemb, void *userdata);
+
 /* One HTTP client request as a CLIENT span (child of the current span), and optionally its
  * http.client.request.duration. Borrowed strings must outlive otel_http_client_end(). */
 typedef struct otel_http_client_opts {

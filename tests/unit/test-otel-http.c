@@ -17,13 +17,15 @@
 static capture *cap;
 static otel_tracer *tracer;
 
+/* Every span sampled and kept in cap (capture.h), nothing exported. */
 static int setup(void **state)
 {
+        static const char *const env[][2] = {{"OTEL_TRACES_EXPORTER", "none"},
+                                             {"OTEL_TRACES_SAMPLER", "always_on"}};
+
         (void)state;
-        setenv("OTEL_TRACES_EXPORTER", "none", 1);
-        setenv("OTEL_METRICS_EXPORTER", "none", 1);
-        setenv("OTEL_LOGS_EXPORTER", "none", 1);
-        setenv("OTEL_TRACES_SAMPLER", "always_on", 1);
+        for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++)
+                setenv(env[i][0], env[i][1], 1);
         cap = capture_install();
         tracer = otel_tracer_get("test-otel-http", "1.0.0");
         return 0;
@@ -61,63 +63,53 @@ static void assert_attr_int(const otel_span *s, const char *key, int64_t want)
 
 /* ---- URL → server ---- */
 
-static void test_url_server_takes_host_and_explicit_port(void **state)
+static void assert_server(const char *url, const char *address, int64_t port, bool path_is_root)
 {
         otel_http_server s;
 
+        assert_int_equal(otel_http_url_server(url, &s), 0);
+        assert_string_equal(s.address, address);
+        assert_int_equal(s.port, port);
+        assert_int_equal(s.path_is_root, path_is_root);
+}
+
+static void test_url_server_takes_host_and_explicit_port(void **state)
+{
         (void)state;
-        assert_int_equal(otel_http_url_server("http://127.0.0.1:8081", &s), 0);
-        assert_string_equal(s.address, "127.0.0.1");
-        assert_int_equal(s.port, 8081);
-        assert_true(s.path_is_root);
+        assert_server("http://127.0.0.1:8081", "127.0.0.1", 8081, true);
+        assert_server("http://backend:8081/", "backend", 8081, true);
 }
 
 static void test_url_server_uses_the_scheme_default_port(void **state)
 {
-        otel_http_server s;
-
         (void)state;
-        assert_int_equal(otel_http_url_server("http://backend.example/", &s), 0);
-        assert_string_equal(s.address, "backend.example");
-        assert_int_equal(s.port, 80);
-        assert_int_equal(otel_http_url_server("https://collector.example/v1/traces", &s), 0);
-        assert_string_equal(s.address, "collector.example");
-        assert_int_equal(s.port, 443);
-        assert_false(s.path_is_root);
+        assert_server("http://backend.example/", "backend.example", 80, true);
+        assert_server("https://collector.example/v1/traces", "collector.example", 443, false);
 }
 
 static void test_url_server_strips_ipv6_brackets(void **state)
 {
-        otel_http_server s;
-
         (void)state;
-        assert_int_equal(otel_http_url_server("http://[::1]:4318/v1/logs", &s), 0);
-        assert_string_equal(s.address, "::1");
-        assert_int_equal(s.port, 4318);
+        assert_server("http://[::1]:4318/v1/logs", "::1", 4318, false);
 }
 
-static void test_url_server_sees_a_query_as_more_than_root(void **state)
+static void test_url_server_sees_a_query_or_fragment_as_more_than_root(void **state)
 {
-        otel_http_server s;
-
         (void)state;
-        assert_int_equal(otel_http_url_server("http://h:1/?x=1", &s), 0);
-        assert_false(s.path_is_root);
-        assert_int_equal(otel_http_url_server("http://h:1/#frag", &s), 0);
-        assert_false(s.path_is_root);
+        assert_server("http://h:1/?x=1", "h", 1, false);
+        assert_server("http://h:1/#frag", "h", 1, false);
 }
 
 static void test_url_server_rejects_other_schemes_and_hostless_urls(void **state)
 {
         otel_http_server s;
 
+        static const char *const bad[] = {"ftp://h/",     "h:8081",          "http://",
+                                          "http:///path", "http://h:99999/", ""};
+
         (void)state;
-        assert_int_equal(otel_http_url_server("ftp://h/", &s), -EINVAL);
-        assert_int_equal(otel_http_url_server("h:8081", &s), -EINVAL);
-        assert_int_equal(otel_http_url_server("http://", &s), -EINVAL);
-        assert_int_equal(otel_http_url_server("http:///path", &s), -EINVAL);
-        assert_int_equal(otel_http_url_server("http://h:99999/", &s), -EINVAL);
-        assert_int_equal(otel_http_url_server("", &s), -EINVAL);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                assert_int_equal(otel_http_url_server(bad[i], &s), -EINVAL);
         assert_int_equal(otel_http_url_server(NULL, &s), -EINVAL);
 }
 
@@ -179,11 +171,12 @@ static void test_curl_error_table_has_no_error_for_ok(void **state)
 
 static void test_method_semconv_keeps_known_methods_only(void **state)
 {
+        static const char *const cases[][2] = {
+                {"GET", "GET"}, {"PATCH", "PATCH"}, {"get", "_OTHER"}, {"PROPFIND", "_OTHER"}};
+
         (void)state;
-        assert_string_equal(otel_http_method_semconv("GET"), "GET");
-        assert_string_equal(otel_http_method_semconv("PATCH"), "PATCH");
-        assert_string_equal(otel_http_method_semconv("get"), "_OTHER");
-        assert_string_equal(otel_http_method_semconv("PROPFIND"), "_OTHER");
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+                assert_string_equal(otel_http_method_semconv(cases[i][0]), cases[i][1]);
         assert_string_equal(otel_http_method_semconv(NULL), "_OTHER");
 }
 
@@ -191,23 +184,29 @@ static void test_method_semconv_keeps_known_methods_only(void **state)
 
 static const otel_http_server backend = {.address = "127.0.0.1", .port = 8081, .path_is_root = true};
 
+/* One request from start to end with the given options (tracer and server filled in); the span the
+ * SDK recorded. */
+static const otel_span *client_call(otel_http_client_opts opts, CURLcode cc, long status,
+                                    const char *error_type, const char *description, otel_http_client *ret)
+{
+        opts.tracer = tracer;
+        opts.server = &backend;
+        otel_http_client_start(ret, &opts);
+        otel_http_client_end(ret, cc, status, error_type, description);
+        assert_null(ret->span);
+        assert_int_equal(cap->n, 1);
+        return cap->spans[0];
+}
+
 static void test_client_span_has_the_conventions_attributes(void **state)
 {
         otel_http_client c;
-        const otel_span *s;
+        const otel_span *s = client_call(
+                (otel_http_client_opts){.method = "GET", .url = "http://127.0.0.1:8081/api/products?page=2"},
+                CURLE_OK, 200, NULL, NULL, &c);
 
         (void)state;
-        otel_http_client_start(&c, &(otel_http_client_opts){
-                                           .tracer = tracer,
-                                           .method = "GET",
-                                           .url = "http://127.0.0.1:8081/api/products?page=2",
-                                           .server = &backend,
-                                   });
-        otel_http_client_end(&c, CURLE_OK, 200, NULL, NULL);
         assert_null(c.error_type);
-        assert_null(c.span);
-        assert_int_equal(cap->n, 1);
-        s = cap->spans[0];
         assert_string_equal(s->name, "GET");
         assert_int_equal(s->kind, OTEL_SPAN_KIND_CLIENT);
         assert_attr_str(s, "http.request.method", "GET");
@@ -223,78 +222,80 @@ static void test_client_span_has_the_conventions_attributes(void **state)
 static void test_client_span_counts_4xx_as_an_error_named_by_the_status(void **state)
 {
         otel_http_client c;
+        const otel_span *s =
+                client_call((otel_http_client_opts){.span_name = "POST /api/orders",
+                                                    .method = "POST",
+                                                    .url = "http://127.0.0.1:8081/api/orders",
+                                                    .attrs = &OTEL_ATTR_STR("url.template", "/api/orders"),
+                                                    .n_attrs = 1},
+                            CURLE_OK, 404, NULL, NULL, &c);
 
         (void)state;
-        otel_http_client_start(&c, &(otel_http_client_opts){
-                                           .tracer = tracer,
-                                           .span_name = "POST /api/orders",
-                                           .method = "POST",
-                                           .url = "http://127.0.0.1:8081/api/orders",
-                                           .server = &backend,
-                                           .attrs = &OTEL_ATTR_STR("url.template", "/api/orders"),
-                                           .n_attrs = 1,
-                                   });
-        otel_http_client_end(&c, CURLE_OK, 404, NULL, NULL);
         assert_string_equal(c.error_type, "404");
-        assert_int_equal(cap->n, 1);
-        assert_string_equal(cap->spans[0]->name, "POST /api/orders");
-        assert_attr_str(cap->spans[0], "url.template", "/api/orders");
-        assert_attr_int(cap->spans[0], "http.response.status_code", 404);
-        assert_attr_str(cap->spans[0], "error.type", "404");
-        assert_int_equal(cap->spans[0]->status, OTEL_STATUS_ERROR);
-        assert_null(cap->spans[0]->status_message);
+        assert_string_equal(s->name, "POST /api/orders");
+        assert_attr_str(s, "url.template", "/api/orders");
+        assert_attr_int(s, "http.response.status_code", 404);
+        assert_attr_str(s, "error.type", "404");
+        assert_int_equal(s->status, OTEL_STATUS_ERROR);
+        assert_null(s->status_message);
 }
 
 static void test_client_span_names_a_transport_failure_from_the_table(void **state)
 {
         otel_http_client c;
+        const otel_span *s =
+                client_call((otel_http_client_opts){.method = "GET", .url = "http://h:1/readyz"},
+                            CURLE_COULDNT_RESOLVE_HOST, 0, NULL, NULL, &c);
 
         (void)state;
-        otel_http_client_start(&c, &(otel_http_client_opts){
-                                           .tracer = tracer,
-                                           .method = "GET",
-                                           .url = "http://127.0.0.1:1/readyz",
-                                           .server = &backend,
-                                   });
-        otel_http_client_end(&c, CURLE_COULDNT_RESOLVE_HOST, 0, NULL, NULL);
         assert_string_equal(c.error_type, "name_resolution_error");
-        assert_attr_str(cap->spans[0], "error.type", "name_resolution_error");
-        assert_null(attr(cap->spans[0], "http.response.status_code"));
-        assert_int_equal(cap->spans[0]->status, OTEL_STATUS_ERROR);
-        assert_string_equal(cap->spans[0]->status_message, curl_easy_strerror(CURLE_COULDNT_RESOLVE_HOST));
+        assert_attr_str(s, "error.type", "name_resolution_error");
+        assert_null(attr(s, "http.response.status_code"));
+        assert_int_equal(s->status, OTEL_STATUS_ERROR);
+        assert_string_equal(s->status_message, curl_easy_strerror(CURLE_COULDNT_RESOLVE_HOST));
 }
 
 static void test_client_span_takes_the_callers_own_failure(void **state)
 {
         otel_http_client c;
+        const otel_span *s = client_call((otel_http_client_opts){.method = "GET", .url = "http://h:1/big"},
+                                         CURLE_WRITE_ERROR, 0, "response_too_large", "reply too large", &c);
 
         (void)state;
-        otel_http_client_start(&c, &(otel_http_client_opts){
-                                           .tracer = tracer,
-                                           .method = "GET",
-                                           .url = "http://127.0.0.1:8081/big",
-                                           .server = &backend,
-                                   });
-        otel_http_client_end(&c, CURLE_WRITE_ERROR, 0, "response_too_large", "reply too large");
-        assert_attr_str(cap->spans[0], "error.type", "response_too_large");
-        assert_string_equal(cap->spans[0]->status_message, "reply too large");
+        assert_attr_str(s, "error.type", "response_too_large");
+        assert_string_equal(s->status_message, "reply too large");
 }
 
 static void test_client_span_names_an_unknown_method_other(void **state)
 {
         otel_http_client c;
+        const otel_span *s = client_call((otel_http_client_opts){.method = "PURGE", .url = "http://h:1/x"},
+                                         CURLE_OK, 204, NULL, NULL, &c);
 
         (void)state;
-        otel_http_client_start(&c, &(otel_http_client_opts){
-                                           .tracer = tracer,
-                                           .method = "PURGE",
-                                           .url = "http://127.0.0.1:8081/x",
-                                           .server = &backend,
-                                   });
-        otel_http_client_end(&c, CURLE_OK, 204, NULL, NULL);
-        assert_string_equal(cap->spans[0]->name, "HTTP");
-        assert_attr_str(cap->spans[0], "http.request.method", "_OTHER");
-        assert_attr_str(cap->spans[0], "http.request.method_original", "PURGE");
+        assert_string_equal(s->name, "HTTP");
+        assert_attr_str(s, "http.request.method", "_OTHER");
+        assert_attr_str(s, "http.request.method_original", "PURGE");
+}
+
+/* ---- reply body ---- */
+
+static void test_body_write_keeps_up_to_the_cap(void **state)
+{
+        otel_http_body b = {.buf.max = 8};
+        char data[] = "12345678";
+
+        (void)state;
+        assert_int_equal(otel_http_body_write(data, 1, 5, &b), 5);
+        assert_int_equal(otel_http_body_write(data + 5, 3, 1, &b), 3);
+        assert_int_equal(b.buf.len, 8);
+        assert_string_equal((char *)b.buf.data, "12345678");
+        assert_false(b.too_large);
+        assert_int_equal(otel_http_body_write(data, 1, 1, &b), 0);
+        assert_true(b.too_large);
+        assert_false(b.oom);
+        assert_int_equal(b.buf.len, 8);
+        otel_buf_free(&b.buf);
 }
 
 static void test_client_span_injects_as_the_parent_of_the_next_hop(void **state)
@@ -327,12 +328,13 @@ int main(void)
                 cmocka_unit_test(test_url_server_takes_host_and_explicit_port),
                 cmocka_unit_test(test_url_server_uses_the_scheme_default_port),
                 cmocka_unit_test(test_url_server_strips_ipv6_brackets),
-                cmocka_unit_test(test_url_server_sees_a_query_as_more_than_root),
+                cmocka_unit_test(test_url_server_sees_a_query_or_fragment_as_more_than_root),
                 cmocka_unit_test(test_url_server_rejects_other_schemes_and_hostless_urls),
                 cmocka_unit_test(test_url_server_rejects_a_host_longer_than_the_buffer),
                 cmocka_unit_test(test_curl_error_table_names_each_class_once),
                 cmocka_unit_test(test_curl_error_table_has_no_error_for_ok),
                 cmocka_unit_test(test_method_semconv_keeps_known_methods_only),
+                cmocka_unit_test(test_body_write_keeps_up_to_the_cap),
                 cmocka_unit_test_setup_teardown(test_client_span_has_the_conventions_attributes, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_client_span_counts_4xx_as_an_error_named_by_the_status,

@@ -226,89 +226,77 @@ static void test_extract_keeps_first_of_duplicate_keys_across_lines(void **state
         carrier_free(&c);
 }
 
-/* One tracestate line "foo=1", then a second "<key>=1" (the W3C suite's key length cases). */
-static otel_span *extract_with_second_line_key(header_carrier *c, const char *key)
+/* Extracts traceparent with two tracestate lines, "foo=1" and "<key>=1" (the W3C suite's key length
+ * cases), and checks the tracestate the parent carries: both members, or none (the header dropped). */
+static void assert_second_line_key(const char *key, bool kept)
 {
-        char line[600];
+        char line[600], want[sizeof(line) + 8];
+        header_carrier c = {};
+        otel_span *parent;
 
         snprintf(line, sizeof(line), "%s=1", key);
-        carrier_add(c, "traceparent", TP_SAMPLED);
-        carrier_add(c, "tracestate", "foo=1");
-        carrier_add(c, "tracestate", line);
-        return extract(c, NULL);
+        carrier_add(&c, "traceparent", TP_SAMPLED);
+        carrier_add(&c, "tracestate", "foo=1");
+        carrier_add(&c, "tracestate", line);
+        parent = extract(&c, NULL);
+        assert_non_null(parent);
+        if (kept) {
+                snprintf(want, sizeof(want), "foo=1,%s", line);
+                assert_string_equal(otel_tracestate_header(otel_span_get_tracestate(parent)), want);
+        } else {
+                assert_null(otel_span_get_tracestate(parent));
+        }
+        otel_span_unref(parent);
+        carrier_free(&c);
+}
+
+/* A simple key of tenant_len 'z' when system_len is 0, else a multi-tenant key: tenant_len 't', '@' and
+ * system_len 'v'. */
+static const char *make_key(char *buf, size_t tenant_len, size_t system_len)
+{
+        memset(buf, system_len ? 't' : 'z', tenant_len);
+        if (system_len) {
+                buf[tenant_len] = '@';
+                memset(buf + tenant_len + 1, 'v', system_len);
+                buf[tenant_len + 1 + system_len] = '\0';
+        } else {
+                buf[tenant_len] = '\0';
+        }
+        return buf;
 }
 
 static void test_extract_keeps_256_char_key_on_a_second_line(void **state)
 {
-        char key[300], want[600];
-        header_carrier c = {};
-        otel_span *parent;
+        char key[300];
 
         (void)state;
-        memset(key, 'z', 256);
-        key[256] = '\0';
-        parent = extract_with_second_line_key(&c, key);
-        snprintf(want, sizeof(want), "foo=1,%s=1", key);
-        assert_string_equal(otel_tracestate_header(otel_span_get_tracestate(parent)), want);
-        otel_span_unref(parent);
-        carrier_free(&c);
+        assert_second_line_key(make_key(key, 256, 0), true);
 }
 
 static void test_extract_drops_tracestate_with_257_char_key_on_a_second_line(void **state)
 {
         char key[300];
-        header_carrier c = {};
-        otel_span *parent;
 
         (void)state;
-        memset(key, 'z', 257);
-        key[257] = '\0';
-        parent = extract_with_second_line_key(&c, key);
-        assert_non_null(parent);
-        assert_null(otel_span_get_tracestate(parent));
-        otel_span_unref(parent);
-        carrier_free(&c);
+        assert_second_line_key(make_key(key, 257, 0), false);
 }
 
 static void test_extract_keeps_241_char_tenant_and_14_char_system_on_a_second_line(void **state)
 {
-        char key[300], want[600];
-        header_carrier c = {};
-        otel_span *parent;
+        char key[300];
 
         (void)state;
-        memset(key, 't', 241);
-        key[241] = '@';
-        memset(key + 242, 'v', 14);
-        key[256] = '\0';
-        parent = extract_with_second_line_key(&c, key);
-        snprintf(want, sizeof(want), "foo=1,%s=1", key);
-        assert_string_equal(otel_tracestate_header(otel_span_get_tracestate(parent)), want);
-        otel_span_unref(parent);
-        carrier_free(&c);
+        assert_second_line_key(make_key(key, 241, 14), true);
 }
 
 static void test_extract_drops_tracestate_with_overlong_tenant_or_system(void **state)
 {
         /* Trace Context Level 1 (the Recommendation): tenant-id up to 241, system-id up to 14. */
-        char tenant[300], system[40];
-        header_carrier c = {}, d = {};
-        otel_span *parent;
+        char key[300];
 
         (void)state;
-        memset(tenant, 't', 242);
-        memcpy(tenant + 242, "@v", 3);
-        parent = extract_with_second_line_key(&c, tenant);
-        assert_null(otel_span_get_tracestate(parent));
-        otel_span_unref(parent);
-        carrier_free(&c);
-        memcpy(system, "t@", 2);
-        memset(system + 2, 'v', 15);
-        system[17] = '\0';
-        parent = extract_with_second_line_key(&d, system);
-        assert_null(otel_span_get_tracestate(parent));
-        otel_span_unref(parent);
-        carrier_free(&d);
+        assert_second_line_key(make_key(key, 242, 1), false);
+        assert_second_line_key(make_key(key, 1, 15), false);
 }
 
 static void test_extract_drops_invalid_tracestate_but_keeps_parent(void **state)
