@@ -431,6 +431,12 @@ void db_pool_release(db_pool *pool, db_conn *c)
         unclaim(pool, c);
 }
 
+void db_conn_release(db_conn *c)
+{
+        if (c)
+                db_pool_release(c->pool, c);
+}
+
 /* ---- running statements ----------------------------------------------------------------------- */
 
 static otel_tracer *db_tracer(void)
@@ -682,8 +688,8 @@ static const db_stmt STMT_PING = {
 int db_pool_ping(db_pool *pool, unsigned timeout_ms)
 {
         uint64_t deadline = db_now_ms() + timeout_ms;
-        PGresult *res = NULL;
-        db_conn *c;
+        _cleanup_result_ PGresult *res = NULL;
+        _cleanup_conn_ db_conn *c = NULL;
         int r;
 
         r = pool_acquire_until(pool, deadline, &c);
@@ -691,9 +697,7 @@ int db_pool_ping(db_pool *pool, unsigned timeout_ms)
                 return r;
         c->deadline_ms = deadline;
         r = exec_stmt(c, &STMT_PING, NULL, 0, &res);
-        PQclear(res);
         c->deadline_ms = 0;
-        db_pool_release(pool, c);
         return r;
 }
 

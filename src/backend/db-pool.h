@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 
+#include "cleanup.h"
 #include "shop.h"
 
 /* Every prepared statement of the data side. A connection prepares a statement the first time it runs
@@ -63,6 +64,14 @@ int db_pool_acquire(db_pool *pool, db_conn **ret);
 /* Gives the connection back; one that failed mid-transaction or lost its server is closed and
  * reconnected on a later acquire. NULL-safe. */
 void db_pool_release(db_pool *pool, db_conn *conn);
+/* db_pool_release() to the pool the connection came from. NULL-safe. */
+void db_conn_release(db_conn *conn);
+
+/* cleanup.h helpers: a result is PQclear()ed, a connection given back, when the local goes out of scope. */
+DEFINE_CLEANUP_FUNC(db_result_clearp, PGresult *, PQclear)
+#define _cleanup_result_ _cleanup_(db_result_clearp)
+DEFINE_CLEANUP_FUNC(db_conn_releasep, db_conn *, db_conn_release)
+#define _cleanup_conn_ _cleanup_(db_conn_releasep)
 
 /*
  * Runs a prepared statement with text parameters (NULL = SQL NULL) inside a CLIENT span. On success

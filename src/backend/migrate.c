@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,7 +176,7 @@ static int exec_logged(PGconn *pg, const char *sql, int n_params, const char *co
                        const char *what)
 {
         char line[DB_ERROR_LINE_MAX];
-        PGresult *res;
+        _cleanup_result_ PGresult *res = NULL;
         ExecStatusType st;
         int r = 0;
 
@@ -189,7 +190,6 @@ static int exec_logged(PGconn *pg, const char *sql, int n_params, const char *co
                                    what, state ? state : "?",
                                    db_error_line(msg ? msg : PQerrorMessage(pg), line));
         }
-        PQclear(res);
         return r;
 }
 
@@ -197,7 +197,7 @@ static int apply_one(PGconn *pg, const char *dir, const migration *m)
 {
         char version[16];
         const char *params[2] = {version, m->name};
-        char *sql = NULL;
+        _cleanup_free_ char *sql = NULL;
         int r;
 
         r = read_file(dir, m->name, &sql);
@@ -216,7 +216,6 @@ static int apply_one(PGconn *pg, const char *dir, const migration *m)
                 PQclear(PQexec(pg, "ROLLBACK"));
         else
                 otel_log(OTEL_SEVERITY_INFO, "Applied migration %s", m->name);
-        free(sql);
         return r;
 }
 
@@ -228,7 +227,6 @@ int shop_migrate(const char *conninfo, const char *migrations_dir)
         size_t n = 0, applied = 0;
         char line[DB_ERROR_LINE_MAX];
         PGconn *pg = NULL;
-        PGresult *res;
         int r;
 
         r = migrations_list(migrations_dir, &m, &n);
@@ -263,7 +261,7 @@ int shop_migrate(const char *conninfo, const char *migrations_dir)
         for (size_t i = 0; i < n; i++) {
                 char version[16];
                 const char *p[1] = {version};
-                bool done;
+                _cleanup_result_ PGresult *res = NULL;
 
                 snprintf(version, sizeof(version), "%d", m[i].version);
                 res = PQexecParams(pg, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL, p,
@@ -271,12 +269,9 @@ int shop_migrate(const char *conninfo, const char *migrations_dir)
                 if (PQresultStatus(res) != PGRES_TUPLES_OK) {
                         r = otel_log_errno(OTEL_SEVERITY_ERROR, EIO, "Cannot read schema_migrations: %s",
                                            db_error_line(PQerrorMessage(pg), line));
-                        PQclear(res);
                         goto out;
                 }
-                done = PQntuples(res) > 0;
-                PQclear(res);
-                if (done)
+                if (PQntuples(res) > 0)
                         continue;
                 r = apply_one(pg, migrations_dir, &m[i]);
                 if (r < 0)
@@ -312,30 +307,26 @@ static const db_stmt STMT_SCHEMA_VERSION = {
 
 int shop_check_schema(db_pool *pool)
 {
-        PGresult *res = NULL;
-        db_conn *c;
-        long version = 0;
+        _cleanup_result_ PGresult *exists = NULL, *res = NULL;
+        _cleanup_conn_ db_conn *c = NULL;
+        int64_t version = 0;
         int r;
 
         r = db_pool_acquire(pool, &c);
         if (r < 0)
                 return otel_log_errno(OTEL_SEVERITY_ERROR, r, "Cannot check the database schema");
-        r = db_exec(c, &STMT_SCHEMA_EXISTS, NULL, &res);
-        if (r >= 0 && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
-                PQclear(res);
-                res = NULL;
+        r = db_exec(c, &STMT_SCHEMA_EXISTS, NULL, &exists);
+        if (r >= 0 && PQntuples(exists) == 1 && strcmp(PQgetvalue(exists, 0, 0), "t") == 0) {
                 r = db_exec(c, &STMT_SCHEMA_VERSION, NULL, &res);
                 if (r >= 0 && PQntuples(res) == 1)
-                        version = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+                        version = db_value_i64(res, 0, 0);
         }
-        PQclear(res);
-        db_pool_release(pool, c);
         if (r < 0)
                 return otel_log_errno(OTEL_SEVERITY_ERROR, r, "Cannot read the database schema version");
         if (version < SHOP_SCHEMA_VERSION) {
                 otel_log(OTEL_SEVERITY_ERROR,
-                         "Database schema is at version %ld, this binary needs %d: run oteldemo-backend "
-                         "--migrate",
+                         "Database schema is at version %" PRId64 ", this binary needs %d: run "
+                         "oteldemo-backend --migrate",
                          version, SHOP_SCHEMA_VERSION);
                 return -ESTALE;
         }

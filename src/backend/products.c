@@ -56,7 +56,7 @@ static json_object *product_json(const PGresult *res, int row, int col)
 int shop_products_list(db_pool *pool, int64_t limit, int64_t offset, const char *query, json_object **ret,
                        shop_error *err)
 {
-        char *pattern = NULL;
+        _cleanup_free_ char *pattern = NULL;
         int r;
 
         r = validate_paging(&limit, offset, err);
@@ -70,9 +70,7 @@ int shop_products_list(db_pool *pool, int64_t limit, int64_t offset, const char 
                 if (r < 0)
                         return db_error(r, err);
         }
-        r = shop_list(pool, &STMT_PRODUCTS_LIST, pattern, product_json, limit, offset, ret, err);
-        free(pattern);
-        return r;
+        return shop_list(pool, &STMT_PRODUCTS_LIST, pattern, product_json, limit, offset, ret, err);
 }
 
 int shop_product_get(db_pool *pool, int64_t id, json_object **ret, shop_error *err)

@@ -19,7 +19,7 @@ typedef struct backend_app {
         pthread_mutex_t faults_lock; /* one read-modify-write of the fault flags at a time */
 } backend_app;
 
-int backend_routes_register(http_server *s, backend_app *app) __attribute__((warn_unused_result));
+int backend_routes_register(http_server *s, backend_app *app) OTEL_WUR;
 /* http_ready_fn: the database answers a round trip. */
 int backend_ready(void *userdata, char *ret_reason, size_t size);
 

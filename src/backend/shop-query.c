@@ -12,22 +12,20 @@
 
 int shop_exec(db_pool *pool, const db_stmt *stmt, const char *const *params, PGresult **ret)
 {
-        db_conn *c;
+        _cleanup_conn_ db_conn *c = NULL;
         int r;
 
         r = db_pool_acquire(pool, &c);
         if (r < 0)
                 return r;
-        r = db_exec(c, stmt, params, ret);
-        db_pool_release(pool, c);
-        return r;
+        return db_exec(c, stmt, params, ret);
 }
 
 int shop_get_by_id(db_pool *pool, const db_stmt *stmt, const char *what, int64_t id, PGresult **ret,
                    shop_error *err)
 {
         char idbuf[SHOP_INT_TEXT_MAX];
-        PGresult *res = NULL;
+        _cleanup_result_ PGresult *res = NULL;
         int r;
 
         if (id <= 0)
@@ -36,11 +34,9 @@ int shop_get_by_id(db_pool *pool, const db_stmt *stmt, const char *what, int64_t
         r = shop_exec(pool, stmt, (const char *const[]){idbuf}, &res);
         if (r < 0)
                 return db_error(r, err);
-        if (PQntuples(res) == 0) {
-                PQclear(res);
+        if (PQntuples(res) == 0)
                 return shop_error_set(err, -ENOENT, 404, "%s %" PRId64 " not found", what, id);
-        }
-        *ret = res;
+        *ret = TAKE_PTR(res);
         return 0;
 }
 
@@ -59,7 +55,7 @@ int shop_list(db_pool *pool, const db_stmt *stmt, const char *filter, shop_row_t
               int64_t offset, json_object **ret, shop_error *err)
 {
         char l[SHOP_INT_TEXT_MAX], off[SHOP_INT_TEXT_MAX];
-        PGresult *res = NULL;
+        _cleanup_result_ PGresult *res = NULL;
         int r;
 
         snprintf(l, sizeof(l), "%" PRId64, limit);
@@ -68,7 +64,6 @@ int shop_list(db_pool *pool, const db_stmt *stmt, const char *filter, shop_row_t
         if (r < 0)
                 return db_error(r, err);
         r = shop_list_json(res, fn, limit, offset, ret);
-        PQclear(res);
         return r < 0 ? db_error(r, err) : 0;
 }
 

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_WUR __attribute__((warn_unused_result))
+#include "otel.h"
 
 /* Caps: a config file is small; anything larger is a mistake (or an attack through a wrong path). */
 #define CONFIG_FILE_MAX_BYTES (1024u * 1024u)
@@ -27,15 +27,15 @@ typedef struct config_file config_file;
 
 /* Parses path. On a syntax error returns -EINVAL and, when ret_error is not NULL, copies the error
  * line into it (CONFIG_ERROR_MAX bytes); other failures: -ENOENT, -EACCES, -EFBIG, -ENOMEM. */
-int config_load(const char *path, config_file **ret, char *ret_error) CONFIG_WUR;
+int config_load(const char *path, config_file **ret, char *ret_error) OTEL_WUR;
 /* The whole start-up read of a daemon's file: config_load(), then read_keys (which asks for every key the
  * daemon knows, into userdata), then config_check_unknown(). On failure returns a negative errno with
  * the error line in ret_error (CONFIG_ERROR_MAX bytes); what read_keys filled in is the caller's to free. */
 typedef int (*config_read_fn)(config_file *cfg, void *userdata);
-int config_read(const char *path, config_read_fn read_keys, void *userdata, char *ret_error) CONFIG_WUR;
+int config_read(const char *path, config_read_fn read_keys, void *userdata, char *ret_error) OTEL_WUR;
 /* Same from a string (name is used in error lines). */
 int config_parse_string(const char *name, const char *text, size_t len, config_file **ret,
-                        char *ret_error) CONFIG_WUR;
+                        char *ret_error) OTEL_WUR;
 void config_free(config_file *cfg);
 
 /* The last error of a getter or of config_check_unknown(), "" when none. */
@@ -46,23 +46,23 @@ const char *config_path(const config_file *cfg);
  * when present and valid, its value; otherwise -EINVAL with config_error() set and *ret unchanged.
  * Returned strings belong to cfg. */
 int config_get_string(config_file *cfg, const char *section, const char *key, const char *def,
-                      const char **ret) CONFIG_WUR;
+                      const char **ret) OTEL_WUR;
 int config_get_int(config_file *cfg, const char *section, const char *key, int64_t def, int64_t min,
-                   int64_t max, int64_t *ret) CONFIG_WUR;
+                   int64_t max, int64_t *ret) OTEL_WUR;
 int config_get_uint(config_file *cfg, const char *section, const char *key, unsigned def, unsigned min,
-                    unsigned max, unsigned *ret) CONFIG_WUR;
+                    unsigned max, unsigned *ret) OTEL_WUR;
 int config_get_double(config_file *cfg, const char *section, const char *key, double def, double min,
-                      double max, double *ret) CONFIG_WUR;
+                      double max, double *ret) OTEL_WUR;
 /* true/false, yes/no, on/off, 1/0. */
-int config_get_bool(config_file *cfg, const char *section, const char *key, bool def, bool *ret) CONFIG_WUR;
+int config_get_bool(config_file *cfg, const char *section, const char *key, bool def, bool *ret) OTEL_WUR;
 
 /* A copy of a value for a config struct that outlives cfg: NULL stays NULL. 0 or -ENOMEM. */
-int config_strdup(const char *value, char **ret) CONFIG_WUR;
+int config_strdup(const char *value, char **ret) OTEL_WUR;
 
 /* Marks a whole section as known (e.g. one the daemon reads elsewhere). */
 void config_accept_section(config_file *cfg, const char *section);
 /* -EINVAL naming the first section or key no getter asked for; 0 when everything was used. */
-int config_check_unknown(config_file *cfg) CONFIG_WUR;
+int config_check_unknown(config_file *cfg) OTEL_WUR;
 /* Sets the error line for a value that a getter accepted but the caller rejects (e.g. a bad listen
  * address): "FILE:LINE: [section] key: <message>". Returns -EINVAL. */
 int config_reject(config_file *cfg, const char *section, const char *key, const char *fmt, ...)

@@ -5,10 +5,12 @@
  */
 #pragma once
 
+#include "otel.h"
+
 #define CREDENTIAL_MAX_BYTES 4096u /* tokens and passwords; a larger file is a mistake */
 
 /* Reads credential name (no '/', not "." or ".."); one trailing newline is removed. Returns 0 and a
  * malloc'ed NUL-terminated string, -ENOENT without $CREDENTIALS_DIRECTORY or the file, -EPERM when
  * the file is readable or writable by others or is not a regular file, -EFBIG over the cap, -EINVAL
  * for a bad name or a NUL byte inside, -ENOMEM. */
-int credential_read(const char *name, char **ret) __attribute__((warn_unused_result));
+int credential_read(const char *name, char **ret) OTEL_WUR;

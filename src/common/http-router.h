@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "otel.h"
+
 #define HTTP_ROUTER_MAX_SEGMENTS 16   /* path segments in a pattern or a matched path */
 #define HTTP_ROUTER_MAX_PARAMS   4    /* {name} segments per pattern */
 #define HTTP_ROUTER_MAX_PATH     2048 /* longest request path matched (longer → 404) */
@@ -32,14 +34,14 @@ typedef struct http_route_match {
         char buf[HTTP_ROUTER_MAX_PATH + 1]; /* the split copy of the path the values point into */
 } http_route_match;
 
-int http_router_new(http_router **ret) __attribute__((warn_unused_result));
+int http_router_new(http_router **ret) OTEL_WUR;
 void http_router_free(http_router *r);
 
 /* method: "GET", "POST"…; pattern: starts with '/', segments separated by '/', "{name}" parameters,
  * optionally a last segment "*". Returns -EINVAL for a malformed pattern, -EEXIST when the same method
  * and pattern are already routed, -E2BIG over the caps, -ENOMEM. */
-int http_router_add(http_router *r, const char *method, const char *pattern, void *handler, void *userdata)
-        __attribute__((warn_unused_result));
+int http_router_add(http_router *r, const char *method, const char *pattern, void *handler,
+                    void *userdata) OTEL_WUR;
 
 /* Looks up path (already percent-decoded, without the query). Returns 0 and fills *ret; -ENOENT when
  * no route has this path (404); -EOPNOTSUPP when routes have this path but not this method (405), with

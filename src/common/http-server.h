@@ -20,8 +20,6 @@
 #include "config-file.h"
 #include "otel.h"
 
-#define HTTP_WUR __attribute__((warn_unused_result))
-
 #define HTTP_LISTEN_MAX        128u /* "host:port" text */
 #define HTTP_THREADS_MAX       256u
 #define HTTP_CONNECTIONS_MAX   65536u
@@ -54,7 +52,7 @@ typedef struct http_server_config {
 /* Reads [server] listen, threads, max_connections, connection_timeout_s, max_body_bytes,
  * max_header_bytes, drain_timeout_ms; the listen address is checked for syntax. -EINVAL with
  * config_error(cfg) set. */
-int http_server_config_load(config_file *cfg, const char *default_listen, http_server_config *ret) HTTP_WUR;
+int http_server_config_load(config_file *cfg, const char *default_listen, http_server_config *ret) OTEL_WUR;
 
 typedef struct http_server_options {
         const http_server_config *config;
@@ -66,12 +64,12 @@ typedef struct http_server_options {
 } http_server_options;
 
 /* Creates the server with its built-in routes; nothing listens yet. */
-int http_server_new(const http_server_options *opts, http_server **ret) HTTP_WUR;
+int http_server_new(const http_server_options *opts, http_server **ret) OTEL_WUR;
 /* Adds a route (see http-router.h for patterns). Before http_server_start(). */
 int http_server_route(http_server *s, const char *method, const char *pattern, http_handler_fn handler,
-                      void *userdata) HTTP_WUR;
+                      void *userdata) OTEL_WUR;
 /* Binds (unless given a socket) and starts the worker threads. -EADDRINUSE, -EACCES, … */
-int http_server_start(http_server *s) HTTP_WUR;
+int http_server_start(http_server *s) OTEL_WUR;
 /* The bound address as "host:port" (after start), for log lines. */
 const char *http_server_address(const http_server *s);
 /* One GET /healthz through the listening socket, answered by a worker thread, within timeout_ms:
@@ -112,13 +110,13 @@ void http_request_trace_id(const http_request *req, char ret_hex[OTEL_TRACE_ID_H
 /* Parsers that reply 400 (naming the parameter) or 415 themselves on failure and return -EINVAL /
  * -EPROTO; the handler then returns. */
 /* A path parameter that must be a decimal integer in 1..INT64_MAX (no sign, no leading zeros). */
-int http_request_param_id(http_request *req, const char *name, int64_t *ret) HTTP_WUR;
+int http_request_param_id(http_request *req, const char *name, int64_t *ret) OTEL_WUR;
 /* A query argument that must be a decimal integer in min..max; def when absent. */
 int http_request_query_int(http_request *req, const char *name, int64_t min, int64_t max, int64_t def,
-                           int64_t *ret) HTTP_WUR;
+                           int64_t *ret) OTEL_WUR;
 /* The body as JSON: Content-Type must be application/json (415), the body well-formed JSON of at most
  * HTTP_JSON_MAX_DEPTH levels and nothing else (400). *ret is a new reference owned by the caller. */
-int http_request_json(http_request *req, json_object **ret) HTTP_WUR;
+int http_request_json(http_request *req, json_object **ret) OTEL_WUR;
 
 /* ---- replies (one per request; a second one is ignored) ------------------------------------------ */
 

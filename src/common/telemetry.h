@@ -23,11 +23,11 @@ typedef struct telemetry_config {
 
 /* Reads and checks [telemetry]; -EINVAL with config_error(cfg) set, or -ENOMEM. */
 int telemetry_config_load(config_file *cfg, const char *default_service_name,
-                          telemetry_config *ret) CONFIG_WUR;
+                          telemetry_config *ret) OTEL_WUR;
 void telemetry_config_free(telemetry_config *t);
 
 /* The config's sampler as OTEL_* defaults (the environment wins), the log level, otel_sdk_init(). */
-int telemetry_start(const telemetry_config *t) CONFIG_WUR;
+int telemetry_start(const telemetry_config *t) OTEL_WUR;
 /* SIGHUP: applies fresh's log level, and its sampler when it differs from current's and the
  * environment does not name one; logs what changed. current then holds what is in force. */
 void telemetry_reload(telemetry_config *current, telemetry_config *fresh);

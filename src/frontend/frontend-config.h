@@ -26,8 +26,7 @@ typedef struct frontend_config {
 
 /* Loads and validates path. On failure returns a negative errno and writes one line naming the file,
  * line and key into ret_error (CONFIG_ERROR_MAX bytes). */
-int frontend_config_load(const char *path, frontend_config *ret, char *ret_error)
-        __attribute__((warn_unused_result));
+int frontend_config_load(const char *path, frontend_config *ret, char *ret_error) OTEL_WUR;
 void frontend_config_free(frontend_config *c);
 /* The keys, for --help. */
 extern const char frontend_config_help[];

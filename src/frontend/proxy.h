@@ -24,9 +24,9 @@ typedef struct proxy_config {
 typedef struct proxy proxy;
 
 /* Reads [backend] url, timeout_ms, connect_timeout_ms. -EINVAL with config_error(cfg) set. */
-int proxy_config_load(config_file *cfg, proxy_config *ret) __attribute__((warn_unused_result));
+int proxy_config_load(config_file *cfg, proxy_config *ret) OTEL_WUR;
 
-int proxy_new(const proxy_config *config, proxy **ret) __attribute__((warn_unused_result));
+int proxy_new(const proxy_config *config, proxy **ret) OTEL_WUR;
 /* After the HTTP server that calls into it is freed. NULL-safe. */
 void proxy_free(proxy *p);
 
@@ -40,4 +40,4 @@ int proxy_ready(void *userdata, char *ret_reason, size_t reason_size);
  * request's Connection header (connection, may be NULL) is hop-by-hop too. */
 bool proxy_header_is_hop_by_hop(const char *name, const char *connection);
 /* Percent-encodes a decoded path for the backend URL (unreserved, sub-delims, ':', '@', '/' kept). */
-int proxy_encode_path(const char *path, char *ret, size_t size) __attribute__((warn_unused_result));
+int proxy_encode_path(const char *path, char *ret, size_t size) OTEL_WUR;

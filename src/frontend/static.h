@@ -19,7 +19,7 @@
 typedef struct static_site static_site;
 
 /* Opens www_dir (which must exist and be a directory). -ENOENT, -ENOTDIR, -EACCES, -ENOMEM. */
-int static_site_new(const char *www_dir, static_site **ret) __attribute__((warn_unused_result));
+int static_site_new(const char *www_dir, static_site **ret) OTEL_WUR;
 void static_site_free(static_site *site);
 /* The canonical directory served (for log lines). */
 const char *static_site_root(const static_site *site);
@@ -31,7 +31,7 @@ void static_site_handle(http_request *req, void *userdata);
 /* 0 when path (percent-decoded, starting with '/') names a file below the root; writes the relative
  * path ("index.html" for "/" and for a trailing '/') into ret (STATIC_PATH_MAX bytes). -EINVAL for
  * dot segments, backslashes, '%', control characters; -ENAMETOOLONG. */
-int static_path_normalize(const char *path, char *ret) __attribute__((warn_unused_result));
+int static_path_normalize(const char *path, char *ret) OTEL_WUR;
 /* true when the Accept-Encoding value allows gzip (a "gzip" or "*" member whose q is not 0). */
 bool static_accepts_gzip(const char *accept_encoding);
 /* true when an If-None-Match value matches etag (weak comparison, "*" matches anything). */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "ring.h"
+#include "otel.h"
 
 /* The four spec variables of a batching processor, read from <PREFIX>_SCHEDULE_DELAY,
  * <PREFIX>_EXPORT_TIMEOUT, <PREFIX>_MAX_QUEUE_SIZE and <PREFIX>_MAX_EXPORT_BATCH_SIZE. */
@@ -66,7 +67,7 @@ struct otel_batch_worker {
 /* Starts the thread. The memory holding w must honour _Alignof(otel_batch_worker) (aligned_alloc).
  * -EINVAL for an inconsistent cfg; on failure nothing was started and the caller frees its own. */
 int otel_batch_worker_start(otel_batch_worker *w, const otel_batch_config *cfg,
-                            const otel_batch_worker_ops *ops) __attribute__((warn_unused_result));
+                            const otel_batch_worker_ops *ops) OTEL_WUR;
 
 void otel_batch_worker_wake(otel_batch_worker *w);
 

@@ -24,8 +24,7 @@ static inline void otel_span_exporter_free(otel_span_exporter *e)
 }
 
 /* OTLP over HTTP, configured from OTEL_EXPORTER_OTLP_[TRACES_]* (otlp-trace-exporter.c). */
-int otel_otlp_span_exporter_new(const otel_resource *res, otel_span_exporter **ret)
-        __attribute__((warn_unused_result));
+int otel_otlp_span_exporter_new(const otel_resource *res, otel_span_exporter **ret) OTEL_WUR;
 /* One JSON span per line (OTLP JSON shape of the span) on the given stream (console.c). */
 int otel_console_span_exporter_new(const otel_resource *res, void *stream /* FILE * */,
-                                   otel_span_exporter **ret) __attribute__((warn_unused_result));
+                                   otel_span_exporter **ret) OTEL_WUR;

@@ -55,17 +55,17 @@ const char *otel_severity_text(int severity);
 /* syslog(3) priority for journald's PRIORITY= (LOG_DEBUG … LOG_CRIT). */
 int otel_severity_syslog_priority(int severity);
 /* An attribute value as text (strings as they are, arrays comma-separated); appended to out. */
-int otel_log_value_text(const otel_attr *a, otel_buf *out) __attribute__((warn_unused_result));
+int otel_log_value_text(const otel_attr *a, otel_buf *out) OTEL_WUR;
 /* The readable stderr line: `<ISO 8601 UTC time> <LEVEL> [service] message key=value … trace_id=…
  * span_id=…` and a newline. Values that need it are double-quoted with C escapes. */
-int otel_log_format_line(const otel_log_event *ev, otel_buf *out) __attribute__((warn_unused_result));
+int otel_log_format_line(const otel_log_event *ev, otel_buf *out) OTEL_WUR;
 
 /* ---- journald (journal.c) --------------------------------------------------------------------- */
 
 /* The journal field name for an attribute key: upper-cased, '.' → '_', characters journald rejects
  * dropped, no leading '_' or digit, at most OTEL_LOG_FIELD_NAME_MAX bytes. Returns its length, or
  * -EINVAL when nothing usable is left. ret must hold OTEL_LOG_FIELD_NAME_MAX + 1 bytes. */
-int otel_journal_field_name(const char *key, char *ret) __attribute__((warn_unused_result));
+int otel_journal_field_name(const char *key, char *ret) OTEL_WUR;
 /* systemd.exec(5) "$JOURNAL_STREAM": "<device>:<inode>" in decimal, naming the stream stderr must be
  * for output to be the journal. True when value names st. */
 bool otel_journal_stream_matches(const char *value, const struct stat *st);
@@ -73,9 +73,9 @@ bool otel_journal_stream_matches(const char *value, const struct stat *st);
  * Returns the number of fields or a negative errno. */
 #define OTEL_JOURNAL_MAX_FIELDS (16 + OTEL_LOG_MAX_ATTRS)
 int otel_journal_fields(const otel_log_event *ev, otel_buf *buf, size_t offsets[OTEL_JOURNAL_MAX_FIELDS],
-                        size_t lens[OTEL_JOURNAL_MAX_FIELDS]) __attribute__((warn_unused_result));
+                        size_t lens[OTEL_JOURNAL_MAX_FIELDS]) OTEL_WUR;
 /* Sends the event to journald (sd_journal_sendv). 0 or a negative errno. */
-int otel_journal_send(const otel_log_event *ev) __attribute__((warn_unused_result));
+int otel_journal_send(const otel_log_event *ev) OTEL_WUR;
 
 /* ---- the sink choice (logs.c) ----------------------------------------------------------------- */
 
@@ -113,20 +113,17 @@ struct otel_log_exporter {
 };
 
 /* OTLP over HTTP to /v1/logs, configured from OTEL_EXPORTER_OTLP_[LOGS_]* (otlp-logs.c). */
-int otel_otlp_log_exporter_new(const otel_resource *res, otel_log_exporter **ret)
-        __attribute__((warn_unused_result));
+int otel_otlp_log_exporter_new(const otel_resource *res, otel_log_exporter **ret) OTEL_WUR;
 /* One OTLP/JSON LogRecord object per line on stream (a FILE *). */
-int otel_console_log_exporter_new(const otel_resource *res, void *stream, otel_log_exporter **ret)
-        __attribute__((warn_unused_result));
+int otel_console_log_exporter_new(const otel_resource *res, void *stream, otel_log_exporter **ret) OTEL_WUR;
 
 /* ExportLogsServiceRequest encoders: one ResourceLogs (res), one ScopeLogs (OTEL_LOG_SCOPE_NAME). */
-int otlp_logs_encode_proto(const otel_resource *res, otel_log_record *const *recs, size_t n, otel_buf *out)
-        __attribute__((warn_unused_result));
-int otlp_logs_encode_json(const otel_resource *res, otel_log_record *const *recs, size_t n, otel_buf *out)
-        __attribute__((warn_unused_result));
+int otlp_logs_encode_proto(const otel_resource *res, otel_log_record *const *recs, size_t n,
+                           otel_buf *out) OTEL_WUR;
+int otlp_logs_encode_json(const otel_resource *res, otel_log_record *const *recs, size_t n,
+                          otel_buf *out) OTEL_WUR;
 /* One LogRecord as a single-line OTLP/JSON object (console exporter). */
-int otlp_log_record_encode_json(const otel_log_record *rec, otel_buf *out)
-        __attribute__((warn_unused_result));
+int otlp_log_record_encode_json(const otel_log_record *rec, otel_buf *out) OTEL_WUR;
 
 /* OTEL_BLRP_* (the batch-worker.h variables under that prefix). */
 typedef otel_batch_config otel_batch_log_config;
@@ -147,7 +144,7 @@ void otel_log_stats_get(otel_log_stats *ret);
 typedef struct otel_log_processor otel_log_processor;
 /* Takes ownership of exporter (also on failure). */
 int otel_log_processor_new(const otel_batch_log_config *cfg, otel_log_exporter *exporter,
-                           otel_log_processor **ret) __attribute__((warn_unused_result));
+                           otel_log_processor **ret) OTEL_WUR;
 /* Request path: queues rec (taking ownership) or drops and counts it; never blocks. */
 void otel_log_processor_emit(otel_log_processor *p, otel_log_record *rec);
 /* Exports what was queued before the call; 0, or -ETIMEDOUT past the deadline (CLOCK_MONOTONIC). */
@@ -159,5 +156,4 @@ void otel_log_count_no_memory(void);
 
 /* Installs a pipeline around exporter (taking ownership, also on failure), for tests and the bench;
  * otel_logs_sdk_start() does this from OTEL_LOGS_EXPORTER. */
-int otel_logs_pipeline_start(const otel_batch_log_config *cfg, otel_log_exporter *exporter)
-        __attribute__((warn_unused_result));
+int otel_logs_pipeline_start(const otel_batch_log_config *cfg, otel_log_exporter *exporter) OTEL_WUR;

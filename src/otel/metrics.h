@@ -145,7 +145,7 @@ struct otel_meter {
  * when the set exists. NULL only when out of memory. */
 otel_series *otel_series_get(otel_instrument *inst, const otel_attr *attrs, size_t n);
 /* The first, empty series table of a new instrument: 0 or -ENOMEM. */
-int otel_series_table_init(otel_instrument *inst) __attribute__((warn_unused_result));
+int otel_series_table_init(otel_instrument *inst) OTEL_WUR;
 /* Frees the series and every table of inst (at shutdown, when no one records any more). */
 void otel_series_free_all(otel_instrument *inst);
 
@@ -178,7 +178,7 @@ typedef struct otel_metrics_snapshot {
 
 /* Runs observable callbacks and copies every series. Serialised with other collections. Returns 0,
  * -ENOMEM, or -ENODEV when the metrics SDK is not running (an empty snapshot is still returned). */
-int otel_metrics_collect(otel_metrics_snapshot *ret) __attribute__((warn_unused_result));
+int otel_metrics_collect(otel_metrics_snapshot *ret) OTEL_WUR;
 void otel_metrics_snapshot_done(otel_metrics_snapshot *s);
 size_t otel_metrics_snapshot_points(const otel_metrics_snapshot *s);
 
@@ -192,8 +192,7 @@ bool otel_instrument_name_is_valid(const char *name);
 
 /* ---- Prometheus / OpenMetrics (prometheus.c) ------------------------------------------------- */
 
-int otel_prometheus_render(const otel_metrics_snapshot *s, bool openmetrics, otel_buf *out)
-        __attribute__((warn_unused_result));
+int otel_prometheus_render(const otel_metrics_snapshot *s, bool openmetrics, otel_buf *out) OTEL_WUR;
 /* The Prometheus metric name of an instrument per the compatibility spec (sanitised, unit suffix,
  * _total for monotonic sums). ret must hold OTEL_PROMETHEUS_NAME_MAX bytes. */
 #define OTEL_PROMETHEUS_NAME_MAX (2 * OTEL_METRICS_NAME_MAX + 64)
@@ -201,14 +200,12 @@ void otel_prometheus_metric_name(const otel_instrument *inst, bool with_total, c
 
 /* ---- OTLP (otlp-metrics.c) ------------------------------------------------------------------- */
 
-int otlp_metrics_encode_proto(const otel_metrics_snapshot *s, otel_buf *out)
-        __attribute__((warn_unused_result));
-int otlp_metrics_encode_json(const otel_metrics_snapshot *s, otel_buf *out)
-        __attribute__((warn_unused_result));
+int otlp_metrics_encode_proto(const otel_metrics_snapshot *s, otel_buf *out) OTEL_WUR;
+int otlp_metrics_encode_json(const otel_metrics_snapshot *s, otel_buf *out) OTEL_WUR;
 
 /* ---- the exporting side (metrics-export.c) --------------------------------------------------- */
 
-int otel_metrics_export_start(const otel_resource *res) __attribute__((warn_unused_result));
+int otel_metrics_export_start(const otel_resource *res) OTEL_WUR;
 int otel_metrics_export_flush(uint64_t deadline_ns);
 int otel_metrics_export_stop(uint64_t deadline_ns);
 /* Creates the SDK's self-telemetry instruments (meter "oteldemo-otel-sdk"). */

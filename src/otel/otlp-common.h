@@ -17,17 +17,17 @@
 #include "common.pb-c.h"
 #include "resource.h"
 #include "resource.pb-c.h"
+#include "otel.h"
 
 /* ---- OTLP/JSON (json-c) ----------------------------------------------------------------------- */
 
 /* Adds val under key (a string literal, never added twice) taking ownership of val; -ENOMEM on any
  * failure, val NULL included. */
-int otlp_json_put(json_object *obj, const char *key, json_object *val) __attribute__((warn_unused_result));
+int otlp_json_put(json_object *obj, const char *key, json_object *val) OTEL_WUR;
 /* The same for a key that is not a literal and may repeat: json-c copies it, the last value wins. */
-int otlp_json_put_copy(json_object *obj, const char *key, json_object *val)
-        __attribute__((warn_unused_result));
+int otlp_json_put_copy(json_object *obj, const char *key, json_object *val) OTEL_WUR;
 /* Appends val to arr, same contract. */
-int otlp_json_push(json_object *arr, json_object *val) __attribute__((warn_unused_result));
+int otlp_json_push(json_object *arr, json_object *val) OTEL_WUR;
 /* 64-bit integers are strings in protobuf JSON (JavaScript numbers lose precision past 2^53). */
 json_object *otlp_json_u64(uint64_t v);
 json_object *otlp_json_i64(int64_t v);
@@ -38,12 +38,11 @@ json_object *otlp_json_hex(const uint8_t *id, size_t n);
 /* An AnyValue: {"stringValue": …}, … {"arrayValue": {"values": […]}}; NULL without memory. */
 json_object *otlp_json_any_value(const otel_attr *a);
 /* field: [{"key": …, "value": {…}}, …], left out when n is 0. */
-int otlp_json_put_attrs(json_object *obj, const char *field, const otel_attr *items, size_t n)
-        __attribute__((warn_unused_result));
+int otlp_json_put_attrs(json_object *obj, const char *field, const otel_attr *items, size_t n) OTEL_WUR;
 /* A Resource object: attributes and droppedAttributesCount ({} for NULL); NULL without memory. */
 json_object *otlp_json_resource(const otel_resource *res);
 /* Appends root as compact JSON to out. */
-int otlp_json_append(json_object *root, otel_buf *out) __attribute__((warn_unused_result));
+int otlp_json_append(json_object *root, otel_buf *out) OTEL_WUR;
 
 /* ---- protobuf (protoc-c messages) ------------------------------------------------------------- */
 

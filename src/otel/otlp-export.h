@@ -41,8 +41,8 @@ typedef struct otlp_exporter {
 
 /* Configures the transport from OTEL_EXPORTER_OTLP_[<signal>_]*; request_counter as in
  * otlp_http_config (NULL for none). */
-int otlp_export_init(otlp_exporter *x, const otlp_signal *signal, atomic_uint_fast64_t *request_counter)
-        __attribute__((warn_unused_result));
+int otlp_export_init(otlp_exporter *x, const otlp_signal *signal,
+                     atomic_uint_fast64_t *request_counter) OTEL_WUR;
 /* Accepts a zeroed or initialised x. */
 void otlp_export_done(otlp_exporter *x);
 
@@ -51,7 +51,7 @@ void otlp_export_encode_failed(otlp_exporter *x, size_t n, int r);
 /* Sends x->body, holding n items. Returns the transport's result (which logged a failure) and, after a
  * 2xx, in *ret_rejected how many items the receiver rejected (a partial success is logged here). */
 int otlp_export_send(otlp_exporter *x, size_t n, uint64_t deadline_ns, otlp_http_result *ret_res,
-                     size_t *ret_rejected) __attribute__((warn_unused_result));
+                     size_t *ret_rejected) OTEL_WUR;
 
 /* Encodes one item as a single-line OTLP/JSON object. */
 typedef int (*otlp_line_encoder)(const void *ctx, const void *item, otel_buf *out);

@@ -62,8 +62,7 @@ typedef struct otlp_http_config {
 /* Reads OTEL_EXPORTER_OTLP_<SIGNAL>_* (which win) and OTEL_EXPORTER_OTLP_*; signal is "TRACES",
  * "METRICS" or "LOGS", signal_path "/v1/traces" etc. Invalid values are warned about (naming the
  * variable) and replaced by defaults, so only -ENOMEM fails. */
-int otlp_http_config_from_env(const char *signal, const char *signal_path, otlp_http_config *ret)
-        __attribute__((warn_unused_result));
+int otlp_http_config_from_env(const char *signal, const char *signal_path, otlp_http_config *ret) OTEL_WUR;
 void otlp_http_config_done(otlp_http_config *cfg);
 
 /* ---- pure pieces (unit-tested) ---------------------------------------------------------------- */
@@ -72,16 +71,14 @@ void otlp_http_config_done(otlp_http_config *cfg);
  * the default) gets signal_path appended, without doubling a trailing '/'. Either may be NULL.
  * Returns -EINVAL when the chosen endpoint is not an http:// or https:// URL. */
 int otlp_http_endpoint_resolve(const char *signal_endpoint, const char *generic_endpoint,
-                               const char *signal_path, char **ret_url) __attribute__((warn_unused_result));
+                               const char *signal_path, char **ret_url) OTEL_WUR;
 /* Appends the entries of a *_HEADERS value (`k=v,k2=v2`, values percent-decoded) to cfg->headers.
  * Invalid entries are warned about (naming var) and skipped. Returns the number of entries added or
  * -ENOMEM. */
-int otlp_http_headers_parse(const char *var, const char *value, otlp_http_config *cfg)
-        __attribute__((warn_unused_result));
+int otlp_http_headers_parse(const char *var, const char *value, otlp_http_config *cfg) OTEL_WUR;
 /* Retry-After (RFC 9110 section 10.2.3): delta-seconds or an HTTP-date, relative to now. Returns 0 and
  * the delay (0 for a date in the past), or -EINVAL. */
-int otlp_http_retry_after_parse(const char *value, time_t now, uint64_t *ret_delay_ns)
-        __attribute__((warn_unused_result));
+int otlp_http_retry_after_parse(const char *value, time_t now, uint64_t *ret_delay_ns) OTEL_WUR;
 /* Wait before the retry-th retry (1-based) given a uniform random unit in [0, 1). */
 uint64_t otlp_http_backoff_ns(unsigned retry, double unit);
 /* 429, 502, 503, 504: the codes OTLP/HTTP says to retry. */
@@ -102,7 +99,7 @@ typedef struct otlp_http_result {
 } otlp_http_result;
 
 /* Takes ownership of cfg's contents (also on failure; cfg is zeroed). */
-int otlp_http_new(otlp_http_config *cfg, otlp_http **ret) __attribute__((warn_unused_result));
+int otlp_http_new(otlp_http_config *cfg, otlp_http **ret) OTEL_WUR;
 void otlp_http_free(otlp_http *h);
 const otlp_http_config *otlp_http_get_config(const otlp_http *h);
 
@@ -111,8 +108,8 @@ const otlp_http_config *otlp_http_get_config(const otlp_http *h);
  * logs the failure (rate-limited: the first, then once a minute with a count) and returns -ETIMEDOUT
  * (a retryable failure with no time left to retry, or the deadline passed), -EPROTO (an HTTP status
  * that must not be retried), -EIO (a transport error that must not be retried), or -ENOMEM. */
-int otlp_http_send(otlp_http *h, const void *body, size_t len, uint64_t deadline_ns, otlp_http_result *ret)
-        __attribute__((warn_unused_result));
+int otlp_http_send(otlp_http *h, const void *body, size_t len, uint64_t deadline_ns,
+                   otlp_http_result *ret) OTEL_WUR;
 
 /* A rate limiter for repeated identical diagnostics (also used by the exporters for partial success):
  * returns true when a message with this key should be logged now, and the number of identical ones

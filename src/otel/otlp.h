@@ -10,10 +10,9 @@
 #include "otel.h"
 #include "resource.h"
 
-int otlp_traces_encode_proto(const otel_resource *res, otel_span *const *spans, size_t n, otel_buf *out)
-        __attribute__((warn_unused_result));
-int otlp_traces_encode_json(const otel_resource *res, otel_span *const *spans, size_t n, otel_buf *out)
-        __attribute__((warn_unused_result));
+int otlp_traces_encode_proto(const otel_resource *res, otel_span *const *spans, size_t n,
+                             otel_buf *out) OTEL_WUR;
+int otlp_traces_encode_json(const otel_resource *res, otel_span *const *spans, size_t n,
+                            otel_buf *out) OTEL_WUR;
 /* One span as a single-line OTLP/JSON object (console exporter). */
-int otlp_span_encode_json(const otel_resource *res, const otel_span *span, otel_buf *out)
-        __attribute__((warn_unused_result));
+int otlp_span_encode_json(const otel_resource *res, const otel_span *span, otel_buf *out) OTEL_WUR;

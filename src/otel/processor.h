@@ -32,6 +32,5 @@ struct otel_span_processor {
 void otel_batch_config_from_env(otel_batch_config *ret);
 /* Takes ownership of exporter (also on failure). */
 int otel_batch_processor_new(const otel_batch_config *cfg, otel_span_exporter *exporter,
-                             otel_span_processor **ret) __attribute__((warn_unused_result));
-int otel_simple_processor_new(otel_span_exporter *exporter, otel_span_processor **ret)
-        __attribute__((warn_unused_result));
+                             otel_span_processor **ret) OTEL_WUR;
+int otel_simple_processor_new(otel_span_exporter *exporter, otel_span_processor **ret) OTEL_WUR;

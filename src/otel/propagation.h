@@ -29,8 +29,7 @@ void otel_propagation_trim_ows(const char **s, size_t *len);
  * bytes, and NUL-terminates it. *ret_len gets the decoded length, which counts an encoded NUL ("%00")
  * that strlen() would not. -EINVAL for a '%' not followed by two hex digits. The baggage value format,
  * shared by W3C Baggage, OTEL_RESOURCE_ATTRIBUTES and OTEL_EXPORTER_OTLP_HEADERS (baggage.c). */
-int otel_percent_decode(const char *s, size_t n, char *out, size_t *ret_len)
-        __attribute__((warn_unused_result));
+int otel_percent_decode(const char *s, size_t n, char *out, size_t *ret_len) OTEL_WUR;
 
 /* Members of a tracestate in header order (after truncation). */
 size_t otel_tracestate_count(const otel_tracestate *ts);

@@ -12,7 +12,7 @@ typedef struct otel_resource {
         otel_arena arena;     /* heap blocks only */
 } otel_resource;
 
-int otel_resource_new(const otel_sdk_options *opts, otel_resource **ret) __attribute__((warn_unused_result));
+int otel_resource_new(const otel_sdk_options *opts, otel_resource **ret) OTEL_WUR;
 void otel_resource_free(otel_resource *r);
 /* The value of service.name (never NULL once built). */
 const char *otel_resource_service_name(const otel_resource *r);

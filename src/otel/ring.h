@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "otel.h"
+
 /* Upper bound for a queue's capacity: the ring is allocated up front (16 bytes per cell), so a typo in
  * a *_MAX_QUEUE_SIZE variable must not reserve gigabytes. */
 #define OTEL_RING_SIZE_LIMIT (1u << 20)
@@ -35,7 +37,7 @@ typedef struct otel_ring {
 } otel_ring;
 
 /* limit in [1, OTEL_RING_SIZE_LIMIT]; -EINVAL or -ENOMEM otherwise. */
-int otel_ring_init(otel_ring *r, size_t limit) __attribute__((warn_unused_result));
+int otel_ring_init(otel_ring *r, size_t limit) OTEL_WUR;
 /* Frees the cells; items still queued are the caller's to drain first (otel_ring_take). */
 void otel_ring_done(otel_ring *r);
 

@@ -34,8 +34,7 @@ void otel_sampler_from_env(otel_sampler *ret);
 /* The sampler from a name as in OTEL_TRACES_SAMPLER and an argument as in OTEL_TRACES_SAMPLER_ARG
  * (NULL = 1.0; ignored by samplers without a ratio). -EINVAL for an unknown name or a ratio that is
  * not a number in [0, 1]. */
-int otel_sampler_parse(const char *name, const char *arg, otel_sampler *ret)
-        __attribute__((warn_unused_result));
+int otel_sampler_parse(const char *name, const char *arg, otel_sampler *ret) OTEL_WUR;
 
 /* A sampler packed into one word (kind in the top bits, threshold below), so that the running
  * provider can swap it atomically while spans start on other threads. */

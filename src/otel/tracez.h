@@ -43,7 +43,7 @@ tracez_entry *otel_tracez_span_renamed(tracez_entry *old, const char *new_name);
 
 /* The processor that feeds the store; otel_sdk_init() installs it always. Its shutdown keeps the
  * data (the store is process-wide). */
-int otel_tracez_processor_new(otel_span_processor **ret) __attribute__((warn_unused_result));
+int otel_tracez_processor_new(otel_span_processor **ret) OTEL_WUR;
 
 /* Forgets everything (tests; no span may be running or ending concurrently). */
 void otel_tracez_reset(void);

@@ -1,0 +1,401 @@
+# SPDX-License-Identifier: Apache-2.0
+# The shop's end-to-end benchmark (run through bench/run, which builds and installs first): a throwaway
+# PostgreSQL cluster (tests/integration/pg.py, non-durable settings), oteldemo-backend and
+# oteldemo-frontend from a release build, and a local OTLP/HTTP sink, all on loopback; wrk drives the
+# frontend. Prints one name=value line per figure, then a table (or one JSON object with --json).
+#
+# Scenarios, each measured RUNS times after a warm-up (min/median/max over the runs):
+#   get_traced / get_untraced       GET /api/products/{id}; 100 % sampled + exported / OTEL_SDK_DISABLED
+#   post_traced / post_untraced     POST /api/orders, payment_latency_ms fault 0
+#   post50_traced                   POST /api/orders, payment_latency_ms fault 50
+# Per run: req/s, p50/p99/max latency, errors (wrk's connect/read/write/timeout + non-2xx), CPU-ms per
+# request of the frontend, the backend and PostgreSQL (utime+stime from /proc), RSS of each daemon.
+import argparse
+import http.client
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+
+from pg import PgCluster  # noqa: E402
+from shop_stack import Backend, Frontend  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+ADMIN_TOKEN = "bench-admin-token"
+# Every product gets this much stock so that no order of a run fails with 409 (integer column).
+BENCH_STOCK = 2_000_000_000
+SAMPLE_PRODUCTS = 1200
+SAMPLE_USERS = 120
+# The spec's default batch settings (shop_stack shortens the delay for tests; the bench must not).
+DEFAULT_BSP_SCHEDULE_DELAY_MS = 5000
+WRK_TIMEOUT_S = 2
+SPAN_FLUSH_WAIT_S = 7  # > default schedule delay: every queued span is exported or counted dropped
+
+
+class OtlpSink:
+    """A loopback OTLP/HTTP receiver that accepts every export with 200 and an empty (valid)
+    Export*ServiceResponse, counting requests and bytes; it decodes nothing so that it stays cheap."""
+
+    def __init__(self):
+        sink = self
+        self.requests = 0
+        self.bytes = 0
+        self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                with sink.lock:
+                    sink.requests += 1
+                    sink.bytes += length
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# ---- /proc -------------------------------------------------------------------------------------------
+
+def proc_cpu_ticks(pid, children=False):
+    """utime+stime of pid (+ cutime+cstime of its reaped children when children is set), in ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks
+
+
+def child_pids(pid):
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def postgres_cpu_ticks(postmaster_pid):
+    """The whole cluster: the postmaster, its live children and the CPU of the children it reaped."""
+    total = proc_cpu_ticks(postmaster_pid, children=True)
+    for pid in child_pids(postmaster_pid):
+        try:
+            total += proc_cpu_ticks(pid)
+        except OSError:
+            pass  # exited meanwhile: its time is in the postmaster's cutime now
+    return total
+
+
+def rss_kib(pid, field="VmRSS"):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+# ---- the stack -----------------------------------------------------------------------------------------
+
+class Stack:
+    """The cluster, the daemons and the sink; daemons are restarted per telemetry mode."""
+
+    def __init__(self, build_dir, workdir):
+        self.build_dir = build_dir
+        self.workdir = workdir
+        self.sink = OtlpSink()
+        self.pg = PgCluster()
+        self.db = self.pg.create_database("bench")
+        self.postmaster = int(Path(self.pg.data, "postmaster.pid").read_text().split()[0])
+        self.backend = self.frontend = None
+        self.ready_ms = {"backend": [], "frontend": []}
+        self.migrate()
+
+    def migrate(self):
+        b = Backend(self.build_dir, self.db, self.workdir, config=self.backend_config())
+        b.migrate()
+        self.db.sql(f"UPDATE products SET stock = {BENCH_STOCK}")
+        self.db.sql("VACUUM ANALYZE")
+
+    def backend_config(self):
+        return {"admin": {"token": ADMIN_TOKEN}}
+
+    def start(self, traced):
+        self.stop()
+        if traced:
+            env = {"OTEL_TRACES_SAMPLER": "always_on", "OTEL_BSP_SCHEDULE_DELAY": DEFAULT_BSP_SCHEDULE_DELAY_MS}
+        else:
+            env = {"OTEL_SDK_DISABLED": "true"}
+        self.backend = Backend(self.build_dir, self.db, self.workdir, self.sink, config=self.backend_config(),
+                               **env)
+        t0 = time.monotonic()
+        self.backend.start()
+        self.ready_ms["backend"].append((time.monotonic() - t0) * 1000)
+        self.frontend = Frontend(self.build_dir, self.backend.url, self.workdir, self.sink, **env)
+        t0 = time.monotonic()
+        self.frontend.start()
+        self.ready_ms["frontend"].append((time.monotonic() - t0) * 1000)
+
+    def set_faults(self, faults):
+        body = json.dumps(faults).encode()
+        conn = http.client.HTTPConnection("127.0.0.1", self.backend.port, timeout=10)
+        try:
+            conn.request("PUT", "/admin/faults", body=body, headers={
+                "Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"})
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                raise RuntimeError(f"PUT /admin/faults answered {resp.status}")
+        finally:
+            conn.close()
+
+    def pids(self):
+        return {"frontend": self.frontend.daemon.proc.pid, "backend": self.backend.daemon.proc.pid}
+
+    def cpu_ticks(self):
+        p = self.pids()
+        return {"frontend": proc_cpu_ticks(p["frontend"]), "backend": proc_cpu_ticks(p["backend"]),
+                "postgres": postgres_cpu_ticks(self.postmaster)}
+
+    def spans_dropped(self):
+        """otel.sdk.processor.span.processed{error.type=queue_full} of both daemons, from /metrics."""
+        total = 0
+        for port in (self.frontend.port, self.backend.port):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                conn.request("GET", "/metrics")
+                text = conn.getresponse().read().decode()
+            finally:
+                conn.close()
+            for line in text.splitlines():
+                if line.startswith("otel_sdk_processor_span_processed") and 'queue_full' in line:
+                    total += int(float(line.rsplit(" ", 1)[1]))
+        return total
+
+    def stop(self):
+        for d in (self.frontend, self.backend):
+            if d and d.daemon:
+                d.daemon.stop()
+                d.close()
+        self.frontend = self.backend = None
+
+    def close(self):
+        self.stop()
+        self.pg.close()
+        self.sink.close()
+
+
+# ---- wrk -----------------------------------------------------------------------------------------------
+
+def wrk(url, script, seconds, connections, threads, run_id):
+    env = dict(os.environ, BENCH_LUA_DIR=str(HERE), BENCH_RUN_ID=run_id, BENCH_PRODUCTS=str(SAMPLE_PRODUCTS),
+               BENCH_USERS=str(SAMPLE_USERS))
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", f"--timeout={WRK_TIMEOUT_S}s",
+                          "-s", str(HERE / script), url], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, timeout=seconds + 60)
+    m = re.search(r"^wrk-json (\{.*\})$", out.stdout, re.M)
+    if out.returncode != 0 or not m:
+        raise RuntimeError(f"wrk failed ({out.returncode}):\n{out.stdout}")
+    return json.loads(m.group(1))
+
+
+def measure(stack, script, seconds, connections, threads, run_id):
+    pids = stack.pids()
+    before = stack.cpu_ticks()
+    w = wrk(stack.frontend.url, script, seconds, connections, threads, run_id)
+    after = stack.cpu_ticks()
+    n = max(w["requests"], 1)
+    run = {
+        "rps": w["requests"] / (w["duration_us"] / 1e6),
+        "p50_ms": w["p50_us"] / 1000, "p99_ms": w["p99_us"] / 1000, "max_ms": w["max_us"] / 1000,
+        "errors": w["err_connect"] + w["err_read"] + w["err_write"] + w["err_timeout"] + w["err_status"],
+        "requests": w["requests"],
+    }
+    for name in ("frontend", "backend", "postgres"):
+        run[f"cpu_ms_per_req_{name}"] = (after[name] - before[name]) * 1000 / CLK_TCK / n
+    for name, pid in pids.items():
+        run[f"rss_mib_{name}"] = rss_kib(pid) / 1024
+    return run
+
+
+SCENARIOS = [
+    # name, traced, script, faults
+    ("get_traced", True, "get-product.lua", None),
+    ("post_traced", True, "post-order.lua", {"payment_latency_ms": 0}),
+    ("post50_traced", True, "post-order.lua", {"payment_latency_ms": 50}),
+    ("get_untraced", False, "get-product.lua", None),
+    ("post_untraced", False, "post-order.lua", {"payment_latency_ms": 0}),
+]
+
+
+def run_scenarios(stack, args, log):
+    results, dropped = {}, 0
+    for traced in (True, False):
+        stack.start(traced)
+        for name, want_traced, script, faults in SCENARIOS:
+            if want_traced != traced or (args.only and not re.search(args.only, name)):
+                continue
+            if faults is not None:
+                stack.set_faults(faults)
+            wrk(stack.frontend.url, script, args.warmup, args.connections, args.threads, f"{name}-warm")
+            runs = []
+            for i in range(args.runs):
+                runs.append(measure(stack, script, args.seconds, args.connections, args.threads, f"{name}-{i}"))
+                log(f"{name} run {i + 1}: {runs[-1]['rps']:.0f} req/s p99 {runs[-1]['p99_ms']:.1f} ms "
+                    f"errors {runs[-1]['errors']}")
+            results[name] = runs
+        if traced:
+            time.sleep(SPAN_FLUSH_WAIT_S)
+            dropped = stack.spans_dropped()
+    stack.stop()
+    return results, dropped
+
+
+def startup_figures(stack, n):
+    """Extra restarts so that start→READY has a few samples (each start is measured anyway)."""
+    for _ in range(n):
+        stack.start(traced=False)
+    stack.stop()
+
+
+def otel_bench(build_dir):
+    out = subprocess.run([str(build_dir / "bench" / "otel-bench"), "spans"], stdout=subprocess.PIPE, text=True,
+                         timeout=300, check=True, env={k: v for k, v in os.environ.items()
+                                                       if not k.startswith("OTEL_")})
+    figures = {}
+    for line in out.stdout.splitlines():
+        k, sep, v = line.partition("=")
+        if sep:
+            try:
+                figures[k] = float(v)
+            except ValueError:
+                pass
+    return figures
+
+
+# ---- report --------------------------------------------------------------------------------------------
+
+def summarise(results, dropped, ready_ms, micro, meta):
+    fig = {}
+    for name, runs in results.items():
+        for key in runs[0]:
+            vals = sorted(r[key] for r in runs)
+            fig[f"{name}.{key}.min"] = vals[0]
+            fig[f"{name}.{key}.median"] = statistics.median(vals)
+            fig[f"{name}.{key}.max"] = vals[-1]
+        med = fig[f"{name}.rps.median"]
+        fig[f"{name}.rps.spread_pct"] = 100 * max(med - fig[f"{name}.rps.min"], fig[f"{name}.rps.max"] - med) / med
+    for base in ("get", "post"):
+        t, u = results.get(f"{base}_traced"), results.get(f"{base}_untraced")
+        if t and u:
+            cpu = lambda runs: statistics.median(  # noqa: E731
+                sum(r[f"cpu_ms_per_req_{p}"] for p in ("frontend", "backend")) for r in runs)
+            fig[f"{base}.tracing_cpu_overhead_pct"] = 100 * (cpu(t) / cpu(u) - 1) if cpu(u) else 0
+            fig[f"{base}.tracing_rps_ratio"] = (statistics.median(r["rps"] for r in t)
+                                                / statistics.median(r["rps"] for r in u))
+    fig["spans_dropped"] = dropped
+    for name, vals in ready_ms.items():
+        if vals:
+            fig[f"start_to_ready_ms.{name}.median"] = statistics.median(vals)
+            fig[f"start_to_ready_ms.{name}.max"] = max(vals)
+    for k, v in micro.items():
+        fig[f"otel_bench.{k}"] = v
+    return {"meta": meta, "figures": fig}
+
+
+def table(results):
+    cols = ("req/s", "p50 ms", "p99 ms", "max ms", "errors", "cpu-ms/req fe", "be", "pg", "RSS MiB fe", "be")
+    keys = ("rps", "p50_ms", "p99_ms", "max_ms", "errors", "cpu_ms_per_req_frontend", "cpu_ms_per_req_backend",
+            "cpu_ms_per_req_postgres", "rss_mib_frontend", "rss_mib_backend")
+    lines = ["| scenario (median of runs) | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for name, runs in results.items():
+        cells = []
+        for k in keys:
+            vals = sorted(r[k] for r in runs)
+            med = statistics.median(vals)
+            if k == "rps":
+                cells.append(f"{med:.0f} ({vals[0]:.0f}–{vals[-1]:.0f})")
+            elif k == "errors":
+                cells.append(f"{med:.0f}")
+            elif k.startswith("cpu"):
+                cells.append(f"{med:.3f}")
+            else:
+                cells.append(f"{med:.1f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build-dir", type=Path, required=True)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", help="regular expression: run only the scenarios it matches")
+    ap.add_argument("--no-micro", action="store_true", help="skip the otel-bench micro figures")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    def log(msg):
+        print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+    t0 = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="oteldemo-bench-"))
+    stack = None
+    try:
+        stack = Stack(args.build_dir, workdir)
+        results, dropped = run_scenarios(stack, args, log)
+        startup_figures(stack, 3)
+        ready = stack.ready_ms
+    finally:
+        if stack:
+            stack.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    micro = {} if args.no_micro else otel_bench(args.build_dir)
+    meta = {"connections": args.connections, "wrk_threads": args.threads, "runs": args.runs,
+            "seconds": args.seconds, "loadavg_1m": os.getloadavg()[0], "cpus": os.cpu_count(),
+            "elapsed_s": round(time.monotonic() - t0, 1)}
+    report = summarise(results, dropped, ready, micro, meta)
+    if args.json:
+        print(json.dumps(report, indent=1, sort_keys=True))
+        return
+    for k, v in meta.items():
+        print(f"meta.{k}={v}")
+    for k, v in report["figures"].items():
+        print(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}")
+    print()
+    print(table(results))
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    main()
