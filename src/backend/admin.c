@@ -4,13 +4,16 @@
  * the credentials are missing or malformed, 403 when they are wrong (or no token is configured, which
  * disables the endpoint). The token comes from a systemd credential or [admin] token.
  */
+#include "admin.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "backend-app.h"
 #include "credential.h"
-#include "routes.h"
+#include "shop.h"
 
 bool admin_token_equal(const char *given, const char *expected)
 {

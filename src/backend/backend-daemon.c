@@ -8,20 +8,35 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin.h"
 #include "config-file.h"
 #include "config.h" /* OTELDEMO_VERSION (generated) */
+#include "db-pool.h"
 #include "notify.h"
 
 static uint64_t backend_now_ms(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+        return otel_mono_ns() / 1000000u; /* the one monotonic clock, in ms */
 }
 
-int backend_daemon_open(backend_daemon *d)
+int backend_daemon_config_load(void *userdata, const char *path, char *ret_error)
 {
+        backend_daemon *d = userdata;
+
+        d->config_path = path;
+        return backend_config_load(path, &d->config, ret_error);
+}
+
+const telemetry_config *backend_daemon_telemetry(void *userdata)
+{
+        backend_daemon *d = userdata;
+
+        return &d->config.telemetry;
+}
+
+int backend_daemon_open(void *userdata, http_server **ret_http, const http_server_config **ret_server)
+{
+        backend_daemon *d = userdata;
         int listen_fd, r;
 
         shop_faults_set(&d->config.faults);
@@ -37,6 +52,7 @@ int backend_daemon_open(backend_daemon *d)
         r = db_pool_new(d->config.conninfo, d->config.pool_size, d->config.acquire_timeout_ms, &d->app.pool);
         if (r < 0)
                 return otel_log_errno(OTEL_SEVERITY_ERROR, r, "Cannot create the database pool: %m");
+        db_pool_set_statement_delay(d->app.pool, shop_faults_db_slow_query_ms);
         r = shop_telemetry_init(d->app.pool);
         if (r < 0)
                 otel_log_errno(OTEL_SEVERITY_WARN, r, "Database metrics unavailable: %m");
@@ -57,18 +73,50 @@ int backend_daemon_open(backend_daemon *d)
         r = backend_routes_register(d->http, &d->app);
         if (r < 0)
                 return otel_log_errno(OTEL_SEVERITY_ERROR, r, "Cannot register the routes: %m");
+        *ret_http = d->http;
+        *ret_server = &d->config.server;
         return 0;
 }
 
-int backend_daemon_database_ping(void *userdata)
+static int backend_daemon_database_ping(void *userdata)
 {
         backend_daemon *d = userdata;
 
         return db_pool_ping(d->app.pool, BACKEND_DB_PING_MS);
 }
 
+/* READY=1 means "serving": listening, and the database answers with a schema we understand. */
+int backend_daemon_wait_ready(void *userdata)
+{
+        backend_daemon *d = userdata;
+        int r;
+
+        r = service_wait_for(backend_daemon_database_ping, d, BACKEND_DB_WAIT_INTERVAL_MS, "the database");
+        if (r < 0)
+                return r;
+        r = shop_check_schema(d->app.pool);
+        if (r < 0)
+                return otel_log_errno(
+                        OTEL_SEVERITY_ERROR, r,
+                        "The database schema is older than this version needs: run oteldemo-backend "
+                        "--migrate");
+        return 0;
+}
+
+int backend_daemon_migrate(void *userdata)
+{
+        backend_daemon *d = userdata;
+        int r;
+
+        r = shop_migrate(d->config.conninfo, d->config.migrations_dir);
+        if (r >= 0)
+                return OTELDEMO_EXIT_OK;
+        otel_log_errno(OTEL_SEVERITY_ERROR, r, "Migrations from %s failed: %m", d->config.migrations_dir);
+        return r == -ECONNREFUSED ? OTELDEMO_EXIT_UNAVAILABLE : OTELDEMO_EXIT_FAILURE;
+}
+
 /* SIGHUP: the whole file must still be valid; then faults, the log level and the sampler take effect. */
-static int backend_daemon_reload(void *userdata)
+int backend_daemon_reload(void *userdata)
 {
         backend_daemon *d = userdata;
         backend_config c;
@@ -95,14 +143,14 @@ static int backend_daemon_reload(void *userdata)
         return 0;
 }
 
-static int backend_daemon_probe(void *userdata, unsigned timeout_ms)
+int backend_daemon_probe(void *userdata, unsigned timeout_ms)
 {
         backend_daemon *d = userdata;
 
         return http_server_probe(d->http, timeout_ms);
 }
 
-static void backend_daemon_status(void *userdata, char *buf, size_t size)
+void backend_daemon_status(void *userdata, char *buf, size_t size)
 {
         backend_daemon *d = userdata;
         uint64_t completed, now = backend_now_ms();
@@ -119,27 +167,12 @@ static void backend_daemon_status(void *userdata, char *buf, size_t size)
                  d->config.pool_size);
 }
 
-const service_ops backend_daemon_ops = {
-        .reload = backend_daemon_reload,
-        .probe = backend_daemon_probe,
-        .status = backend_daemon_status,
-};
-
-void backend_daemon_close(backend_daemon *d)
+void backend_daemon_close(void *userdata)
 {
-        int r;
+        backend_daemon *d = userdata;
 
-        if (d->http) {
-                r = http_server_drain(d->http, d->config.server.drain_timeout_ms);
-                if (r < 0)
-                        otel_log(OTEL_SEVERITY_WARN, "Requests still running after %u ms, cutting them off",
-                                 d->config.server.drain_timeout_ms);
-                http_server_free(d->http);
-                d->http = NULL;
-        }
-        r = otel_sdk_shutdown(BACKEND_TELEMETRY_FLUSH_MS);
-        if (r < 0)
-                otel_log_errno(OTEL_SEVERITY_WARN, r, "Telemetry not fully flushed: %m");
+        http_server_free(d->http);
+        d->http = NULL;
         db_pool_free(d->app.pool);
         d->app.pool = NULL;
         if (d->app.admin_token)

@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libpq connection parameters: the configured conninfo, plus the password from the systemd credential
- * $CREDENTIALS_DIRECTORY/db-password when present (never logged, wiped on free) and our defaults
- * (connect_timeout, application_name, a server-side statement_timeout).
+ * libpq glue the pool and the migrations share. Connection parameters: the configured conninfo, plus the
+ * password from the systemd credential $CREDENTIALS_DIRECTORY/db-password when present (never logged, wiped
+ * on free) and our defaults (connect_timeout, application_name, a server-side statement_timeout). Messages:
+ * libpq's as one log line, NOTICEs dropped.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "db-pool.h"
+#include "db-params.h"
 #include "otel.h"
 
 /* The password credential: one line, at most this long. */
@@ -164,4 +166,26 @@ const char *db_params_get(const db_params *p, const char *key)
                 if (strcmp(p->keywords[i], key) == 0)
                         return p->values[i];
         return NULL;
+}
+
+const char *db_error_line(const char *msg, char buf[static DB_ERROR_LINE_MAX])
+{
+        size_t n = 0;
+
+        for (const char *p = msg ? msg : "?"; *p && n < DB_ERROR_LINE_MAX - 1; p++) {
+                if (*p != '\n' && *p != '\r' && *p != '\t')
+                        buf[n++] = *p;
+                else if (n > 0 && buf[n - 1] != ' ')
+                        buf[n++] = ' ';
+        }
+        while (n > 0 && buf[n - 1] == ' ')
+                n--;
+        buf[n] = '\0';
+        return buf;
+}
+
+void db_notice_ignore(void *arg, const char *message)
+{
+        (void)arg;
+        (void)message;
 }

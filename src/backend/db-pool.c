@@ -3,18 +3,19 @@
  * A fixed-size pool of libpq connections. Every wait is bounded: acquiring waits at most the pool's
  * acquire timeout, connecting and queries run non-blocking under a deadline, and a server that is down
  * makes requests fail at once with -EAGAIN (503) while broken connections are reopened with exponential
- * backoff. Each query runs as a named prepared statement inside a CLIENT span.
+ * backoff. Each query runs as a named prepared statement inside a CLIENT span and is measured by the
+ * pool's own db.client.* metrics.
  */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "config.h"
+#include "db-params.h"
 #include "db-pool.h"
 #include "otel.h"
 
@@ -25,10 +26,11 @@
 #define DB_CONNECT_TIMEOUT_MS 500u
 #define DB_POOL_SIZE_MAX      256u
 #define DB_SQLSTATE_LEN       5
+#define DB_DEFAULT_PORT       5432
 
 struct db_conn {
         PGconn *pg;                         /* NULL when not connected */
-        uint64_t prepared;                  /* bit per db_stmt_id prepared on this connection */
+        uint64_t prepared;                  /* bit per statement slot prepared on this connection */
         bool in_use;                        /* handed out by db_pool_acquire */
         bool broken;                        /* close on release (lost server, timeout, unknown state) */
         unsigned backoff_ms;                /* next reconnect delay; 0 after a success */
@@ -39,28 +41,33 @@ struct db_conn {
 };
 
 struct db_pool {
-        pthread_mutex_t lock;        /* guards in_use, backoff and n_used; a conn's pg is only
-                                      * written by the thread that claimed it */
-        pthread_cond_t cond;         /* signalled when a connection is released */
-        db_params params;            /* libpq keywords/values, incl. the password */
-        unsigned size;               /* number of connections */
-        unsigned acquire_timeout_ms; /* bound of the wait for a free connection */
-        unsigned n_used;             /* connections handed out */
-        bool server_down_logged;     /* one warning per outage, not per request (atomic) */
-        char *db_name;               /* db.namespace */
-        char *host;                  /* server.address */
-        int64_t port;                /* server.port */
-        db_conn *conns;              /* size entries */
+        pthread_mutex_t lock;                    /* guards in_use, backoff and n_used; a conn's pg is only
+                                                  * written by the thread that claimed it */
+        pthread_cond_t cond;                     /* signalled when a connection is released */
+        db_params params;                        /* libpq keywords/values, incl. the password */
+        unsigned size;                           /* number of connections */
+        unsigned acquire_timeout_ms;             /* bound of the wait for a free connection */
+        unsigned n_used;                         /* connections handed out */
+        bool server_down_logged;                 /* one warning per outage, not per request (atomic) */
+        char *db_name;                           /* db.namespace */
+        char *host;                              /* server.address */
+        int64_t port;                            /* server.port */
+        db_conn *conns;                          /* size entries */
+        db_delay_fn statement_delay;             /* extra wait of each statement, NULL = none */
+        const db_stmt *stmts[DB_POOL_STMTS_MAX]; /* registered statements; a slot is an index */
+        size_t n_stmts;                          /* slots used (atomic: appended under lock) */
+        otel_instrument *op_duration;            /* db.client.operation.duration, NULL before init */
 };
+
+/* The pool the db.client.connection.count callback observes (instruments outlive a pool). */
+static pthread_mutex_t observed_lock = PTHREAD_MUTEX_INITIALIZER;
+static db_pool *observed_pool;
 
 /* ---- small helpers ---------------------------------------------------------------------------- */
 
 uint64_t db_now_ms(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+        return otel_mono_ns() / 1000000u; /* the one monotonic clock, in ms */
 }
 
 static int ms_until(uint64_t deadline_ms)
@@ -70,33 +77,6 @@ static int ms_until(uint64_t deadline_ms)
         if (now >= deadline_ms)
                 return 0;
         return deadline_ms - now > INT32_MAX ? INT32_MAX : (int)(deadline_ms - now);
-}
-
-int shop_error_set(shop_error *err, int r, int status, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err) {
-                err->status = status;
-                va_start(ap, fmt);
-                vsnprintf(err->message, sizeof(err->message), fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
-
-int db_error(int r, shop_error *err)
-{
-        switch (r) {
-        case -EAGAIN:
-                return shop_error_set(err, r, 503, "database unavailable");
-        case -ETIMEDOUT:
-                return shop_error_set(err, r, 504, "database timeout");
-        case -ENOMEM:
-                return shop_error_set(err, r, 500, "out of memory");
-        default:
-                return shop_error_set(err, r, 500, "database error");
-        }
 }
 
 const char *db_conn_sqlstate(const db_conn *conn)
@@ -164,28 +144,6 @@ fail:
         return -EAGAIN;
 }
 
-const char *db_error_line(const char *msg, char buf[static DB_ERROR_LINE_MAX])
-{
-        size_t n = 0;
-
-        for (const char *p = msg ? msg : "?"; *p && n < DB_ERROR_LINE_MAX - 1; p++) {
-                if (*p != '\n' && *p != '\r' && *p != '\t')
-                        buf[n++] = *p;
-                else if (n > 0 && buf[n - 1] != ' ')
-                        buf[n++] = ' ';
-        }
-        while (n > 0 && buf[n - 1] == ' ')
-                n--;
-        buf[n] = '\0';
-        return buf;
-}
-
-void db_notice_ignore(void *arg, const char *message)
-{
-        (void)arg;
-        (void)message;
-}
-
 static void conn_close(db_conn *c)
 {
         PQfinish(c->pg);
@@ -207,6 +165,21 @@ static bool conn_healthy(db_conn *c)
 
 /* ---- the pool --------------------------------------------------------------------------------- */
 
+/* server.port of the spans: the conninfo port when it is a number, else PostgreSQL's default. */
+static int64_t db_port_parse(const char *v)
+{
+        char *end;
+        long port;
+
+        if (!v)
+                return DB_DEFAULT_PORT;
+        errno = 0;
+        port = strtol(v, &end, 10);
+        if (errno || end == v || *end || port <= 0 || port > 65535)
+                return DB_DEFAULT_PORT;
+        return port;
+}
+
 int db_pool_new(const char *conninfo, unsigned size, unsigned acquire_timeout_ms, db_pool **ret)
 {
         const char *v;
@@ -223,7 +196,6 @@ int db_pool_new(const char *conninfo, unsigned size, unsigned acquire_timeout_ms
                 free(p);
                 return r;
         }
-        p->conns = calloc(size, sizeof(*p->conns));
         v = db_params_get(&p->params, "dbname");
         if (!v)
                 v = db_params_get(&p->params, "user");
@@ -233,7 +205,8 @@ int db_pool_new(const char *conninfo, unsigned size, unsigned acquire_timeout_ms
                 v = db_params_get(&p->params, "hostaddr");
         p->host = strdup(v ? v : "localhost");
         v = db_params_get(&p->params, "port");
-        p->port = v ? strtol(v, NULL, 10) : 5432;
+        p->port = db_port_parse(v);
+        p->conns = calloc(size, sizeof(*p->conns));
         if (!p->conns || !p->db_name || !p->host) {
                 db_params_done(&p->params);
                 free(p->conns);
@@ -263,7 +236,10 @@ void db_pool_free(db_pool *pool)
 {
         if (!pool)
                 return;
-        shop_metrics_forget_pool(pool);
+        pthread_mutex_lock(&observed_lock);
+        if (observed_pool == pool)
+                observed_pool = NULL;
+        pthread_mutex_unlock(&observed_lock);
         for (unsigned i = 0; i < pool->size; i++)
                 if (pool->conns[i].pg)
                         PQfinish(pool->conns[i].pg);
@@ -290,6 +266,103 @@ void db_pool_counts(db_pool *pool, unsigned *ret_used, unsigned *ret_idle)
                 *ret_used = used;
         if (ret_idle)
                 *ret_idle = idle;
+}
+
+void db_pool_set_statement_delay(db_pool *pool, db_delay_fn fn)
+{
+        pool->statement_delay = fn;
+}
+
+static void observe_connections(otel_observer *obs, void *userdata)
+{
+        unsigned used, idle;
+
+        (void)userdata;
+        pthread_mutex_lock(&observed_lock);
+        if (observed_pool) {
+                db_pool_counts(observed_pool, &used, &idle);
+                otel_observe(obs, used,
+                             (otel_attr[]){OTEL_ATTR_STR("db.client.connection.state", "used"),
+                                           OTEL_ATTR_STR("db.client.connection.pool.name", "backend")},
+                             2);
+                otel_observe(obs, idle,
+                             (otel_attr[]){OTEL_ATTR_STR("db.client.connection.state", "idle"),
+                                           OTEL_ATTR_STR("db.client.connection.pool.name", "backend")},
+                             2);
+        }
+        pthread_mutex_unlock(&observed_lock);
+}
+
+/* Semantic conventions' recommended buckets for db.client.operation.duration (seconds). */
+static const double db_duration_bounds[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10};
+
+int db_pool_metrics_init(db_pool *pool)
+{
+        otel_meter *meter = otel_meter_get("oteldemo-backend", OTELDEMO_VERSION);
+        otel_instrument *i;
+
+        pthread_mutex_lock(&observed_lock);
+        observed_pool = pool;
+        pthread_mutex_unlock(&observed_lock);
+        i = otel_instrument_new(
+                meter, OTEL_INSTRUMENT_HISTOGRAM, "db.client.operation.duration",
+                &(otel_instrument_opts){
+                        .unit = "s",
+                        .description = "Duration of database client operations.",
+                        .bounds = db_duration_bounds,
+                        .n_bounds = sizeof(db_duration_bounds) / sizeof(db_duration_bounds[0]),
+                });
+        __atomic_store_n(&pool->op_duration, i, __ATOMIC_RELEASE);
+        (void)otel_instrument_new(meter, OTEL_INSTRUMENT_OBSERVABLE_UP_DOWN_COUNTER,
+                                  "db.client.connection.count",
+                                  &(otel_instrument_opts){
+                                          .unit = "{connection}",
+                                          .description = "Database connections by state.",
+                                          .integer = true,
+                                          .callback = observe_connections,
+                                  });
+        return 0;
+}
+
+/* error_type NULL = success. */
+static void record_operation(db_pool *pool, const char *operation, const char *collection,
+                             const char *error_type, double seconds)
+{
+        otel_instrument *hist = __atomic_load_n(&pool->op_duration, __ATOMIC_ACQUIRE);
+        otel_attr attrs[4];
+        size_t n = 0;
+
+        if (!hist)
+                return;
+        attrs[n++] = OTEL_ATTR_STR("db.system.name", "postgresql");
+        attrs[n++] = OTEL_ATTR_STR("db.operation.name", operation);
+        if (collection)
+                attrs[n++] = OTEL_ATTR_STR("db.collection.name", collection);
+        if (error_type)
+                attrs[n++] = OTEL_ATTR_STR("error.type", error_type);
+        otel_instrument_record(hist, seconds, attrs, n);
+}
+
+/* The slot of stmt in pool: found among the registered ones, or registered now (the first time its
+ * owner runs it). -E2BIG when DB_POOL_STMTS_MAX are registered. */
+static int stmt_slot(db_pool *pool, const db_stmt *stmt)
+{
+        size_t n = __atomic_load_n(&pool->n_stmts, __ATOMIC_ACQUIRE), i;
+
+        for (i = 0; i < n; i++)
+                if (pool->stmts[i] == stmt)
+                        return (int)i;
+        pthread_mutex_lock(&pool->lock);
+        n = pool->n_stmts;
+        for (; i < n; i++) /* registered by another thread meanwhile */
+                if (pool->stmts[i] == stmt)
+                        break;
+        if (i == n && n < DB_POOL_STMTS_MAX) {
+                pool->stmts[n] = stmt;
+                __atomic_store_n(&pool->n_stmts, n + 1, __ATOMIC_RELEASE);
+        }
+        pthread_mutex_unlock(&pool->lock);
+        return i < DB_POOL_STMTS_MAX ? (int)i : -E2BIG;
 }
 
 static void claim(db_pool *pool, db_conn *c)
@@ -593,26 +666,32 @@ static void query_span_end(db_conn *c, otel_span *span, const char *operation, c
                 otel_span_set_status(span, OTEL_STATUS_ERROR, r == -EAGAIN ? "connection lost" : etype);
         }
         otel_span_end(span);
-        shop_metrics_db_operation(operation, collection, etype,
-                                  (double)(otel_time_now_ns() - start_ns) / 1e9);
+        record_operation(c->pool, operation, collection, etype,
+                         (double)(otel_time_now_ns() - start_ns) / 1e9);
 }
 
-/* slow_ms: the db_slow_query_ms fault, 0 for the pool's own health ping (which must answer while a
- * large fault slows every shop query, or READY=1 and /readyz would wait for it). */
+/* slow_ms: the statement delay, 0 for the pool's own health ping (which must answer while a large
+ * db_slow_query_ms fault slows every shop query, or READY=1 and /readyz would wait for it). */
 static int exec_stmt(db_conn *c, const db_stmt *stmt, const char *const *params, uint32_t slow_ms,
                      PGresult **ret)
 {
-        uint64_t start_ns = otel_time_now_ns(), deadline;
+        uint64_t start_ns = otel_time_now_ns(), deadline, bit;
         PGresult *res = NULL;
         otel_span *span;
-        int r;
+        int slot, r;
 
+        slot = stmt_slot(c->pool, stmt);
+        if (slot < 0)
+                return otel_log_errno(OTEL_SEVERITY_ERROR, slot,
+                                      "Statement %s not registered: over %u statements", stmt->name,
+                                      DB_POOL_STMTS_MAX);
+        bit = UINT64_C(1) << slot;
         span = query_span_start(c, stmt->operation, stmt->collection, stmt->sql);
         slow_query_fault(slow_ms);
         deadline = stmt_deadline(c, slow_ms);
         c->sqlstate[0] = '\0';
 
-        if (!(c->prepared & (UINT64_C(1) << stmt->id))) {
+        if (!(c->prepared & bit)) {
                 if (!PQsendPrepare(c->pg, stmt->name, stmt->sql, stmt->n_params, NULL)) {
                         c->broken = true;
                         r = -EAGAIN;
@@ -626,7 +705,7 @@ static int exec_stmt(db_conn *c, const db_stmt *stmt, const char *const *params,
                 }
                 if (r < 0)
                         goto done;
-                c->prepared |= UINT64_C(1) << stmt->id;
+                c->prepared |= bit;
         }
         if (!PQsendQueryPrepared(c->pg, stmt->name, stmt->n_params, params, NULL, NULL, 0)) {
                 c->broken = true;
@@ -649,10 +728,9 @@ done:
 
 int db_exec(db_conn *c, const db_stmt *stmt, const char *const *params, PGresult **ret)
 {
-        shop_faults f;
+        db_delay_fn delay = c->pool->statement_delay;
 
-        shop_faults_get(&f);
-        return exec_stmt(c, stmt, params, f.db_slow_query_ms, ret);
+        return exec_stmt(c, stmt, params, delay ? delay() : 0, ret);
 }
 
 int db_exec_simple(db_conn *c, const char *sql)
@@ -678,7 +756,6 @@ int db_exec_simple(db_conn *c, const char *sql)
 }
 
 static const db_stmt STMT_PING = {
-        .id = DB_STMT_PING,
         .name = "ping",
         .sql = "SELECT 1",
         .operation = "SELECT",
@@ -703,5 +780,12 @@ int db_pool_ping(db_pool *pool, unsigned timeout_ms)
 
 int64_t db_value_i64(const PGresult *res, int row, int col)
 {
-        return strtoll(PQgetvalue(res, row, col), NULL, 10);
+        const char *text = PQgetvalue(res, row, col);
+        char *end;
+        long long v;
+
+        /* The server's canonical decimal text; anything else (a NULL column's "") reads as 0. */
+        errno = 0;
+        v = strtoll(text, &end, 10);
+        return errno || end == text || *end ? 0 : v;
 }

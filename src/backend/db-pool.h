@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * db-pool.h - private interface of the PostgreSQL connection pool for the data-side modules: acquiring a
- * connection, running named prepared statements (each with its CLIENT span and duration metric) under a
- * deadline, and the error mapping the domain modules share.
+ * db-pool.h - the PostgreSQL connection pool: acquiring a connection, running named prepared statements
+ * (each with its CLIENT span and the db.client.* metrics) under a deadline. It knows connections and the
+ * statements its users run, nothing of the shop: a statement is registered with the pool the first
+ * time its owner runs it, and the extra delay of the db_slow_query_ms fault comes from a function the
+ * pool's owner hands it.
  */
 #pragma once
 
@@ -10,35 +12,17 @@
 #include <stdint.h>
 
 #include "cleanup.h"
-#include "shop.h"
 
-/* Every prepared statement of the data side. A connection prepares a statement the first time it runs
- * it (PQprepare once per connection, under the statement's name). */
-typedef enum db_stmt_id {
-        DB_STMT_PING,
-        DB_STMT_SCHEMA_EXISTS,
-        DB_STMT_SCHEMA_VERSION,
-        DB_STMT_USERS_LIST,
-        DB_STMT_USER_GET,
-        DB_STMT_USER_CREATE,
-        DB_STMT_PRODUCTS_LIST,
-        DB_STMT_PRODUCT_GET,
-        DB_STMT_ORDER_BY_KEY,
-        DB_STMT_ORDER_INSERT,
-        DB_STMT_ORDER_LOCK_PRODUCTS,
-        DB_STMT_ORDER_DECREMENT_STOCK,
-        DB_STMT_ORDER_INSERT_ITEMS,
-        DB_STMT_ORDER_FINISH,
-        DB_STMT_ORDER_GET,
-        DB_STMT_USER_ORDERS_COUNT,
-        DB_STMT_USER_ORDERS,
-        _DB_STMT_MAX,
-        _DB_STMT_INVALID = -1,
-} db_stmt_id;
+typedef struct db_pool db_pool;
+typedef struct db_conn db_conn;
 
-/* A statement: SQL with $n placeholders only (never built from input) and what its span reports. */
+/* Statements one pool can run (one bit each in a connection's "prepared" set). */
+#define DB_POOL_STMTS_MAX 64u
+
+/* A statement: SQL with $n placeholders only (never built from input) and what its span reports.
+ * Statements live in static storage (the pool keeps their addresses); names are unique. A connection
+ * prepares a statement the first time it runs it (PQprepare once per connection, under its name). */
 typedef struct db_stmt {
-        db_stmt_id id;          /* index into the per-connection "prepared" set */
         const char *name;       /* PQprepare name */
         const char *sql;        /* parameterised text; also db.query.text */
         const char *operation;  /* db.operation.name, e.g. "SELECT" */
@@ -46,11 +30,30 @@ typedef struct db_stmt {
         int n_params;           /* number of $n parameters */
 } db_stmt;
 
-/* Deadline of one statement (plus any db_slow_query_ms fault); the server-side statement_timeout is the
- * same, so the server stops work the client has given up on. */
-#define DB_QUERY_TIMEOUT_MS 5000u
-
-typedef struct db_conn db_conn;
+/*
+ * conninfo is a libpq conninfo string (keywords or URI). When $CREDENTIALS_DIRECTORY/db-password exists
+ * its first line is passed as the password (never logged). db_pool_new does not touch the network:
+ * connections are opened on first use, and a broken one is reopened on a later acquire with exponential
+ * backoff (100 ms .. 2 s), so the daemon can start while the server is down (use db_pool_ping for
+ * readiness). acquire_timeout_ms bounds how long a request waits for a free connection before failing
+ * with 503; while the server is down requests fail at once with 503. Free the pool after
+ * otel_sdk_shutdown() or before it - either is safe (the connection-count callback stops observing it
+ * in db_pool_free). Returns 0, -EINVAL (size 0 or bad conninfo syntax), -ENOMEM.
+ */
+int db_pool_new(const char *conninfo, unsigned size, unsigned acquire_timeout_ms, db_pool **ret);
+void db_pool_free(db_pool *pool);
+/* One round trip ("SELECT 1") on a pooled connection within timeout_ms, without the statement delay:
+ * 0, or negative errno. */
+int db_pool_ping(db_pool *pool, unsigned timeout_ms);
+/* Connections currently handed out (used) and connected-and-free (idle); for metrics and STATUS=. */
+void db_pool_counts(db_pool *pool, unsigned *ret_used, unsigned *ret_idle);
+/* Extra milliseconds each statement waits inside its span before it is sent (a fault of the owner);
+ * fn NULL or never set: none. Call before the pool is shared. */
+typedef uint32_t (*db_delay_fn)(void);
+void db_pool_set_statement_delay(db_pool *pool, db_delay_fn fn);
+/* The pool's db.client.operation.duration and db.client.connection.count (observed from this pool at
+ * each collection). Call once after the meter provider is installed; before, nothing is recorded. */
+int db_pool_metrics_init(db_pool *pool);
 
 /* A timestamptz column as the RFC 3339 UTC text of the JSON replies. */
 #define DB_SQL_TIMESTAMP(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
@@ -78,7 +81,8 @@ DEFINE_CLEANUP_FUNC(db_conn_releasep, db_conn *, db_conn_release)
  * returns 0 and a result with PGRES_TUPLES_OK or PGRES_COMMAND_OK in *ret (caller PQclear()s it).
  * Errors: -EAGAIN connection lost or unusable (→ 503), -ETIMEDOUT deadline passed (→ 504),
  * -EEXIST unique violation, -ENOENT foreign-key violation, -ERANGE check violation, -EINVAL data
- * exception, -EIO anything else. db_conn_sqlstate() tells the SQLSTATE of the last failure.
+ * exception, -EIO anything else, -E2BIG for a statement over DB_POOL_STMTS_MAX. db_conn_sqlstate() tells the
+ * SQLSTATE of the last failure.
  */
 int db_exec(db_conn *conn, const db_stmt *stmt, const char *const *params, PGresult **ret);
 /* BEGIN / COMMIT / ROLLBACK (constant SQL, simple protocol), same span and error handling. */
@@ -86,61 +90,5 @@ int db_exec_simple(db_conn *conn, const char *sql);
 /* SQLSTATE of the last failed db_exec on this connection ("" when none or not from the server). */
 const char *db_conn_sqlstate(const db_conn *conn);
 
-/* Fills err for a db_exec failure that the caller has no more specific meaning for. Returns r. */
-int db_error(int r, shop_error *err);
-/* Fills err with status and a printf-style message. Returns r (a negative errno). */
-int shop_error_set(shop_error *err, int r, int status, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-/* Builds libpq keyword/value arrays from conninfo plus the password credential and our defaults
- * (connect_timeout, application_name). Used by the pool and by shop_migrate. */
-typedef struct db_params {
-        char **keywords; /* NULL-terminated */
-        char **values;   /* parallel to keywords */
-        size_t n;        /* entries used */
-} db_params;
-int db_params_build(const char *conninfo, db_params *ret);
-/* The value of keyword key, or NULL. */
-const char *db_params_get(const db_params *p, const char *key);
-void db_params_done(db_params *p);
-
-#define DB_ERROR_LINE_MAX 512u /* a libpq message as one log line; longer ones are cut */
-
-/* msg (a libpq message, NULL for none) on one line: libpq ends lines with "\n" and indents hints with
- * "\t", which would split a log record. A run of newlines and tabs becomes one space; trailing ones go.
- * Returns buf. */
-const char *db_error_line(const char *msg, char buf[static DB_ERROR_LINE_MAX]);
-
-/* libpq notice processor that drops NOTICEs (they would go to stderr, bypassing the log). */
-void db_notice_ignore(void *arg, const char *message);
-
 /* Milliseconds on CLOCK_MONOTONIC. */
 uint64_t db_now_ms(void);
-
-/* {items, limit, offset, total} around the rows of a "total, columns..." list result; a row whose
- * columns are NULL stands for "no items" (LEFT JOIN of the count with an empty page). 0 or -ENOMEM. */
-typedef json_object *(*shop_row_to_json_fn)(const PGresult *res, int row, int col);
-int shop_list_json(const PGresult *res, shop_row_to_json_fn fn, int64_t limit, int64_t offset,
-                   json_object **ret);
-
-/* stmt on a connection of pool, released right after; db_exec's errors. */
-int shop_exec(db_pool *pool, const db_stmt *stmt, const char *const *params, PGresult **ret);
-/* stmt (one parameter: the id) for the "what" with this id: 400 when id <= 0, 404 when no row comes
- * back, else 0 and the result in *ret (the caller clears it). */
-int shop_get_by_id(db_pool *pool, const db_stmt *stmt, const char *what, int64_t id, PGresult **ret,
-                   shop_error *err);
-/* fn of res's first row into *ret; clears res. 0 or (out of memory) db_error(-ENOMEM). */
-int shop_row_json(PGresult *res, shop_row_to_json_fn fn, json_object **ret, shop_error *err);
-/* A page of stmt ($1 limit, $2 offset, $3 filter when stmt has three parameters; limit already
- * validated) as shop_list_json() builds it. */
-int shop_list(db_pool *pool, const db_stmt *stmt, const char *filter, shop_row_to_json_fn fn, int64_t limit,
-              int64_t offset, json_object **ret, shop_error *err);
-
-/* Metric recording shared by the data-side modules (no-ops before shop_telemetry_init). error_type
- * NULL = success. */
-void shop_metrics_db_operation(const char *operation, const char *collection, const char *error_type,
-                               double seconds);
-/* Stops observing pool (db_pool_free calls it). */
-void shop_metrics_forget_pool(db_pool *pool);
-void shop_metrics_order_created(void);
-void shop_metrics_payment_failure(const char *reason);

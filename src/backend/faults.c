@@ -9,9 +9,9 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "db-pool.h"
+#include "shop-error.h"
+#include "shop-json.h"
 #include "shop.h"
-#include "validate.h"
 
 static pthread_mutex_t faults_lock = PTHREAD_MUTEX_INITIALIZER;
 static shop_faults faults_current; /* all off */
@@ -28,6 +28,14 @@ void shop_faults_get(shop_faults *ret)
         pthread_mutex_lock(&faults_lock);
         *ret = faults_current;
         pthread_mutex_unlock(&faults_lock);
+}
+
+uint32_t shop_faults_db_slow_query_ms(void)
+{
+        shop_faults f;
+
+        shop_faults_get(&f);
+        return f.db_slow_query_ms;
 }
 
 static int field_u32(json_object *v, const char *key, uint32_t max, uint32_t *ret, shop_error *err)

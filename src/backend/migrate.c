@@ -14,8 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db-params.h"
 #include "db-pool.h"
 #include "otel.h"
+#include "shop.h"
 
 /* The schema this binary needs: the highest migration in db/. Keep in sync when adding one. */
 #define SHOP_SCHEMA_VERSION 2
@@ -290,7 +292,6 @@ out:
 }
 
 static const db_stmt STMT_SCHEMA_EXISTS = {
-        .id = DB_STMT_SCHEMA_EXISTS,
         .name = "schema_exists",
         .sql = "SELECT to_regclass('schema_migrations') IS NOT NULL",
         .operation = "SELECT",
@@ -298,7 +299,6 @@ static const db_stmt STMT_SCHEMA_EXISTS = {
 };
 
 static const db_stmt STMT_SCHEMA_VERSION = {
-        .id = DB_STMT_SCHEMA_VERSION,
         .name = "schema_version",
         .sql = "SELECT coalesce(max(version), 0) FROM schema_migrations",
         .operation = "SELECT",

@@ -15,6 +15,11 @@
 #include "db-pool.h"
 #include "otel.h"
 #include "payment.h"
+#include "shop-error.h"
+#include "shop-json.h"
+#include "shop-metrics.h"
+#include "shop-query.h"
+#include "shop.h"
 #include "validate.h"
 
 /* Lines of one order; bounds the arrays passed to the server. */
@@ -43,7 +48,6 @@ typedef struct order_request {
                 "o.created_at") ", i.product_id, i.quantity, i.unit_price_cents"
 
 static const db_stmt STMT_ORDER_BY_KEY = {
-        .id = DB_STMT_ORDER_BY_KEY,
         .name = "order_by_key",
         .sql = "SELECT " ORDER_COLUMNS " FROM orders o LEFT JOIN order_items i ON i.order_id = o.id"
                " WHERE o.idempotency_key = $1 ORDER BY i.product_id",
@@ -53,7 +57,6 @@ static const db_stmt STMT_ORDER_BY_KEY = {
 };
 
 static const db_stmt STMT_ORDER_GET = {
-        .id = DB_STMT_ORDER_GET,
         .name = "order_get",
         .sql = "SELECT " ORDER_COLUMNS " FROM orders o LEFT JOIN order_items i ON i.order_id = o.id"
                " WHERE o.id = $1 ORDER BY i.product_id",
@@ -63,7 +66,6 @@ static const db_stmt STMT_ORDER_GET = {
 };
 
 static const db_stmt STMT_ORDER_INSERT = {
-        .id = DB_STMT_ORDER_INSERT,
         .name = "order_insert",
         /* A concurrent insert with the same key waits here for the other transaction; if that one
          * commits, DO NOTHING returns no row and we replay its order. A NULL key never conflicts. */
@@ -76,7 +78,6 @@ static const db_stmt STMT_ORDER_INSERT = {
 };
 
 static const db_stmt STMT_ORDER_LOCK_PRODUCTS = {
-        .id = DB_STMT_ORDER_LOCK_PRODUCTS,
         .name = "order_lock_products",
         /* Row locks are taken in id order (LockRows runs above the sort): no deadlock between orders. */
         .sql = "SELECT id, price_cents, currency, stock FROM products WHERE id = ANY($1::bigint[])"
@@ -87,7 +88,6 @@ static const db_stmt STMT_ORDER_LOCK_PRODUCTS = {
 };
 
 static const db_stmt STMT_ORDER_DECREMENT_STOCK = {
-        .id = DB_STMT_ORDER_DECREMENT_STOCK,
         .name = "order_decrement_stock",
         .sql = "UPDATE products p SET stock = p.stock - u.q"
                " FROM unnest($1::bigint[], $2::integer[]) AS u(id, q) WHERE p.id = u.id",
@@ -97,7 +97,6 @@ static const db_stmt STMT_ORDER_DECREMENT_STOCK = {
 };
 
 static const db_stmt STMT_ORDER_INSERT_ITEMS = {
-        .id = DB_STMT_ORDER_INSERT_ITEMS,
         .name = "order_insert_items",
         .sql = "INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents)"
                " SELECT $1, u.id, u.q, u.price FROM unnest($2::bigint[], $3::integer[], $4::integer[])"
@@ -108,7 +107,6 @@ static const db_stmt STMT_ORDER_INSERT_ITEMS = {
 };
 
 static const db_stmt STMT_ORDER_FINISH = {
-        .id = DB_STMT_ORDER_FINISH,
         .name = "order_finish",
         .sql = "UPDATE orders SET status = 'paid', total_cents = $2, currency = $3 WHERE id = $1"
                " RETURNING " DB_SQL_TIMESTAMP("created_at"),
@@ -118,7 +116,6 @@ static const db_stmt STMT_ORDER_FINISH = {
 };
 
 static const db_stmt STMT_USER_ORDERS_COUNT = {
-        .id = DB_STMT_USER_ORDERS_COUNT,
         .name = "user_orders_count",
         .sql = "SELECT (SELECT count(*) FROM orders WHERE user_id = $1) FROM users WHERE id = $1",
         .operation = "SELECT",
@@ -127,7 +124,6 @@ static const db_stmt STMT_USER_ORDERS_COUNT = {
 };
 
 static const db_stmt STMT_USER_ORDERS = {
-        .id = DB_STMT_USER_ORDERS,
         .name = "user_orders",
         .sql = "SELECT " ORDER_COLUMNS " FROM (SELECT * FROM orders WHERE user_id = $1 ORDER BY id DESC"
                " LIMIT 200) o LEFT JOIN order_items i ON i.order_id = o.id ORDER BY o.id DESC, i.product_id",

@@ -10,9 +10,11 @@
 #include <time.h>
 
 #include "config.h"
-#include "db-pool.h"
 #include "otel.h"
 #include "payment.h"
+#include "shop-error.h"
+#include "shop-metrics.h"
+#include "shop.h"
 
 #define PAYMENT_PEER_SERVICE    "payment-provider"
 #define PAYMENT_SERVER_ADDRESS  "payments.oteldemo.internal"

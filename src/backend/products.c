@@ -8,10 +8,13 @@
 
 #include "db-pool.h"
 #include "otel.h"
+#include "shop-error.h"
+#include "shop-json.h"
+#include "shop-query.h"
+#include "shop.h"
 #include "validate.h"
 
 static const db_stmt STMT_PRODUCTS_LIST = {
-        .id = DB_STMT_PRODUCTS_LIST,
         .name = "products_list",
         /* $3 NULL = no filter; otherwise an escaped LIKE pattern, matched case-insensitively. */
         .sql = "WITH f AS (SELECT * FROM products"
@@ -25,7 +28,6 @@ static const db_stmt STMT_PRODUCTS_LIST = {
 };
 
 static const db_stmt STMT_PRODUCT_GET = {
-        .id = DB_STMT_PRODUCT_GET,
         .name = "product_get",
         .sql = "SELECT id, sku, name, description, price_cents, currency, stock FROM products WHERE id = $1",
         .operation = "SELECT",

@@ -5,6 +5,9 @@
 
 #include <stdio.h>
 
+#include "admin.h"
+#include "db-pool.h"
+
 /* The reply for a failed shop operation: its status and message; an unset status is our bug. */
 static void backend_reply_shop_error(http_request *req, const shop_error *err)
 {

@@ -6,7 +6,10 @@
 #include <stdio.h>
 
 #include "db-pool.h"
-#include "validate.h"
+#include "shop-error.h"
+#include "shop-json.h"
+#include "shop-query.h"
+#include "shop.h"
 
 #define SHOP_INT_TEXT_MAX 24 /* an int64 as text, with sign and NUL */
 
@@ -70,11 +73,11 @@ int shop_list(db_pool *pool, const db_stmt *stmt, const char *filter, shop_row_t
 int shop_list_json(const PGresult *res, shop_row_to_json_fn fn, int64_t limit, int64_t offset,
                    json_object **ret)
 {
-        json_object *o = json_object_new_object(), *items = json_object_new_array();
+        _cleanup_json_ json_object *o = json_object_new_object(), *items = json_object_new_array();
         int64_t total = PQntuples(res) > 0 ? db_value_i64(res, 0, 0) : 0;
 
         if (!o || !items)
-                goto oom;
+                return -ENOMEM;
         for (int i = 0; i < PQntuples(res); i++) {
                 json_object *item;
 
@@ -83,22 +86,14 @@ int shop_list_json(const PGresult *res, shop_row_to_json_fn fn, int64_t limit, i
                 item = fn(res, i, 1);
                 if (!item || json_object_array_add(items, item) < 0) {
                         json_object_put(item);
-                        goto oom;
+                        return -ENOMEM;
                 }
         }
-        if (shop_json_add(o, "items", items) < 0) {
-                items = NULL;
-                goto oom;
-        }
-        items = NULL;
-        if (shop_json_add(o, "limit", json_object_new_int64(limit)) < 0 ||
+        if (shop_json_add(o, "items", TAKE_PTR(items)) < 0 ||
+            shop_json_add(o, "limit", json_object_new_int64(limit)) < 0 ||
             shop_json_add(o, "offset", json_object_new_int64(offset)) < 0 ||
             shop_json_add(o, "total", json_object_new_int64(total)) < 0)
-                goto oom;
-        *ret = o;
+                return -ENOMEM;
+        *ret = TAKE_PTR(o);
         return 0;
-oom:
-        json_object_put(items);
-        json_object_put(o);
-        return -ENOMEM;
 }

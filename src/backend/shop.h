@@ -58,23 +58,7 @@ typedef struct shop_faults {
 
 #define SHOP_FAULT_LATENCY_MAX_MS 60000u
 
-/*
- * Connection pool. conninfo is a libpq conninfo string (keywords or URI). When
- * $CREDENTIALS_DIRECTORY/db-password exists its first line is passed as the password (never logged).
- * db_pool_new does not touch the network: connections are opened on first use, and a broken one is
- * reopened on a later acquire with exponential backoff (100 ms .. 2 s), so the daemon can start while the
- * server is down (use db_pool_ping for readiness). acquire_timeout_ms bounds how long a request waits for
- * a free connection before failing with 503; while the server is down requests fail at once with 503.
- * Free the pool after otel_sdk_shutdown() or before it - either is safe (the connection-count callback
- * is unregistered by db_pool_free).
- * Returns 0, -EINVAL (size 0 or bad conninfo syntax), -ENOMEM.
- */
-int db_pool_new(const char *conninfo, unsigned size, unsigned acquire_timeout_ms, db_pool **ret);
-void db_pool_free(db_pool *pool);
-/* One round trip ("SELECT 1") on a pooled connection within timeout_ms: 0, or negative errno. */
-int db_pool_ping(db_pool *pool, unsigned timeout_ms);
-/* Connections currently handed out (used) and connected-and-free (idle); for metrics and STATUS=. */
-void db_pool_counts(db_pool *pool, unsigned *ret_used, unsigned *ret_idle);
+/* The connection pool (db_pool_new, db_pool_ping, ...) is declared in db-pool.h. */
 
 /* Migrations in dir (db/), tracked in schema_migrations; idempotent. */
 int shop_migrate(const char *conninfo, const char *migrations_dir);
@@ -86,6 +70,8 @@ int shop_check_schema(db_pool *pool);
 /* Faults are read by the data side on every call; set atomically by the daemon (reload / admin). */
 void shop_faults_set(const shop_faults *f);
 void shop_faults_get(shop_faults *ret);
+/* The db_slow_query_ms fault in force: the pool's statement delay (db_pool_set_statement_delay). */
+uint32_t shop_faults_db_slow_query_ms(void);
 /* Parses and validates a JSON object of fault fields (partial update of *inout); 400-style error.
  * Unknown keys are rejected. *inout is only changed when the whole object is valid. */
 int shop_faults_from_json(json_object *obj, shop_faults *inout, shop_error *err);
@@ -119,7 +105,7 @@ int shop_order_get(db_pool *pool, int64_t id, json_object **ret, shop_error *err
 /* Unknown user → 404. */
 int shop_user_orders(db_pool *pool, int64_t user_id, json_object **ret, shop_error *err);
 
-/* Telemetry instruments of the data side (db.client.*, oteldemo.orders.created,
- * oteldemo.payment.failures). Call once after the meter provider is installed (otel_init); safe to
- * skip (then no metrics are recorded) and idempotent. */
+/* Telemetry instruments of the data side: the pool's db.client.* (db_pool_metrics_init) and
+ * oteldemo.orders.created, oteldemo.payment.failures. Call once after the meter provider is installed
+ * (otel_init); safe to skip (then no metrics are recorded). */
 int shop_telemetry_init(db_pool *pool);

@@ -3,10 +3,13 @@
 #include <errno.h>
 
 #include "db-pool.h"
+#include "shop-error.h"
+#include "shop-json.h"
+#include "shop-query.h"
+#include "shop.h"
 #include "validate.h"
 
 static const db_stmt STMT_USERS_LIST = {
-        .id = DB_STMT_USERS_LIST,
         .name = "users_list",
         /* One round trip: the total always comes back, even for an offset past the end. */
         .sql = "SELECT t.total, u.id, u.name, u.email, " DB_SQL_TIMESTAMP(
@@ -20,7 +23,6 @@ static const db_stmt STMT_USERS_LIST = {
 };
 
 static const db_stmt STMT_USER_GET = {
-        .id = DB_STMT_USER_GET,
         .name = "user_get",
         .sql = "SELECT id, name, email, " DB_SQL_TIMESTAMP("created_at") " FROM users WHERE id = $1",
         .operation = "SELECT",
@@ -29,7 +31,6 @@ static const db_stmt STMT_USER_GET = {
 };
 
 static const db_stmt STMT_USER_CREATE = {
-        .id = DB_STMT_USER_CREATE,
         .name = "user_create",
         .sql = "INSERT INTO users (name, email) VALUES ($1, $2)"
                " RETURNING id, name, email, " DB_SQL_TIMESTAMP("created_at"),

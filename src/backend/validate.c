@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db-pool.h"
+#include "shop-error.h"
 #include "validate.h"
 
 bool validate_utf8_text(const char *s, size_t len, size_t *ret_chars)
@@ -197,16 +197,5 @@ int validate_like_pattern(const char *q, char **ret)
         *o++ = '%';
         *o = '\0';
         *ret = p;
-        return 0;
-}
-
-int shop_json_add(json_object *o, const char *key, json_object *v)
-{
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
         return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * validate.h - checks of client input (JSON bodies, query parameters, headers) before it reaches SQL,
- * and the small JSON-building helper the data side shares. Every check fills a 400 shop_error naming
+ * validate.h - checks of client input (JSON bodies, query parameters, headers) before it reaches SQL.
+ * Every check fills a 400 shop_error naming
  * the field; the message never echoes more than a bounded prefix of the input.
  */
 #pragma once
@@ -45,6 +45,3 @@ int validate_search_query(const char *q, shop_error *err);
 
 /* "%<q with \, % and _ escaped by \>%" for LIKE ... ESCAPE '\'; malloc'ed into *ret. 0 or -ENOMEM. */
 int validate_like_pattern(const char *q, char **ret);
-
-/* Adds v (owned; NULL means an allocation failed) to object o. 0 or -ENOMEM (v is freed). */
-int shop_json_add(json_object *o, const char *key, json_object *v);

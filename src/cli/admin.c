@@ -12,6 +12,7 @@
 #include "cli-args.h"
 #include "commands.h"
 #include "output.h"
+#include "usage.h"
 
 #define FAULTS_LATENCY_MAX_MS 60000 /* the API's bound for added latencies */
 
@@ -95,7 +96,7 @@ static int faults_parse_help(const char *cmd, int argc, char **argv)
                 default:
                         return cli_option_error(cmd, c, argv);
                 }
-        return CLI_EXIT_OK;
+        return OTELDEMO_EXIT_OK;
 }
 
 static int faults_get(const cli_globals *g, int argc, char **argv)
@@ -104,8 +105,8 @@ static int faults_get(const cli_globals *g, int argc, char **argv)
         int code;
 
         code = faults_parse_help("faults get", argc, argv);
-        if (code != CLI_EXIT_OK)
-                return code == CLI_HELP_SHOWN ? CLI_EXIT_OK : code;
+        if (code != OTELDEMO_EXIT_OK)
+                return code == CLI_HELP_SHOWN ? OTELDEMO_EXIT_OK : code;
         if (optind < argc)
                 return cli_usage_error("faults get", "unexpected argument '%s'", argv[optind]);
         code = cli_api_call(
@@ -113,7 +114,7 @@ static int faults_get(const cli_globals *g, int argc, char **argv)
                 &(http_client_request){
                         .method = "GET", .path = "/admin/faults", .route = "/admin/faults", .auth = true},
                 &reply);
-        if (code == CLI_EXIT_OK && reply)
+        if (code == OTELDEMO_EXIT_OK && reply)
                 print_faults(g, reply);
         json_object_put(reply);
         return code;
@@ -198,9 +199,9 @@ static int fault_assignment(json_object *obj, const char *arg)
         if (!v || json_object_object_add(obj, fault_keys[i].key, v) < 0) {
                 json_object_put(v);
                 fprintf(stderr, "%s faults set: out of memory\n", CLI_PROGRAM_NAME);
-                return CLI_EXIT_FAILED;
+                return OTELDEMO_EXIT_FAILURE;
         }
-        return CLI_EXIT_OK;
+        return OTELDEMO_EXIT_OK;
 }
 
 static int faults_set(const cli_globals *g, int argc, char **argv)
@@ -209,8 +210,8 @@ static int faults_set(const cli_globals *g, int argc, char **argv)
         int code;
 
         code = faults_parse_help("faults set", argc, argv);
-        if (code != CLI_EXIT_OK)
-                return code == CLI_HELP_SHOWN ? CLI_EXIT_OK : code;
+        if (code != OTELDEMO_EXIT_OK)
+                return code == CLI_HELP_SHOWN ? OTELDEMO_EXIT_OK : code;
         if (optind >= argc)
                 return cli_usage_error("faults set", "expected at least one KEY=VALUE");
         if (!g->token)
@@ -219,11 +220,11 @@ static int faults_set(const cli_globals *g, int argc, char **argv)
         body = json_object_new_object();
         if (!body) {
                 fprintf(stderr, "%s faults set: out of memory\n", CLI_PROGRAM_NAME);
-                return CLI_EXIT_FAILED;
+                return OTELDEMO_EXIT_FAILURE;
         }
         for (int i = optind; i < argc; i++) {
                 code = fault_assignment(body, argv[i]);
-                if (code != CLI_EXIT_OK)
+                if (code != OTELDEMO_EXIT_OK)
                         goto out;
         }
         code = cli_api_call(g, "faults set",
@@ -234,7 +235,7 @@ static int faults_set(const cli_globals *g, int argc, char **argv)
                                                            body, JSON_C_TO_STRING_PLAIN),
                                                    .auth = true},
                             &reply);
-        if (code == CLI_EXIT_OK && reply)
+        if (code == OTELDEMO_EXIT_OK && reply)
                 print_faults(g, reply);
 out:
         json_object_put(reply);
@@ -258,7 +259,7 @@ static const char health_help[] =
         "Usage: oteldemo [GLOBAL OPTIONS] health\n"
         "\n"
         "Checks GET /healthz (alive) and GET /readyz (dependencies answer) of the server at --url.\n"
-        "Exit status 0 only when both answer 200; 1 when one does not; 3 when the server cannot be "
+        "Exit status 0 only when both answer 200; 1 when one does not; 69 when the server cannot be "
         "reached.\n";
 
 typedef struct health_probe {
@@ -313,7 +314,7 @@ int cmd_health(const cli_globals *g, int argc, char **argv)
                 switch (c) {
                 case 'h':
                         fputs(health_help, stdout);
-                        return CLI_EXIT_OK;
+                        return OTELDEMO_EXIT_OK;
                 default:
                         return cli_option_error("health", c, argv);
                 }
@@ -357,11 +358,11 @@ int cmd_health(const cli_globals *g, int argc, char **argv)
         }
         if (unreachable) {
                 fprintf(stderr, "%s health: cannot reach %s\n", CLI_PROGRAM_NAME, g->url);
-                return CLI_EXIT_CONNECT;
+                return OTELDEMO_EXIT_UNAVAILABLE;
         }
         if (!all_ok) {
                 fprintf(stderr, "%s health: %s is not ready\n", CLI_PROGRAM_NAME, g->url);
-                return CLI_EXIT_FAILED;
+                return OTELDEMO_EXIT_FAILURE;
         }
-        return CLI_EXIT_OK;
+        return OTELDEMO_EXIT_OK;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What every part of the oteldemo CLI shares: exit codes (documented in oteldemo(1)) and the global
- * options given before the command.
+ * What every part of the oteldemo CLI shares: exit codes (the project's one table, exit-status.h,
+ * documented in oteldemo(1)) and the global options given before the command.
  */
 #pragma once
 
@@ -9,19 +9,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "exit-status.h"
+
 #define CLI_PROGRAM_NAME    "oteldemo"
 #define CLI_SERVICE_NAME    "oteldemo-cli" /* service.name of the CLI's spans */
 #define CLI_DEFAULT_URL     "http://127.0.0.1:8080"
 #define CLI_DEFAULT_TIMEOUT (10u * 1000u) /* ms per request */
 /* A missing collector must not hold the CLI up for longer than this at exit. */
 #define CLI_OTEL_SHUTDOWN_TIMEOUT_MS 500u
-
-enum {
-        CLI_EXIT_OK = 0,      /* the command did what was asked */
-        CLI_EXIT_FAILED = 1,  /* the API answered with an error (HTTP status >= 400) */
-        CLI_EXIT_USAGE = 2,   /* bad command line */
-        CLI_EXIT_CONNECT = 3, /* no answer: connection refused, name unknown, timeout */
-};
 
 typedef enum cli_output {
         CLI_OUTPUT_TABLE,
@@ -37,6 +32,3 @@ typedef struct cli_globals {
         bool verbose;        /* print trace ids and request lines on stderr */
         const char *token;   /* bearer token for /admin, or NULL */
 } cli_globals;
-
-/* Prints "oteldemo[ CMD]: message" and returns CLI_EXIT_USAGE, for `return cli_usage_error(...)`. */
-int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -14,6 +14,7 @@
 #include "cli-args.h"
 #include "commands.h"
 #include "output.h"
+#include "usage.h"
 
 #define CLI_PATH_MAX       512 /* path and query we build */
 #define CLI_LIST_LIMIT_MAX 200 /* the API's own maximum page */
@@ -62,20 +63,13 @@ int cli_dispatch(const cli_globals *g, const char *group, const char *help, cons
                                        group);
         if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
                 fputs(help, stdout);
-                return CLI_EXIT_OK;
+                return OTELDEMO_EXIT_OK;
         }
         for (size_t i = 0; i < n_subs; i++)
                 if (strcmp(argv[1], subs[i].name) == 0)
                         return subs[i].run(g, argc - 1, argv + 1);
         return cli_usage_error(group, "unknown subcommand '%s' (see '%s %s --help')", argv[1],
                                CLI_PROGRAM_NAME, group);
-}
-
-int cli_option_error(const char *cmd, int c, char **argv)
-{
-        if (c == ':')
-                return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
-        return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
 }
 
 int cli_positional_id(const char *cmd, int argc, char **argv, int64_t *ret)
@@ -86,14 +80,14 @@ int cli_positional_id(const char *cmd, int argc, char **argv, int64_t *ret)
                 return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
         if (cli_parse_id(argv[optind], ret) < 0)
                 return cli_usage_error(cmd, "invalid ID '%s' (expected a whole number > 0)", argv[optind]);
-        return CLI_EXIT_OK;
+        return OTELDEMO_EXIT_OK;
 }
 
 static int no_positional(const char *cmd, int argc, char **argv)
 {
         if (optind < argc)
                 return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-        return CLI_EXIT_OK;
+        return OTELDEMO_EXIT_OK;
 }
 
 static json_object *parse_json(const char *body, size_t len)
@@ -151,7 +145,7 @@ int cli_api_call(const cli_globals *g, const char *cmd, const http_client_reques
         r = http_client_new(g->url, g->timeout_ms, g->token, &client);
         if (r == -ENOMEM) {
                 fprintf(stderr, "%s %s: out of memory\n", CLI_PROGRAM_NAME, cmd);
-                return CLI_EXIT_FAILED;
+                return OTELDEMO_EXIT_FAILURE;
         }
         if (r < 0)
                 return cli_usage_error(NULL, "invalid URL '%s' (expected http://HOST[:PORT])", g->url);
@@ -166,15 +160,15 @@ int cli_api_call(const cli_globals *g, const char *cmd, const http_client_reques
                 if (resp.trace_id[0])
                         fprintf(stderr, " (trace_id %s)", resp.trace_id);
                 fputc('\n', stderr);
-                code = r == -ECONNREFUSED || r == -ETIMEDOUT || r == -EIO ? CLI_EXIT_CONNECT
-                                                                          : CLI_EXIT_FAILED;
+                code = r == -ECONNREFUSED || r == -ETIMEDOUT || r == -EIO ? OTELDEMO_EXIT_UNAVAILABLE
+                                                                          : OTELDEMO_EXIT_FAILURE;
                 goto out;
         }
         if (g->verbose)
                 fprintf(stderr, "< HTTP %ld\n", resp.status);
         if (resp.status < 200 || resp.status >= 300) {
                 print_api_error(cmd, &resp);
-                code = CLI_EXIT_FAILED;
+                code = OTELDEMO_EXIT_FAILURE;
                 goto out;
         }
         if (resp.body_len > 0) {
@@ -182,11 +176,11 @@ int cli_api_call(const cli_globals *g, const char *cmd, const http_client_reques
                 if (!*ret_json) {
                         fprintf(stderr, "%s %s: the reply is not valid JSON (trace_id %s)\n",
                                 CLI_PROGRAM_NAME, cmd, resp.trace_id);
-                        code = CLI_EXIT_FAILED;
+                        code = OTELDEMO_EXIT_FAILURE;
                         goto out;
                 }
         }
-        code = CLI_EXIT_OK;
+        code = OTELDEMO_EXIT_OK;
 out:
         http_client_response_done(&resp);
         http_client_free(client);
@@ -245,7 +239,7 @@ static int call_and_print(const cli_globals *g, const char *cmd, const http_clie
         int code;
 
         code = cli_api_call(g, cmd, req, &reply);
-        if (code == CLI_EXIT_OK && reply && print)
+        if (code == OTELDEMO_EXIT_OK && reply && print)
                 print(g, reply, cols, n_cols);
         json_object_put(reply);
         return code;
@@ -256,7 +250,8 @@ static const struct option help_only[] = {
         {},
 };
 
-/* Options of "X get ID": only --help. Returns CLI_EXIT_OK with *ret_id, CLI_HELP_SHOWN, or a usage error. */
+/* Options of "X get ID": only --help. Returns OTELDEMO_EXIT_OK with *ret_id, CLI_HELP_SHOWN, or a usage
+ * error. */
 static int parse_get_args(const char *cmd, const char *help, int argc, char **argv, int64_t *ret_id)
 {
         int c;
@@ -283,15 +278,16 @@ static int get_by_id(const cli_globals *g, const char *cmd, const char *help, in
         int code;
 
         code = parse_get_args(cmd, help, argc, argv, &id);
-        if (code != CLI_EXIT_OK)
-                return code == CLI_HELP_SHOWN ? CLI_EXIT_OK : code;
+        if (code != OTELDEMO_EXIT_OK)
+                return code == CLI_HELP_SHOWN ? OTELDEMO_EXIT_OK : code;
         (void)snprintf(path, sizeof(path), "%.*s%" PRId64 "%s", (int)(hole - route), route, id,
                        hole + strlen("{id}"));
         return call_and_print(g, cmd, &(http_client_request){.method = "GET", .path = path, .route = route},
                               print, cols, n_cols);
 }
 
-/* --limit N (1..CLI_LIST_LIMIT_MAX) or --offset N (>= 0) of a list command: CLI_EXIT_OK or a usage error. */
+/* --limit N (1..CLI_LIST_LIMIT_MAX) or --offset N (>= 0) of a list command: OTELDEMO_EXIT_OK or a usage
+ * error. */
 static int paging_option(const char *cmd, int c, const char *arg, uint64_t *limit, uint64_t *offset)
 {
         if (c == 'l' && cli_parse_uint(arg, 1, CLI_LIST_LIMIT_MAX, limit) < 0)
@@ -299,15 +295,15 @@ static int paging_option(const char *cmd, int c, const char *arg, uint64_t *limi
                                        CLI_LIST_LIMIT_MAX);
         if (c == 'o' && cli_parse_uint(arg, 0, INT64_MAX, offset) < 0)
                 return cli_usage_error(cmd, "invalid --offset '%s' (expected a number >= 0)", arg);
-        return CLI_EXIT_OK;
+        return OTELDEMO_EXIT_OK;
 }
 
-/* --user ID: CLI_EXIT_OK or a usage error. */
+/* --user ID: OTELDEMO_EXIT_OK or a usage error. */
 static int user_option(const char *cmd, const char *arg, int64_t *ret)
 {
         if (cli_parse_id(arg, ret) < 0)
                 return cli_usage_error(cmd, "invalid --user '%s' (expected an id > 0)", arg);
-        return CLI_EXIT_OK;
+        return OTELDEMO_EXIT_OK;
 }
 
 /* ---- users ------------------------------------------------------------------------------------ */
@@ -339,18 +335,18 @@ static int users_list(const cli_globals *g, int argc, char **argv)
                 switch (c) {
                 case 'l':
                 case 'o':
-                        if (paging_option(cmd, c, optarg, &limit, &offset) != CLI_EXIT_OK)
-                                return CLI_EXIT_USAGE;
+                        if (paging_option(cmd, c, optarg, &limit, &offset) != OTELDEMO_EXIT_OK)
+                                return OTELDEMO_EXIT_USAGE;
                         have_limit |= c == 'l';
                         break;
                 case 'h':
                         fputs(users_help, stdout);
-                        return CLI_EXIT_OK;
+                        return OTELDEMO_EXIT_OK;
                 default:
                         return cli_option_error(cmd, c, argv);
                 }
-        if (no_positional(cmd, argc, argv) != CLI_EXIT_OK)
-                return CLI_EXIT_USAGE;
+        if (no_positional(cmd, argc, argv) != OTELDEMO_EXIT_OK)
+                return OTELDEMO_EXIT_USAGE;
         if (have_limit)
                 (void)snprintf(path, sizeof(path), "/api/users?limit=%" PRIu64 "&offset=%" PRIu64, limit,
                                offset);
@@ -390,12 +386,12 @@ static int users_create(const cli_globals *g, int argc, char **argv)
                         break;
                 case 'h':
                         fputs(users_help, stdout);
-                        return CLI_EXIT_OK;
+                        return OTELDEMO_EXIT_OK;
                 default:
                         return cli_option_error(cmd, c, argv);
                 }
-        if (no_positional(cmd, argc, argv) != CLI_EXIT_OK)
-                return CLI_EXIT_USAGE;
+        if (no_positional(cmd, argc, argv) != OTELDEMO_EXIT_OK)
+                return OTELDEMO_EXIT_USAGE;
         /* Only presence is checked here; lengths and the address syntax are the API's rules (400). */
         if (!name || !*name)
                 return cli_usage_error(cmd, "--name is required");
@@ -408,7 +404,7 @@ static int users_create(const cli_globals *g, int argc, char **argv)
             json_object_object_add(body, "email", json_object_new_string(email)) < 0) {
                 json_object_put(body);
                 fprintf(stderr, "%s %s: out of memory\n", CLI_PROGRAM_NAME, cmd);
-                return CLI_EXIT_FAILED;
+                return OTELDEMO_EXIT_FAILURE;
         }
         code = call_and_print(g, cmd,
                               &(http_client_request){.method = "POST",
@@ -464,17 +460,17 @@ static int products_list(const cli_globals *g, int argc, char **argv)
                         break;
                 case 'l':
                 case 'o':
-                        if (paging_option(cmd, c, optarg, &limit, &offset) != CLI_EXIT_OK)
-                                return CLI_EXIT_USAGE;
+                        if (paging_option(cmd, c, optarg, &limit, &offset) != OTELDEMO_EXIT_OK)
+                                return OTELDEMO_EXIT_USAGE;
                         break;
                 case 'h':
                         fputs(products_help, stdout);
-                        return CLI_EXIT_OK;
+                        return OTELDEMO_EXIT_OK;
                 default:
                         return cli_option_error(cmd, c, argv);
                 }
-        if (no_positional(cmd, argc, argv) != CLI_EXIT_OK)
-                return CLI_EXIT_USAGE;
+        if (no_positional(cmd, argc, argv) != OTELDEMO_EXIT_OK)
+                return OTELDEMO_EXIT_USAGE;
         len = (size_t)snprintf(path, sizeof(path), "/api/products?offset=%" PRIu64, offset);
         if (limit)
                 len += (size_t)snprintf(path + len, sizeof(path) - len, "&limit=%" PRIu64, limit);
@@ -482,7 +478,7 @@ static int products_list(const cli_globals *g, int argc, char **argv)
                 escaped = curl_easy_escape(NULL, query, 0);
                 if (!escaped) {
                         fprintf(stderr, "%s %s: out of memory\n", CLI_PROGRAM_NAME, cmd);
-                        return CLI_EXIT_FAILED;
+                        return OTELDEMO_EXIT_FAILURE;
                 }
                 if (strlen(escaped) + len + sizeof("&q=") > sizeof(path)) {
                         curl_free(escaped);
@@ -553,8 +549,8 @@ static int orders_create(const cli_globals *g, int argc, char **argv)
         while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
                 switch (c) {
                 case 'u':
-                        if (user_option(cmd, optarg, &user) != CLI_EXIT_OK)
-                                return CLI_EXIT_USAGE;
+                        if (user_option(cmd, optarg, &user) != OTELDEMO_EXIT_OK)
+                                return OTELDEMO_EXIT_USAGE;
                         break;
                 case 'p':
                         if (cli_parse_id(optarg, &product) < 0)
@@ -575,12 +571,12 @@ static int orders_create(const cli_globals *g, int argc, char **argv)
                         break;
                 case 'h':
                         fputs(orders_help, stdout);
-                        return CLI_EXIT_OK;
+                        return OTELDEMO_EXIT_OK;
                 default:
                         return cli_option_error(cmd, c, argv);
                 }
-        if (no_positional(cmd, argc, argv) != CLI_EXIT_OK)
-                return CLI_EXIT_USAGE;
+        if (no_positional(cmd, argc, argv) != OTELDEMO_EXIT_OK)
+                return OTELDEMO_EXIT_USAGE;
         if (user == 0)
                 return cli_usage_error(cmd, "--user is required");
         if (product == 0)
@@ -621,17 +617,17 @@ static int orders_list(const cli_globals *g, int argc, char **argv)
         while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
                 switch (c) {
                 case 'u':
-                        if (user_option(cmd, optarg, &user) != CLI_EXIT_OK)
-                                return CLI_EXIT_USAGE;
+                        if (user_option(cmd, optarg, &user) != OTELDEMO_EXIT_OK)
+                                return OTELDEMO_EXIT_USAGE;
                         break;
                 case 'h':
                         fputs(orders_help, stdout);
-                        return CLI_EXIT_OK;
+                        return OTELDEMO_EXIT_OK;
                 default:
                         return cli_option_error(cmd, c, argv);
                 }
-        if (no_positional(cmd, argc, argv) != CLI_EXIT_OK)
-                return CLI_EXIT_USAGE;
+        if (no_positional(cmd, argc, argv) != OTELDEMO_EXIT_OK)
+                return OTELDEMO_EXIT_USAGE;
         if (user == 0)
                 return cli_usage_error(cmd, "--user is required");
         (void)snprintf(path, sizeof(path), "/api/users/%" PRId64 "/orders", user);

@@ -17,10 +17,10 @@ int cmd_faults(const cli_globals *g, int argc, char **argv);
 int cmd_health(const cli_globals *g, int argc, char **argv);
 int cmd_load(const cli_globals *g, int argc, char **argv);
 
-/* One API call as a command does it: sends req, and on success returns CLI_EXIT_OK with the parsed
+/* One API call as a command does it: sends req, and on success returns OTELDEMO_EXIT_OK with the parsed
  * JSON reply in *ret_json (NULL for an empty body; the caller puts it). Otherwise prints one line on
- * stderr — the API's error message and trace id, or why no reply came — and returns CLI_EXIT_FAILED
- * or CLI_EXIT_CONNECT. With --verbose, the request line and its trace id go to stderr too. */
+ * stderr — the API's error message and trace id, or why no reply came — and returns OTELDEMO_EXIT_FAILURE
+ * or OTELDEMO_EXIT_UNAVAILABLE. With --verbose, the request line and its trace id go to stderr too. */
 int cli_api_call(const cli_globals *g, const char *cmd, const http_client_request *req,
                  json_object **ret_json);
 
@@ -35,7 +35,5 @@ int cli_dispatch(const cli_globals *g, const char *group, const char *help, cons
 /* What an option parser returns after printing --help (the command then exits 0). */
 #define CLI_HELP_SHOWN (-1)
 
-/* getopt error → one usage line naming the bad option; returns CLI_EXIT_USAGE. */
-int cli_option_error(const char *cmd, int c, char **argv);
 /* Parses a positional ID argument for cmd (argv[optind]); exactly one must be present. */
 int cli_positional_id(const char *cmd, int argc, char **argv, int64_t *ret);

@@ -25,6 +25,7 @@
 #include "schedule.h"
 #include "otel.h"
 #include "sessions.h"
+#include "usage.h"
 
 #define LOAD_DEFAULT_RATE        10.0
 #define LOAD_DEFAULT_DURATION_NS (UINT64_C(60) * SCHEDULE_NSEC_PER_SEC)
@@ -326,7 +327,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
         uint64_t next_tick, interval, end, sessions[_LOAD_SESSION_KIND_MAX] = {};
         load_worker *workers;
         load_run *run;
-        int r, code = CLI_EXIT_OK;
+        int r, code = OTELDEMO_EXIT_OK;
 
         run = calloc(1, sizeof(*run));
         workers = calloc(opts->concurrency, sizeof(*workers));
@@ -334,7 +335,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
                 free(run);
                 free(workers);
                 fprintf(stderr, "%s load: out of memory\n", CLI_PROGRAM_NAME);
-                return CLI_EXIT_FAILED;
+                return OTELDEMO_EXIT_FAILURE;
         }
         run->opts = opts;
         pthread_mutex_init(&run->stats.lock, NULL);
@@ -347,7 +348,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
                 r = http_client_new(g->url, g->timeout_ms, g->token, &workers[i].client);
                 if (r < 0) {
                         code = r == -ENOMEM
-                                       ? CLI_EXIT_FAILED
+                                       ? OTELDEMO_EXIT_FAILURE
                                        : cli_usage_error(NULL,
                                                          "invalid URL '%s' (expected http://HOST[:PORT])",
                                                          g->url);
@@ -358,7 +359,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
         if (r < 0) {
                 fprintf(stderr, "%s load: cannot install signal handlers: %s\n", CLI_PROGRAM_NAME,
                         strerror(-r));
-                code = CLI_EXIT_FAILED;
+                code = OTELDEMO_EXIT_FAILURE;
                 goto out;
         }
 
@@ -427,7 +428,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
 
                         if (!o) {
                                 fprintf(stderr, "%s load: out of memory\n", CLI_PROGRAM_NAME);
-                                code = CLI_EXIT_FAILED;
+                                code = OTELDEMO_EXIT_FAILURE;
                                 goto out;
                         }
                         output_json(stdout, o);
@@ -438,7 +439,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
         if (gave_up) {
                 fprintf(stderr, "%s load: cannot reach %s: no reply to %" PRIu64 " requests, giving up\n",
                         CLI_PROGRAM_NAME, g->url, run->stats.done);
-                code = CLI_EXIT_CONNECT;
+                code = OTELDEMO_EXIT_UNAVAILABLE;
         }
 out:
         for (unsigned i = 0; i < opts->concurrency; i++)
@@ -536,7 +537,7 @@ int cmd_load(const cli_globals *g, int argc, char **argv)
                         break;
                 case 'h':
                         fputs(load_help, stdout);
-                        return CLI_EXIT_OK;
+                        return OTELDEMO_EXIT_OK;
                 default:
                         return cli_option_error(cmd, c, argv);
                 }

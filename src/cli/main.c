@@ -5,7 +5,6 @@
  * SDK down within a bounded time so that a missing collector never holds the shell up.
  */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "commands.h"
 #include "config.h"
 #include "otel.h"
+#include "usage.h"
 
 static const struct {
         const char *name;
@@ -46,21 +46,9 @@ static const char main_help[] =
         "  --version, --help\n"
         "\n"
         "'oteldemo COMMAND --help' describes a command. Exit status: 0 ok, 1 the request failed,\n"
-        "2 usage error, 3 cannot connect. Tracing follows the OTEL_* environment variables.\n";
+        "2 usage error, 69 cannot connect. Tracing follows the OTEL_* environment variables.\n";
 
-int cli_usage_error(const char *cmd, const char *fmt, ...)
-{
-        va_list ap;
-
-        fprintf(stderr, "%s%s%s: ", CLI_PROGRAM_NAME, cmd ? " " : "", cmd ? cmd : "");
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-        return CLI_EXIT_USAGE;
-}
-
-/* Global options, up to the command name. Returns CLI_EXIT_OK, CLI_HELP_SHOWN or a usage error. */
+/* Global options, up to the command name. Returns OTELDEMO_EXIT_OK, CLI_HELP_SHOWN or a usage error. */
 static int parse_globals(int argc, char **argv, cli_globals *g)
 {
         static const struct option opts[] = {
@@ -119,7 +107,7 @@ static int parse_globals(int argc, char **argv, cli_globals *g)
                 }
         if (strncmp(g->url, "http://", 7) != 0 && strncmp(g->url, "https://", 8) != 0)
                 return cli_usage_error(NULL, "invalid --url '%s' (expected http://HOST[:PORT])", g->url);
-        return CLI_EXIT_OK;
+        return OTELDEMO_EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -131,8 +119,8 @@ int main(int argc, char **argv)
         int code, r;
 
         code = parse_globals(argc, argv, &g);
-        if (code != CLI_EXIT_OK)
-                return code == CLI_HELP_SHOWN ? CLI_EXIT_OK : code;
+        if (code != OTELDEMO_EXIT_OK)
+                return code == CLI_HELP_SHOWN ? OTELDEMO_EXIT_OK : code;
         if (optind >= argc)
                 return cli_usage_error(NULL, "missing command (see 'oteldemo --help')");
         for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -143,7 +131,7 @@ int main(int argc, char **argv)
 
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
                 fprintf(stderr, "%s: cannot initialise libcurl\n", CLI_PROGRAM_NAME);
-                return CLI_EXIT_FAILED;
+                return OTELDEMO_EXIT_FAILURE;
         }
         /* The CLI records spans only; unless asked for, do not start the metrics and logs pipelines. */
         (void)setenv("OTEL_METRICS_EXPORTER", "none", 0);

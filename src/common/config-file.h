@@ -20,9 +20,6 @@
 #define CONFIG_NAME_MAX       64u  /* section and key names */
 #define CONFIG_ERROR_MAX      512u /* one error line */
 
-/* sysexits.h EX_CONFIG: what a daemon exits with on a bad configuration. */
-#define CONFIG_EXIT_INVALID 78
-
 typedef struct config_file config_file;
 
 /* Parses path. On a syntax error returns -EINVAL and, when ret_error is not NULL, copies the error

@@ -94,10 +94,10 @@ int http_builtin_register(http_server *s)
 {
         int r;
 
-        if ((r = http_router_add(s->router, "GET", "/healthz", (void *)http_healthz, s)) < 0 ||
-            (r = http_router_add(s->router, "GET", "/readyz", (void *)http_readyz, s)) < 0 ||
-            (r = http_router_add(s->router, "GET", "/metrics", (void *)http_metrics, s)) < 0 ||
-            (r = http_router_add(s->router, "GET", "/debug/tracez", (void *)http_tracez, s)) < 0)
+        if ((r = http_router_add(s->router, "GET", "/healthz", http_healthz, s)) < 0 ||
+            (r = http_router_add(s->router, "GET", "/readyz", http_readyz, s)) < 0 ||
+            (r = http_router_add(s->router, "GET", "/metrics", http_metrics, s)) < 0 ||
+            (r = http_router_add(s->router, "GET", "/debug/tracez", http_tracez, s)) < 0)
                 return r;
         return 0;
 }

@@ -28,7 +28,7 @@ typedef struct http_route {
         char *pattern;   /* owned copy of the template */
         http_segment segments[HTTP_ROUTER_MAX_SEGMENTS];
         size_t n_segments;
-        void *handler;
+        http_handler_fn handler;
         void *userdata;
 } http_route;
 
@@ -150,7 +150,8 @@ out:
         return r;
 }
 
-int http_router_add(http_router *r, const char *method, const char *pattern, void *handler, void *userdata)
+int http_router_add(http_router *r, const char *method, const char *pattern, http_handler_fn handler,
+                    void *userdata)
 {
         http_route rt = {0};
         int ret;

@@ -19,13 +19,18 @@
 #define HTTP_ROUTER_ALLOW_MAX    64   /* "GET, POST, PUT, DELETE, PATCH" fits */
 
 typedef struct http_router http_router;
+typedef struct http_request http_request;
+
+/* A route handler. Must reply (http_reply_*, http-server.h) before returning; if it does not, the client
+ * gets 500. */
+typedef void (*http_handler_fn)(http_request *req, void *userdata);
 
 /* The result of a successful lookup. Strings point into the match itself or the router; rest points
  * into the looked-up path. */
 typedef struct http_route_match {
-        const char *pattern; /* the route template, e.g. "/api/users/{id}" */
-        void *handler;       /* as registered (the server casts it back) */
-        void *userdata;      /* as registered */
+        const char *pattern;     /* the route template, e.g. "/api/users/{id}" */
+        http_handler_fn handler; /* as registered */
+        void *userdata;          /* as registered */
         size_t n_params;
         const char *param_names[HTTP_ROUTER_MAX_PARAMS];
         const char *param_values[HTTP_ROUTER_MAX_PARAMS]; /* the matched segments (NUL-terminated) */
@@ -40,7 +45,7 @@ void http_router_free(http_router *r);
 /* method: "GET", "POST"…; pattern: starts with '/', segments separated by '/', "{name}" parameters,
  * optionally a last segment "*". Returns -EINVAL for a malformed pattern, -EEXIST when the same method
  * and pattern are already routed, -E2BIG over the caps, -ENOMEM. */
-int http_router_add(http_router *r, const char *method, const char *pattern, void *handler,
+int http_router_add(http_router *r, const char *method, const char *pattern, http_handler_fn handler,
                     void *userdata) OTEL_WUR;
 
 /* Looks up path (already percent-decoded, without the query). Returns 0 and fills *ret; -ENOENT when

@@ -234,7 +234,10 @@ static void http_server_host(const http_request *req, char *host, size_t size, i
         if (!h || !*h)
                 return;
         if (http_listen_split(h, host, size, p, sizeof(p)) == 0) {
-                *port = strtol(p, NULL, 10);
+                char *end;
+                long v = strtol(p, &end, 10);
+
+                *port = *end || v <= 0 || v > 65535 ? req->server->port : v;
         } else if (strlen(h) < size && !strchr(h, ':')) {
                 memcpy(host, h, strlen(h) + 1);
                 *port = 80; /* the default port of the http scheme */
@@ -374,7 +377,7 @@ static void http_dispatch(http_request *req)
                 http_reply_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed here",
                                  req->method);
         } else {
-                ((http_handler_fn)req->match.handler)(req, req->match.userdata);
+                req->match.handler(req, req->match.userdata);
                 if (!req->replied) {
                         otel_log(OTEL_SEVERITY_ERROR, "handler of %s %s made no reply", req->method,
                                  req->match.pattern);
@@ -635,7 +638,7 @@ fail:
 int http_server_route(http_server *s, const char *method, const char *pattern, http_handler_fn handler,
                       void *userdata)
 {
-        return http_router_add(s->router, method, pattern, (void *)handler, userdata);
+        return http_router_add(s->router, method, pattern, handler, userdata);
 }
 
 int http_server_start(http_server *s)

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "config-file.h"
+#include "http-router.h" /* http_handler_fn */
 #include "otel.h"
 
 #define HTTP_LISTEN_MAX        128u /* "host:port" text */
@@ -31,10 +32,6 @@
 #define HTTP_JSON_MAX_DEPTH    32  /* nesting accepted in request bodies */
 
 typedef struct http_server http_server;
-typedef struct http_request http_request;
-
-/* A route handler. Must reply (http_reply_*) before returning; if it does not, the client gets 500. */
-typedef void (*http_handler_fn)(http_request *req, void *userdata);
 /* Readiness for /readyz: 0 when ready, else a negative errno and a short reason in ret_reason. */
 typedef int (*http_ready_fn)(void *userdata, char *ret_reason, size_t reason_size);
 

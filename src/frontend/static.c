@@ -191,11 +191,15 @@ bool static_accepts_gzip(const char *accept_encoding)
                         while (qp < end && (*qp == ' ' || *qp == '\t'))
                                 qp++;
                         if (end - qp >= 2 && (qp[0] == 'q' || qp[0] == 'Q') && qp[1] == '=') {
-                                char num[8] = {0};
+                                char num[8] = {0}, *qend;
                                 size_t nlen = (size_t)(end - qp - 2);
 
                                 memcpy(num, qp + 2, nlen < sizeof(num) - 1 ? nlen : sizeof(num) - 1);
-                                q = strtod(num, NULL);
+                                q = strtod(num, &qend);
+                                while (*qend == ' ' || *qend == '\t')
+                                        qend++;
+                                if (qend == num || *qend) /* not a qvalue: not acceptable */
+                                        q = 0;
                         }
                 }
                 if ((tlen == 4 && strncasecmp(tok, "gzip", 4) == 0) ||

@@ -389,8 +389,7 @@ typedef struct otel_buf {
 /* Room for extra more bytes (and the NUL): 0, -E2BIG past max, -ENOMEM. */
 int otel_buf_reserve(otel_buf *b, size_t extra) OTEL_WUR;
 int otel_buf_append(otel_buf *b, const void *p, size_t n) OTEL_WUR;
-int otel_buf_appendf(otel_buf *b, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3), warn_unused_result));
+int otel_buf_appendf(otel_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3))) OTEL_WUR;
 void otel_buf_reset(otel_buf *b); /* len = 0, keeps memory */
 void otel_buf_free(otel_buf *b);  /* frees memory, zeroes the struct but keeps max; NULL-safe */
 

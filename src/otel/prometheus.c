@@ -179,6 +179,7 @@ static void pw_char(prom_writer *w, char c)
 static void format_double(double d, char ret[PROM_FLOAT_MAX])
 {
         int digits, exp;
+        char *end;
 
         if (isnan(d)) {
                 snprintf(ret, PROM_FLOAT_MAX, "NaN");
@@ -190,11 +191,11 @@ static void format_double(double d, char ret[PROM_FLOAT_MAX])
         }
         for (digits = 1; digits < 17; digits++) {
                 snprintf(ret, PROM_FLOAT_MAX, "%.*e", digits - 1, d);
-                if (strtod(ret, NULL) == d)
+                if (strtod(ret, &end) == d && !*end)
                         break;
         }
         snprintf(ret, PROM_FLOAT_MAX, "%.*e", digits - 1, d);
-        exp = (int)strtol(strchr(ret, 'e') + 1, NULL, 10);
+        exp = (int)strtol(strchr(ret, 'e') + 1, &end, 10); /* "%e" always writes an exponent */
         if (d == 0 || (exp >= -4 && exp < 6))
                 snprintf(ret, PROM_FLOAT_MAX, "%.*f", digits - 1 - exp > 0 ? digits - 1 - exp : 0, d);
 }

@@ -36,7 +36,7 @@ SPAN_KIND_CLIENT = 3
 CLI_TIMEOUT_S = 90
 # The CLI gives a missing collector this long at exit (CLI_OTEL_SHUTDOWN_TIMEOUT_MS), plus process start.
 SHUTDOWN_BOUND_S = 2.0
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 69  # src/common/exit-status.h
 
 
 @pytest.fixture(scope="session")
@@ -160,7 +160,7 @@ def stub():
     s.close()
 
 
-def test_connection_refused_exits_3_with_one_line(cli_path):
+def test_connection_refused_exits_69_with_one_line(cli_path):
     port = free_port()
     out = run_cli(cli_path, "users", "get", "1", url=f"http://127.0.0.1:{port}")
     assert out.returncode == EXIT_CONNECT
@@ -185,7 +185,7 @@ def test_non_json_error_shows_first_line_of_body(cli_path, stub):
                         one_line(out.stderr))
 
 
-def test_timeout_exits_3(cli_path, stub):
+def test_timeout_exits_69(cli_path, stub):
     t0 = time.monotonic()
     out = run_cli(cli_path, "--timeout", "300ms", "users", "get", "2", url=stub.url)
     assert out.returncode == EXIT_CONNECT
@@ -597,7 +597,7 @@ def test_health_is_ready_both_formats(cli_path, shop, which):
     assert health["ready"] is True and health["healthz"]["status"] == 200 and health["readyz"]["status"] == 200
 
 
-def test_health_of_nothing_exits_3(cli_path):
+def test_health_of_nothing_exits_69(cli_path):
     out = run_cli(cli_path, "--output", "json", "health", url=f"http://127.0.0.1:{free_port()}")
     assert out.returncode == EXIT_CONNECT
     assert json.loads(out.stdout)["ready"] is False

@@ -176,9 +176,15 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], "serve") == 0)
                 r = serve();
         else if (argc > 2) {
-                long ms = strtol(argv[2], NULL, 10);
+                char *end;
+                long ms = strtol(argv[2], &end, 10);
                 struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000};
-                nanosleep(&ts, NULL);
+
+                if (end == argv[2] || *end || ms < 0) {
+                        fprintf(stderr, "otel-metrics-demo: linger-ms must be a whole number >= 0\n");
+                        r = -1;
+                } else
+                        nanosleep(&ts, NULL);
         }
         if (otel_sdk_shutdown(DEMO_SHUTDOWN_MS) < 0) {
                 fprintf(stderr, "otel-metrics-demo: shutdown timed out\n");

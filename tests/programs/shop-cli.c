@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "db-pool.h"
 #include "otel.h"
 #include "shop.h"
 
@@ -285,6 +286,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "db_pool_new: %s\n", strerror(-r));
                 return 1;
         }
+        db_pool_set_statement_delay(pool, shop_faults_db_slow_query_ms);
         (void)shop_telemetry_init(pool);
 
         if (strcmp(argv[1], "repl") == 0 && argc == 2)

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* backend-app.h - what the backend's HTTP handlers share: the pool, the admin token, the fault lock. */
+#pragma once
+
+#include <pthread.h>
+
+#include "shop.h"
+
+typedef struct backend_app {
+        db_pool *pool;
+        char *admin_token;           /* owned; NULL: the admin endpoint refuses everyone */
+        pthread_mutex_t faults_lock; /* one read-modify-write of the fault flags at a time */
+} backend_app;

@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: Apache-2.0
+# The exit statuses both daemons share with the CLI (src/common/exit-status.h, README, oteldemo(1)):
+# 2 for a bad command line, 78 for an invalid configuration, 69 when a service they need does not
+# answer. The skeleton (service_main) owns them, so both daemons are held to the same table.
+import subprocess
+
+import pytest
+
+from shop_stack import Backend, clean_env, free_port
+
+EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_CONFIG = 2, 69, 78
+DAEMONS = ["src/backend/oteldemo-backend", "src/frontend/oteldemo-frontend"]
+
+
+def run(*args):
+    return subprocess.run([str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30,
+                          env=clean_env({"OTEL_TRACES_EXPORTER": "none"}))
+
+
+@pytest.mark.parametrize("daemon", DAEMONS)
+def test_unknown_option_exits_2_pointing_at_help(build_dir, daemon):
+    binary = build_dir / daemon
+    out = run(binary, "--no-such-option")
+    assert out.returncode == EXIT_USAGE, out.stderr
+    assert f"Try '{binary.name} --help'." in out.stderr
+    assert out.stdout == ""
+
+
+@pytest.mark.parametrize("daemon", DAEMONS)
+def test_unexpected_argument_exits_2_naming_it(build_dir, daemon):
+    binary = build_dir / daemon
+    out = run(binary, "stray")
+    assert out.returncode == EXIT_USAGE
+    assert f"{binary.name}: unexpected argument 'stray'" in out.stderr
+
+
+@pytest.mark.parametrize("daemon", DAEMONS)
+def test_missing_config_file_exits_78_naming_it(build_dir, tmp_path, daemon):
+    missing = tmp_path / "absent.conf"
+    out = run(build_dir / daemon, "--config", str(missing), "--check-config")
+    assert out.returncode == EXIT_CONFIG
+    assert str(missing) in out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("daemon", DAEMONS)
+def test_help_lists_the_exit_statuses(build_dir, daemon):
+    out = run(build_dir / daemon, "--help")
+    assert out.returncode == 0
+    assert "Exit status: 0 ok, 1 failure, 2 usage error, 69 a service it needs is unavailable, 78 " \
+           "invalid configuration." in out.stdout
+
+
+def test_migrate_without_a_database_exits_69(build_dir, tmp_path):
+    port = free_port()  # nothing listens there
+    backend = Backend(build_dir, f"host=127.0.0.1 port={port} dbname=x connect_timeout=2", tmp_path)
+    out = backend.run("--migrate")
+    assert out.returncode == EXIT_UNAVAILABLE, out.stdout
+    assert "Cannot connect to the database" in out.stdout
