@@ -16,10 +16,7 @@
 
 static uint64_t backend_now_ms(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+        return otel_mono_ns() / 1000000u; /* the one monotonic clock, in ms */
 }
 
 int backend_daemon_config_load(void *userdata, const char *path, char *ret_error)

@@ -41,10 +41,7 @@ int service_signals_block(void)
 
 static uint64_t service_now_ms(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+        return otel_mono_ns() / 1000000u; /* the one monotonic clock, in ms */
 }
 
 static void service_update_status(const service_ops *ops, void *userdata)

@@ -16,15 +16,15 @@
 #include <zlib.h>
 
 #include "clock.h"
-#include "config.h"
 #include "diag.h"
 #include "env.h"
+#include "otel-http.h"
 #include "otlp-http.h"
 #include "propagation.h"
 #include "random.h"
 
 #define OTLP_ENV_NAME_MAX     96 /* "OTEL_EXPORTER_OTLP_<SIGNAL>_CLIENT_CERTIFICATE" and then some */
-#define OTLP_HTTP_USER_AGENT  "OTel-OTLP-Exporter-C/" OTELDEMO_VERSION
+#define OTLP_HTTP_USER_AGENT  "OTel-OTLP-Exporter-C/" OTEL_SDK_VERSION
 #define OTLP_GZIP_WINDOW_BITS (15 + 16) /* 32 KiB window, +16 selects the gzip wrapper (RFC 1952) */
 #define OTLP_GZIP_MEM_LEVEL   8         /* zlib's default */
 
@@ -50,22 +50,15 @@ struct otlp_http {
 
 /* ---- configuration ---------------------------------------------------------------------------- */
 
+/* An http(s) URL with a host (otel-http.h's parser), and nothing a header line or curl would choke on. */
 static bool url_is_valid(const char *url)
 {
-        const char *host;
+        otel_http_server srv;
 
-        if (strncasecmp(url, "http://", 7) == 0)
-                host = url + 7;
-        else if (strncasecmp(url, "https://", 8) == 0)
-                host = url + 8;
-        else
-                return false;
-        if (*host == 0 || *host == '/')
-                return false;
         for (const char *p = url; *p; p++)
                 if ((unsigned char)*p <= ' ' || *p == 0x7f)
                         return false;
-        return true;
+        return otel_http_url_server(url, &srv) == 0;
 }
 
 int otlp_http_endpoint_resolve(const char *signal_endpoint, const char *generic_endpoint,
@@ -350,21 +343,6 @@ void otlp_http_config_done(otlp_http_config *cfg)
 bool otlp_http_status_is_retryable(long status)
 {
         return status == 429 || status == 502 || status == 503 || status == 504;
-}
-
-/* A connection that was refused, dropped or reset: the spec counts these as retryable. */
-static bool curl_code_is_retryable(CURLcode cc)
-{
-        switch (cc) {
-        case CURLE_COULDNT_CONNECT:
-        case CURLE_SEND_ERROR:
-        case CURLE_RECV_ERROR:
-        case CURLE_GOT_NOTHING:
-        case CURLE_PARTIAL_FILE:
-                return true;
-        default:
-                return false;
-        }
 }
 
 uint64_t otlp_http_backoff_ns(unsigned retry, double unit)
@@ -891,12 +869,14 @@ int otlp_http_send(otlp_http *h, const void *body, size_t len, uint64_t deadline
                         }
                         if (!http_retry_after(h, &wait_ns))
                                 wait_ns = otlp_http_backoff_ns(attempt, otel_random_unit());
-                } else if (curl_code_is_retryable(cc)) {
+                } else if (otel_http_curl_error_lookup(cc)->retryable) {
+                        /* A connection that was refused, dropped or reset: the spec retries these. */
                         wait_ns = otlp_http_backoff_ns(attempt, otel_random_unit());
                 } else {
-                        r = cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
-                            : cc == CURLE_OUT_OF_MEMORY    ? -ENOMEM
-                                                           : -EIO;
+                        r = otel_http_curl_error_lookup(cc)->err;
+                        /* This transport's contract (otlp-http.h) names only these. */
+                        if (r != -ETIMEDOUT && r != -ENOMEM)
+                                r = -EIO;
                         break;
                 }
                 /* Never wait, nor send, past the deadline: give up now rather than sleep in vain. */

@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "buf.h"
 #include "otel.h"
 
 #define OTLP_HTTP_DEFAULT_ENDPOINT   "http://localhost:4318"

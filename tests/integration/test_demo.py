@@ -61,7 +61,7 @@ def read_until(proc, marker, timeout):
 
 def start_demo(build_dir, ports, *flags):
     """scripts/demo with the test build, on ports {flag: port}, in a process group of its own."""
-    argv = [str(DEMO), "--no-install", "--no-build", "--build-dir", str(build_dir), *flags]
+    argv = [str(DEMO), "--no-install", "--no-build", "--daemons-only", "--build-dir", str(build_dir), *flags]
     for flag, port in ports.items():
         argv += [flag, str(port)]
     return subprocess.Popen(argv, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

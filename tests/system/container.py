@@ -36,8 +36,9 @@ Container(name, root, network="host", binds=(), apt_cache=True)
              "private" only a loopback of its own (nspawn --private-network);
              Network   a veth on a bridge in a private network namespace (see Network below).
     binds: iterable of (host_path, container_path) or (host_path, container_path, "ro").
-    apt_cache: bind the shared apt lists and .deb archive caches of this root (see prefetch()), so
-               a private-network container installs packages prefetched earlier, offline.
+    apt_cache: True: a hard-linked snapshot of this root's apt lists and .deb archives (see
+               prefetch()), so a private-network container installs prefetched packages offline;
+               "shared": those caches bind-mounted read-write (prefetch() itself); False: none.
     Use it as a context manager (boot on enter, poweroff and full cleanup on exit, also on error),
     or call boot() and destroy() yourself.
 
@@ -102,7 +103,7 @@ import sys
 import time
 from pathlib import Path
 
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 SUITE = "bookworm"
 VARIANT = "minbase"
 BASE_PACKAGES = ("systemd", "systemd-sysv", "dbus", "ca-certificates")
@@ -117,6 +118,7 @@ CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Host apt.conf.d settings worth copying: how to reach the mirror, not how the host cleans up.
 APT_CONF_WANTED = re.compile(r"(?i)proxy|check-valid-until|check-date|valid-time")
 MACHINE_NAME_MAX = 64  # nspawn's limit on --machine=
+FORK_INSIDE = ["/bin/sh", "-c", '"$@"; exit $?', "sh"]
 
 
 class ContainerError(RuntimeError):
@@ -299,9 +301,40 @@ def _debootstrap(target: Path, recipe: dict) -> None:
         (target / "etc/hostname").unlink()
     for deb in (target / "var/cache/apt/archives").glob("*.deb"):
         deb.unlink()
-    # debootstrap's one-line sources.list is replaced by the host's sources per container.
+    # debootstrap's one-line sources.list is replaced by the host's sources, and the root brought
+    # up to date with them (updates, security): an upgrade of systemd inside a booted container
+    # would re-execute PID 1, which does not survive that here.
     with contextlib.suppress(FileNotFoundError):
         (target / "etc/apt/sources.list").unlink()
+    _copy_apt_config(target)
+    with open(target.parent / f"{target.name}.upgrade.log", "wb") as out:
+        rc = subprocess.run(
+            ["systemd-nspawn", "--quiet", "--register=no", "--keep-unit", f"--directory={target}", "--pipe",
+             "--", "/bin/sh", "-c", "apt-get update -q && apt-get dist-upgrade -y -q && apt-get clean"],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive")).returncode
+    log = target.parent / f"{target.name}.upgrade.log"
+    if rc != 0:
+        raise ContainerError(f"upgrading the root failed ({rc}):\n{_tail(log.read_text(), 20)}")
+    log.unlink()
+    shutil.rmtree(target / "var/lib/apt/lists", ignore_errors=True)
+    (target / "var/lib/apt/lists/partial").mkdir(parents=True)
+
+
+def _copy_apt_config(tree: Path) -> None:
+    """Host apt sources (with their keyrings) and apt settings (proxy, validity) into tree."""
+    apt = tree / "etc/apt"
+    for src in [Path("/etc/apt/sources.list")] + sorted(Path("/etc/apt/sources.list.d").glob("*")):
+        if src.is_file() and src.suffix in (".list", ".sources") and src.stat().st_size > 0:
+            shutil.copy2(src, apt / src.relative_to("/etc/apt"))
+            for keyring in re.findall(r"(?:Signed-By:|signed-by=)\s*(/\S+?)\]?(?:\s|$)", src.read_text()):
+                dest = tree / keyring.lstrip("/")
+                if Path(keyring).is_file() and not dest.exists():
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(keyring, dest)
+    for conf in [Path("/etc/apt/apt.conf")] + sorted(Path("/etc/apt/apt.conf.d").glob("*")):
+        if conf.is_file() and APT_CONF_WANTED.search(conf.read_text(errors="replace")):
+            shutil.copy2(conf, apt / conf.relative_to("/etc/apt"))
 
 
 def _prune_old_roots(base: Path) -> None:
@@ -426,10 +459,8 @@ class Container:
             self.ip = self.network.allocate(self.hostname)
         elif self.network != "host":
             raise ValueError(f"network {self.network!r}: 'host', 'private' or a Network")
-        if self.apt_cache:
+        if self.apt_cache == "shared":
             cache = self.root.apt_cache
-            for sub in ("archives/partial", "lists/partial"):
-                (cache / sub).mkdir(parents=True, exist_ok=True)
             argv += [f"--bind={cache / 'archives'}:/var/cache/apt/archives",
                      f"--bind={cache / 'lists'}:/var/lib/apt/lists"]
         for bind in self.binds:
@@ -450,6 +481,16 @@ class Container:
         upper, work = self.state_dir / "upper", self.state_dir / "work"
         for d in (upper, work, self.merged):
             d.mkdir()
+        if self.apt_cache:
+            cache = self.root.apt_cache
+            for sub in ("archives/partial", "lists/partial"):
+                (cache / sub).mkdir(parents=True, exist_ok=True)
+            if self.apt_cache != "shared":
+                # A hard-linked snapshot in the upper dir: the container's apt locks and cleans its
+                # own copy, and concurrent containers do not wait on each other's lock.
+                for sub, inside in (("archives", "var/cache/apt"), ("lists", "var/lib/apt")):
+                    (upper / inside).mkdir(parents=True, exist_ok=True)
+                    _run_host(["cp", "-al", str(cache / sub), str(upper / inside)])
         opts = f"lowerdir={self.root.path},upperdir={upper},workdir={work}"
         r = _run_host(["mount", "-t", "overlay", "overlay", "-o", opts, str(self.merged)], check=False,
                       stderr=subprocess.PIPE, text=True)
@@ -462,20 +503,7 @@ class Container:
 
     def _configure_tree(self) -> None:
         """Host apt sources and settings, extra CA certificates; nothing else from the host."""
-        apt = self.merged / "etc/apt"
-        for src in [Path("/etc/apt/sources.list")] + sorted(Path("/etc/apt/sources.list.d").glob("*")):
-            if src.is_file() and src.suffix in (".list", ".sources") and src.stat().st_size > 0:
-                rel = src.relative_to("/etc/apt")
-                shutil.copy2(src, apt / rel)
-                for keyring in re.findall(r"(?:Signed-By:|signed-by=)\s*(/\S+?)\]?(?:\s|$)", src.read_text()):
-                    dest = self.host_path(keyring)
-                    if Path(keyring).is_file() and not dest.exists():
-                        dest.parent.mkdir(parents=True, exist_ok=True)
-                        shutil.copy2(keyring, dest)
-        confs = [Path("/etc/apt/apt.conf")] + sorted(Path("/etc/apt/apt.conf.d").glob("*"))
-        for conf in confs:
-            if conf.is_file() and APT_CONF_WANTED.search(conf.read_text(errors="replace")):
-                shutil.copy2(conf, apt / conf.relative_to("/etc/apt"))
+        _copy_apt_config(self.merged)
         cas = Path("/usr/local/share/ca-certificates")
         if cas.is_dir() and any(cas.iterdir()):
             shutil.copytree(cas, self.host_path(cas), dirs_exist_ok=True)
@@ -511,7 +539,9 @@ class Container:
                     failed = self.run(["systemctl", "--failed", "--no-legend", "--plain"], check=False)
                     _log(f"{self.name} is degraded: {failed.stdout.strip()}")
                 return
-            if state in ("stopping", "offline", "maintenance"):
+            # "offline" also means "no manager to ask yet": right after the leader appears, systemctl
+            # may run before PID 1 has opened its private socket (seen on a loaded machine): retry.
+            if state in ("stopping", "maintenance"):
                 break
             time.sleep(0.1)
         raise ContainerError(f"{self.name} did not finish booting (last state: "
@@ -586,7 +616,10 @@ class Container:
                   "/usr/bin/env", "-i"]
         if cwd:
             prefix.append(f"--chdir={cwd}")
-        return prefix + [f"{k}={v}" for k, v in environment.items()] + argv, argv
+        # With -F, nsenter's own process stays in the host's pid namespace; only its children are
+        # in the container's. A shell that forks the command puts it inside (systemd drops bus
+        # peers whose pid it cannot see).
+        return prefix + [f"{k}={v}" for k, v in environment.items()] + FORK_INSIDE + argv, argv
 
     def _output_files(self):
         self._seq += 1
@@ -784,7 +817,7 @@ def prefetch(root: Root, packages=(), local_debs=(), update_max_age_s: float = 6
         debs.append(f"/run/prefetch/{i}/{Path(deb).name}")
         binds.append((str(Path(deb).resolve()), debs[-1], "ro"))
     with _flock(root.apt_cache.parent / f"{root.key}.prefetch.lock"):
-        with Container("prefetch", root, network="host", binds=binds) as c:
+        with Container("prefetch", root, network="host", binds=binds, apt_cache="shared") as c:
             stamp = lists / ".oteldemo-updated"
             if not stamp.exists() or time.time() - stamp.stat().st_mtime > update_max_age_s:
                 c.run(["apt-get", "update", "-q"], timeout=600)

@@ -22,7 +22,6 @@
 #include <cmocka.h>
 
 #include "clock.h"
-#include "config.h"
 #include "otlp-http.h"
 
 #define MS  OTEL_NSEC_PER_MSEC
@@ -681,7 +680,7 @@ static void test_send_posts_body_with_protocol_headers(void **state)
         assert_non_null(strstr(s.reqs[0].head, "POST /v1/traces HTTP/1.1\r\n"));
         assert_non_null(strcasestr(s.reqs[0].head, "\r\nContent-Type: application/x-protobuf\r\n"));
         assert_non_null(
-                strcasestr(s.reqs[0].head, "\r\nUser-Agent: OTel-OTLP-Exporter-C/" OTELDEMO_VERSION "\r\n"));
+                strcasestr(s.reqs[0].head, "\r\nUser-Agent: OTel-OTLP-Exporter-C/" OTEL_SDK_VERSION "\r\n"));
         assert_non_null(strcasestr(s.reqs[0].head, "\r\nx-api-key: k1\r\n"));
         assert_null(strcasestr(s.reqs[0].head, "Content-Encoding"));
         assert_int_equal(s.reqs[0].body_len, 2);
