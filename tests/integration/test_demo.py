@@ -5,9 +5,10 @@
 import json
 import os
 import re
-import selectors
+import queue
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -37,25 +38,30 @@ def processes_mentioning(text):
 
 
 def read_until(proc, marker, timeout):
-    """Reads the demo's output until a line containing marker; returns everything read."""
+    """Reads the demo's output until a line containing marker; returns everything read. A thread reads
+    the lines (select() on the pipe cannot see lines already in the reader's buffer)."""
+    if not hasattr(proc, "lines"):
+        proc.lines = queue.Queue()
+
+        def pump():
+            for line in proc.stdout:
+                proc.lines.put(line)
+            proc.lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
     out = []
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
     deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if not sel.select(0.5):
-                if proc.poll() is not None:
-                    break
-                continue
-            line = proc.stdout.readline()
-            if not line:
-                break
-            out.append(line)
-            if marker in line:
-                return "".join(out)
-    finally:
-        sel.close()
+    while time.monotonic() < deadline:
+        try:
+            line = proc.lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if line is None:
+            proc.lines.put(None)
+            break
+        out.append(line)
+        if marker in line:
+            return "".join(out)
     raise AssertionError(f"scripts/demo did not print {marker!r}:\n{''.join(out)}")
 
 
@@ -129,7 +135,8 @@ def test_demo_runs_the_shop_then_stops_and_cleans_up(build_dir):
         assert processes_mentioning(tmp), "nothing runs from the demo's temp dir?"
         assert_faults_through_the_cli(text, tmp, ports["--backend-port"])
 
-        rest, _ = proc.communicate(timeout=DEMO_FOR_S + 60)
+        proc.wait(timeout=DEMO_FOR_S + 60)
+        rest = "".join(iter(lambda: proc.lines.get(timeout=5) or "", ""))
         assert proc.returncode == 0, text + rest
     finally:
         if proc.poll() is None:
@@ -150,7 +157,7 @@ def test_demo_ctrl_c_stops_everything(build_dir):
         tmp = re.search(r"tail -f (\S+)/logs/\*\.log", text).group(1)
         assert request(ports["--port"], "GET", "/")[0] == 200
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
-        proc.communicate(timeout=60)
+        proc.wait(timeout=60)
         assert proc.returncode == 0
     finally:
         if proc.poll() is None:
