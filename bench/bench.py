@@ -8,6 +8,7 @@
 #   get_traced / get_untraced       GET /api/products/{id}; 100 % sampled + exported / OTEL_SDK_DISABLED
 #   post_traced / post_untraced     POST /api/orders, payment_latency_ms fault 0
 #   post50_traced                   POST /api/orders, payment_latency_ms fault 50
+#   post_backend_traced             POST /api/orders straight to the backend (its own request model)
 # Per run: req/s, p50/p99/max latency, errors (wrk's connect/read/write/timeout + non-2xx), CPU-ms per
 # request of the frontend, the backend and PostgreSQL (utime+stime from /proc), RSS of each daemon.
 import argparse
@@ -42,7 +43,8 @@ SAMPLE_USERS = 120
 # The spec's default batch settings (shop_stack shortens the delay for tests; the bench must not).
 DEFAULT_BSP_SCHEDULE_DELAY_MS = 5000
 WRK_TIMEOUT_S = 2
-SPAN_FLUSH_WAIT_S = 7  # > default schedule delay: every queued span is exported or counted dropped
+SPAN_FLUSH_WAIT_S = 7
+STATEMENT_COUNT_ORDERS = 20  # > default schedule delay: every queued span is exported or counted dropped
 
 
 class OtlpSink:
@@ -226,10 +228,10 @@ def wrk(url, script, seconds, connections, threads, run_id):
     return json.loads(m.group(1))
 
 
-def measure(stack, script, seconds, connections, threads, run_id):
+def measure(stack, url, script, seconds, connections, threads, run_id):
     pids = stack.pids()
     before = stack.cpu_ticks()
-    w = wrk(stack.frontend.url, script, seconds, connections, threads, run_id)
+    w = wrk(url, script, seconds, connections, threads, run_id)
     after = stack.cpu_ticks()
     n = max(w["requests"], 1)
     run = {
@@ -246,12 +248,14 @@ def measure(stack, script, seconds, connections, threads, run_id):
 
 
 SCENARIOS = [
-    # name, traced, script, faults
-    ("get_traced", True, "get-product.lua", None),
-    ("post_traced", True, "post-order.lua", {"payment_latency_ms": 0}),
-    ("post50_traced", True, "post-order.lua", {"payment_latency_ms": 50}),
-    ("get_untraced", False, "get-product.lua", None),
-    ("post_untraced", False, "post-order.lua", {"payment_latency_ms": 0}),
+    # name, traced, script, faults, target daemon
+    ("get_traced", True, "get-product.lua", None, "frontend"),
+    ("post_traced", True, "post-order.lua", {"payment_latency_ms": 0}, "frontend"),
+    ("post50_traced", True, "post-order.lua", {"payment_latency_ms": 50}, "frontend"),
+    # The backend alone: its request model without the frontend's proxy in front.
+    ("post_backend_traced", True, "post-order.lua", {"payment_latency_ms": 0}, "backend"),
+    ("get_untraced", False, "get-product.lua", None, "frontend"),
+    ("post_untraced", False, "post-order.lua", {"payment_latency_ms": 0}, "frontend"),
 ]
 
 
@@ -259,15 +263,16 @@ def run_scenarios(stack, args, log):
     results, dropped = {}, 0
     for traced in (True, False):
         stack.start(traced)
-        for name, want_traced, script, faults in SCENARIOS:
+        for name, want_traced, script, faults, target in SCENARIOS:
             if want_traced != traced or (args.only and not re.search(args.only, name)):
                 continue
             if faults is not None:
                 stack.set_faults(faults)
-            wrk(stack.frontend.url, script, args.warmup, args.connections, args.threads, f"{name}-warm")
+            url = stack.frontend.url if target == "frontend" else stack.backend.url
+            wrk(url, script, args.warmup, args.connections, args.threads, f"{name}-warm")
             runs = []
             for i in range(args.runs):
-                runs.append(measure(stack, script, args.seconds, args.connections, args.threads, f"{name}-{i}"))
+                runs.append(measure(stack, url, script, args.seconds, args.connections, args.threads, f"{name}-{i}"))
                 log(f"{name} run {i + 1}: {runs[-1]['rps']:.0f} req/s p99 {runs[-1]['p99_ms']:.1f} ms "
                     f"errors {runs[-1]['errors']}")
             results[name] = runs
@@ -276,6 +281,38 @@ def run_scenarios(stack, args, log):
             dropped = stack.spans_dropped()
     stack.stop()
     return results, dropped
+
+
+def statements_per_order(stack, n=STATEMENT_COUNT_ORDERS):
+    """Round trips from the backend to PostgreSQL per order: log_statement=all on the throwaway cluster
+    while n orders are posted one after the other; every statement or prepared-statement execution the
+    server logs is one round trip."""
+    stack.start(traced=False)
+    stack.set_faults({"payment_latency_ms": 0})
+    stack.db.sql("ALTER SYSTEM SET log_statement = 'all'")
+    stack.db.sql("SELECT pg_reload_conf()")
+    time.sleep(0.5)
+    start = stack.pg.log.stat().st_size
+    for i in range(n):
+        conn = http.client.HTTPConnection("127.0.0.1", stack.frontend.port, timeout=10)
+        try:
+            conn.request("POST", "/api/orders", body=json.dumps({"user_id": 1 + i, "product_id": 1 + i, "quantity": 1}),
+                         headers={"Content-Type": "application/json", "Idempotency-Key": f"count-{i}"})
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 201:
+                raise RuntimeError(f"POST /api/orders answered {resp.status}")
+        finally:
+            conn.close()
+    with open(stack.pg.log, "rb") as f:
+        f.seek(start)
+        text = f.read().decode(errors="replace")
+    stack.db.sql("ALTER SYSTEM RESET log_statement")
+    stack.db.sql("SELECT pg_reload_conf()")
+    stack.stop()
+    executed = [ln for ln in text.splitlines() if re.search(r"LOG:  (statement|execute [^:]*):", ln)
+                and "pg_reload_conf" not in ln]
+    return len(executed) / n
 
 
 def startup_figures(stack, n):
@@ -375,6 +412,7 @@ def main():
         stack = Stack(args.build_dir, workdir)
         results, dropped = run_scenarios(stack, args, log)
         startup_figures(stack, 3)
+        per_order = statements_per_order(stack)
         ready = stack.ready_ms
     finally:
         if stack:
@@ -385,6 +423,7 @@ def main():
             "seconds": args.seconds, "loadavg_1m": os.getloadavg()[0], "cpus": os.cpu_count(),
             "elapsed_s": round(time.monotonic() - t0, 1)}
     report = summarise(results, dropped, ready, micro, meta)
+    report["figures"]["post.statements_per_order"] = per_order
     if args.json:
         print(json.dumps(report, indent=1, sort_keys=True))
         return

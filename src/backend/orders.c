@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Orders: creation in one transaction (insert the order row first so that concurrent retries with the
- * same Idempotency-Key queue on its unique index, lock the products in id order so that concurrent
- * orders cannot deadlock, check and decrement stock, authorise the payment, mark paid, commit), plus
- * get by id and list by user.
+ * Orders: creation as reserve → pay → confirm (db/0003_order_flow.sql), each database step one
+ * statement in its own transaction, so that no lock, transaction or pooled connection is held while the
+ * payment provider answers; a failed payment is compensated (stock back, order deleted). A duplicate
+ * Idempotency-Key replays the first order once it is settled. Plus get by id and list by user.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "db-pool.h"
@@ -27,6 +28,13 @@
 /* Text of an int64 array parameter: "{" + ORDER_ITEMS_MAX * (20 digits + ",") + "}". */
 #define ORDER_ARRAY_TEXT_MAX (2 + ORDER_ITEMS_MAX * 21 + 1)
 #define ORDER_CURRENCY_LEN   3
+/* A concurrent duplicate waits for the first request's order to settle: it polls with pauses growing
+ * from MIN to MAX, for at most the payment timeout plus this margin. */
+#define ORDER_SETTLE_POLL_MIN_MS 2u
+#define ORDER_SETTLE_POLL_MAX_MS 50u
+#define ORDER_SETTLE_MARGIN_MS   1000u
+/* Reservations tried when a duplicate's order keeps vanishing (each time its payment failed). */
+#define ORDER_RESERVE_ATTEMPTS 3
 
 typedef struct order_line {
         int64_t product_id; /* > 0, unique within the order */
@@ -65,54 +73,33 @@ static const db_stmt STMT_ORDER_GET = {
         .n_params = 1,
 };
 
-static const db_stmt STMT_ORDER_INSERT = {
-        .name = "order_insert",
-        /* A concurrent insert with the same key waits here for the other transaction; if that one
-         * commits, DO NOTHING returns no row and we replay its order. A NULL key never conflicts. */
-        .sql = "INSERT INTO orders (user_id, status, total_cents, currency, idempotency_key)"
-               " VALUES ($1, 'pending', 0, 'USD', $2)"
-               " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-        .operation = "INSERT",
+/* The three steps of an order (db/0003_order_flow.sql): each one statement in its own transaction, so
+ * that nothing is locked while the payment provider answers. */
+static const db_stmt STMT_ORDER_RESERVE = {
+        .name = "order_reserve",
+        .sql = "SELECT ret_outcome, ret_order_id, ret_status, ret_product_id, ret_available, "
+               "ret_total_cents,"
+               " ret_currency, ret_prices FROM order_reserve($1, $2, $3::bigint[], $4::integer[])",
+        .operation = "order_reserve",
         .collection = "orders",
-        .n_params = 2,
-};
-
-static const db_stmt STMT_ORDER_LOCK_PRODUCTS = {
-        .name = "order_lock_products",
-        /* Row locks are taken in id order (LockRows runs above the sort): no deadlock between orders. */
-        .sql = "SELECT id, price_cents, currency, stock FROM products WHERE id = ANY($1::bigint[])"
-               " ORDER BY id FOR UPDATE",
-        .operation = "SELECT",
-        .collection = "products",
-        .n_params = 1,
-};
-
-static const db_stmt STMT_ORDER_DECREMENT_STOCK = {
-        .name = "order_decrement_stock",
-        .sql = "UPDATE products p SET stock = p.stock - u.q"
-               " FROM unnest($1::bigint[], $2::integer[]) AS u(id, q) WHERE p.id = u.id",
-        .operation = "UPDATE",
-        .collection = "products",
-        .n_params = 2,
-};
-
-static const db_stmt STMT_ORDER_INSERT_ITEMS = {
-        .name = "order_insert_items",
-        .sql = "INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents)"
-               " SELECT $1, u.id, u.q, u.price FROM unnest($2::bigint[], $3::integer[], $4::integer[])"
-               " AS u(id, q, price)",
-        .operation = "INSERT",
-        .collection = "order_items",
         .n_params = 4,
 };
 
-static const db_stmt STMT_ORDER_FINISH = {
-        .name = "order_finish",
-        .sql = "UPDATE orders SET status = 'paid', total_cents = $2, currency = $3 WHERE id = $1"
+static const db_stmt STMT_ORDER_CONFIRM = {
+        .name = "order_confirm",
+        .sql = "UPDATE orders SET status = 'paid' WHERE id = $1 AND status = 'pending'"
                " RETURNING " DB_SQL_TIMESTAMP("created_at"),
         .operation = "UPDATE",
         .collection = "orders",
-        .n_params = 3,
+        .n_params = 1,
+};
+
+static const db_stmt STMT_ORDER_CANCEL = {
+        .name = "order_cancel",
+        .sql = "SELECT order_cancel($1)",
+        .operation = "order_cancel",
+        .collection = "orders",
+        .n_params = 1,
 };
 
 static const db_stmt STMT_USER_ORDERS_COUNT = {
@@ -366,66 +353,139 @@ static int order_by_key(db_conn *c, const char *key, json_object **ret, shop_err
         return r;
 }
 
-/* Locks the products, checks existence, currency and stock, decrements stock and records the items. */
-static int reserve_stock(db_conn *c, int64_t order_id, order_request *req, shop_error *err)
+/* Parses the "{a,b,c}" text of ret_prices into the lines' unit prices (one per line, in line order). */
+static int prices_parse(const char *text, order_request *req)
 {
-        char ids[ORDER_ARRAY_TEXT_MAX], qty[ORDER_ARRAY_TEXT_MAX], prices[ORDER_ARRAY_TEXT_MAX], oid[24];
-        PGresult *res = NULL;
-        size_t found = 0;
-        int r;
+        const char *p = text;
 
-        lines_array_text(req, 0, ids);
-        r = db_exec(c, &STMT_ORDER_LOCK_PRODUCTS, (const char *const[]){ids}, &res);
-        if (r < 0)
-                return db_error(r, err);
-        /* Rows come back in product id order, as the lines are sorted. */
+        if (*p++ != '{')
+                return -EIO;
         for (size_t i = 0; i < req->n_lines; i++) {
-                order_line *l = &req->lines[i];
-                int64_t stock;
+                char *end;
 
-                if ((int)found >= PQntuples(res) || db_value_i64(res, (int)found, 0) != l->product_id) {
-                        PQclear(res);
-                        return shop_error_set(err, -ENOENT, 404, "product %" PRId64 " not found",
-                                              l->product_id);
-                }
-                l->unit_price = db_value_i64(res, (int)found, 1);
-                if (found == 0)
-                        snprintf(req->currency, sizeof(req->currency), "%s", PQgetvalue(res, 0, 2));
-                else if (strcmp(req->currency, PQgetvalue(res, (int)found, 2)) != 0) {
-                        PQclear(res);
-                        return shop_error_set(err, -EINVAL, 400,
-                                              "all products of an order must share one currency");
-                }
-                stock = db_value_i64(res, (int)found, 3);
-                if (stock < l->quantity) {
-                        PQclear(res);
-                        return shop_error_set(err, -EBUSY, 409,
-                                              "not enough stock for product %" PRId64 " (%" PRId64
-                                              " available)",
-                                              l->product_id, stock);
-                }
-                req->total_cents += l->quantity * l->unit_price;
-                found++;
+                errno = 0;
+                req->lines[i].unit_price = strtoll(p, &end, 10);
+                if (errno != 0 || end == p || req->lines[i].unit_price < 0 ||
+                    *end != (i + 1 < req->n_lines ? ',' : '}'))
+                        return -EIO;
+                p = end + 1;
         }
-        PQclear(res);
-        res = NULL;
-
-        lines_array_text(req, 1, qty);
-        r = db_exec(c, &STMT_ORDER_DECREMENT_STOCK, (const char *const[]){ids, qty}, &res);
-        PQclear(res);
-        res = NULL;
-        if (r < 0)
-                return db_error(r, err);
-        lines_array_text(req, 2, prices);
-        snprintf(oid, sizeof(oid), "%" PRId64, order_id);
-        r = db_exec(c, &STMT_ORDER_INSERT_ITEMS, (const char *const[]){oid, ids, qty, prices}, &res);
-        PQclear(res);
-        if (r < 0)
-                return db_error(r, err);
-        return 0;
+        return *p == '\0' ? 0 : -EIO;
 }
 
-/* Builds the reply of a freshly created order from what the transaction wrote. */
+/* Turns a non-reserved outcome of order_reserve (row 0 of res) into its client error. */
+static int reserve_failure(const PGresult *res, const char *outcome, shop_error *err)
+{
+        if (strcmp(outcome, "no_product") == 0)
+                return shop_error_set(err, -ENOENT, 404, "product %" PRId64 " not found",
+                                      db_value_i64(res, 0, 3));
+        if (strcmp(outcome, "currency") == 0)
+                return shop_error_set(err, -EINVAL, 400, "all products of an order must share one currency");
+        if (strcmp(outcome, "no_stock") == 0)
+                return shop_error_set(err, -EBUSY, 409,
+                                      "not enough stock for product %" PRId64 " (%" PRId64 " available)",
+                                      db_value_i64(res, 0, 3), db_value_i64(res, 0, 4));
+        return shop_error_set(err, -EIO, 500, "unexpected order outcome");
+}
+
+/* Step 1, one statement: locks and checks the products, creates the order 'pending' with its items and
+ * takes the stock. 0 reserved (*ret_order_id, the lines' prices, currency and total filled in), 1 an
+ * order with this key exists already, or a negative errno with err set. */
+static int order_reserve(db_conn *c, order_request *req, const char *key, int64_t *ret_order_id,
+                         shop_error *err)
+{
+        char uid[24], ids[ORDER_ARRAY_TEXT_MAX], qty[ORDER_ARRAY_TEXT_MAX];
+        PGresult *res = NULL;
+        const char *outcome;
+        int r;
+
+        snprintf(uid, sizeof(uid), "%" PRId64, req->user_id);
+        lines_array_text(req, 0, ids);
+        lines_array_text(req, 1, qty);
+        r = db_exec(c, &STMT_ORDER_RESERVE, (const char *const[]){uid, key, ids, qty}, &res);
+        if (r == -ENOENT) /* the user went away between the check and the insert */
+                return shop_error_set(err, r, 404, "user %" PRId64 " not found", req->user_id);
+        if (r < 0)
+                return db_error(r, err);
+        if (PQntuples(res) != 1) {
+                PQclear(res);
+                return shop_error_set(err, -EIO, 500, "unexpected order outcome");
+        }
+        outcome = PQgetvalue(res, 0, 0);
+        if (strcmp(outcome, "reserved") == 0) {
+                *ret_order_id = db_value_i64(res, 0, 1);
+                req->total_cents = db_value_i64(res, 0, 5);
+                snprintf(req->currency, sizeof(req->currency), "%s", PQgetvalue(res, 0, 6));
+                r = prices_parse(PQgetvalue(res, 0, 7), req);
+                if (r < 0)
+                        r = shop_error_set(err, r, 500, "unexpected order prices");
+        } else if (strcmp(outcome, "exists") == 0) {
+                *ret_order_id = db_value_i64(res, 0, 1);
+                r = 1;
+        } else if (strcmp(outcome, "no_user") == 0) {
+                r = shop_error_set(err, -ENOENT, 404, "user %" PRId64 " not found", req->user_id);
+        } else {
+                r = reserve_failure(res, outcome, err);
+        }
+        PQclear(res);
+        return r;
+}
+
+/* The compensation of a failed payment: stock back, pending order deleted (its key free again). A
+ * failure leaves the order pending with its stock taken; it is logged for the operator. */
+static void order_compensate(db_pool *pool, int64_t order_id)
+{
+        order_step step = step_start("order.compensate");
+        char oid[24];
+        PGresult *res = NULL;
+        shop_error err;
+        db_conn *c;
+        int r;
+
+        snprintf(oid, sizeof(oid), "%" PRId64, order_id);
+        otel_span_set_int(step.span, "oteldemo.order.id", order_id);
+        r = db_pool_acquire(pool, &c);
+        if (r >= 0) {
+                r = db_exec(c, &STMT_ORDER_CANCEL, (const char *const[]){oid}, &res);
+                db_pool_release(pool, c);
+                PQclear(res);
+        }
+        if (r < 0) {
+                db_error(r, &err);
+                otel_log(OTEL_SEVERITY_ERROR,
+                         "Order %" PRId64 " stays pending with its stock reserved: compensation failed: %s",
+                         order_id, err.message);
+        }
+        step_end(step, r, r < 0 ? &err : NULL);
+}
+
+/* Step 3, one statement: the authorised order becomes 'paid'; its created_at in ret_created_at. */
+static int order_confirm(db_pool *pool, int64_t order_id, char ret_created_at[static 64], shop_error *err)
+{
+        order_step step = step_start("order.commit");
+        char oid[24];
+        PGresult *res = NULL;
+        db_conn *c;
+        int r;
+
+        otel_span_set_int(step.span, "oteldemo.order.id", order_id);
+        snprintf(oid, sizeof(oid), "%" PRId64, order_id);
+        r = db_pool_acquire(pool, &c);
+        if (r < 0)
+                return step_end(step, db_error(r, err), err);
+        r = db_exec(c, &STMT_ORDER_CONFIRM, (const char *const[]){oid}, &res);
+        db_pool_release(pool, c);
+        if (r < 0)
+                r = db_error(r, err);
+        else if (PQntuples(res) != 1)
+                r = shop_error_set(err, -EIO, 500, "order %" PRId64 " is no longer pending", order_id);
+        else
+                snprintf(ret_created_at, 64, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        return step_end(step, r, err);
+}
+
+/* Builds the reply of a freshly created order from what the steps wrote. */
 static int created_order_json(int64_t order_id, const order_request *req, const char *created_at,
                               json_object **ret)
 {
@@ -449,90 +509,76 @@ static int created_order_json(int64_t order_id, const order_request *req, const 
         return 0;
 }
 
-/* The transaction. 0 created (*ret), 1 replayed (*ret is the earlier order), or a negative errno. */
-static int order_transaction(db_conn *c, order_request *req, const char *key, json_object **ret,
-                             shop_error *err)
+/* The order of key once it is settled: 0 and *ret when paid; -ENOENT when it is gone (its payment
+ * failed and was compensated: the caller tries afresh); 409 when it is still pending after the longest
+ * a payment can take. Polls with growing pauses, holding no connection while it waits: only a
+ * concurrent duplicate of an order in flight comes here. */
+static int order_settled(db_pool *pool, const char *key, json_object **ret, shop_error *err)
 {
-        char uid[24], oid[24], total[24];
-        PGresult *res = NULL;
-        char created_at[64];
-        int64_t order_id;
-        order_step step;
-        int r;
+        uint64_t deadline = db_now_ms() + PAYMENT_TIMEOUT_MS + ORDER_SETTLE_MARGIN_MS;
+        unsigned pause_ms = ORDER_SETTLE_POLL_MIN_MS;
 
-        r = db_exec_simple(c, "BEGIN");
-        if (r < 0)
-                return db_error(r, err);
+        for (;;) {
+                json_object *o = NULL, *status;
+                db_conn *c;
+                int r;
 
-        snprintf(uid, sizeof(uid), "%" PRId64, req->user_id);
-        r = db_exec(c, &STMT_ORDER_INSERT, (const char *const[]){uid, key}, &res);
-        if (r == -ENOENT) {
-                r = shop_error_set(err, r, 404, "user %" PRId64 " not found", req->user_id);
-                goto rollback;
+                r = db_pool_acquire(pool, &c);
+                if (r < 0)
+                        return db_error(r, err);
+                r = order_by_key(c, key, &o, err);
+                db_pool_release(pool, c);
+                if (r < 0)
+                        return r;
+                if (json_object_object_get_ex(o, "status", &status) &&
+                    strcmp(json_object_get_string(status), "pending") != 0) {
+                        *ret = o;
+                        return 0;
+                }
+                json_object_put(o);
+                if (db_now_ms() >= deadline)
+                        return shop_error_set(
+                                err, -EBUSY, 409,
+                                "the order with this Idempotency-Key is still being processed");
+                usleep(pause_ms * 1000u);
+                pause_ms = pause_ms * 2 > ORDER_SETTLE_POLL_MAX_MS ? ORDER_SETTLE_POLL_MAX_MS : pause_ms * 2;
         }
-        if (r < 0) {
-                db_error(r, err);
-                goto rollback;
+}
+
+/* Step 1 with its span, repeated when a concurrent duplicate's order vanished (compensated) before we
+ * could replay it. 0 reserved (*ret_order_id), 1 replayed (*ret), or a negative errno. */
+static int order_reserve_or_replay(db_pool *pool, order_request *req, const char *key, int64_t *ret_order_id,
+                                   json_object **ret, shop_error *err)
+{
+        for (int attempt = 0; attempt < ORDER_RESERVE_ATTEMPTS; attempt++) {
+                order_step step = step_start("order.reserve_stock");
+                db_conn *c;
+                int r;
+
+                r = db_pool_acquire(pool, &c);
+                if (r < 0)
+                        return step_end(step, db_error(r, err), err);
+                r = order_reserve(c, req, key, ret_order_id, err);
+                db_pool_release(pool, c);
+                step_end(step, r, err);
+                if (r <= 0)
+                        return r;
+                r = order_settled(pool, key, ret, err);
+                if (r != -ENOENT)
+                        return r < 0 ? r : 1;
         }
-        if (PQntuples(res) == 0) {
-                /* A concurrent request with the same key committed first. */
-                PQclear(res);
-                db_exec_simple(c, "ROLLBACK");
-                r = order_by_key(c, key, ret, err);
-                if (r == -ENOENT)
-                        return shop_error_set(err, -EIO, 500, "idempotent order vanished");
-                return r < 0 ? r : 1;
-        }
-        order_id = db_value_i64(res, 0, 0);
-        PQclear(res);
-        res = NULL;
-
-        step = step_start("order.reserve_stock");
-        r = step_end(step, reserve_stock(c, order_id, req, err), err);
-        if (r < 0)
-                goto rollback;
-
-        step = step_start("order.payment");
-        r = step_end(step, payment_authorize(order_id, req->total_cents, req->currency, err), err);
-        if (r < 0)
-                goto rollback;
-
-        step = step_start("order.commit");
-        otel_span_set_int(step.span, "oteldemo.order.id", order_id);
-        snprintf(oid, sizeof(oid), "%" PRId64, order_id);
-        snprintf(total, sizeof(total), "%" PRId64, req->total_cents);
-        r = db_exec(c, &STMT_ORDER_FINISH, (const char *const[]){oid, total, req->currency}, &res);
-        if (r >= 0) {
-                snprintf(created_at, sizeof(created_at), "%s",
-                         PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
-                PQclear(res);
-                res = NULL;
-                r = db_exec_simple(c, "COMMIT");
-        }
-        if (r < 0)
-                db_error(r, err);
-        r = step_end(step, r, err);
-        if (r < 0)
-                goto rollback;
-
-        r = created_order_json(order_id, req, created_at, ret);
-        if (r < 0)
-                return db_error(r, err);
-        return 0;
-rollback:
-        PQclear(res);
-        /* A failed ROLLBACK leaves the session in a transaction; release closes such a connection. */
-        (void)db_exec_simple(c, "ROLLBACK");
-        return r;
+        return shop_error_set(err, -EBUSY, 409,
+                              "the order with this Idempotency-Key is still being processed");
 }
 
 static int order_create(db_pool *pool, json_object *body, const char *idempotency_key, json_object **ret,
                         bool *ret_replayed, shop_error *err)
 {
+        char created_at[64] = "";
         order_request *req;
+        int64_t order_id = 0;
         order_step step;
         shop_faults f;
-        db_conn *c;
         int r;
 
         req = calloc(1, sizeof(*req));
@@ -559,32 +605,28 @@ static int order_create(db_pool *pool, json_object *body, const char *idempotenc
         if (r < 0)
                 goto out;
 
-        r = db_pool_acquire(pool, &c);
-        if (r < 0) {
-                db_error(r, err);
+        r = order_reserve_or_replay(pool, req, idempotency_key, &order_id, ret, err);
+        if (r != 0) {
+                *ret_replayed = r == 1;
+                r = r < 0 ? r : 0;
                 goto out;
         }
-        if (idempotency_key) {
-                /* The common retry: the first request finished long ago. */
-                r = order_by_key(c, idempotency_key, ret, err);
-                if (r >= 0) {
-                        db_pool_release(pool, c);
-                        *ret_replayed = true;
-                        goto out;
-                }
-                if (r != -ENOENT) {
-                        db_pool_release(pool, c);
-                        goto out;
-                }
+
+        /* Step 2, outside any transaction and without a pooled connection. */
+        step = step_start("order.payment");
+        r = step_end(step, payment_authorize(order_id, req->total_cents, req->currency, err), err);
+        if (r < 0) {
+                order_compensate(pool, order_id);
+                goto out;
         }
-        r = order_transaction(c, req, idempotency_key, ret, err);
-        db_pool_release(pool, c);
-        if (r >= 0) {
-                *ret_replayed = r == 1;
-                if (r == 0)
-                        shop_metrics_order_created();
-                r = 0;
-        }
+
+        r = order_confirm(pool, order_id, created_at, err);
+        if (r >= 0)
+                r = created_order_json(order_id, req, created_at, ret);
+        if (r == -ENOMEM)
+                db_error(r, err);
+        if (r >= 0)
+                shop_metrics_order_created();
 out:
         free(req);
         return r;

@@ -21,8 +21,9 @@
  *            "items": [{"product_id", "quantity", "unit_price_cents"}]}
  *   user orders: {"items": [order, ...], "total"}                  (newest first, at most
  *                                                                    SHOP_USER_ORDERS_MAX)
- * Order status is "paid" for orders created through shop_order_create (payment is authorised inside the
- * transaction; a declined payment rolls everything back, so no "failed" orders are stored).
+ * Order status is "paid" for orders created through shop_order_create; while the payment is authorised
+ * (outside any transaction) the order exists as "pending" with its stock taken, and a failed payment
+ * deletes it again and gives the stock back, so no "failed" orders are stored.
  */
 #pragma once
 

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "output.h"
 #include "progress.h"
 #include "schedule.h"
+#include "otel.h"
 #include "sessions.h"
 #include "usage.h"
 
@@ -82,14 +84,6 @@ static void on_stop_signal(int sig)
         atomic_store(&load_interrupted, 1);
 }
 
-static uint64_t mono_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * SCHEDULE_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 static bool stopping(void)
 {
         return atomic_load_explicit(&load_interrupted, memory_order_relaxed) != 0;
@@ -100,7 +94,7 @@ static bool stopping(void)
 static bool sleep_until(uint64_t t)
 {
         for (;;) {
-                uint64_t now = mono_ns(), until;
+                uint64_t now = otel_mono_ns(), until;
                 struct timespec ts;
 
                 if (stopping())
@@ -159,7 +153,7 @@ static void *worker_main(void *userdata)
                                 .idempotency_key = req.idempotency_key[0] ? req.idempotency_key : NULL,
                         },
                         &resp);
-                end = mono_ns();
+                end = otel_mono_ns();
                 stats_record(&run->stats, req.endpoint, r < 0 ? 0 : resp.status, (end - intended) / 1000);
                 if (r == 0)
                         load_session_observe(&w->session, &req, resp.status, resp.body, resp.body_len);
@@ -209,10 +203,15 @@ static void mix_string(const load_mix *mix, char *ret, size_t size)
 /* A JSON number printed with a fixed number of decimals (the value itself rounded alike). */
 static json_object *json_rounded(double v, int decimals)
 {
-        char text[64];
+        char text[64], *end;
+        double rounded;
 
         (void)snprintf(text, sizeof(text), "%.*f", decimals, v);
-        return json_object_new_double_s(strtod(text, NULL), text);
+        rounded = strtod(text, &end);
+        /* snprintf of a finite double always parses back; NaN or infinity has no JSON form */
+        if (*end || !isfinite(rounded))
+                return json_object_new_double(0);
+        return json_object_new_double_s(rounded, text);
 }
 
 static json_object *summary_json(const load_run *run, const uint64_t sessions[], uint64_t elapsed_ns,
@@ -391,7 +390,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
         }
 
         run->schedule = (load_schedule){
-                .t0_ns = mono_ns() + LOAD_START_DELAY_NS,
+                .t0_ns = otel_mono_ns() + LOAD_START_DELAY_NS,
                 .rate = opts->rate,
                 .duration_ns = opts->duration_ns,
         };
@@ -412,7 +411,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
         interval = tty ? PROGRESS_TTY_INTERVAL_NS : PROGRESS_PLAIN_INTERVAL_NS;
         next_tick = run->schedule.t0_ns + interval;
         while (atomic_load(&run->running) > 0) {
-                uint64_t now = mono_ns();
+                uint64_t now = otel_mono_ns();
                 progress_snapshot snap;
 
                 if (now >= next_tick) {
@@ -438,7 +437,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
         for (unsigned i = 0; i < opts->concurrency; i++)
                 if (workers[i].started)
                         (void)pthread_join(workers[i].thread, NULL);
-        end = mono_ns();
+        end = otel_mono_ns();
         progress_finish(stderr, tty);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);

@@ -28,13 +28,15 @@ struct http_request {
         uint64_t start_mono_ns;       /* CLOCK_MONOTONIC at the first callback */
 
         http_route_match match;            /* when route_result == 0 */
-        int route_result;                  /* 0, -ENOENT (404) or -EOPNOTSUPP (405) */
+        int route_result;                  /* 0, -ENOENT (404), -EOPNOTSUPP (405) or -EILSEQ (400) */
         char allow[HTTP_ROUTER_ALLOW_MAX]; /* for 405 */
 
         char *body; /* owned, NUL-terminated */
         size_t body_len;
         size_t body_cap;
-        bool body_too_large; /* more than max_body_bytes arrived: 413 */
+        bool body_too_large;    /* more than max_body_bytes arrived: 413 */
+        size_t body_dropped;    /* bytes of an oversized body read and dropped (bounded drain) */
+        bool headers_too_large; /* request line + headers over max_header_bytes: 431 */
 
         otel_span *span;       /* the SERVER span (owned reference) */
         otel_baggage *baggage; /* extracted baggage (owned, may be NULL) */

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "otel.h"
+
 #if HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
 #else
@@ -40,11 +42,9 @@ int notify_ready(void)
 int notify_reloading(void)
 {
         char msg[64];
-        struct timespec ts;
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
         snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
-                 (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000ull);
+                 (unsigned long long)(otel_mono_ns() / 1000ull));
         return sd_notify(0, msg);
 }
 
