@@ -75,8 +75,9 @@ def test_single_backend_password_is_a_systemd_credential(lab, deployed):
     # what systemd delivered to the running service.
     r = lab.sh(HOST, "systemctl cat oteldemo-backend")
     assert "LoadCredential=db-password:/etc/oteldemo/db-password" in r.stdout.splitlines(), r.stdout
-    r = lab.sh(HOST, "cmp /etc/oteldemo/db-password /run/credentials/oteldemo-backend.service/db-password")
-    assert r.returncode == 0
+    r = lab.sh(HOST, "cmp /etc/oteldemo/db-password /run/credentials/oteldemo-backend.service/db-password",
+               check=False)
+    assert r.rc == 0, r.stdout + r.stderr
 
 
 def test_single_prometheus_scrapes_both_daemons(lab, deployed, ip):
