@@ -33,8 +33,9 @@ static int manager_socket(const char *path)
         memcpy(sa.sun_path, path, len);
         if (path[0] == '@')
                 sa.sun_path[0] = '\0';
-        assert_int_equal(bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)),
-                         0);
+        assert_int_equal(
+                bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)),
+                0);
         assert_int_equal(setenv("NOTIFY_SOCKET", path, 1), 0);
         return fd;
 }
