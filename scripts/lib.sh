@@ -65,6 +65,8 @@ deb_missing() {
         done
 }
 
+APT_LOCK_TIMEOUT_S=${APT_LOCK_TIMEOUT_S:-600}
+
 # Installs those of the given Debian packages that are missing. apt-get update runs only when
 # something must be installed: on a machine that has everything this touches nothing.
 deb_install_missing() {
@@ -75,8 +77,67 @@ deb_install_missing() {
         fi
         have_command apt-get || die "missing packages (${missing[*]}) and no apt-get: not a Debian system?"
         log_info "installing missing packages: ${missing[*]}"
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+        # A shared machine or a fresh one (unattended-upgrades) may hold the dpkg lock: wait for it.
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$APT_LOCK_TIMEOUT_S" \
+                update -q
         # The list names everything needed, recommends included, so recommends are not pulled.
-        as_root env DEBIAN_FRONTEND=noninteractive \
-                apt-get install -y -q --no-install-recommends "${missing[@]}"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$APT_LOCK_TIMEOUT_S" \
+                install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# ---- test summaries -------------------------------------------------------------------------------
+# Every test layer (scripts/test, scripts/test-system, …) records its steps with record_step and ends
+# with print_summary, whose last line is "N passed, N failed, N skipped"; .ci/run reads that line from
+# each layer (read_summary_line) and prints the sum the same way. A step that could not count its
+# cases records a failure, never "0 passed, 0 failed".
+
+summary_names=()
+summary_passed=()
+summary_failed=()
+summary_skipped=()
+summary_notes=()
+summary_printed=false
+
+record_step() { # name passed failed skipped note
+        summary_names+=("$1")
+        summary_passed+=("$2")
+        summary_failed+=("$3")
+        summary_skipped+=("$4")
+        summary_notes+=("$5")
+}
+
+# A step that did not run on purpose (an option dropped it): shown, counted as nothing.
+record_dropped_step() { # name reason
+        record_step "$1" 0 0 0 "not run: $2"
+}
+
+# Prints the table and the last line; true when nothing failed and something passed.
+print_summary() { # [title]
+        local i total_passed=0 total_failed=0 total_skipped=0
+        summary_printed=true
+        printf '\n==== %s ====\n' "${1:-summary}"
+        for i in "${!summary_names[@]}"; do
+                printf '%-36s %4d passed, %4d failed, %4d skipped   %s\n' "${summary_names[$i]}" \
+                        "${summary_passed[$i]}" "${summary_failed[$i]}" "${summary_skipped[$i]}" "${summary_notes[$i]}"
+                total_passed=$((total_passed + summary_passed[i]))
+                total_failed=$((total_failed + summary_failed[i]))
+                total_skipped=$((total_skipped + summary_skipped[i]))
+        done
+        if [[ $total_passed -eq 0 && $total_failed -eq 0 ]]; then
+                printf 'nothing ran: that is a failure\n'
+        fi
+        printf '%d passed, %d failed, %d skipped\n' "$total_passed" "$total_failed" "$total_skipped"
+        [[ $total_failed -eq 0 && $total_passed -gt 0 ]]
+}
+
+# Reads a layer's summary from its log: prints "passed failed skipped" from the last line when it is
+# "N passed, N failed" or "N passed, N failed, N skipped"; fails when the last line is anything else.
+read_summary_line() { # log
+        local line
+        line=$(tail -n 1 "$1" 2>/dev/null) || return 1
+        if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)?$ ]]; then
+                printf '%s %s %s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[4]:-0}"
+                return 0
+        fi
+        return 1
 }

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,10 +210,15 @@ static void mix_string(const load_mix *mix, char *ret, size_t size)
 /* A JSON number printed with a fixed number of decimals (the value itself rounded alike). */
 static json_object *json_rounded(double v, int decimals)
 {
-        char text[64];
+        char text[64], *end;
+        double rounded;
 
         (void)snprintf(text, sizeof(text), "%.*f", decimals, v);
-        return json_object_new_double_s(strtod(text, NULL), text);
+        rounded = strtod(text, &end);
+        /* snprintf of a finite double always parses back; NaN or infinity has no JSON form */
+        if (*end || !isfinite(rounded))
+                return json_object_new_double(0);
+        return json_object_new_double_s(rounded, text);
 }
 
 static json_object *summary_json(const load_run *run, const uint64_t sessions[], uint64_t elapsed_ns,

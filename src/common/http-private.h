@@ -28,7 +28,7 @@ struct http_request {
         uint64_t start_mono_ns;       /* CLOCK_MONOTONIC at the first callback */
 
         http_route_match match;            /* when route_result == 0 */
-        int route_result;                  /* 0, -ENOENT (404) or -EOPNOTSUPP (405) */
+        int route_result;                  /* 0, -ENOENT (404), -EOPNOTSUPP (405) or -EILSEQ (400) */
         char allow[HTTP_ROUTER_ALLOW_MAX]; /* for 405 */
 
         char *body; /* owned, NUL-terminated */

@@ -310,3 +310,42 @@ const char *http_route_match_param(const http_route_match *m, const char *name)
                         return m->param_values[i];
         return NULL;
 }
+
+static int http_hex_value(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+static bool http_byte_is_control(unsigned char c)
+{
+        return c < 0x20 || c == 0x7f;
+}
+
+int http_path_check(const char *target, size_t *ret_len)
+{
+        size_t len = 0;
+        bool control = false;
+
+        for (const char *p = target; *p && *p != '?' && *p != '#'; len++) {
+                int hi = p[0] == '%' ? http_hex_value(p[1]) : -1;
+                int lo = hi >= 0 ? http_hex_value(p[2]) : -1;
+                unsigned char c;
+
+                if (lo >= 0) {
+                        c = (unsigned char)(hi << 4 | lo);
+                        p += 3;
+                } else {
+                        c = (unsigned char)*p++;
+                }
+                control = control || http_byte_is_control(c);
+        }
+        if (ret_len)
+                *ret_len = len;
+        return control ? -EILSEQ : 0;
+}

@@ -55,5 +55,12 @@ int http_router_add(http_router *r, const char *method, const char *pattern, htt
 int http_router_lookup(const http_router *r, const char *method, const char *path, http_route_match *ret,
                        char *ret_allow);
 
+/* Checks the path of a raw request target (up to '?' or '#') as libmicrohttpd will percent-decode it
+ * ("%XX" with two hex digits is one byte; anything else stays as it is). Returns 0 when the decoded
+ * path has no control byte, -EILSEQ when it has one (< 0x20 or 0x7f: "%00" would otherwise cut the
+ * C string libmicrohttpd hands over, "/index.html%00.png" naming "/index.html"), so the request is a
+ * 400. ret_len (may be NULL) gets the decoded length. */
+int http_path_check(const char *target, size_t *ret_len);
+
 /* The value of parameter name in a match, or NULL. */
 const char *http_route_match_param(const http_route_match *m, const char *name);

@@ -376,6 +376,8 @@ static void http_dispatch(http_request *req)
         if (req->body_too_large)
                 http_reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %zu bytes",
                                  req->server->config.max_body_bytes);
+        else if (req->route_result == -EILSEQ)
+                http_reply_error(req, MHD_HTTP_BAD_REQUEST, "request path contains a control character");
         else if (req->route_result == -ENOENT)
                 http_reply_error(req, MHD_HTTP_NOT_FOUND, "no such resource: %s", req->url);
         else if (req->route_result == -EOPNOTSUPP) {
@@ -429,7 +431,11 @@ static http_request *http_request_begin(http_server *s, http_request *req, struc
         req->version = version;
         req->start_mono_ns = http_mono_ns();
         snprintf(req->method, sizeof(req->method), "%s", method);
-        req->route_result = http_router_lookup(s->router, req->method, url, &req->match, req->allow);
+        /* The raw target, because the decoded url ends at a "%00". */
+        if (http_path_check(req->raw_uri ? req->raw_uri : url, NULL) < 0)
+                req->route_result = -EILSEQ;
+        else
+                req->route_result = http_router_lookup(s->router, req->method, url, &req->match, req->allow);
         atomic_fetch_add(&s->in_flight, 1);
         http_span_start(req);
 
@@ -536,7 +542,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
         atomic_fetch_sub(&s->in_flight, 1);
 }
 
-static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
         char msg[512];
 

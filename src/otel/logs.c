@@ -595,7 +595,9 @@ int otel_log_full(otel_severity sev, int err, const char *file, int line, const 
         /* Like systemd's log_*_errno(): %m in fmt renders err. */
         errno = -ret;
         va_start(ap, fmt);
-        vsnprintf(message, sizeof(message), fmt ? fmt : "", ap);
+        message[0] = '\0'; /* a NULL fmt is an empty message (clang refuses "" as a format) */
+        if (fmt)
+                vsnprintf(message, sizeof(message), fmt, ap);
         va_end(ap);
 
         sc = otel_context_span_context();

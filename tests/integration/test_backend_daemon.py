@@ -127,13 +127,19 @@ def test_ready_waits_for_database_and_outage_gives_503_then_recovers(build_dir):
         backend.migrate()
         cluster.stop()
         backend.start(wait_ready=False)
-        time.sleep(NOT_READY_WAIT_S)
-        assert not any("READY=1" in m for m in backend.daemon.messages)
+        # Positive control first: the daemon talks on the notify socket (the STATUS line it sends while
+        # waiting), so an empty read below means "no READY", not "nothing read".
         backend.daemon.wait_for_notify("STATUS=waiting for the database", timeout=5)
+        time.sleep(NOT_READY_WAIT_S)
+        early = list(backend.daemon.drain_notify())
+        assert any(m.startswith("STATUS=waiting for the database") for m in early), early
+        assert not any("READY=1" in m for m in early), early
         assert request(backend.port, "GET", "/healthz")[0] == 200
         status, headers, body = backend.req("GET", "/readyz")
         assert_error(status, headers, body, 503)
 
+        # Only a READY sent after the database came back may count.
+        backend.daemon.messages.clear()
         cluster.start()
         backend.daemon.wait_for_notify("READY=1")
         assert backend.req("GET", "/readyz")[0] == 200
@@ -507,19 +513,30 @@ def exported_metric_points(receiver, name):
     return points
 
 
+def products_id_200_points(receiver):
+    return [p for p in exported_metric_points(receiver, "http.server.request.duration")
+            if p["attrs"].get("http.route", {}).get("stringValue") == "/api/products/{id}"
+            and str(p["attrs"].get("http.response.status_code", {}).get("intValue")) == "200"]
+
+
+METRIC_REQUESTS = 3
+
+
 def test_http_server_metrics_are_exported_with_semconv_attributes(shop, receiver):
-    assert shop.req("GET", "/api/products/2")[0] == 200
+    # Cumulative histogram on a shared daemon: the count grows by exactly the requests made here.
+    earlier = products_id_200_points(receiver)
+    before = int(earlier[-1]["count"]) if earlier else 0
+    for _ in range(METRIC_REQUESTS):
+        assert shop.req("GET", "/api/products/2")[0] == 200
     deadline = time.monotonic() + 10
     while True:
-        points = [p for p in exported_metric_points(receiver, "http.server.request.duration")
-                  if p["attrs"].get("http.route", {}).get("stringValue") == "/api/products/{id}"
-                  and str(p["attrs"].get("http.response.status_code", {}).get("intValue")) == "200"]
-        if points or time.monotonic() > deadline:
+        points = products_id_200_points(receiver)
+        if (points and int(points[-1]["count"]) >= before + METRIC_REQUESTS) or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     assert points, "http.server.request.duration for /api/products/{id} not exported"
     p = points[-1]
-    assert p["kind"] == "histogram" and p["unit"] == "s" and int(p["count"]) >= 1
+    assert p["kind"] == "histogram" and p["unit"] == "s" and int(p["count"]) == before + METRIC_REQUESTS, p
     assert p["attrs"]["http.request.method"] == {"stringValue": "GET"}
     assert p["attrs"]["url.scheme"] == {"stringValue": "http"} and "error.type" not in p["attrs"]
     active = exported_metric_points(receiver, "http.server.active_requests")

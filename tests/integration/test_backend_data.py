@@ -1,6 +1,7 @@
 # The backend's data side (src/backend: pool, migrations, users, products, orders, payment, faults)
 # against a real PostgreSQL, driven through tests/programs/shop-cli, which calls shop.h directly and
 # prints one JSON line per call.
+import errno
 import json
 import subprocess
 import time
@@ -129,16 +130,22 @@ def test_concurrent_migrations_apply_each_migration_once(fresh_shop):
 
 
 def test_migrate_fails_on_missing_directory(fresh_shop, tmp_path):
-    assert not fresh_shop.run("migrate", tmp_path / "nope")["ok"]
+    res = fresh_shop.run("migrate", tmp_path / "nope")
+    assert (res["ok"], res["errno"], res["error"]) == (False, -errno.ENOENT, "migrate failed: No such file or directory")
+    assert fresh_shop.db.scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'") == "0"
 
 
+# The schema check says "too old" with -ESTALE (the backend's cue to print "run --migrate").
 def test_check_schema_rejects_unmigrated_database(fresh_shop):
-    assert not fresh_shop.run("check-schema")["ok"]
+    res = fresh_shop.run("check-schema")
+    assert (res["ok"], res["errno"]) == (False, -errno.ESTALE), res
 
 
 def test_check_schema_rejects_older_schema(shop):
+    assert shop.run("check-schema")["ok"]  # positive control: the same database passes before
     shop.db.sql("DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)")
-    assert not shop.run("check-schema")["ok"]
+    res = shop.run("check-schema")
+    assert (res["ok"], res["errno"]) == (False, -errno.ESTALE), res
 
 
 def test_check_schema_accepts_migrated_database(shop):

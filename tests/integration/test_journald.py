@@ -27,6 +27,8 @@ JOURNAL_DIR = "/run/log/journal"
 STDOUT_SOCKET = "/run/systemd/journal/stdout"
 NATIVE_SOCKET = "/run/systemd/journal/socket"
 STREAM_IDENTIFIER = "otel-log-demo-stream"
+STREAM_SENTINEL = "sentinel on the demo's stderr stream"
+NATIVE_SENTINEL = "sentinel on the native socket"
 JOURNALD_CONF = "[Journal]\nStorage=volatile\nReadKMsg=no\nForwardToSyslog=no\nForwardToWall=no\n"
 START_TIMEOUT_S = 10
 READ_TIMEOUT_S = 10
@@ -175,7 +177,12 @@ def inside(program, frontend, www):
         sock = journal_stream()
         st = os.fstat(sock.fileno())
         demo, _ = run_demo(program, sock.fileno(), f"{st.st_dev}:{st.st_ino}")
+        # Positive control: journald reads a stream in order, so once a line written after the demo
+        # exited is in the journal, anything the demo wrote to that stream is too.
+        sock.sendall(f"{STREAM_SENTINEL}\n".encode())
         sock.close()
+        wait_for(lambda: journal_entries(f"SYSLOG_IDENTIFIER={STREAM_IDENTIFIER}", f"MESSAGE={STREAM_SENTINEL}"),
+                 READ_TIMEOUT_S, "the stream sentinel")
         trace_id = demo["trace_id"]
         wait_for(lambda: len(journal_entries(f"TRACE_ID={trace_id}")) >= 2, READ_TIMEOUT_S, "the entries")
         wait_for(lambda: journal_entries("SYSLOG_IDENTIFIER=otel-log-demo", "MESSAGE=no span here\nsecond line"),
@@ -186,7 +193,12 @@ def inside(program, frontend, www):
 
         # 2. JOURNAL_STREAM inherited but stderr is something else (a pipe): the readable line instead.
         other, other_stderr = run_demo(program, subprocess.PIPE, f"{st.st_dev}:{st.st_ino}")
-        time.sleep(0.5)  # give journald the time it took for run 1; nothing may arrive
+        # Positive control instead of a sleep: a native entry sent after the demo exited, on the socket
+        # the demo would have used; once it is in the journal, the demo's entries would be too.
+        native = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        native.sendto(f"MESSAGE={NATIVE_SENTINEL}\nSYSLOG_IDENTIFIER=sentinel\n".encode(), NATIVE_SOCKET)
+        native.close()
+        wait_for(lambda: journal_entries("SYSLOG_IDENTIFIER=sentinel"), READ_TIMEOUT_S, "the native sentinel")
         other_entries = journal_entries(f"TRACE_ID={other['trace_id']}")
 
         access = access_log_runs(frontend, www)
@@ -286,7 +298,8 @@ def test_entry_without_current_span_has_no_trace_fields(journal):
 
 
 def test_nothing_is_written_to_the_stderr_stream_when_it_is_the_journal(journal):
-    assert journal["stream"] == []
+    # Only the sentinel the test wrote on the same stream after the demo exited.
+    assert [e["MESSAGE"] for e in journal["stream"]] == [STREAM_SENTINEL]
 
 
 def test_inherited_journal_stream_that_is_not_stderr_falls_back_to_the_stderr_line(journal):

@@ -539,7 +539,9 @@ class Container:
                     failed = self.run(["systemctl", "--failed", "--no-legend", "--plain"], check=False)
                     _log(f"{self.name} is degraded: {failed.stdout.strip()}")
                 return
-            if state in ("stopping", "offline", "maintenance"):
+            # "offline" also means "no manager to ask yet": right after the leader appears, systemctl
+            # may run before PID 1 has opened its private socket (seen on a loaded machine): retry.
+            if state in ("stopping", "maintenance"):
                 break
             time.sleep(0.1)
         raise ContainerError(f"{self.name} did not finish booting (last state: "

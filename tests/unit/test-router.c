@@ -181,6 +181,44 @@ static void test_router_overlong_path_is_not_found(void **state)
         free(path);
 }
 
+static void test_path_check_rejects_percent_encoded_nul(void **state)
+{
+        (void)state;
+        assert_int_equal(http_path_check("/index.html%00.png", NULL), -EILSEQ);
+}
+
+static void test_path_check_rejects_control_bytes_raw_and_encoded(void **state)
+{
+        (void)state;
+        assert_int_equal(http_path_check("/a%0ab", NULL), -EILSEQ);
+        assert_int_equal(http_path_check("/a%1Fb", NULL), -EILSEQ);
+        assert_int_equal(http_path_check("/a%7fb", NULL), -EILSEQ);
+        assert_int_equal(http_path_check("/a\tb", NULL), -EILSEQ);
+        assert_int_equal(http_path_check("/a\x7f", NULL), -EILSEQ);
+}
+
+static void test_path_check_accepts_printable_and_utf8(void **state)
+{
+        size_t len;
+
+        (void)state;
+        assert_int_equal(http_path_check("/caf%C3%A9/%20x%2F", &len), 0);
+        assert_int_equal(len, strlen("/café/ x/"));
+        assert_int_equal(http_path_check("/%zz/%4", &len), 0); /* not an escape: kept as is */
+        assert_int_equal(len, strlen("/%zz/%4"));
+}
+
+static void test_path_check_ignores_query_and_fragment(void **state)
+{
+        size_t len;
+
+        (void)state;
+        assert_int_equal(http_path_check("/search?q=%00", &len), 0);
+        assert_int_equal(len, strlen("/search"));
+        assert_int_equal(http_path_check("/a#%01", &len), 0);
+        assert_int_equal(len, 2);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -198,6 +236,10 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_router_rejects_duplicate_route, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_router_caps_params_per_pattern, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_router_overlong_path_is_not_found, setup, teardown),
+                cmocka_unit_test(test_path_check_rejects_percent_encoded_nul),
+                cmocka_unit_test(test_path_check_rejects_control_bytes_raw_and_encoded),
+                cmocka_unit_test(test_path_check_accepts_printable_and_utf8),
+                cmocka_unit_test(test_path_check_ignores_query_and_fragment),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
