@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "otel.h"
 #include "clock.h"
 #include "logs.h"
 #include "otel.h"

@@ -17,10 +17,7 @@
 
 static uint64_t backend_now_ms(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+        return otel_mono_ns() / 1000000u; /* the one monotonic clock, in ms */
 }
 
 int backend_daemon_config_load(void *userdata, const char *path, char *ret_error)
@@ -95,7 +92,8 @@ int backend_daemon_wait_ready(void *userdata)
         backend_daemon *d = userdata;
         int r;
 
-        r = service_wait_for(backend_daemon_database_ping, d, BACKEND_DB_WAIT_INTERVAL_MS, "the database");
+        r = service_wait_for(backend_daemon_database_ping, d, BACKEND_DB_WAIT_INTERVAL_MS,
+                             "the database ([database] conninfo)");
         if (r < 0)
                 return r;
         r = shop_check_schema(d->app.pool);

@@ -13,60 +13,21 @@
 
 #include "config.h"
 #include "http-client.h"
+#include "otel-http.h"
 
-#define HTTP_CLIENT_SCOPE    "oteldemo-cli"
-#define HTTP_CLIENT_HOST_MAX 256
+#define HTTP_CLIENT_SCOPE "oteldemo-cli"
 /* Connecting to a dead local port fails at once; a remote host that drops SYNs gets this long. */
 #define HTTP_CLIENT_CONNECT_TIMEOUT_MS 5000u
 #define HTTP_CLIENT_HEADER_MAX         512
 
 struct http_client {
-        CURL *curl;                      /* kept across requests: one kept-alive connection */
-        char *base_url;                  /* without trailing '/' */
-        char host[HTTP_CLIENT_HOST_MAX]; /* server.address */
-        long port;                       /* server.port */
-        uint64_t timeout_ms;             /* whole request */
-        char *token;                     /* bearer token, or NULL */
-        otel_tracer *tracer;             /* the CLI's instrumentation scope */
+        CURL *curl;              /* kept across requests: one kept-alive connection */
+        char *base_url;          /* without trailing '/' */
+        otel_http_server server; /* server.address, server.port */
+        uint64_t timeout_ms;     /* whole request */
+        char *token;             /* bearer token, or NULL */
+        otel_tracer *tracer;     /* the CLI's instrumentation scope */
 };
-
-typedef struct body_buf {
-        char *data;
-        size_t len;
-        size_t cap;
-        bool too_large;
-} body_buf;
-
-static int parse_server(http_client *c)
-{
-        CURLU *u = curl_url();
-        char *host = NULL, *port = NULL, *end;
-        int r = -EINVAL;
-
-        if (!u)
-                return -ENOMEM;
-        if (curl_url_set(u, CURLUPART_URL, c->base_url, 0) != CURLUE_OK)
-                goto out;
-        if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
-                goto out;
-        if (strlen(host) >= sizeof(c->host))
-                goto out;
-        /* An IPv6 literal comes back in brackets; server.address is the bare address. */
-        if (host[0] == '[' && host[strlen(host) - 1] == ']')
-                (void)snprintf(c->host, sizeof(c->host), "%.*s", (int)strlen(host) - 2, host + 1);
-        else
-                (void)snprintf(c->host, sizeof(c->host), "%s", host);
-        c->port = strtol(port, &end, 10);
-        if (*end || c->port <= 0 || c->port > 65535)
-                goto out;
-        r = 0;
-out:
-        curl_free(host);
-        curl_free(port);
-        curl_url_cleanup(u);
-        return r;
-}
 
 int http_client_new(const char *base_url, uint64_t timeout_ms, const char *token, http_client **ret)
 {
@@ -89,7 +50,7 @@ int http_client_new(const char *base_url, uint64_t timeout_ms, const char *token
         len = strlen(c->base_url);
         while (len > 0 && c->base_url[len - 1] == '/')
                 c->base_url[--len] = '\0';
-        r = parse_server(c);
+        r = otel_http_url_server(c->base_url, &c->server);
         if (r < 0) {
                 http_client_free(c);
                 return r;
@@ -116,33 +77,6 @@ void http_client_response_done(http_client_response *resp)
         free(resp->body);
         resp->body = NULL;
         resp->body_len = 0;
-}
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
-{
-        body_buf *b = userdata;
-        size_t n = size * nmemb;
-
-        if (n > HTTP_CLIENT_BODY_MAX - b->len) {
-                b->too_large = true;
-                return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
-        }
-        if (b->len + n + 1 > b->cap) {
-                size_t cap = b->cap ? b->cap : 4096;
-                char *p;
-
-                while (cap < b->len + n + 1)
-                        cap *= 2;
-                p = realloc(b->data, cap);
-                if (!p)
-                        return 0;
-                b->data = p;
-                b->cap = cap;
-        }
-        memcpy(b->data + b->len, data, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-        return n;
 }
 
 typedef struct header_list {
@@ -175,26 +109,24 @@ static void inject_header(void *carrier, const char *name, const char *value)
         header_add(carrier, name, value);
 }
 
-/* error.type for a transport failure: a short, low-cardinality name. */
-static int map_curl_error(CURLcode cc, bool too_large, const char **ret_type)
+/* This client's contract (http-client.h) over the SDK's CURLcode table: the CLI only tells "cannot
+ * connect" (refused, unknown host, timeout, broken connection) from its own failures. */
+static int transport_errno(CURLcode cc, const otel_http_body *body)
 {
-        switch (cc) {
-        case CURLE_COULDNT_CONNECT:
-        case CURLE_COULDNT_RESOLVE_HOST:
-        case CURLE_COULDNT_RESOLVE_PROXY:
-                *ret_type = "connection_refused";
-                return -ECONNREFUSED;
-        case CURLE_OPERATION_TIMEDOUT:
-                *ret_type = "timeout";
-                return -ETIMEDOUT;
-        case CURLE_OUT_OF_MEMORY:
-                *ret_type = "out_of_memory";
+        int err = otel_http_curl_error_lookup(cc)->err;
+
+        if (body->too_large)
+                return -E2BIG;
+        if (body->oom)
                 return -ENOMEM;
-        case CURLE_WRITE_ERROR:
-                *ret_type = too_large ? "response_too_large" : "out_of_memory";
-                return too_large ? -E2BIG : -ENOMEM;
+        switch (err) {
+        case -ETIMEDOUT:
+        case -ENOMEM:
+        case -ECONNREFUSED:
+                return err;
+        case -EHOSTUNREACH:
+                return -ECONNREFUSED;
         default:
-                *ret_type = "transport_error";
                 return -EIO;
         }
 }
@@ -203,8 +135,8 @@ int http_client_do(http_client *c, const http_client_request *req, http_client_r
 {
         char url[HTTP_CLIENT_URL_MAX], errbuf[CURL_ERROR_SIZE] = "", name[HTTP_CLIENT_HEADER_MAX];
         header_list headers = {};
-        body_buf body = {};
-        otel_span *span;
+        otel_http_body body = {.buf.max = HTTP_CLIENT_BODY_MAX};
+        otel_http_client call;
         CURLcode cc;
         int r, n;
 
@@ -215,18 +147,20 @@ int http_client_do(http_client *c, const http_client_request *req, http_client_r
 
         (void)snprintf(name, sizeof(name), "%s %s", req->method, req->route);
         otel_attr attrs[] = {
-                OTEL_ATTR_STR("http.request.method", req->method),
-                OTEL_ATTR_STR("url.full", url),
                 OTEL_ATTR_STR("url.template", req->route),
-                OTEL_ATTR_STR("server.address", c->host),
-                OTEL_ATTR_I64("server.port", c->port),
                 OTEL_ATTR_STR("user_agent.original", HTTP_CLIENT_USER_AGENT),
         };
-        span = otel_span_start(
-                c->tracer, name, OTEL_SPAN_KIND_CLIENT,
-                &(otel_span_start_opts){.attrs = attrs, .n_attrs = sizeof(attrs) / sizeof(*attrs)});
-        if (otel_span_context_is_valid(otel_span_get_context(span)))
-                otel_trace_id_to_hex(otel_span_get_context(span)->trace_id, ret->trace_id);
+        otel_http_client_start(&call, &(otel_http_client_opts){
+                                              .tracer = c->tracer,
+                                              .span_name = name,
+                                              .method = req->method,
+                                              .url = url,
+                                              .server = &c->server,
+                                              .attrs = attrs,
+                                              .n_attrs = sizeof(attrs) / sizeof(*attrs),
+                                      });
+        if (otel_span_context_is_valid(otel_span_get_context(call.span)))
+                otel_trace_id_to_hex(otel_span_get_context(call.span)->trace_id, ret->trace_id);
 
         header_add(&headers, "Accept", "application/json");
         if (req->json_body)
@@ -239,12 +173,11 @@ int http_client_do(http_client *c, const http_client_request *req, http_client_r
                 (void)snprintf(auth, sizeof(auth), "Bearer %s", c->token);
                 header_add(&headers, "Authorization", auth);
         }
-        otel_propagation_inject(span, NULL, inject_header, &headers);
+        otel_propagation_inject(call.span, NULL, inject_header, &headers);
         if (headers.failed) {
                 r = -ENOMEM;
                 (void)snprintf(ret->error, sizeof(ret->error), "out of memory");
-                otel_span_set_str(span, "error.type", "out_of_memory");
-                otel_span_set_status(span, OTEL_STATUS_ERROR, ret->error);
+                otel_http_client_end(&call, CURLE_OUT_OF_MEMORY, 0, NULL, ret->error);
                 goto out;
         }
 
@@ -265,37 +198,31 @@ int http_client_do(http_client *c, const http_client_request *req, http_client_r
                                (long)(c->timeout_ms < HTTP_CLIENT_CONNECT_TIMEOUT_MS
                                               ? c->timeout_ms
                                               : HTTP_CLIENT_CONNECT_TIMEOUT_MS));
-        (void)curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+        (void)curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, otel_http_body_write);
         (void)curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &body);
         (void)curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
         (void)curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 
         cc = curl_easy_perform(c->curl);
         if (cc != CURLE_OK) {
-                const char *type;
-
-                r = map_curl_error(cc, body.too_large, &type);
+                r = transport_errno(cc, &body);
                 (void)snprintf(ret->error, sizeof(ret->error), "%s",
                                errbuf[0] ? errbuf : curl_easy_strerror(cc));
-                otel_span_set_str(span, "error.type", type);
-                otel_span_set_status(span, OTEL_STATUS_ERROR, ret->error);
-                free(body.data);
+                otel_http_client_end(&call, cc, 0,
+                                     body.too_large ? "response_too_large"
+                                     : body.oom     ? "out_of_memory"
+                                                    : NULL,
+                                     ret->error);
+                otel_buf_free(&body.buf);
                 goto out;
         }
         (void)curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &ret->status);
-        ret->body = body.data;
-        ret->body_len = body.len;
-        otel_span_set_int(span, "http.response.status_code", ret->status);
-        if (ret->status >= 400) {
-                char code[24]; /* any long */
-
-                (void)snprintf(code, sizeof(code), "%ld", ret->status);
-                otel_span_set_str(span, "error.type", code);
-                otel_span_set_status(span, OTEL_STATUS_ERROR, NULL);
-        }
+        /* The response takes over the buffer's malloc'ed bytes (NULL when the reply had no body). */
+        ret->body = (char *)body.buf.data;
+        ret->body_len = body.buf.len;
+        otel_http_client_end(&call, cc, ret->status, NULL, NULL);
         r = 0;
 out:
         curl_slist_free_all(headers.list);
-        otel_span_end(span);
         return r;
 }

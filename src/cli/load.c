@@ -24,6 +24,7 @@
 #include "output.h"
 #include "progress.h"
 #include "schedule.h"
+#include "otel.h"
 #include "sessions.h"
 #include "usage.h"
 
@@ -83,14 +84,6 @@ static void on_stop_signal(int sig)
         atomic_store(&load_interrupted, 1);
 }
 
-static uint64_t mono_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * SCHEDULE_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 static bool stopping(void)
 {
         return atomic_load_explicit(&load_interrupted, memory_order_relaxed) != 0;
@@ -101,7 +94,7 @@ static bool stopping(void)
 static bool sleep_until(uint64_t t)
 {
         for (;;) {
-                uint64_t now = mono_ns(), until;
+                uint64_t now = otel_mono_ns(), until;
                 struct timespec ts;
 
                 if (stopping())
@@ -160,7 +153,7 @@ static void *worker_main(void *userdata)
                                 .idempotency_key = req.idempotency_key[0] ? req.idempotency_key : NULL,
                         },
                         &resp);
-                end = mono_ns();
+                end = otel_mono_ns();
                 stats_record(&run->stats, req.endpoint, r < 0 ? 0 : resp.status, (end - intended) / 1000);
                 if (r == 0)
                         load_session_observe(&w->session, &req, resp.status, resp.body, resp.body_len);
@@ -397,7 +390,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
         }
 
         run->schedule = (load_schedule){
-                .t0_ns = mono_ns() + LOAD_START_DELAY_NS,
+                .t0_ns = otel_mono_ns() + LOAD_START_DELAY_NS,
                 .rate = opts->rate,
                 .duration_ns = opts->duration_ns,
         };
@@ -418,7 +411,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
         interval = tty ? PROGRESS_TTY_INTERVAL_NS : PROGRESS_PLAIN_INTERVAL_NS;
         next_tick = run->schedule.t0_ns + interval;
         while (atomic_load(&run->running) > 0) {
-                uint64_t now = mono_ns();
+                uint64_t now = otel_mono_ns();
                 progress_snapshot snap;
 
                 if (now >= next_tick) {
@@ -444,7 +437,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
         for (unsigned i = 0; i < opts->concurrency; i++)
                 if (workers[i].started)
                         (void)pthread_join(workers[i].thread, NULL);
-        end = mono_ns();
+        end = otel_mono_ns();
         progress_finish(stderr, tty);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);

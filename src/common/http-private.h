@@ -34,7 +34,9 @@ struct http_request {
         char *body; /* owned, NUL-terminated */
         size_t body_len;
         size_t body_cap;
-        bool body_too_large; /* more than max_body_bytes arrived: 413 */
+        bool body_too_large;    /* more than max_body_bytes arrived: 413 */
+        size_t body_dropped;    /* bytes of an oversized body read and dropped (bounded drain) */
+        bool headers_too_large; /* request line + headers over max_header_bytes: 431 */
 
         otel_span *span;       /* the SERVER span (owned reference) */
         otel_baggage *baggage; /* extracted baggage (owned, may be NULL) */

@@ -21,18 +21,17 @@ static const char http_probe_request[] = "GET /healthz HTTP/1.1\r\n"
                                          "User-Agent: " HTTP_PROBE_USER_AGENT "\r\n"
                                          "Connection: close\r\n\r\n";
 
-static int64_t http_probe_remaining_ms(const struct timespec *deadline)
+static int64_t http_probe_remaining_ms(uint64_t deadline_ns)
 {
-        struct timespec now;
+        uint64_t now = otel_mono_ns();
 
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+        return now >= deadline_ns ? 0 : (int64_t)((deadline_ns - now) / 1000000u);
 }
 
-static int http_probe_wait(int fd, short events, const struct timespec *deadline)
+static int http_probe_wait(int fd, short events, uint64_t deadline_ns)
 {
         struct pollfd p = {.fd = fd, .events = events};
-        int64_t ms = http_probe_remaining_ms(deadline);
+        int64_t ms = http_probe_remaining_ms(deadline_ns);
         int r;
 
         if (ms <= 0)
@@ -66,7 +65,7 @@ static int http_probe_target(int listen_fd, struct sockaddr_storage *ss, socklen
 int http_probe_healthz(int listen_fd, unsigned timeout_ms)
 {
         struct sockaddr_storage ss;
-        struct timespec deadline;
+        uint64_t deadline_ns;
         char reply[HTTP_PROBE_REPLY_MAX + 1];
         size_t sent = 0, got = 0;
         socklen_t len;
@@ -75,13 +74,7 @@ int http_probe_healthz(int listen_fd, unsigned timeout_ms)
         r = http_probe_target(listen_fd, &ss, &len);
         if (r < 0)
                 return r;
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_sec += timeout_ms / 1000;
-        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-                deadline.tv_sec++;
-                deadline.tv_nsec -= 1000000000L;
-        }
+        deadline_ns = otel_mono_ns() + (uint64_t)timeout_ms * 1000000u;
 
         fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
@@ -91,7 +84,7 @@ int http_probe_healthz(int listen_fd, unsigned timeout_ms)
                         r = -errno;
                         goto out;
                 }
-                r = http_probe_wait(fd, POLLOUT, &deadline);
+                r = http_probe_wait(fd, POLLOUT, deadline_ns);
                 if (r < 0)
                         goto out;
         }
@@ -100,7 +93,7 @@ int http_probe_healthz(int listen_fd, unsigned timeout_ms)
                                  MSG_NOSIGNAL);
 
                 if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-                        r = http_probe_wait(fd, POLLOUT, &deadline);
+                        r = http_probe_wait(fd, POLLOUT, deadline_ns);
                         if (r < 0)
                                 goto out;
                         continue;
@@ -116,7 +109,7 @@ int http_probe_healthz(int listen_fd, unsigned timeout_ms)
                 ssize_t n = recv(fd, reply + got, HTTP_PROBE_REPLY_MAX - got, 0);
 
                 if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-                        r = http_probe_wait(fd, POLLIN, &deadline);
+                        r = http_probe_wait(fd, POLLIN, deadline_ns);
                         if (r < 0)
                                 goto out;
                         continue;

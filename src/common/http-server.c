@@ -15,9 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "otel-http.h"
 
 #define HTTP_LISTEN_BACKLOG    512
 #define HTTP_DRAIN_POLL_NS     (10 * 1000 * 1000L)
@@ -29,14 +32,15 @@
 #define HTTP_DEFAULT_DRAIN_MS  10000u
 #define HTTP_DRAIN_MAX_MS      600000u
 #define HTTP_BODY_INITIAL      4096u
-
-static uint64_t http_mono_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+/* A refused request (413, 431) whose body is on its way is read and dropped up to this many bytes
+ * before the reply, as production servers linger: closing on a client that is still sending makes
+ * its next write fail (EPIPE, RST) and it never reads the answer. Past this, the reply goes at once
+ * and the connection closes: the drain stays bounded. */
+#define HTTP_DRAIN_MAX_BYTES (8u * 1024u * 1024u)
+/* libmicrohttpd answers requests whose headers overflow its per-connection pool with an HTML page of
+ * its own; a pool this many times max_header_bytes leaves room to see the overflow first and answer
+ * with the JSON 431 (only headers over about this factor still meet libmicrohttpd's page). */
+#define HTTP_HEADER_POOL_FACTOR 4u
 
 /* ---- configuration -------------------------------------------------------------------------------- */
 
@@ -175,17 +179,6 @@ static void http_describe_socket(http_server *s)
 
 /* ---- instrumentation ------------------------------------------------------------------------------ */
 
-const char *http_method_semconv(const char *method)
-{
-        static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
-                                            "CONNECT", "OPTIONS", "TRACE", "PATCH"};
-
-        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-                if (strcmp(method, known[i]) == 0)
-                        return known[i];
-        return "_OTHER";
-}
-
 typedef struct http_header_cursor {
         const char *name; /* header looked for */
         size_t idx;       /* which occurrence */
@@ -262,7 +255,7 @@ static void http_span_start(http_request *req)
         otel_span *parent = NULL;
         char host[HTTP_LISTEN_MAX], client[INET6_ADDRSTRLEN],
                 name[HTTP_METHOD_MAX + HTTP_ROUTER_MAX_PATH + 2];
-        const char *method = http_method_semconv(req->method);
+        const char *method = otel_http_method_semconv(req->method);
         const char *ua = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
         const char *proto =
                 req->version && strncmp(req->version, "HTTP/", 5) == 0 ? req->version + 5 : "1.1";
@@ -304,10 +297,10 @@ static void http_span_start(http_request *req)
 static void http_request_finish(http_request *req, enum MHD_RequestTerminationCode toe)
 {
         http_server *s = req->server;
-        const char *method = http_method_semconv(req->method);
+        const char *method = otel_http_method_semconv(req->method);
         const char *proto =
                 req->version && strncmp(req->version, "HTTP/", 5) == 0 ? req->version + 5 : "1.1";
-        double seconds = (double)(http_mono_ns() - req->start_mono_ns) / 1e9;
+        double seconds = (double)(otel_mono_ns() - req->start_mono_ns) / 1e9;
         char status_text[8];
         const char *error_type = NULL;
         otel_attr attrs[7];
@@ -373,7 +366,11 @@ static void http_dispatch(http_request *req)
 {
         otel_context_token token = otel_context_attach(req->span, req->baggage);
 
-        if (req->body_too_large)
+        if (req->headers_too_large)
+                http_reply_error(req, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+                                 "request headers larger than %zu bytes",
+                                 req->server->config.max_header_bytes);
+        else if (req->body_too_large)
                 http_reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %zu bytes",
                                  req->server->config.max_body_bytes);
         else if (req->route_result == -EILSEQ)
@@ -429,7 +426,7 @@ static http_request *http_request_begin(http_server *s, http_request *req, struc
         req->conn = conn;
         req->url = url;
         req->version = version;
-        req->start_mono_ns = http_mono_ns();
+        req->start_mono_ns = otel_mono_ns();
         snprintf(req->method, sizeof(req->method), "%s", method);
         /* The raw target, because the decoded url ends at a "%00". */
         if (http_path_check(req->raw_uri ? req->raw_uri : url, NULL) < 0)
@@ -439,7 +436,7 @@ static http_request *http_request_begin(http_server *s, http_request *req, struc
         atomic_fetch_add(&s->in_flight, 1);
         http_span_start(req);
 
-        attrs[0] = OTEL_ATTR_STR("http.request.method", http_method_semconv(req->method));
+        attrs[0] = OTEL_ATTR_STR("http.request.method", otel_http_method_semconv(req->method));
         attrs[1] = OTEL_ATTR_STR("url.scheme", "http");
         otel_instrument_add(s->metrics.active_requests, 1, attrs, 2);
         return req;
@@ -449,8 +446,9 @@ static int http_body_append(http_request *req, const char *data, size_t len)
 {
         size_t max = req->server->config.max_body_bytes;
 
-        if (req->body_too_large || req->body_len + len > max) {
+        if (req->headers_too_large || req->body_too_large || req->body_len + len > max) {
                 req->body_too_large = true; /* the rest is read and dropped; the reply is 413 */
+                req->body_dropped += len;
                 return 0;
         }
         if (req->body_len + len + 1 > req->body_cap) {
@@ -473,6 +471,64 @@ static int http_body_append(http_request *req, const char *data, size_t len)
         return 0;
 }
 
+static enum MHD_Result http_header_size_add(void *cls, enum MHD_ValueKind kind, const char *key,
+                                            const char *value)
+{
+        size_t *total = cls;
+
+        (void)kind;
+        *total += strlen(key ? key : "") + strlen(value ? value : "") + 4; /* ": " and CRLF */
+        return MHD_YES;
+}
+
+/* Request line and header fields as they came on the wire (less folding and extra whitespace). */
+static size_t http_header_size(http_request *req)
+{
+        size_t total = strlen(req->method) + strlen(req->raw_uri ? req->raw_uri : "") +
+                       strlen(req->version ? req->version : "") + 4;
+
+        (void)MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_header_size_add, &total);
+        return total;
+}
+
+static bool http_expects_continue(struct MHD_Connection *conn)
+{
+        const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+
+        return expect && strcasecmp(expect, "100-continue") == 0;
+}
+
+/* The first access call: refuses oversized headers (431) and a declared oversized body (413). The
+ * refusal is answered at once when no body will come (none declared, or the client waits for
+ * "100 Continue" and will now send none) or when the declared body is over the drain bound; otherwise
+ * the body is read and dropped first and the reply follows it. Returns true to answer now. */
+static bool http_refuse_early(http_server *s, http_request *req)
+{
+        const char *cl =
+                MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *te =
+                MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        unsigned long long declared = 0;
+        bool bad_length = false;
+
+        if (cl) {
+                char *end;
+
+                errno = 0;
+                declared = strtoull(cl, &end, 10);
+                bad_length = errno != 0 || end == cl || *end;
+        }
+        if (http_header_size(req) > s->config.max_header_bytes)
+                req->headers_too_large = true;
+        else if (bad_length || declared > s->config.max_body_bytes)
+                req->body_too_large = true;
+        else
+                return false;
+        if (bad_length || declared > HTTP_DRAIN_MAX_BYTES || http_expects_continue(req->conn))
+                return true;
+        return declared == 0 && !te; /* nothing to drain */
+}
+
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_data_size, void **con_cls)
@@ -481,25 +537,13 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         http_request *req = *con_cls;
 
         if (!req || !req->begun) {
-                const char *cl;
-
                 req = http_request_begin(s, req, conn, url, method, version);
                 if (!req)
                         return MHD_NO;
                 *con_cls = req;
-                /* Refuse a declared oversized body before reading it. */
-                cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-                if (cl) {
-                        char *end;
-                        unsigned long long v;
-
-                        errno = 0;
-                        v = strtoull(cl, &end, 10);
-                        if (errno || *end || v > s->config.max_body_bytes) {
-                                req->body_too_large = true;
-                                http_dispatch(req);
-                                return http_queue(req);
-                        }
+                if (http_refuse_early(s, req)) {
+                        http_dispatch(req);
+                        return http_queue(req);
                 }
                 return MHD_YES;
         }
@@ -515,6 +559,11 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
                 if (http_body_append(req, upload_data, *upload_data_size) < 0)
                         return MHD_NO;
                 *upload_data_size = 0;
+                /* A chunked body that keeps coming past the drain bound: answer now, then close. */
+                if (req->body_dropped > HTTP_DRAIN_MAX_BYTES) {
+                        http_dispatch(req);
+                        return http_queue(req);
+                }
                 return MHD_YES;
         }
         http_dispatch(req);
@@ -643,16 +692,15 @@ int http_server_start(http_server *s)
         }
         http_describe_socket(s);
 
-        s->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
-                                          MHD_USE_ERROR_LOG, 0, NULL,
-                                  NULL, http_access, s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
-                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->config.threads,
-                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->config.max_connections,
-                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->config.connection_timeout_s,
-                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->config.max_header_bytes,
-                                  MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
-                                  MHD_OPTION_URI_LOG_CALLBACK, http_request_alloc, s,
-                                  MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_END);
+        s->mhd = MHD_start_daemon(
+                MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+                0, NULL, NULL, http_access, s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
+                MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->config.threads, MHD_OPTION_CONNECTION_LIMIT,
+                (unsigned)s->config.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                (unsigned)s->config.connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                s->config.max_header_bytes * HTTP_HEADER_POOL_FACTOR, MHD_OPTION_NOTIFY_COMPLETED,
+                http_completed, s, MHD_OPTION_URI_LOG_CALLBACK, http_request_alloc, s,
+                MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_END);
         if (!s->mhd)
                 return -EIO;
         return 0;
@@ -678,7 +726,7 @@ void http_server_stats(http_server *s, uint64_t *ret_completed, unsigned *ret_in
 
 int http_server_drain(http_server *s, unsigned timeout_ms)
 {
-        uint64_t deadline = http_mono_ns() + (uint64_t)timeout_ms * 1000000u;
+        uint64_t deadline = otel_mono_ns() + (uint64_t)timeout_ms * 1000000u;
 
         if (!s->mhd)
                 return 0;
@@ -689,7 +737,7 @@ int http_server_drain(http_server *s, unsigned timeout_ms)
                 s->quiesced = true;
         }
         while (atomic_load(&s->in_flight) > 0) {
-                if (http_mono_ns() >= deadline)
+                if (otel_mono_ns() >= deadline)
                         return -ETIMEDOUT;
                 nanosleep(&(struct timespec){.tv_nsec = HTTP_DRAIN_POLL_NS}, NULL);
         }

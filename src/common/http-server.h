@@ -42,7 +42,7 @@ typedef struct http_server_config {
         unsigned max_connections;      /* concurrent connections; more are refused */
         unsigned connection_timeout_s; /* idle connections are closed after this */
         size_t max_body_bytes;         /* larger request bodies → 413 */
-        size_t max_header_bytes;       /* per-connection memory for the request line + headers */
+        size_t max_header_bytes;       /* largest request line + headers → 431 */
         unsigned drain_timeout_ms;     /* how long SIGTERM waits for in-flight requests */
         bool access_log;               /* a log line per request (access-log.h) */
 } http_server_config;
@@ -73,10 +73,6 @@ const char *http_server_address(const http_server *s);
 /* One GET /healthz through the listening socket, answered by a worker thread, within timeout_ms:
  * proves the request path is alive (the watchdog's check). 0, or a negative errno. */
 int http_server_probe(http_server *s, unsigned timeout_ms);
-/* http.request.method of the semantic conventions: method when it is a known one, else "_OTHER" (the
- * original goes in http.request.method_original) so that cardinality stays bounded. Servers and the
- * frontend's proxy client alike. */
-const char *http_method_semconv(const char *method);
 /* Requests completed since start, and requests in flight now. */
 void http_server_stats(http_server *s, uint64_t *ret_completed, unsigned *ret_in_flight);
 /* Stops accepting connections and waits until the in-flight requests have completed or timeout_ms

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "otel.h"
+
 #if HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
 #else
@@ -95,11 +97,9 @@ int notify_ready(void)
 int notify_reloading(void)
 {
         char msg[64];
-        struct timespec ts;
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
         snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
-                 (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000ull);
+                 (unsigned long long)(otel_mono_ns() / 1000ull));
         return notify_send(msg, NOTIFY_STATE_TIMEOUT_MS);
 }
 

@@ -41,10 +41,7 @@ int service_signals_block(void)
 
 static uint64_t service_now_ms(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+        return otel_mono_ns() / 1000000u; /* the one monotonic clock, in ms */
 }
 
 static void service_update_status(const service_ops *ops, void *userdata)
@@ -147,7 +144,18 @@ int service_wait_for(int (*check)(void *userdata), void *userdata, unsigned inte
                         return 0;
                 }
                 if (!logged) {
-                        otel_log_errno(OTEL_SEVERITY_WARN, r, "Waiting for %s: %m", what);
+                        /* -EAGAIN only says "not yet"; the check itself has logged the cause. */
+                        if (r == -EAGAIN)
+                                otel_log(
+                                        OTEL_SEVERITY_WARN,
+                                        "Not ready: waiting for %s to answer, checking every %u ms; READY=1 "
+                                        "and /readyz follow once it does",
+                                        what, interval_ms);
+                        else
+                                otel_log_errno(OTEL_SEVERITY_WARN, r,
+                                               "Not ready: waiting for %s to answer (%m), checking every %u "
+                                               "ms; READY=1 and /readyz follow once it does",
+                                               what, interval_ms);
                         (void)notify_status("waiting for %s", what);
                         logged = true;
                 }

@@ -49,6 +49,23 @@ void telemetry_config_free(telemetry_config *t)
         *t = (telemetry_config){0};
 }
 
+/* The SDK's warnings become the daemon's own log lines (journald fields, level filter, one format);
+ * the SDK keeps them out of the OTLP logs pipeline itself. */
+static void telemetry_diag(otel_diag_level level, const char *message, void *userdata)
+{
+        static const otel_severity severities[_OTEL_DIAG_LEVEL_MAX] = {
+                [OTEL_DIAG_ERROR] = OTEL_SEVERITY_ERROR,
+                [OTEL_DIAG_WARN] = OTEL_SEVERITY_WARN,
+                [OTEL_DIAG_INFO] = OTEL_SEVERITY_INFO,
+                [OTEL_DIAG_DEBUG] = OTEL_SEVERITY_DEBUG,
+        };
+
+        (void)userdata;
+        if ((int)level < 0 || level >= _OTEL_DIAG_LEVEL_MAX)
+                level = OTEL_DIAG_WARN;
+        otel_log(severities[level], "OpenTelemetry SDK: %s", message);
+}
+
 int telemetry_start(const telemetry_config *t)
 {
         telemetry_sampler_from_env = getenv("OTEL_TRACES_SAMPLER") != NULL;
@@ -58,6 +75,7 @@ int telemetry_start(const telemetry_config *t)
             (t->sampler_arg && setenv("OTEL_TRACES_SAMPLER_ARG", t->sampler_arg, 0) < 0))
                 return -errno;
         otel_log_set_level(t->log_level);
+        otel_diag_set_handler(telemetry_diag, NULL);
         return otel_sdk_init(
                 &(otel_sdk_options){.service_name = t->service_name, .service_version = OTELDEMO_VERSION});
 }

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
+#include "otel-http.h"
 #include "otel.h"
 
 #define PROXY_DEFAULT_URL        "http://127.0.0.1:8081"
@@ -24,14 +24,12 @@
 #define PROXY_REPLY_HEADERS_MAX  10u   /* backend headers passed on (http_reply_header caps at 16) */
 #define PROXY_HEADER_LINE_MAX    8192u /* one forwarded header line */
 #define PROXY_TARGET_MAX         (PROXY_URL_MAX + 3u * 2048u + 4096u)
-#define PROXY_BODY_INITIAL       4096u
 #define PROXY_SCOPE              "oteldemo-frontend/proxy"
 
 struct proxy {
         proxy_config config;
-        char host[256];         /* server.address of the backend */
-        int64_t port;           /* server.port */
-        pthread_key_t curl_key; /* this thread's CURL easy handle */
+        otel_http_server server; /* server.address and server.port of the backend */
+        pthread_key_t curl_key;  /* this thread's CURL easy handle */
         otel_tracer *tracer;
         otel_instrument *duration; /* http.client.request.duration (s) */
 };
@@ -48,73 +46,33 @@ typedef struct proxy_exchange {
         const char *connection;  /* the client's Connection header (names more hop-by-hop headers) */
         bool have_content_type;  /* the client sent one (else curl's form default is suppressed) */
         bool have_accept;
-        char *body; /* reply body (owned) */
-        size_t len;
-        size_t cap;
-        bool too_large;                                /* over PROXY_RESPONSE_MAX_BYTES: cut off */
+        otel_http_body body;                           /* reply body, capped at PROXY_RESPONSE_MAX_BYTES */
         char *content_type;                            /* reply Content-Type (owned) */
         proxy_header headers[PROXY_REPLY_HEADERS_MAX]; /* reply headers passed on (owned) */
         size_t n_headers;
 } proxy_exchange;
 
-static uint64_t proxy_mono_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- configuration -------------------------------------------------------------------------------- */
 
-/* Splits an http(s) base URL into host and port; the path must be empty or "/". */
-static int proxy_url_parse(const char *url, char *ret_host, size_t host_size, int64_t *ret_port)
+/* The backend's server.address/port; its base URL must have no path beyond "/". */
+static int proxy_url_parse(const char *url, otel_http_server *ret)
 {
-        CURLU *u = curl_url();
-        char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL, *end;
-        int r = -EINVAL;
+        otel_http_server srv;
+        int r = otel_http_url_server(url, &srv);
 
-        if (!u)
-                return -ENOMEM;
-        if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
-                goto out;
-        if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK)
-                goto out;
-        if ((strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) || strcmp(path, "/") != 0 ||
-            strlen(host) >= host_size)
-                goto out;
-        /* An IPv6 literal comes back in brackets; server.address is the bare address. */
-        if (host[0] == '[') {
-                size_t n = strlen(host);
-
-                memmove(host, host + 1, n - 2);
-                host[n - 2] = '\0';
-        }
-        memcpy(ret_host, host, strlen(host) + 1);
-        *ret_port = strtol(port, &end, 10);
-        if (*end || *ret_port <= 0 || *ret_port > 65535)
-                goto out;
-        r = 0;
-out:
-        curl_free(scheme);
-        curl_free(host);
-        curl_free(port);
-        curl_free(path);
-        curl_free(query);
-        curl_url_cleanup(u);
-        return r;
+        if (r < 0)
+                return r;
+        if (!srv.path_is_root)
+                return -EINVAL;
+        *ret = srv;
+        return 0;
 }
 
 int proxy_config_load(config_file *cfg, proxy_config *ret)
 {
         proxy_config c = {0};
         const char *url;
-        char host[256];
-        int64_t port;
+        otel_http_server srv;
         size_t len;
         int r;
 
@@ -128,7 +86,7 @@ int proxy_config_load(config_file *cfg, proxy_config *ret)
                 return config_reject(cfg, "backend", "url", "expected http://host:port, got '%s'", url);
         memcpy(c.backend_url, url, len);
         c.backend_url[len] = '\0';
-        r = proxy_url_parse(c.backend_url, host, sizeof(host), &port);
+        r = proxy_url_parse(c.backend_url, &srv);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -171,7 +129,7 @@ int proxy_new(const proxy_config *config, proxy **ret)
                 return -ENOMEM;
         }
         p->config = *config;
-        r = proxy_url_parse(p->config.backend_url, p->host, sizeof(p->host), &p->port);
+        r = proxy_url_parse(p->config.backend_url, &p->server);
         if (r < 0)
                 goto fail;
         r = -pthread_key_create(&p->curl_key, proxy_curl_destroy);
@@ -393,39 +351,11 @@ static size_t proxy_on_header(char *data, size_t size, size_t nitems, void *user
         return len;
 }
 
-static size_t proxy_on_body(char *data, size_t size, size_t nmemb, void *userdata)
-{
-        proxy_exchange *ex = userdata;
-        size_t len = size * nmemb;
-
-        if (len > PROXY_RESPONSE_MAX_BYTES - ex->len) {
-                ex->too_large = true;
-                return 0;
-        }
-        if (ex->len + len + 1 > ex->cap) {
-                size_t cap = ex->cap ? ex->cap : PROXY_BODY_INITIAL;
-                char *grown;
-
-                while (cap < ex->len + len + 1)
-                        cap *= 2;
-                grown = realloc(ex->body, cap);
-                if (!grown) {
-                        ex->oom = true;
-                        return 0;
-                }
-                ex->body = grown;
-                ex->cap = cap;
-        }
-        memcpy(ex->body + ex->len, data, len);
-        ex->len += len;
-        return len;
-}
-
 static void proxy_exchange_free(proxy_exchange *ex)
 {
         proxy_exchange_clear_headers(ex);
         curl_slist_free_all(ex->send);
-        free(ex->body);
+        otel_buf_free(&ex->body.buf);
 }
 
 /* ---- the exchange -------------------------------------------------------------------------------- */
@@ -436,41 +366,20 @@ static bool proxy_unreserved_path(unsigned char c)
                strchr("-._~!$&'()*+,;=:@/", c) != NULL;
 }
 
-int proxy_encode_path(const char *path, char *ret, size_t size)
+/* Bytes of the query that pass unchanged: what a URL may hold, less '#' (it would start a fragment). */
+static bool proxy_query_char(unsigned char c)
 {
-        static const char hex[] = "0123456789ABCDEF";
-        size_t o = 0;
-
-        for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-                if (proxy_unreserved_path(*p)) {
-                        if (o + 1 >= size)
-                                return -ENAMETOOLONG;
-                        ret[o++] = (char)*p;
-                } else {
-                        if (o + 3 >= size)
-                                return -ENAMETOOLONG;
-                        ret[o++] = '%';
-                        ret[o++] = hex[*p >> 4];
-                        ret[o++] = hex[*p & 15];
-                }
-        }
-        ret[o] = '\0';
-        return 0;
+        return c > 0x20 && c < 0x7f && c != '#';
 }
 
-/* The query exactly as received, except that bytes no URL may hold are encoded. */
-static int proxy_append_query(const char *query, char *buf, size_t size, size_t *pos)
+/* Appends s to buf at *pos, percent-encoding every byte keep() refuses; always NUL-terminated. */
+static int proxy_encode(const char *s, bool (*keep)(unsigned char), char *buf, size_t size, size_t *pos)
 {
         static const char hex[] = "0123456789ABCDEF";
         size_t o = *pos;
 
-        if (!query[0])
-                return 0;
-        if (o + 1 >= size)
-                return -ENAMETOOLONG;
-        buf[o++] = '?';
-        for (const unsigned char *p = (const unsigned char *)query; *p; p++) {
-                if (*p > 0x20 && *p < 0x7f && *p != '#') {
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                if (keep(*p)) {
                         if (o + 1 >= size)
                                 return -ENAMETOOLONG;
                         buf[o++] = (char)*p;
@@ -487,28 +396,24 @@ static int proxy_append_query(const char *query, char *buf, size_t size, size_t 
         return 0;
 }
 
-/* error.type for a transport failure (low cardinality, as the semantic conventions ask). */
-static const char *proxy_error_type(CURLcode rc, const proxy_exchange *ex)
+int proxy_encode_path(const char *path, char *ret, size_t size)
 {
-        if (ex->too_large)
-                return "response_too_large";
-        if (ex->oom)
-                return "out_of_memory";
-        switch (rc) {
-        case CURLE_OPERATION_TIMEDOUT:
-                return "timeout";
-        case CURLE_COULDNT_CONNECT:
-                return "connection_refused";
-        case CURLE_COULDNT_RESOLVE_HOST:
-                return "name_resolution_error";
-        case CURLE_GOT_NOTHING:
-        case CURLE_RECV_ERROR:
-        case CURLE_SEND_ERROR:
-        case CURLE_PARTIAL_FILE:
-                return "connection_reset";
-        default:
-                return "_OTHER";
-        }
+        size_t pos = 0;
+
+        if (size == 0)
+                return -ENAMETOOLONG;
+        return proxy_encode(path, proxy_unreserved_path, ret, size, &pos);
+}
+
+/* The query exactly as received, except that bytes no URL may hold are encoded. */
+static int proxy_append_query(const char *query, char *buf, size_t size, size_t *pos)
+{
+        if (!query[0])
+                return 0;
+        if (*pos + 1 >= size)
+                return -ENAMETOOLONG;
+        buf[(*pos)++] = '?';
+        return proxy_encode(query, proxy_query_char, buf, size, pos);
 }
 
 static void proxy_setup(proxy *p, CURL *c, proxy_exchange *ex, const char *method, const char *url,
@@ -524,8 +429,8 @@ static void proxy_setup(proxy *p, CURL *c, proxy_exchange *ex, const char *metho
                                                                           : timeout_ms));
         curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, proxy_on_header);
         curl_easy_setopt(c, CURLOPT_HEADERDATA, ex);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, proxy_on_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, ex);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, otel_http_body_write);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &ex->body);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, ex->send);
         if (strcmp(method, "GET") == 0) {
                 curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -546,31 +451,20 @@ static void proxy_setup(proxy *p, CURL *c, proxy_exchange *ex, const char *metho
 static CURLcode proxy_perform(proxy *p, CURL *c, proxy_exchange *ex, const char *method, const char *url,
                               const char *body, size_t body_len, unsigned timeout_ms, long *ret_status)
 {
-        const char *sem_method = http_method_semconv(method);
-        otel_attr start_attrs[5] = {
-                OTEL_ATTR_STR("http.request.method", sem_method),
-                OTEL_ATTR_STR("url.full", url),
-                OTEL_ATTR_STR("server.address", p->host),
-                OTEL_ATTR_I64("server.port", p->port),
-        };
-        size_t n_start = 4;
-        otel_span_start_opts opts = {.attrs = start_attrs};
-        otel_attr metric_attrs[5];
-        size_t n_metric = 0;
-        const char *error_type = NULL;
-        char status_text[24];
-        otel_span *span;
-        uint64_t t0;
+        otel_http_client call;
+        const char *error_type = NULL, *why = NULL;
         CURLcode rc;
         long status = 0;
 
-        if (sem_method[0] == '_')
-                start_attrs[n_start++] = OTEL_ATTR_STR("http.request.method_original", method);
-        opts.n_attrs = n_start;
-        /* Semantic conventions: an HTTP client span is named for the method (no route template known). */
-        span = otel_span_start(p->tracer, strcmp(sem_method, "_OTHER") == 0 ? "HTTP" : sem_method,
-                               OTEL_SPAN_KIND_CLIENT, &opts);
-        otel_propagation_inject(span, NULL, proxy_inject, ex);
+        ex->body.buf.max = PROXY_RESPONSE_MAX_BYTES;
+        otel_http_client_start(&call, &(otel_http_client_opts){
+                                              .tracer = p->tracer,
+                                              .method = method,
+                                              .url = url,
+                                              .server = &p->server,
+                                              .duration = p->duration,
+                                      });
+        otel_propagation_inject(call.span, NULL, proxy_inject, ex);
         /* "Name:" removes a header curl would add by itself: a form Content-Type for bodies, a
          * default Accept header, and "Expect: 100-continue" (a round trip of waiting before larger bodies).
          */
@@ -580,39 +474,22 @@ static CURLcode proxy_perform(proxy *p, CURL *c, proxy_exchange *ex, const char 
                 proxy_send_line(ex, "Accept:");
         proxy_send_line(ex, "Expect:");
 
-        t0 = proxy_mono_ns();
         if (ex->oom) {
                 rc = CURLE_OUT_OF_MEMORY;
         } else {
                 proxy_setup(p, c, ex, method, url, body, body_len, timeout_ms);
                 rc = curl_easy_perform(c);
+                if (ex->body.oom)
+                        ex->oom = true; /* the reply body could not be kept */
         }
         if (rc == CURLE_OK)
                 curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-
-        metric_attrs[n_metric++] = OTEL_ATTR_STR("http.request.method", sem_method);
-        metric_attrs[n_metric++] = OTEL_ATTR_STR("server.address", p->host);
-        metric_attrs[n_metric++] = OTEL_ATTR_I64("server.port", p->port);
-        if (rc == CURLE_OK) {
-                otel_span_set_int(span, "http.response.status_code", status);
-                metric_attrs[n_metric++] = OTEL_ATTR_I64("http.response.status_code", status);
-                if (status >= 400) {
-                        /* A 4xx is an error from the client's point of view (unlike a server's). */
-                        snprintf(status_text, sizeof(status_text), "%ld", status);
-                        error_type = status_text;
-                        otel_span_set_status(span, OTEL_STATUS_ERROR, NULL);
-                }
-        } else {
-                error_type = proxy_error_type(rc, ex);
-                otel_span_set_status(span, OTEL_STATUS_ERROR,
-                                     ex->too_large ? "backend reply too large" : curl_easy_strerror(rc));
-        }
-        if (error_type) {
-                otel_span_set_str(span, "error.type", error_type);
-                metric_attrs[n_metric++] = OTEL_ATTR_STR("error.type", error_type);
-        }
-        otel_instrument_record(p->duration, (double)(proxy_mono_ns() - t0) / 1e9, metric_attrs, n_metric);
-        otel_span_end(span);
+        else if (ex->body.too_large) {
+                error_type = "response_too_large";
+                why = "backend reply too large";
+        } else if (ex->oom)
+                error_type = "out_of_memory";
+        otel_http_client_end(&call, rc, status, error_type, why);
         *ret_status = status;
         return rc;
 }
@@ -621,7 +498,7 @@ static void proxy_reply_failure(http_request *req, proxy *p, CURLcode rc, const 
 {
         if (ex->oom) {
                 (void)http_reply_error(req, 500, "out of memory");
-        } else if (ex->too_large) {
+        } else if (ex->body.too_large) {
                 (void)http_reply_error(req, 502, "the backend's reply is larger than %u bytes",
                                        PROXY_RESPONSE_MAX_BYTES);
         } else if (rc == CURLE_OPERATION_TIMEDOUT) {
@@ -670,11 +547,12 @@ void proxy_handle(http_request *req, void *userdata)
         }
         for (size_t i = 0; i < ex.n_headers; i++)
                 (void)http_reply_header(req, ex.headers[i].name, ex.headers[i].value);
-        if (ex.body) {
+        if (ex.body.buf.data) {
+                /* The reply takes over the buffer's malloc'ed bytes. */
                 (void)http_reply_take(req, (unsigned)status,
                                       ex.content_type ? ex.content_type : "application/octet-stream",
-                                      ex.body, ex.len);
-                ex.body = NULL;
+                                      (char *)ex.body.buf.data, ex.body.buf.len);
+                ex.body.buf = (otel_buf){0};
         } else {
                 (void)http_reply(req, (unsigned)status,
                                  ex.content_type ? ex.content_type : "application/octet-stream", "", 0);

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Growable byte buffer with a growth cap (see buf.h). */
+/* Growable byte buffer with a growth cap (see otel_buf in otel.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "otel.h"
 
 #define OTEL_BUF_MIN_CAP 256
 

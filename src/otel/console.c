@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "buf.h"
+#include "otel.h"
 #include "exporter.h"
 #include "otlp-export.h"
 #include "otlp.h"

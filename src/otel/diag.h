@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The SDK's own diagnostics (spec: "self-diagnostics"): warnings about bad OTEL_* values and failed
- * exports. Level from OTEL_LOG_LEVEL (error, warn, info, debug; default info). Written as one line
- * to stderr unless the application installs a hook. */
+/* The SDK's own diagnostics (spec: "self-diagnostics"): otel_diag() raises one, filtered by
+ * OTEL_LOG_LEVEL, and hands it to the application's handler (otel.h: otel_diag_set_handler()) or
+ * writes it as one line to stderr. */
 #pragma once
 
-typedef enum otel_diag_level {
-        OTEL_DIAG_ERROR,
-        OTEL_DIAG_WARN,
-        OTEL_DIAG_INFO,
-        OTEL_DIAG_DEBUG,
-        _OTEL_DIAG_LEVEL_MAX,
-} otel_diag_level;
+#include <stdbool.h>
+
+#include "otel.h"
 
 void otel_diag(otel_diag_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void otel_diag_set_level(otel_diag_level level);
+/* True on a thread that is inside the application's diagnostic handler (logs.c keeps such lines out
+ * of the OTLP pipeline). */
+bool otel_diag_in_handler(void);

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#if OTEL_HAVE_LIBSYSTEMD
 /* We send the caller's CODE_FILE/LINE/FUNC; without this, sd-journal.h's macros add this file's. */
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
+#endif
 
 #include "logs.h"
 
@@ -157,6 +159,7 @@ int otel_journal_fields(const otel_log_event *ev, otel_buf *buf, size_t offsets[
         return r < 0 ? r : (int)i;
 }
 
+#if OTEL_HAVE_LIBSYSTEMD
 int otel_journal_send(const otel_log_event *ev)
 {
         size_t offsets[OTEL_JOURNAL_MAX_FIELDS], lens[OTEL_JOURNAL_MAX_FIELDS];
@@ -176,3 +179,12 @@ int otel_journal_send(const otel_log_event *ev)
         otel_buf_free(&buf);
         return r;
 }
+#else
+/* Built without libsystemd (-Dsystemd=false): there is no journal to write to; logs.c never picks
+ * this sink then, and would fall back to stderr if it did. */
+int otel_journal_send(const otel_log_event *ev)
+{
+        (void)ev;
+        return -EOPNOTSUPP;
+}
+#endif

@@ -351,7 +351,8 @@ static int log_sink_get(void)
                 return sink;
         /* systemd.exec(5): output is connected to the journal when $JOURNAL_STREAM names the device
          * and inode of stderr; a child that inherited the variable but not the stream must not match. */
-        sink = fstat(STDERR_FILENO, &st) == 0 && otel_journal_stream_matches(getenv("JOURNAL_STREAM"), &st)
+        sink = OTEL_HAVE_LIBSYSTEMD && fstat(STDERR_FILENO, &st) == 0 &&
+                               otel_journal_stream_matches(getenv("JOURNAL_STREAM"), &st)
                        ? SINK_JOURNAL
                        : SINK_STDERR;
         atomic_store(&log_sink, sink);
@@ -621,7 +622,10 @@ int otel_log_full(otel_severity sev, int err, const char *file, int line, const 
         /* A journal that refuses the entry (gone, full) still leaves the line on stderr. */
         if (log_sink_get() != SINK_JOURNAL || otel_journal_send(&ev) < 0)
                 log_write_stderr(&ev);
-        log_emit_otlp(&ev);
+        /* The SDK's own diagnostics, routed here by the application's handler, stay local: an OTLP
+         * export failure must not queue a record whose export fails again. */
+        if (!otel_diag_in_handler())
+                log_emit_otlp(&ev);
         errno = saved_errno;
         return ret;
 }

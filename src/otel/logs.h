@@ -13,7 +13,7 @@
 #include "arena.h"
 #include "attributes.h"
 #include "batch-worker.h"
-#include "buf.h"
+#include "otel.h"
 #include "otel.h"
 #include "resource.h"
 

@@ -13,7 +13,6 @@
 #include <strings.h>
 
 #include "clock.h"
-#include "config.h"
 #include "diag.h"
 #include "env.h"
 #include "metrics.h"
@@ -134,7 +133,7 @@ void otel_metrics_self_telemetry_register(void)
         self_export_duration = self_points_exported = NULL;
         if (!self_telemetry_enabled)
                 return;
-        m = otel_meter_get(SELF_METER_NAME, OTELDEMO_VERSION);
+        m = otel_meter_get(SELF_METER_NAME, OTEL_SDK_VERSION);
         for (size_t i = 0; i < sizeof(self_instruments) / sizeof(self_instruments[0]); i++) {
                 const self_instrument *si = &self_instruments[i];
                 (void)otel_instrument_new(m, si->kind, si->name,

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "otel.h"
 #include "otel.h"
 #include "resource.h"
 

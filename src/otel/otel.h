@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -20,6 +21,9 @@ extern "C" {
 
 #define OTEL_SDK_NAME     "oteldemo-otel-c"
 #define OTEL_SDK_LANGUAGE "c"
+/* telemetry.sdk.version and the exporters' User-Agent. The SDK is versioned with the project (the
+ * build checks that this matches meson's project version), but it never reads the project's config.h. */
+#define OTEL_SDK_VERSION "0.1.0"
 
 #define OTEL_TRACE_ID_SIZE 16
 #define OTEL_SPAN_ID_SIZE  8
@@ -364,6 +368,60 @@ void otel_trace_stats_get(otel_trace_stats *ret);
 
 /* Wall-clock time in Unix epoch nanoseconds. */
 uint64_t otel_time_now_ns(void);
+
+/* CLOCK_MONOTONIC in nanoseconds: the one clock for durations, deadlines and rate limits, in the SDK and
+ * in the programs that use it. */
+static inline uint64_t otel_mono_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- capped byte buffer ---------------------------------------------------------------------- */
+
+/* A growable byte buffer (in the spirit of curl's dynbuf): one owner, and an explicit cap so that a
+ * runaway encoder or a peer sending too much cannot eat the heap. The SDK's encoders and every HTTP
+ * client of the project collect into one. A zeroed struct is an empty buffer. */
+#define OTEL_BUF_DEFAULT_MAX (64u * 1024u * 1024u) /* cap when max is 0: the largest export body */
+
+typedef struct otel_buf {
+        uint8_t *data; /* malloc'ed (free() may take it over); NUL-terminated, the NUL not in len */
+        size_t len;    /* bytes in use */
+        size_t cap;    /* bytes allocated */
+        size_t max;    /* growth limit; 0 = OTEL_BUF_DEFAULT_MAX */
+} otel_buf;
+
+/* Room for extra more bytes (and the NUL): 0, -E2BIG past max, -ENOMEM. */
+int otel_buf_reserve(otel_buf *b, size_t extra) OTEL_WUR;
+int otel_buf_append(otel_buf *b, const void *p, size_t n) OTEL_WUR;
+int otel_buf_appendf(otel_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3))) OTEL_WUR;
+void otel_buf_reset(otel_buf *b); /* len = 0, keeps memory */
+void otel_buf_free(otel_buf *b);  /* frees memory, zeroes the struct but keeps max; NULL-safe */
+
+/* ---- SDK self-diagnostics -------------------------------------------------------------------- */
+
+/* The SDK's own warnings (bad OTEL_* values, failed exports; spec "Error handling / self-diagnostics"),
+ * filtered by OTEL_LOG_LEVEL (error, warn, info, debug; default info). */
+typedef enum otel_diag_level {
+        OTEL_DIAG_ERROR,
+        OTEL_DIAG_WARN,
+        OTEL_DIAG_INFO,
+        OTEL_DIAG_DEBUG,
+        _OTEL_DIAG_LEVEL_MAX,
+        _OTEL_DIAG_LEVEL_INVALID = -EINVAL,
+} otel_diag_level;
+
+/* Receives each diagnostic that passes the level, as one line without a trailing newline, on whichever
+ * thread raised it (exporter threads included). Logging from the handler with otel_log() is allowed:
+ * such lines go to journald/stderr only, never into the OTLP logs pipeline, so an export failure
+ * cannot feed itself. */
+typedef void (*otel_diag_handler_fn)(otel_diag_level level, const char *message, void *userdata);
+/* Installs the handler (NULL restores the default: "otel: warning: ..." lines on stderr). Call it
+ * before otel_sdk_init(), while no other thread uses the SDK. */
+void otel_diag_set_handler(otel_diag_handler_fn fn, void *userdata);
+void otel_diag_set_level(otel_diag_level level);
 
 #ifdef __cplusplus
 }

@@ -13,7 +13,7 @@
 
 #include "arena.h"
 #include "attributes.h"
-#include "buf.h"
+#include "otel.h"
 #include "common.pb-c.h"
 #include "resource.h"
 #include "resource.pb-c.h"

@@ -9,7 +9,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdio.h>
 
-#include "buf.h"
+#include "otel.h"
 #include "otlp-http.h"
 
 /* What a receiver said in an Export*PartialSuccess. */

@@ -16,15 +16,15 @@
 #include <zlib.h>
 
 #include "clock.h"
-#include "config.h"
 #include "diag.h"
 #include "env.h"
+#include "otel-http.h"
 #include "otlp-http.h"
 #include "propagation.h"
 #include "random.h"
 
 #define OTLP_ENV_NAME_MAX     96 /* "OTEL_EXPORTER_OTLP_<SIGNAL>_CLIENT_CERTIFICATE" and then some */
-#define OTLP_HTTP_USER_AGENT  "OTel-OTLP-Exporter-C/" OTELDEMO_VERSION
+#define OTLP_HTTP_USER_AGENT  "OTel-OTLP-Exporter-C/" OTEL_SDK_VERSION
 #define OTLP_GZIP_WINDOW_BITS (15 + 16) /* 32 KiB window, +16 selects the gzip wrapper (RFC 1952) */
 #define OTLP_GZIP_MEM_LEVEL   8         /* zlib's default */
 
@@ -39,6 +39,7 @@ struct otlp_http {
         otlp_http_config cfg;         /* owned */
         CURL *curl;                   /* kept across exports so the connection is reused */
         struct curl_slist *headers;   /* request headers: content type, encoding, user's */
+        bool answered;                /* a receiver answered once: a refused connection is a restart */
         z_stream zs;                  /* gzip state, reset per request */
         bool zs_ready;                /* zs was initialised */
         otel_buf gz;                  /* compressed request body */
@@ -49,22 +50,15 @@ struct otlp_http {
 
 /* ---- configuration ---------------------------------------------------------------------------- */
 
+/* An http(s) URL with a host (otel-http.h's parser), and nothing a header line or curl would choke on. */
 static bool url_is_valid(const char *url)
 {
-        const char *host;
+        otel_http_server srv;
 
-        if (strncasecmp(url, "http://", 7) == 0)
-                host = url + 7;
-        else if (strncasecmp(url, "https://", 8) == 0)
-                host = url + 8;
-        else
-                return false;
-        if (*host == 0 || *host == '/')
-                return false;
         for (const char *p = url; *p; p++)
                 if ((unsigned char)*p <= ' ' || *p == 0x7f)
                         return false;
-        return true;
+        return otel_http_url_server(url, &srv) == 0;
 }
 
 int otlp_http_endpoint_resolve(const char *signal_endpoint, const char *generic_endpoint,
@@ -349,21 +343,6 @@ void otlp_http_config_done(otlp_http_config *cfg)
 bool otlp_http_status_is_retryable(long status)
 {
         return status == 429 || status == 502 || status == 503 || status == 504;
-}
-
-/* A connection that was refused, dropped or reset: the spec counts these as retryable. */
-static bool curl_code_is_retryable(CURLcode cc)
-{
-        switch (cc) {
-        case CURLE_COULDNT_CONNECT:
-        case CURLE_SEND_ERROR:
-        case CURLE_RECV_ERROR:
-        case CURLE_GOT_NOTHING:
-        case CURLE_PARTIAL_FILE:
-                return true;
-        default:
-                return false;
-        }
 }
 
 uint64_t otlp_http_backoff_ns(unsigned retry, double unit)
@@ -748,6 +727,53 @@ static bool http_retry_after(otlp_http *h, uint64_t *ret_ns)
         return otlp_http_retry_after_parse(hdr->value, time(NULL), ret_ns) >= 0;
 }
 
+/* Nothing listens at the endpoint: curl could not resolve or reach it. */
+static bool curl_code_is_unreachable(CURLcode cc)
+{
+        return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+               cc == CURLE_COULDNT_RESOLVE_PROXY;
+}
+
+/* A missing receiver is the normal state of a demo without a Collector: said once per process (all
+ * signals together, with the way to silence it), then only every OTLP_HTTP_UNREACHABLE_LOG_NS;
+ * the lost items are counted by the otel.sdk.* metrics in between, as mature SDKs do. */
+static void http_log_unreachable(otlp_http *h, const char *what)
+{
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        static bool reported;
+        static uint64_t last_ns, suppressed;
+        uint64_t now = otel_mono_ns(), n = 0;
+        bool first, log;
+
+        pthread_mutex_lock(&lock);
+        first = !reported;
+        log = first || now - last_ns >= OTLP_HTTP_UNREACHABLE_LOG_NS;
+        if (log) {
+                n = suppressed;
+                reported = true;
+                last_ns = now;
+                suppressed = 0;
+        } else
+                suppressed++;
+        pthread_mutex_unlock(&lock);
+        if (!log)
+                return;
+        if (first)
+                otel_diag(
+                        OTEL_DIAG_WARN,
+                        "no OTLP receiver at %s (%s): exports are tried once each and what they carried is "
+                        "dropped, counted in the otel.sdk.* metrics (said again at most hourly); start a "
+                        "Collector there, point "
+                        "OTEL_EXPORTER_OTLP_ENDPOINT at one, or set OTEL_TRACES_EXPORTER=none "
+                        "OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none",
+                        h->cfg.url, what);
+        else
+                otel_diag(OTEL_DIAG_WARN,
+                          "still no OTLP receiver at %s (%s): %" PRIu64
+                          " exports failed since the last report",
+                          h->cfg.url, what, n + 1);
+}
+
 static void http_log_failure(otlp_http *h, const otlp_http_result *res, CURLcode cc, int r)
 {
         char what[OTLP_HTTP_LOG_BODY_MAX + 64], msg[OTLP_HTTP_LOG_BODY_MAX + 8], more[80] = "";
@@ -761,6 +787,10 @@ static void http_log_failure(otlp_http *h, const otlp_http_result *res, CURLcode
                 body_message(res, msg, sizeof(msg));
                 snprintf(what, sizeof(what), "HTTP %ld%s%s", res->status, msg[0] ? ": " : "", msg);
                 key = otlp_log_key(what, 1);
+        } else if (!h->answered && curl_code_is_unreachable(cc)) {
+                /* A receiver that answered before and went away is news: the per-minute limiter below. */
+                http_log_unreachable(h, curl_easy_strerror(cc));
+                return;
         } else {
                 /* curl's error buffer holds timings that vary; the code alone identifies the failure. */
                 snprintf(what, sizeof(what), "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
@@ -820,6 +850,13 @@ int otlp_http_send(otlp_http *h, const void *body, size_t len, uint64_t deadline
                 ret->body_len = h->resp.len;
                 ret->status = 0;
                 ret->content_type = NULL;
+                h->answered = h->answered || cc == CURLE_OK;
+                if (!h->answered && curl_code_is_unreachable(cc)) {
+                        /* An endpoint that never answered is not there (no Collector): one attempt per
+                         * export, so that neither exports nor the flush at exit wait for it. */
+                        r = -EIO;
+                        break;
+                }
                 if (cc == CURLE_OK) {
                         curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &ret->status);
                         curl_easy_getinfo(h->curl, CURLINFO_CONTENT_TYPE, &ct);
@@ -832,12 +869,14 @@ int otlp_http_send(otlp_http *h, const void *body, size_t len, uint64_t deadline
                         }
                         if (!http_retry_after(h, &wait_ns))
                                 wait_ns = otlp_http_backoff_ns(attempt, otel_random_unit());
-                } else if (curl_code_is_retryable(cc)) {
+                } else if (otel_http_curl_error_lookup(cc)->retryable) {
+                        /* A connection that was refused, dropped or reset: the spec retries these. */
                         wait_ns = otlp_http_backoff_ns(attempt, otel_random_unit());
                 } else {
-                        r = cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
-                            : cc == CURLE_OUT_OF_MEMORY    ? -ENOMEM
-                                                           : -EIO;
+                        r = otel_http_curl_error_lookup(cc)->err;
+                        /* This transport's contract (otlp-http.h) names only these. */
+                        if (r != -ETIMEDOUT && r != -ENOMEM)
+                                r = -EIO;
                         break;
                 }
                 /* Never wait, nor send, past the deadline: give up now rather than sleep in vain. */

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "logs.h"
 #include "logs_service.pb-c.h"
 #include "otlp-common.h"
@@ -80,7 +79,7 @@ static int pb_build(pb_ctx *c, const otel_resource *res, otel_log_record *const 
         *sl = sl_init;
         *scope = scope_init;
         scope->name = (char *)OTEL_LOG_SCOPE_NAME;
-        scope->version = (char *)OTELDEMO_VERSION;
+        scope->version = (char *)OTEL_SDK_VERSION;
         sl->scope = scope;
         sl->log_records = otlp_pb_alloc(c, n * sizeof(pb_record *));
         if (!sl->log_records)
@@ -193,7 +192,7 @@ int otlp_logs_encode_json(const otel_resource *res, otel_log_record *const *recs
         if (r >= 0)
                 r = otlp_json_put(scope, "name", json_object_new_string(OTEL_LOG_SCOPE_NAME));
         if (r >= 0)
-                r = otlp_json_put(scope, "version", json_object_new_string(OTELDEMO_VERSION));
+                r = otlp_json_put(scope, "version", json_object_new_string(OTEL_SDK_VERSION));
         records = json_object_new_array_ext((int)n);
         if (r >= 0)
                 r = otlp_json_put(sl, "logRecords", records);

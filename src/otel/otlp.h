@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "otel.h"
 #include "otel.h"
 #include "resource.h"
 

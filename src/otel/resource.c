@@ -9,7 +9,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "diag.h"
 #include "env.h"
 #include "propagation.h"
@@ -108,7 +107,7 @@ static int resource_detect(otel_resource *r)
         if (r1 >= 0)
                 r1 = resource_set_str(r, "telemetry.sdk.language", OTEL_SDK_LANGUAGE);
         if (r1 >= 0)
-                r1 = resource_set_str(r, "telemetry.sdk.version", OTELDEMO_VERSION);
+                r1 = resource_set_str(r, "telemetry.sdk.version", OTEL_SDK_VERSION);
         if (r1 >= 0)
                 r1 = resource_set_str(r, "os.type", "linux");
         if (r1 >= 0 && gethostname(host, sizeof(host)) == 0) {

@@ -187,7 +187,7 @@ typedef struct tracestate_span {
         size_t key_len;
         const char *value;
         size_t value_len;
-        bool dropped; /* removed by truncation (section 3.3.1.5) */
+        bool dropped; /* a later duplicate of a key, or removed by truncation (section 3.3.1.5) */
 } tracestate_span;
 
 static inline bool ts_is_lcalpha(char c)
@@ -273,6 +273,14 @@ static void ts_truncate(tracestate_span *m, size_t n)
                 m[i - 1].dropped = true;
 }
 
+static bool ts_key_seen(const tracestate_span *m, size_t n, const tracestate_span *k)
+{
+        for (size_t i = 0; i < n; i++)
+                if (!m[i].dropped && m[i].key_len == k->key_len && memcmp(m[i].key, k->key, k->key_len) == 0)
+                        return true;
+        return false;
+}
+
 /* Splits and validates the list (section 3.3.1.1): OWS around members, empty members skipped. */
 static int ts_scan(const char *value, size_t len, tracestate_span *m, size_t *ret_n)
 {
@@ -307,10 +315,11 @@ static int ts_scan(const char *value, size_t len, tracestate_span *m, size_t *re
                 if (!ts_key_is_valid(m[n].key, m[n].key_len) ||
                     !ts_value_is_valid(m[n].value, m[n].value_len))
                         return -EINVAL;
-                /* Section 3.3.1.1: a key appears at most once. */
-                for (size_t i = 0; i < n; i++)
-                        if (m[i].key_len == m[n].key_len && memcmp(m[i].key, m[n].key, m[n].key_len) == 0)
-                                return -EINVAL;
+                /* A repeated key does not void the header: uniqueness binds the vendor that adds a
+                 * key (section 3.5, mutating tracestate), and a receiver may discard invalid entries
+                 * (section 4.3, processing model). The first occurrence is kept, later ones dropped;
+                 * they still count towards the 32 members. */
+                m[n].dropped = ts_key_seen(m, n, &m[n]);
                 n++;
                 if (!comma)
                         break;

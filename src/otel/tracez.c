@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "attributes.h"
-#include "buf.h"
+#include "otel.h"
 #include "logs.h"
 #include "otlp-common.h"
 #include "span.h"

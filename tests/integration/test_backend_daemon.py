@@ -134,6 +134,10 @@ def test_ready_waits_for_database_and_outage_gives_503_then_recovers(build_dir):
         early = list(backend.daemon.drain_notify())
         assert any(m.startswith("STATUS=waiting for the database") for m in early), early
         assert not any("READY=1" in m for m in early), early
+        # What is waited for and why, in words (not "Resource temporarily unavailable errno=11").
+        backend.daemon.wait_for_log("Not ready: waiting for the database ([database] conninfo) to answer, "
+                                    "checking every ")
+        assert "errno=11" not in backend.daemon.log_text()
         assert request(backend.port, "GET", "/healthz")[0] == 200
         status, headers, body = backend.req("GET", "/readyz")
         assert_error(status, headers, body, 503)

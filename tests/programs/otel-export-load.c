@@ -21,14 +21,6 @@
 #define LOAD_NSEC_PER_SEC        1000000000ull
 #define LOAD_PERCENTILE          99
 
-static uint64_t mono_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * LOAD_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 static void sleep_until(uint64_t t)
 {
         struct timespec ts = {.tv_sec = (time_t)(t / LOAD_NSEC_PER_SEC),
@@ -115,7 +107,7 @@ int main(int argc, char **argv)
         tracer = otel_tracer_get("otel-export-load", "1");
         rss_before = rss_kb();
 
-        start = mono_ns();
+        start = otel_mono_ns();
         for (uint64_t i = 0; i < n; i++) {
                 otel_span *span;
                 uint64_t took;
@@ -124,20 +116,20 @@ int main(int argc, char **argv)
                         sleep_until(start + i * LOAD_NSEC_PER_SEC / rate);
                 span = otel_span_start(tracer, "load", OTEL_SPAN_KIND_INTERNAL, NULL);
                 otel_span_set_int(span, "load.index", (int64_t)i);
-                t0 = mono_ns();
+                t0 = otel_mono_ns();
                 otel_span_end(span);
-                took = mono_ns() - t0;
+                took = otel_mono_ns() - t0;
                 lat[i] = took > UINT32_MAX ? UINT32_MAX : (uint32_t)took;
                 if (took > end_max)
                         end_max = took;
         }
-        created = mono_ns();
+        created = otel_mono_ns();
         rss_after_spans = rss_kb();
         otel_trace_stats_get(&before_shutdown);
 
-        t0 = mono_ns();
+        t0 = otel_mono_ns();
         r = otel_sdk_shutdown(shutdown_ms);
-        shutdown_took = mono_ns() - t0;
+        shutdown_took = otel_mono_ns() - t0;
         otel_trace_stats_get(&after_shutdown);
         rss_after_shutdown = rss_kb();
 

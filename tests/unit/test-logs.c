@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "clock.h"
+#include "diag.h"
 #include "logs.h"
 #include "provider.h"
 #include "logs_service.pb-c.h"
@@ -482,6 +483,116 @@ static void test_pipeline_exports_records_with_the_current_span(void **state)
         assert_int_equal(otel_logs_sdk_stop(otel_mono_ns() + TEST_FLUSH_NS), 0);
 }
 
+/* ---- the diagnostic hook (otel_diag_set_handler) ------------------------------------------- */
+
+typedef struct diag_seen {
+        size_t n;
+        otel_diag_level level;
+        char message[128];
+        bool in_handler;
+} diag_seen;
+
+static void diag_record(otel_diag_level level, const char *message, void *userdata)
+{
+        diag_seen *d = userdata;
+
+        d->n++;
+        d->level = level;
+        snprintf(d->message, sizeof(d->message), "%s", message);
+        d->in_handler = otel_diag_in_handler();
+}
+
+static void test_diag_handler_receives_messages_that_pass_the_level(void **state)
+{
+        diag_seen seen = {0};
+
+        (void)state;
+        otel_diag_set_level(OTEL_DIAG_WARN);
+        otel_diag_set_handler(diag_record, &seen);
+        otel_diag(OTEL_DIAG_INFO, "below the level");
+        otel_diag(OTEL_DIAG_WARN, "invalid %s=\"%d\"", "OTEL_BSP_MAX_QUEUE_SIZE", -1);
+        otel_diag_set_handler(NULL, NULL);
+        otel_diag_set_level(OTEL_DIAG_INFO);
+        assert_int_equal(seen.n, 1);
+        assert_int_equal(seen.level, OTEL_DIAG_WARN);
+        assert_string_equal(seen.message, "invalid OTEL_BSP_MAX_QUEUE_SIZE=\"-1\"");
+        assert_true(seen.in_handler);
+        assert_false(otel_diag_in_handler());
+}
+
+static void diag_once(void)
+{
+        otel_diag(OTEL_DIAG_WARN, "export failed");
+}
+
+static void test_diag_without_a_handler_is_one_stderr_line(void **state)
+{
+        char *text = capture_stderr(diag_once);
+
+        (void)state;
+        assert_string_equal(text, "otel: warning: export failed\n");
+}
+
+static void diag_reenter(otel_diag_level level, const char *message, void *userdata)
+{
+        size_t *calls = userdata;
+
+        (void)level;
+        (void)message;
+        (*calls)++;
+        otel_diag(OTEL_DIAG_ERROR, "raised inside the handler");
+}
+
+static size_t reentered_calls;
+
+static void diag_through_reentering_handler(void)
+{
+        otel_diag_set_handler(diag_reenter, &reentered_calls);
+        otel_diag(OTEL_DIAG_WARN, "first");
+        otel_diag_set_handler(NULL, NULL);
+}
+
+static void test_diag_raised_inside_the_handler_goes_to_stderr(void **state)
+{
+        char *text;
+
+        (void)state;
+        reentered_calls = 0;
+        text = capture_stderr(diag_through_reentering_handler);
+        assert_int_equal(reentered_calls, 1);
+        assert_string_equal(text, "otel: error: raised inside the handler\n");
+}
+
+static void diag_log(otel_diag_level level, const char *message, void *userdata)
+{
+        (void)level;
+        (void)userdata;
+        otel_log(OTEL_SEVERITY_WARN, "sdk: %s", message);
+}
+
+static void diag_and_log_through_the_handler(void)
+{
+        otel_diag_set_handler(diag_log, NULL);
+        otel_diag(OTEL_DIAG_WARN, "OTLP logs export failed");
+        otel_diag_set_handler(NULL, NULL);
+        otel_log(OTEL_SEVERITY_WARN, "an application line");
+}
+
+static void test_diag_lines_logged_by_the_handler_stay_out_of_the_otlp_pipeline(void **state)
+{
+        char *text;
+
+        (void)state;
+        capture_start(16, 8);
+        text = capture_stderr(diag_and_log_through_the_handler);
+        assert_non_null(strstr(text, "] sdk: OTLP logs export failed"));
+        assert_non_null(strstr(text, "] an application line"));
+        assert_int_equal(otel_logs_sdk_flush(otel_mono_ns() + TEST_FLUSH_NS), 0);
+        assert_int_equal(cap.n, 1);
+        assert_string_equal(cap.bodies[0], "an application line");
+        assert_int_equal(otel_logs_sdk_stop(otel_mono_ns() + TEST_FLUSH_NS), 0);
+}
+
 static void log_four(void)
 {
         for (int i = 0; i < 4; i++)
@@ -623,6 +734,10 @@ int main(void)
                 cmocka_unit_test(test_pipeline_exports_records_with_the_current_span),
                 cmocka_unit_test(test_full_queue_drops_and_counts_without_blocking),
                 cmocka_unit_test(test_stop_without_start_does_nothing),
+                cmocka_unit_test(test_diag_handler_receives_messages_that_pass_the_level),
+                cmocka_unit_test(test_diag_without_a_handler_is_one_stderr_line),
+                cmocka_unit_test(test_diag_raised_inside_the_handler_goes_to_stderr),
+                cmocka_unit_test(test_diag_lines_logged_by_the_handler_stay_out_of_the_otlp_pipeline),
                 cmocka_unit_test(test_blrp_config_defaults_follow_the_spec),
                 cmocka_unit_test(test_protobuf_request_decodes_with_the_generated_code),
         };

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -209,7 +210,7 @@ static void test_extract_combines_tracestate_lines_with_empty_line(void **state)
         carrier_free(&c);
 }
 
-static void test_extract_drops_tracestate_with_duplicate_key_across_lines(void **state)
+static void test_extract_keeps_first_of_duplicate_keys_across_lines(void **state)
 {
         header_carrier c = {};
         otel_span *parent;
@@ -217,12 +218,85 @@ static void test_extract_drops_tracestate_with_duplicate_key_across_lines(void *
         (void)state;
         carrier_add(&c, "traceparent", TP_SAMPLED);
         carrier_add(&c, "tracestate", "foo=1");
-        carrier_add(&c, "tracestate", "foo=1");
+        carrier_add(&c, "tracestate", "foo=2");
         parent = extract(&c, NULL);
         assert_non_null(parent);
-        assert_null(otel_span_get_tracestate(parent));
+        assert_string_equal(otel_tracestate_header(otel_span_get_tracestate(parent)), "foo=1");
         otel_span_unref(parent);
         carrier_free(&c);
+}
+
+/* Extracts traceparent with two tracestate lines, "foo=1" and "<key>=1" (the W3C suite's key length
+ * cases), and checks the tracestate the parent carries: both members, or none (the header dropped). */
+static void assert_second_line_key(const char *key, bool kept)
+{
+        char line[600], want[sizeof(line) + 8];
+        header_carrier c = {};
+        otel_span *parent;
+
+        snprintf(line, sizeof(line), "%s=1", key);
+        carrier_add(&c, "traceparent", TP_SAMPLED);
+        carrier_add(&c, "tracestate", "foo=1");
+        carrier_add(&c, "tracestate", line);
+        parent = extract(&c, NULL);
+        assert_non_null(parent);
+        if (kept) {
+                snprintf(want, sizeof(want), "foo=1,%s", line);
+                assert_string_equal(otel_tracestate_header(otel_span_get_tracestate(parent)), want);
+        } else {
+                assert_null(otel_span_get_tracestate(parent));
+        }
+        otel_span_unref(parent);
+        carrier_free(&c);
+}
+
+/* A simple key of tenant_len 'z' when system_len is 0, else a multi-tenant key: tenant_len 't', '@' and
+ * system_len 'v'. */
+static const char *make_key(char *buf, size_t tenant_len, size_t system_len)
+{
+        memset(buf, system_len ? 't' : 'z', tenant_len);
+        if (system_len) {
+                buf[tenant_len] = '@';
+                memset(buf + tenant_len + 1, 'v', system_len);
+                buf[tenant_len + 1 + system_len] = '\0';
+        } else {
+                buf[tenant_len] = '\0';
+        }
+        return buf;
+}
+
+static void test_extract_keeps_256_char_key_on_a_second_line(void **state)
+{
+        char key[300];
+
+        (void)state;
+        assert_second_line_key(make_key(key, 256, 0), true);
+}
+
+static void test_extract_drops_tracestate_with_257_char_key_on_a_second_line(void **state)
+{
+        char key[300];
+
+        (void)state;
+        assert_second_line_key(make_key(key, 257, 0), false);
+}
+
+static void test_extract_keeps_241_char_tenant_and_14_char_system_on_a_second_line(void **state)
+{
+        char key[300];
+
+        (void)state;
+        assert_second_line_key(make_key(key, 241, 14), true);
+}
+
+static void test_extract_drops_tracestate_with_overlong_tenant_or_system(void **state)
+{
+        /* Trace Context Level 1 (the Recommendation): tenant-id up to 241, system-id up to 14. */
+        char key[300];
+
+        (void)state;
+        assert_second_line_key(make_key(key, 242, 1), false);
+        assert_second_line_key(make_key(key, 1, 15), false);
 }
 
 static void test_extract_drops_invalid_tracestate_but_keeps_parent(void **state)
@@ -479,7 +553,11 @@ int main(void)
                 cmocka_unit_test(test_extract_keeps_tracestate_on_parent),
                 cmocka_unit_test(test_extract_combines_tracestate_lines),
                 cmocka_unit_test(test_extract_combines_tracestate_lines_with_empty_line),
-                cmocka_unit_test(test_extract_drops_tracestate_with_duplicate_key_across_lines),
+                cmocka_unit_test(test_extract_keeps_first_of_duplicate_keys_across_lines),
+                cmocka_unit_test(test_extract_keeps_256_char_key_on_a_second_line),
+                cmocka_unit_test(test_extract_drops_tracestate_with_257_char_key_on_a_second_line),
+                cmocka_unit_test(test_extract_keeps_241_char_tenant_and_14_char_system_on_a_second_line),
+                cmocka_unit_test(test_extract_drops_tracestate_with_overlong_tenant_or_system),
                 cmocka_unit_test(test_extract_drops_invalid_tracestate_but_keeps_parent),
                 cmocka_unit_test(test_extract_parses_baggage),
                 cmocka_unit_test(test_extract_combines_baggage_lines),

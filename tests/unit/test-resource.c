@@ -11,7 +11,6 @@
 
 #include <cmocka.h>
 
-#include "config.h"
 #include "resource.h"
 
 static const char *res_str(const otel_resource *r, const char *key)
@@ -37,7 +36,7 @@ static void test_resource_has_sdk_host_and_process_attributes(void **state)
         assert_int_equal(otel_resource_new(NULL, &r), 0);
         assert_string_equal(res_str(r, "telemetry.sdk.language"), "c");
         assert_string_equal(res_str(r, "telemetry.sdk.name"), OTEL_SDK_NAME);
-        assert_string_equal(res_str(r, "telemetry.sdk.version"), OTELDEMO_VERSION);
+        assert_string_equal(res_str(r, "telemetry.sdk.version"), OTEL_SDK_VERSION);
         assert_string_equal(res_str(r, "os.type"), "linux");
         gethostname(host, sizeof(host));
         assert_string_equal(res_str(r, "host.name"), host);

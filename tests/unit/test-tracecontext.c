@@ -590,12 +590,41 @@ static void test_tracestate_empty_header_is_empty_list(void **state)
         otel_tracestate_unref(ts);
 }
 
-static void test_tracestate_rejects_duplicate_keys(void **state)
+static void test_tracestate_keeps_the_first_of_duplicate_keys(void **state)
+{
+        otel_tracestate *ts = ts_parse("foo=1,bar=2,foo=2");
+
+        (void)state;
+        assert_int_equal(otel_tracestate_count(ts), 2);
+        assert_string_equal(otel_tracestate_get(ts, "foo"), "1");
+        assert_string_equal(otel_tracestate_header(ts), "foo=1,bar=2");
+        otel_tracestate_unref(ts);
+        ts = ts_parse("foo=1,foo=1");
+        assert_string_equal(otel_tracestate_header(ts), "foo=1");
+        otel_tracestate_unref(ts);
+        ts = ts_parse("t@v=1,t@v=2");
+        assert_string_equal(otel_tracestate_header(ts), "t@v=1");
+        otel_tracestate_unref(ts);
+}
+
+static void test_tracestate_duplicates_count_towards_32_members(void **state)
+{
+        char input[1024];
+        size_t o = 0;
+
+        (void)state;
+        for (unsigned i = 0; i < 32; i++)
+                o += (size_t)snprintf(input + o, sizeof(input) - o, "%sfoo=%u", o ? "," : "", i);
+        assert_ts_valid(input);
+        snprintf(input + o, sizeof(input) - o, ",bar=1");
+        assert_ts_invalid(input);
+}
+
+static void test_tracestate_duplicate_still_voids_the_header_when_invalid(void **state)
 {
         (void)state;
-        assert_ts_invalid("foo=1,foo=1");
-        assert_ts_invalid("foo=1,bar=2,foo=2");
-        assert_ts_invalid("t@v=1,t@v=2");
+        assert_ts_invalid("foo=1,foo=");
+        assert_ts_invalid("foo=1,FOO=1");
 }
 
 /* propagation.c joins several header lines with ','; these are the joined values. */
@@ -618,10 +647,13 @@ static void test_tracestate_combined_lines_with_empty_line(void **state)
         otel_tracestate_unref(ts);
 }
 
-static void test_tracestate_combined_lines_reject_duplicates_across_lines(void **state)
+static void test_tracestate_combined_lines_keep_first_of_duplicates_across_lines(void **state)
 {
+        otel_tracestate *ts = ts_parse("foo=1,foo=2");
+
         (void)state;
-        assert_ts_invalid("foo=1,foo=1");
+        assert_string_equal(otel_tracestate_header(ts), "foo=1");
+        otel_tracestate_unref(ts);
 }
 
 static void build_members(char *buf, size_t size, unsigned first, unsigned count, size_t value_len)
@@ -841,10 +873,12 @@ int main(void)
                 cmocka_unit_test(test_tracestate_trims_ows_around_members),
                 cmocka_unit_test(test_tracestate_skips_empty_members),
                 cmocka_unit_test(test_tracestate_empty_header_is_empty_list),
-                cmocka_unit_test(test_tracestate_rejects_duplicate_keys),
+                cmocka_unit_test(test_tracestate_keeps_the_first_of_duplicate_keys),
+                cmocka_unit_test(test_tracestate_duplicates_count_towards_32_members),
+                cmocka_unit_test(test_tracestate_duplicate_still_voids_the_header_when_invalid),
                 cmocka_unit_test(test_tracestate_combined_lines_keep_all_members),
                 cmocka_unit_test(test_tracestate_combined_lines_with_empty_line),
-                cmocka_unit_test(test_tracestate_combined_lines_reject_duplicates_across_lines),
+                cmocka_unit_test(test_tracestate_combined_lines_keep_first_of_duplicates_across_lines),
                 cmocka_unit_test(test_tracestate_accepts_32_members),
                 cmocka_unit_test(test_tracestate_rejects_33_members),
                 cmocka_unit_test(test_tracestate_empty_members_do_not_count_towards_32),
