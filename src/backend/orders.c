@@ -628,8 +628,8 @@ static void order_paid(void *userdata, int pr, const shop_error *perr)
 
 /* Steps 1 and 2 up to the provider call, on the caller's thread. 0 finished (*ret_order or err), 1 the
  * reservation is made and op->payment_step started. */
-static int order_begin(shop_order_op *op, json_object *body, const char *idempotency_key, json_object **ret_order,
-                       bool *ret_replayed, shop_error *err)
+static int order_begin(shop_order_op *op, json_object *body, const char *idempotency_key,
+                       json_object **ret_order, bool *ret_replayed, shop_error *err)
 {
         order_request *req = &op->req;
         order_step step;
@@ -665,8 +665,8 @@ static int order_begin(shop_order_op *op, json_object *body, const char *idempot
         return 1;
 }
 
-int shop_order_create_start(db_pool *pool, json_object *body, const char *idempotency_key, shop_order_done_fn done,
-                            void *userdata, shop_order_op **ret_op)
+int shop_order_create_start(db_pool *pool, json_object *body, const char *idempotency_key,
+                            shop_order_done_fn done, void *userdata, shop_order_op **ret_op)
 {
         otel_context_token token;
         json_object *order = NULL;

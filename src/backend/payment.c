@@ -55,12 +55,12 @@ static double rng_unit(void)
 
 /* One authorisation in flight: decided when it starts, answered when its timer fires. */
 typedef struct payment_call {
-        otel_span *span;       /* the CLIENT span, ended when the answer comes */
-        const char *reason;    /* error.type of a failure, NULL when authorised */
-        int r;                 /* the answer: 0 or a negative errno */
-        shop_error err;        /* filled when r < 0 */
-        int64_t order_id;      /* for the failure's log line */
-        payment_done_fn done;  /* called with the answer, on the timer thread */
+        otel_span *span;      /* the CLIENT span, ended when the answer comes */
+        const char *reason;   /* error.type of a failure, NULL when authorised */
+        int r;                /* the answer: 0 or a negative errno */
+        shop_error err;       /* filled when r < 0 */
+        int64_t order_id;     /* for the failure's log line */
+        payment_done_fn done; /* called with the answer, on the timer thread */
         void *userdata;
 } payment_call;
 
@@ -110,8 +110,8 @@ void payment_shutdown(void)
         timer_queue_free(q); /* the calls still pending are answered first */
 }
 
-int payment_authorize_start(int64_t order_id, int64_t amount_cents, const char *currency, payment_done_fn done,
-                            void *userdata)
+int payment_authorize_start(int64_t order_id, int64_t amount_cents, const char *currency,
+                            payment_done_fn done, void *userdata)
 {
         otel_tracer *tracer = otel_tracer_get("oteldemo-backend.payment", OTELDEMO_VERSION);
         otel_attr attrs[] = {

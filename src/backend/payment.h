@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* payment.h - the simulated external payment provider called while an order is created (asynchronously: a timer, not a thread, waits). */
+/* payment.h - the simulated external payment provider called while an order is created (asynchronously: a
+ * timer, not a thread, waits). */
 #pragma once
 
 #include <stdint.h>
@@ -17,8 +18,8 @@ typedef void (*payment_done_fn)(void *userdata, int r, const shop_error *err);
  * the current span) now, and done() on the payment timer thread once the simulated provider answers.
  * Returns 0 (done will be called exactly once), or a negative errno (-ENOMEM, -EAGAIN: too many calls in
  * flight) and done is never called. */
-int payment_authorize_start(int64_t order_id, int64_t amount_cents, const char *currency, payment_done_fn done,
-                            void *userdata);
+int payment_authorize_start(int64_t order_id, int64_t amount_cents, const char *currency,
+                            payment_done_fn done, void *userdata);
 /* Answers the calls still in flight (at their time) and stops the timer thread; later calls start it
  * again. For an orderly shutdown, after the HTTP server has drained. */
 void payment_shutdown(void);

@@ -164,8 +164,8 @@ static void route_order_create(http_request *req, void *userdata)
 
         if (http_request_json(req, &body) < 0)
                 return;
-        r = shop_order_create_start(app->pool, body, http_request_header(req, "Idempotency-Key"), order_created,
-                                    req, &op);
+        r = shop_order_create_start(app->pool, body, http_request_header(req, "Idempotency-Key"),
+                                    order_created, req, &op);
         json_object_put(body);
         if (r == 1) /* waits for the payment provider: no thread does */
                 http_request_defer(req, order_continue, op);

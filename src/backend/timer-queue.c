@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "otel.h"
 #include "timer-queue.h"
 
 #define TIMER_QUEUE_INITIAL 256u
@@ -24,19 +25,11 @@ struct timer_queue {
         pthread_mutex_t lock;
         pthread_cond_t wake; /* signalled when an earlier deadline arrives or on shutdown */
         pthread_t thread;
-        timer_entry *heap;   /* min-heap by (deadline_ns, seq) */
+        timer_entry *heap; /* min-heap by (deadline_ns, seq) */
         size_t n, cap;
         uint64_t next_seq;
-        bool stopping;       /* set by timer_queue_free: no more adds, run the rest and exit */
+        bool stopping; /* set by timer_queue_free: no more adds, run the rest and exit */
 };
-
-static uint64_t mono_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static bool entry_before(const timer_entry *a, const timer_entry *b)
 {
@@ -81,7 +74,7 @@ static void *timer_queue_run(void *arg)
 
         pthread_mutex_lock(&q->lock);
         for (;;) {
-                uint64_t now = mono_ns();
+                uint64_t now = otel_mono_ns();
 
                 if (q->n == 0) {
                         if (q->stopping)
@@ -142,7 +135,9 @@ int timer_queue_new(timer_queue **ret)
 
 int timer_queue_add(timer_queue *q, uint32_t delay_ms, timer_queue_fn fn, void *userdata)
 {
-        timer_entry e = {.deadline_ns = mono_ns() + (uint64_t)delay_ms * 1000000u, .fn = fn, .userdata = userdata};
+        timer_entry e = {.deadline_ns = otel_mono_ns() + (uint64_t)delay_ms * 1000000u,
+                         .fn = fn,
+                         .userdata = userdata};
         int r = 0;
 
         pthread_mutex_lock(&q->lock);

@@ -38,14 +38,6 @@ static access_log_bucket bucket = {
         .tokens = ACCESS_LOG_REJECT_BURST,
 };
 
-static uint64_t mono_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 int access_log_config_load(config_file *cfg, bool *ret_enabled)
 {
         return config_get_bool(cfg, "server", "access_log", ACCESS_LOG_DEFAULT_ON, ret_enabled);
@@ -120,7 +112,7 @@ void access_log_request(bool enabled, const access_log_entry *e)
 
         if (!enabled && !rejection)
                 return;
-        if (rejection && !access_log_rate_take(mono_ns(), &suppressed))
+        if (rejection && !access_log_rate_take(otel_mono_ns(), &suppressed))
                 return;
         suppressed_note(suppressed, note, sizeof(note));
         if (e->status)
@@ -152,7 +144,7 @@ void access_log_refused(const char *reason)
         uint64_t suppressed = 0;
         char note[64];
 
-        if (!access_log_rate_take(mono_ns(), &suppressed))
+        if (!access_log_rate_take(otel_mono_ns(), &suppressed))
                 return;
         suppressed_note(suppressed, note, sizeof(note));
         otel_log(OTEL_SEVERITY_WARN, "Connection refused: %s%s", reason, note);
@@ -191,7 +183,7 @@ void access_log_http_completed(const http_request *req, int termination)
                 .failure = req->replied                                            ? NULL
                            : termination == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout"
                                                                                    : "aborted",
-                .duration_ns = mono_ns() - req->start_mono_ns,
+                .duration_ns = otel_mono_ns() - req->start_mono_ns,
                 .bytes = req->replied ? req->reply_len : 0,
                 .client = client,
         };
