@@ -595,9 +595,6 @@ EOF
         if [[ $STACK_WITH_PROMETHEUS == true ]]; then
                 printf '    prometheus   http://127.0.0.1:%s/   (alerts: /alerts)\n' "$STACK_PROMETHEUS_PORT"
         fi
-        if [[ -n ${STACK_ADMIN_TOKEN:-} ]]; then
-                printf '    faults       OTELDEMO_TOKEN=%s oteldemo faults set payment_failure_rate=0.5\n' "$STACK_ADMIN_TOKEN"
-        fi
         cat <<EOF
     logs         tail -f $STACK_TMP/logs/*.log
                  (installed as packages, the daemons log to the journal: journalctl -u oteldemo-frontend)

@@ -13,6 +13,7 @@
 #include "config.h" /* OTELDEMO_VERSION (generated) */
 #include "db-pool.h"
 #include "notify.h"
+#include "payment.h"
 
 static uint64_t backend_now_ms(void)
 {
@@ -91,7 +92,8 @@ int backend_daemon_wait_ready(void *userdata)
         backend_daemon *d = userdata;
         int r;
 
-        r = service_wait_for(backend_daemon_database_ping, d, BACKEND_DB_WAIT_INTERVAL_MS, "the database");
+        r = service_wait_for(backend_daemon_database_ping, d, BACKEND_DB_WAIT_INTERVAL_MS,
+                             "the database ([database] conninfo)");
         if (r < 0)
                 return r;
         r = shop_check_schema(d->app.pool);
@@ -171,6 +173,8 @@ void backend_daemon_close(void *userdata)
 {
         backend_daemon *d = userdata;
 
+        if (d->http)
+                payment_shutdown(); /* answers the orders still waiting for the provider (after the drain) */
         http_server_free(d->http);
         d->http = NULL;
         db_pool_free(d->app.pool);

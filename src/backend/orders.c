@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -571,19 +572,69 @@ static int order_reserve_or_replay(db_pool *pool, order_request *req, const char
                               "the order with this Idempotency-Key is still being processed");
 }
 
-static int order_create(db_pool *pool, json_object *body, const char *idempotency_key, json_object **ret,
-                        bool *ret_replayed, shop_error *err)
+/* An order between its reservation and the payment's answer: what the answer needs, owned here. */
+struct shop_order_op {
+        db_pool *pool;
+        order_request req;       /* the parsed lines, with prices, currency and total */
+        int64_t order_id;        /* the pending order */
+        otel_span *root;         /* order.create: parent of every step, ended with the outcome */
+        otel_span *payment_step; /* order.payment, ended when the provider answers */
+        shop_order_done_fn done;
+        void *userdata;
+};
+
+/* Ends order.create with the outcome and tells the caller; frees op. Runs on whatever thread finished. */
+static void order_finish(shop_order_op *op, int r, json_object *order, bool replayed, const shop_error *err)
 {
+        if (r >= 0)
+                otel_span_set_bool(op->root, "oteldemo.order.replayed", replayed);
+        else
+                otel_span_set_status(op->root, OTEL_STATUS_ERROR, err ? err->message : "failed");
+        otel_span_end(op->root);
+        op->done(op->userdata, r, order, replayed, err);
+        free(op);
+}
+
+/* Step 3 on the payment timer thread: confirm or compensate, then the outcome. */
+static void order_paid(void *userdata, int pr, const shop_error *perr)
+{
+        shop_order_op *op = userdata;
+        otel_context_token token;
         char created_at[64] = "";
-        order_request *req;
-        int64_t order_id = 0;
+        json_object *order = NULL;
+        shop_error err = {0};
+        int r = pr;
+
+        if (r < 0) {
+                err = *perr;
+                otel_span_set_status(op->payment_step, OTEL_STATUS_ERROR, err.message);
+        }
+        otel_span_end(op->payment_step);
+        token = otel_context_attach(op->root, NULL);
+        if (r < 0) {
+                order_compensate(op->pool, op->order_id);
+        } else {
+                r = order_confirm(op->pool, op->order_id, created_at, &err);
+                if (r >= 0)
+                        r = created_order_json(op->order_id, &op->req, created_at, &order);
+                if (r == -ENOMEM)
+                        db_error(r, &err);
+                if (r >= 0)
+                        shop_metrics_order_created();
+        }
+        otel_context_detach(token);
+        order_finish(op, r, order, false, &err);
+}
+
+/* Steps 1 and 2 up to the provider call, on the caller's thread. 0 finished (*ret_order or err), 1 the
+ * reservation is made and op->payment_step started. */
+static int order_begin(shop_order_op *op, json_object *body, const char *idempotency_key, json_object **ret_order,
+                       bool *ret_replayed, shop_error *err)
+{
+        order_request *req = &op->req;
         order_step step;
         shop_faults f;
         int r;
-
-        req = calloc(1, sizeof(*req));
-        if (!req)
-                return db_error(-ENOMEM, err);
 
         step = step_start("order.validate");
         r = order_request_parse(body, req, err);
@@ -603,50 +654,106 @@ static int order_create(db_pool *pool, json_object *body, const char *idempotenc
         }
         r = step_end(step, r, err);
         if (r < 0)
-                goto out;
+                return r;
 
-        r = order_reserve_or_replay(pool, req, idempotency_key, &order_id, ret, err);
+        r = order_reserve_or_replay(op->pool, req, idempotency_key, &op->order_id, ret_order, err);
         if (r != 0) {
                 *ret_replayed = r == 1;
-                r = r < 0 ? r : 0;
-                goto out;
+                return r < 0 ? r : 0;
         }
+        op->payment_step = otel_span_start(orders_tracer(), "order.payment", OTEL_SPAN_KIND_INTERNAL, NULL);
+        return 1;
+}
 
-        /* Step 2, outside any transaction and without a pooled connection. */
-        step = step_start("order.payment");
-        r = step_end(step, payment_authorize(order_id, req->total_cents, req->currency, err), err);
+int shop_order_create_start(db_pool *pool, json_object *body, const char *idempotency_key, shop_order_done_fn done,
+                            void *userdata, shop_order_op **ret_op)
+{
+        otel_context_token token;
+        json_object *order = NULL;
+        shop_error err = {0};
+        bool replayed = false;
+        shop_order_op *op;
+        int r;
+
+        op = calloc(1, sizeof(*op));
+        if (!op) {
+                done(userdata, db_error(-ENOMEM, &err), NULL, false, &err);
+                return 0;
+        }
+        op->pool = pool;
+        op->done = done;
+        op->userdata = userdata;
+        /* One parent for the steps, so that an order reads as one subtree under the request's span. */
+        op->root = otel_span_start(orders_tracer(), "order.create", OTEL_SPAN_KIND_INTERNAL, NULL);
+        token = otel_context_attach(op->root, NULL);
+        r = order_begin(op, body, idempotency_key, &order, &replayed, &err);
+        otel_context_detach(token);
+        if (r == 1) {
+                *ret_op = op;
+                return 1;
+        }
+        order_finish(op, r, order, replayed, &err);
+        return 0;
+}
+
+void shop_order_continue(shop_order_op *op)
+{
+        otel_context_token token = otel_context_attach(op->payment_step, NULL);
+        shop_error err;
+        int r;
+
+        r = payment_authorize_start(op->order_id, op->req.total_cents, op->req.currency, order_paid, op);
+        otel_context_detach(token);
         if (r < 0) {
-                order_compensate(pool, order_id);
-                goto out;
+                shop_error_set(&err, r, 503, "payment provider busy, try again");
+                order_paid(op, r, &err);
         }
+}
 
-        r = order_confirm(pool, order_id, created_at, err);
-        if (r >= 0)
-                r = created_order_json(order_id, req, created_at, ret);
-        if (r == -ENOMEM)
-                db_error(r, err);
-        if (r >= 0)
-                shop_metrics_order_created();
-out:
-        free(req);
-        return r;
+/* The synchronous form waits for the outcome on a condition variable. */
+typedef struct order_wait {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool finished;
+        int r;
+        json_object *order;
+        bool replayed;
+        shop_error *err;
+} order_wait;
+
+static void order_wait_done(void *userdata, int r, json_object *order, bool replayed, const shop_error *err)
+{
+        order_wait *w = userdata;
+
+        pthread_mutex_lock(&w->lock);
+        w->r = r;
+        w->order = order;
+        w->replayed = replayed;
+        if (r < 0 && err)
+                *w->err = *err;
+        w->finished = true;
+        pthread_cond_signal(&w->cond);
+        pthread_mutex_unlock(&w->lock);
 }
 
 int shop_order_create(db_pool *pool, json_object *body, const char *idempotency_key, json_object **ret,
                       bool *ret_replayed, shop_error *err)
 {
-        /* One parent for the steps, so that an order reads as one subtree under the request's span. */
-        order_step step = step_start("order.create");
-        bool replayed = false;
-        int r;
+        order_wait w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .err = err};
+        shop_order_op *op;
 
-        *ret_replayed = false;
-        r = order_create(pool, body, idempotency_key, ret, &replayed, err);
-        if (r >= 0) {
-                *ret_replayed = replayed;
-                otel_span_set_bool(step.span, "oteldemo.order.replayed", replayed);
-        }
-        return step_end(step, r, err);
+        if (shop_order_create_start(pool, body, idempotency_key, order_wait_done, &w, &op) == 1)
+                shop_order_continue(op);
+        pthread_mutex_lock(&w.lock);
+        while (!w.finished)
+                pthread_cond_wait(&w.cond, &w.lock);
+        pthread_mutex_unlock(&w.lock);
+        pthread_cond_destroy(&w.cond);
+        pthread_mutex_destroy(&w.lock);
+        *ret_replayed = w.replayed;
+        if (w.r >= 0)
+                *ret = w.order;
+        return w.r;
 }
 
 int shop_order_get(db_pool *pool, int64_t id, json_object **ret, shop_error *err)

@@ -2,10 +2,13 @@
 /*
  * A simulated payment provider, the backend's "external API": it costs a realistic 20-80 ms, and the
  * fault flags make it slow, decline a share of payments or be unreachable, so traces show a CLIENT span
- * to another service with the failures an operator would see from a real one.
+ * to another service with the failures an operator would see from a real one. The latency is a timer
+ * (timer-queue.c), not a sleep: no server thread waits for the provider.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -15,6 +18,7 @@
 #include "shop-error.h"
 #include "shop-metrics.h"
 #include "shop.h"
+#include "timer-queue.h"
 
 #define PAYMENT_PEER_SERVICE    "payment-provider"
 #define PAYMENT_SERVER_ADDRESS  "payments.oteldemo.internal"
@@ -49,15 +53,65 @@ static double rng_unit(void)
         return (double)(rng_next() >> 11) / (double)(UINT64_C(1) << 53);
 }
 
-static void sleep_ms(uint32_t ms)
-{
-        struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
+/* One authorisation in flight: decided when it starts, answered when its timer fires. */
+typedef struct payment_call {
+        otel_span *span;       /* the CLIENT span, ended when the answer comes */
+        const char *reason;    /* error.type of a failure, NULL when authorised */
+        int r;                 /* the answer: 0 or a negative errno */
+        shop_error err;        /* filled when r < 0 */
+        int64_t order_id;      /* for the failure's log line */
+        payment_done_fn done;  /* called with the answer, on the timer thread */
+        void *userdata;
+} payment_call;
 
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
+static pthread_mutex_t payment_lock = PTHREAD_MUTEX_INITIALIZER;
+static timer_queue *payment_queue; /* started on first use, stopped by payment_shutdown */
+
+static void payment_answer(void *userdata)
+{
+        payment_call *c = userdata;
+        otel_context_token token = otel_context_attach(c->span, NULL);
+
+        if (c->reason) {
+                otel_span_set_str(c->span, "error.type", c->reason);
+                otel_span_set_status(c->span, OTEL_STATUS_ERROR, c->err.message);
+                shop_metrics_payment_failure(c->reason);
+                otel_log(OTEL_SEVERITY_WARN, "Payment for order %lld failed: %s", (long long)c->order_id,
+                         c->reason);
+        } else {
+                otel_span_set_str(c->span, "oteldemo.payment.status", "authorized");
+        }
+        otel_context_detach(token);
+        otel_span_end(c->span);
+        c->done(c->userdata, c->r, c->r < 0 ? &c->err : NULL);
+        free(c);
 }
 
-int payment_authorize(int64_t order_id, int64_t amount_cents, const char *currency, shop_error *err)
+static int payment_queue_get(timer_queue **ret)
+{
+        int r = 0;
+
+        pthread_mutex_lock(&payment_lock);
+        if (!payment_queue)
+                r = timer_queue_new(&payment_queue);
+        *ret = payment_queue;
+        pthread_mutex_unlock(&payment_lock);
+        return r;
+}
+
+void payment_shutdown(void)
+{
+        timer_queue *q;
+
+        pthread_mutex_lock(&payment_lock);
+        q = payment_queue;
+        payment_queue = NULL;
+        pthread_mutex_unlock(&payment_lock);
+        timer_queue_free(q); /* the calls still pending are answered first */
+}
+
+int payment_authorize_start(int64_t order_id, int64_t amount_cents, const char *currency, payment_done_fn done,
+                            void *userdata)
 {
         otel_tracer *tracer = otel_tracer_get("oteldemo-backend.payment", OTELDEMO_VERSION);
         otel_attr attrs[] = {
@@ -69,46 +123,46 @@ int payment_authorize(int64_t order_id, int64_t amount_cents, const char *curren
                 OTEL_ATTR_I64("oteldemo.payment.amount_cents", amount_cents),
                 OTEL_ATTR_STR("oteldemo.payment.currency", currency),
         };
-        const char *reason = NULL;
+        timer_queue *q;
+        payment_call *c;
         uint32_t latency;
-        otel_span *span;
         shop_faults f;
-        int r = 0;
+        int r;
 
+        r = payment_queue_get(&q);
+        if (r < 0)
+                return r;
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->order_id = order_id;
+        c->done = done;
+        c->userdata = userdata;
         shop_faults_get(&f);
-        span = otel_span_start(
+        if (f.payment_unreachable) {
+                latency = PAYMENT_UNREACHABLE_MS;
+                c->reason = "unreachable";
+                c->r = shop_error_set(&c->err, -ECONNREFUSED, 502, "payment provider unreachable");
+        } else {
+                latency = PAYMENT_LATENCY_MIN_MS + (uint32_t)(rng_unit() * PAYMENT_LATENCY_SPAN_MS) +
+                          f.payment_latency_ms;
+                if (latency > PAYMENT_TIMEOUT_MS) {
+                        latency = PAYMENT_TIMEOUT_MS;
+                        c->reason = "timeout";
+                        c->r = shop_error_set(&c->err, -ETIMEDOUT, 504, "payment provider timed out");
+                } else if (f.payment_failure_rate > 0 && rng_unit() < f.payment_failure_rate) {
+                        c->reason = "declined";
+                        c->r = shop_error_set(&c->err, -EPERM, 402, "payment declined");
+                }
+        }
+        c->span = otel_span_start(
                 tracer, "payment.authorize", OTEL_SPAN_KIND_CLIENT,
                 &(otel_span_start_opts){.attrs = attrs, .n_attrs = sizeof(attrs) / sizeof(attrs[0])});
-        if (f.payment_unreachable) {
-                sleep_ms(PAYMENT_UNREACHABLE_MS);
-                reason = "unreachable";
-                r = shop_error_set(err, -ECONNREFUSED, 502, "payment provider unreachable");
-                goto done;
+        r = timer_queue_add(q, latency, payment_answer, c);
+        if (r < 0) {
+                otel_span_set_status(c->span, OTEL_STATUS_ERROR, "payment queue full");
+                otel_span_end(c->span);
+                free(c);
         }
-        latency = PAYMENT_LATENCY_MIN_MS + (uint32_t)(rng_unit() * PAYMENT_LATENCY_SPAN_MS) +
-                  f.payment_latency_ms;
-        if (latency > PAYMENT_TIMEOUT_MS) {
-                sleep_ms(PAYMENT_TIMEOUT_MS);
-                reason = "timeout";
-                r = shop_error_set(err, -ETIMEDOUT, 504, "payment provider timed out");
-                goto done;
-        }
-        sleep_ms(latency);
-        if (f.payment_failure_rate > 0 && rng_unit() < f.payment_failure_rate) {
-                reason = "declined";
-                r = shop_error_set(err, -EPERM, 402, "payment declined");
-                goto done;
-        }
-done:
-        if (reason) {
-                otel_span_set_str(span, "error.type", reason);
-                otel_span_set_status(span, OTEL_STATUS_ERROR, err ? err->message : reason);
-                shop_metrics_payment_failure(reason);
-                otel_log(OTEL_SEVERITY_WARN, "Payment for order %lld failed: %s", (long long)order_id,
-                         reason);
-        } else {
-                otel_span_set_str(span, "oteldemo.payment.status", "authorized");
-        }
-        otel_span_end(span);
         return r;
 }

@@ -137,21 +137,38 @@ static void route_product_get(http_request *req, void *userdata)
         backend_reply_by_id(req, userdata, shop_product_get);
 }
 
+/* The outcome of an order, on the thread that finished it: the handler's when no payment was needed,
+ * else the payment timer thread, which then resumes the suspended connection. */
+static void order_created(void *userdata, int r, json_object *order, bool replayed, const shop_error *err)
+{
+        http_request *req = userdata;
+        otel_context_token token = otel_context_attach(http_request_span(req), NULL);
+
+        /* A replayed Idempotency-Key answers with the first order, as 200 rather than 201. */
+        backend_reply_created(req, r, replayed ? 200 : 201, order, err, "/api/orders");
+        otel_context_detach(token);
+        http_request_resume(req);
+}
+
+static void order_continue(void *op)
+{
+        shop_order_continue(op);
+}
+
 static void route_order_create(http_request *req, void *userdata)
 {
         backend_app *app = userdata;
-        shop_error err = {0};
-        json_object *body, *obj = NULL;
-        bool replayed = false;
+        shop_order_op *op;
+        json_object *body;
         int r;
 
         if (http_request_json(req, &body) < 0)
                 return;
-        r = shop_order_create(app->pool, body, http_request_header(req, "Idempotency-Key"), &obj, &replayed,
-                              &err);
+        r = shop_order_create_start(app->pool, body, http_request_header(req, "Idempotency-Key"), order_created,
+                                    req, &op);
         json_object_put(body);
-        /* A replayed Idempotency-Key answers with the first order, as 200 rather than 201. */
-        backend_reply_created(req, r, replayed ? 200 : 201, obj, &err, "/api/orders");
+        if (r == 1) /* waits for the payment provider: no thread does */
+                http_request_defer(req, order_continue, op);
 }
 
 static void route_order_get(http_request *req, void *userdata)

@@ -102,6 +102,17 @@ int shop_product_get(db_pool *pool, int64_t id, json_object **ret, shop_error *e
  * non-printable characters → 400. */
 int shop_order_create(db_pool *pool, json_object *body, const char *idempotency_key, json_object **ret,
                       bool *ret_replayed, shop_error *err);
+/* The same, for a server that must not block a thread on the payment provider. done gets the outcome:
+ * r 0 with order (a new reference for the caller) and replayed, or a negative errno with err.
+ * Returns 0 when the order is finished already (done was called on this thread), or 1 when it waits for
+ * the provider: the caller then passes *ret_op to shop_order_continue() once it is ready for done to be
+ * called on another thread (the payment timer thread). */
+typedef struct shop_order_op shop_order_op;
+typedef void (*shop_order_done_fn)(void *userdata, int r, json_object *order, bool replayed,
+                                   const shop_error *err);
+int shop_order_create_start(db_pool *pool, json_object *body, const char *idempotency_key,
+                            shop_order_done_fn done, void *userdata, shop_order_op **ret_op);
+void shop_order_continue(shop_order_op *op);
 int shop_order_get(db_pool *pool, int64_t id, json_object **ret, shop_error *err);
 /* Unknown user → 404. */
 int shop_user_orders(db_pool *pool, int64_t user_id, json_object **ret, shop_error *err);

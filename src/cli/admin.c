@@ -42,7 +42,9 @@ static const char faults_help[] =
         "\n"
         "Keys: payment_failure_rate=0..1, payment_latency_ms=0..60000, payment_unreachable=true|false,\n"
         "      db_slow_query_ms=0..60000, product_failure_id=ID (0 = off).\n"
-        "The admin token comes from --token or OTELDEMO_TOKEN.\n";
+        "Fault flags live in the backend's admin endpoint: --admin-url (default $OTELDEMO_ADMIN_URL, else\n"
+        "--url when given, else " CLI_DEFAULT_ADMIN_URL "). The admin token comes from --token,\n"
+        "$OTELDEMO_TOKEN, --token-file or $OTELDEMO_TOKEN_FILE (scripts/demo writes one and prints it).\n";
 
 static const output_column fault_cols[] = {
         {"key", "FAULT", OUTPUT_TEXT},
@@ -215,8 +217,8 @@ static int faults_set(const cli_globals *g, int argc, char **argv)
         if (optind >= argc)
                 return cli_usage_error("faults set", "expected at least one KEY=VALUE");
         if (!g->token)
-                return cli_usage_error("faults set",
-                                       "the admin token is required (--token or OTELDEMO_TOKEN)");
+                return cli_usage_error("faults set", "the admin token is required (--token, OTELDEMO_TOKEN, "
+                                                     "--token-file or OTELDEMO_TOKEN_FILE)");
         body = json_object_new_object();
         if (!body) {
                 fprintf(stderr, "%s faults set: out of memory\n", CLI_PROGRAM_NAME);
@@ -250,7 +252,10 @@ int cmd_faults(const cli_globals *g, int argc, char **argv)
                 {"set", faults_set},
         };
 
-        return cli_dispatch(g, "faults", faults_help, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
+        cli_globals admin = *g;
+
+        admin.url = g->admin_url;
+        return cli_dispatch(&admin, "faults", faults_help, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
 }
 
 /* ---- health ----------------------------------------------------------------------------------- */

@@ -3,9 +3,13 @@
  * Strict parsers for command-line values (see cli-args.h): a typo must be a usage error, never a
  * different number.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli-args.h"
 
@@ -190,7 +194,8 @@ int cli_parse_mix(const char *s, load_mix *ret)
 }
 
 const cli_global_option cli_global_options[] = {
-        {"url", true}, {"output", true}, {"timeout", true}, {"token", true}, {"verbose", false},
+        {"url", true},        {"output", true},    {"timeout", true},  {"token", true},
+        {"token-file", true}, {"admin-url", true}, {"verbose", false},
 };
 const size_t cli_n_global_options = sizeof(cli_global_options) / sizeof(cli_global_options[0]);
 
@@ -264,5 +269,42 @@ int cli_hoist_global_options(int argc, char **argv, const char **ret_missing)
         memcpy(argv + cmd + n_moved, rest, n_rest * sizeof(*argv));
         free(moved);
         free(rest);
+        return 0;
+}
+
+int cli_read_token_file(const char *path, char *buf, size_t size)
+{
+        struct stat st;
+        ssize_t n;
+        size_t len;
+        int fd, r = 0;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                r = -errno;
+        else if (!S_ISREG(st.st_mode))
+                r = -EBADMSG;
+        else if (st.st_mode & (S_IRWXG | S_IRWXO))
+                r = -EPERM;
+        else {
+                n = read(fd, buf, size);
+                if (n < 0)
+                        r = -errno;
+                else if ((size_t)n >= size || n == 0)
+                        r = -EBADMSG;
+                else
+                        buf[n] = '\0';
+        }
+        close(fd);
+        if (r < 0)
+                return r;
+        len = strcspn(buf, "\r\n");
+        if (len == 0 || buf[len + strspn(buf + len, "\r\n")] != '\0') {
+                explicit_bzero(buf, size);
+                return -EBADMSG;
+        }
+        buf[len] = '\0';
         return 0;
 }

@@ -30,6 +30,11 @@ int cli_parse_duration_ns(const char *s, uint64_t *ret);
 int cli_parse_rate(const char *s, double *ret);
 /* "table" or "json". */
 int cli_parse_output(const char *s, cli_output *ret);
+
+/* An admin token file (first line, at most size-1 bytes, no other line): it must be a regular file
+ * readable by its owner only, as a credential is. Returns 0, -errno of open/read, -EPERM (group or
+ * others may read it), -EBADMSG (empty, too long or more than one line). */
+int cli_read_token_file(const char *path, char *buf, size_t size);
 /* "browse=70,order=20,user=10": every kind at most once, each 0..100, summing to exactly 100 (kinds
  * not named get 0). -EINVAL malformed, -ENOENT unknown kind, -EEXIST a kind twice, -ERANGE a share
  * over 100, -EDOM when the shares do not add up to 100. */

@@ -11,10 +11,13 @@
 
 #include "exit-status.h"
 
-#define CLI_PROGRAM_NAME    "oteldemo"
-#define CLI_SERVICE_NAME    "oteldemo-cli" /* service.name of the CLI's spans */
-#define CLI_DEFAULT_URL     "http://127.0.0.1:8080"
-#define CLI_DEFAULT_TIMEOUT (10u * 1000u) /* ms per request */
+#define CLI_PROGRAM_NAME "oteldemo"
+#define CLI_SERVICE_NAME "oteldemo-cli" /* service.name of the CLI's spans */
+#define CLI_DEFAULT_URL  "http://127.0.0.1:8080"
+/* The frontend exposes no admin routes: fault flags go to the backend unless told otherwise. */
+#define CLI_DEFAULT_ADMIN_URL "http://127.0.0.1:8081"
+#define CLI_TOKEN_MAX         512           /* bytes of an admin token read from a file */
+#define CLI_DEFAULT_TIMEOUT   (10u * 1000u) /* ms per request */
 /* A missing collector must not hold the CLI up for longer than this at exit. */
 #define CLI_OTEL_SHUTDOWN_TIMEOUT_MS 500u
 
@@ -26,9 +29,12 @@ typedef enum cli_output {
 } cli_output;
 
 typedef struct cli_globals {
-        const char *url;     /* base URL of the frontend or backend, without a trailing path */
-        cli_output output;   /* table or json */
-        uint64_t timeout_ms; /* per request */
-        bool verbose;        /* print trace ids and request lines on stderr */
-        const char *token;   /* bearer token for /admin, or NULL */
+        const char *url;       /* base URL of the frontend or backend, without a trailing path */
+        cli_output output;     /* table or json */
+        uint64_t timeout_ms;   /* per request */
+        bool verbose;          /* print trace ids and request lines on stderr */
+        const char *token;     /* bearer token for /admin, or NULL */
+        const char *admin_url; /* base URL for /admin (faults): --admin-url, else --url if given, else the
+                                  backend */
+        char token_buf[CLI_TOKEN_MAX + 1]; /* the token read from --token-file / $OTELDEMO_TOKEN_FILE */
 } cli_globals;

@@ -42,6 +42,10 @@ static const char main_help[] =
         "  --output table|json    output format (default table)\n"
         "  --timeout S            per-request timeout, e.g. 10 or 500ms (default 10s)\n"
         "  --token TOKEN          admin token for 'faults' (default $OTELDEMO_TOKEN)\n"
+        "  --token-file PATH      read the admin token from a file only its owner can read\n"
+        "                         (default $OTELDEMO_TOKEN_FILE; scripts/demo writes one)\n"
+        "  --admin-url URL        the backend for 'faults' (default $OTELDEMO_ADMIN_URL, else --url\n"
+        "                         when given, else " CLI_DEFAULT_ADMIN_URL ")\n"
         "  --verbose, -v          print requests and their trace ids on stderr\n"
         "  --version, --help\n"
         "\n"
@@ -52,13 +56,16 @@ static const char main_help[] =
 static int parse_globals(int argc, char **argv, cli_globals *g)
 {
         static const struct option opts[] = {
-                {"url", required_argument, NULL, 'u'},     {"output", required_argument, NULL, 'o'},
-                {"timeout", required_argument, NULL, 't'}, {"token", required_argument, NULL, 'k'},
-                {"verbose", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, 'V'},       {},
+                {"url", required_argument, NULL, 'u'},        {"output", required_argument, NULL, 'o'},
+                {"timeout", required_argument, NULL, 't'},    {"token", required_argument, NULL, 'k'},
+                {"token-file", required_argument, NULL, 'f'}, {"admin-url", required_argument, NULL, 'a'},
+                {"verbose", no_argument, NULL, 'v'},          {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},          {},
         };
+        const char *token_file = getenv("OTELDEMO_TOKEN_FILE");
+        bool url_given = false;
         uint64_t ns;
-        int c;
+        int c, r;
 
         *g = (cli_globals){
                 .url = getenv("OTELDEMO_URL"),
@@ -70,12 +77,12 @@ static int parse_globals(int argc, char **argv, cli_globals *g)
                 g->url = CLI_DEFAULT_URL;
         if (g->token && !*g->token)
                 g->token = NULL;
+        g->admin_url = getenv("OTELDEMO_ADMIN_URL");
+        if (g->admin_url && !*g->admin_url)
+                g->admin_url = NULL;
         /* '+': options after the command name belong to the command. */
         while ((c = getopt_long(argc, argv, "+:hv", opts, NULL)) != -1)
                 switch (c) {
-                case 'u':
-                        g->url = optarg;
-                        break;
                 case 'o':
                         if (cli_parse_output(optarg, &g->output) < 0)
                                 return cli_usage_error(
@@ -93,6 +100,16 @@ static int parse_globals(int argc, char **argv, cli_globals *g)
                 case 'k':
                         g->token = optarg;
                         break;
+                case 'f':
+                        token_file = optarg;
+                        break;
+                case 'a':
+                        g->admin_url = optarg;
+                        break;
+                case 'u':
+                        g->url = optarg;
+                        url_given = true;
+                        break;
                 case 'v':
                         g->verbose = true;
                         break;
@@ -107,6 +124,22 @@ static int parse_globals(int argc, char **argv, cli_globals *g)
                 }
         if (strncmp(g->url, "http://", 7) != 0 && strncmp(g->url, "https://", 8) != 0)
                 return cli_usage_error(NULL, "invalid --url '%s' (expected http://HOST[:PORT])", g->url);
+        if (!g->admin_url)
+                g->admin_url = url_given || getenv("OTELDEMO_URL") ? g->url : CLI_DEFAULT_ADMIN_URL;
+        /* An explicit --token wins over a file, as the command line wins over the environment. */
+        if (!g->token && token_file && *token_file) {
+                r = cli_read_token_file(token_file, g->token_buf, sizeof(g->token_buf));
+                if (r == -EPERM)
+                        return cli_usage_error(NULL, "token file %s may be read by others (chmod 600 it)",
+                                               token_file);
+                if (r == -EBADMSG)
+                        return cli_usage_error(NULL, "token file %s must hold one line, the token",
+                                               token_file);
+                if (r < 0)
+                        return cli_usage_error(NULL, "cannot read token file %s: %s", token_file,
+                                               strerror(-r));
+                g->token = g->token_buf;
+        }
         return OTELDEMO_EXIT_OK;
 }
 
@@ -142,9 +175,13 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s: cannot initialise libcurl\n", CLI_PROGRAM_NAME);
                 return OTELDEMO_EXIT_FAILURE;
         }
-        /* The CLI records spans only; unless asked for, do not start the metrics and logs pipelines. */
+        /* The CLI records spans only; unless asked for, do not start the metrics and logs pipelines. A
+         * short-lived command exports its spans only where a receiver was named (an endpoint, or an
+         * exporter chosen explicitly): the default localhost:4318 would mostly mean a warning at exit. */
         (void)setenv("OTEL_METRICS_EXPORTER", "none", 0);
         (void)setenv("OTEL_LOGS_EXPORTER", "none", 0);
+        if (!getenv("OTEL_EXPORTER_OTLP_ENDPOINT") && !getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+                (void)setenv("OTEL_TRACES_EXPORTER", "none", 0);
         r = otel_sdk_init(&otel_opts);
         if (r < 0)
                 fprintf(stderr, "%s: tracing disabled: %s\n", CLI_PROGRAM_NAME, strerror(-r));

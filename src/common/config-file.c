@@ -49,7 +49,9 @@ static void config_set_error(config_file *cfg, unsigned line, const char *fmt, .
         va_list ap;
         int n;
 
-        n = snprintf(cfg->error, sizeof(cfg->error), "%s:%u: ", cfg->path, line);
+        /* Line 0: the key is not in the file (its default was rejected); there is no line to name. */
+        n = line ? snprintf(cfg->error, sizeof(cfg->error), "%s:%u: ", cfg->path, line)
+                 : snprintf(cfg->error, sizeof(cfg->error), "%s: ", cfg->path);
         if (n < 0 || (size_t)n >= sizeof(cfg->error))
                 return;
         va_start(ap, fmt);

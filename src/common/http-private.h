@@ -49,6 +49,13 @@ struct http_request {
         char *reply_content_type; /* owned */
         http_reply_header_entry headers[HTTP_REPLY_HEADERS_MAX];
         size_t n_headers;
+
+        /* A deferred reply (http_request_defer): the connection is suspended after the handler returns,
+         * then defer_start runs; http_request_resume sets resumed and the next access call queues. */
+        void (*defer_start)(void *arg);
+        void *defer_arg;
+        bool suspended; /* suspended, not yet resumed */
+        bool resumed;   /* resumed with its reply made: queue it */
 };
 
 typedef struct http_server_metrics {

@@ -383,7 +383,7 @@ static void http_dispatch(http_request *req)
                                  req->method);
         } else {
                 req->match.handler(req, req->match.userdata);
-                if (!req->replied) {
+                if (!req->replied && !req->defer_start) {
                         otel_log(OTEL_SEVERITY_ERROR, "handler of %s %s made no reply", req->method,
                                  req->match.pattern);
                         http_reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
@@ -547,7 +547,11 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
                 }
                 return MHD_YES;
         }
-        if (req->replied) {
+        if (req->resumed) {
+                req->resumed = false;
+                return http_queue(req);
+        }
+        if (req->replied || req->suspended) {
                 *upload_data_size = 0; /* early reply (413): drop the rest */
                 return MHD_YES;
         }
@@ -563,7 +567,31 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
                 return MHD_YES;
         }
         http_dispatch(req);
+        if (req->defer_start && !req->replied) {
+                /* Suspended before the work is handed on, so that the resume always comes after. */
+                req->suspended = true;
+                MHD_suspend_connection(conn);
+                req->defer_start(req->defer_arg);
+                return MHD_YES;
+        }
         return http_queue(req);
+}
+
+void http_request_defer(http_request *req, void (*start)(void *arg), void *arg)
+{
+        req->defer_start = start;
+        req->defer_arg = arg;
+}
+
+void http_request_resume(http_request *req)
+{
+        if (!req->defer_start)
+                return; /* answered before it was deferred: the dispatcher queues the reply */
+        if (!req->replied)
+                http_reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
+        req->suspended = false;
+        req->resumed = true;
+        MHD_resume_connection(req->conn);
 }
 
 static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -665,9 +693,9 @@ int http_server_start(http_server *s)
         http_describe_socket(s);
 
         s->mhd = MHD_start_daemon(
-                MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL, http_access,
-                s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
-                (unsigned)s->config.threads, MHD_OPTION_CONNECTION_LIMIT,
+                MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+                0, NULL, NULL, http_access, s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
+                MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->config.threads, MHD_OPTION_CONNECTION_LIMIT,
                 (unsigned)s->config.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
                 (unsigned)s->config.connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                 s->config.max_header_bytes * HTTP_HEADER_POOL_FACTOR, MHD_OPTION_NOTIFY_COMPLETED,

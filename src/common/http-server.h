@@ -116,6 +116,15 @@ int http_request_query_int(http_request *req, const char *name, int64_t min, int
  * HTTP_JSON_MAX_DEPTH levels and nothing else (400). *ret is a new reference owned by the caller. */
 int http_request_json(http_request *req, json_object **ret) OTEL_WUR;
 
+/* A reply made later, on another thread, so that no worker thread waits for a slow call: the handler
+ * calls http_request_defer() and returns without replying; the server then suspends the connection
+ * (libmicrohttpd suspend/resume) and calls start(arg), which hands the work on. Whoever finishes it
+ * replies with one of the http_reply_*() calls (from any thread; with the request's span current if it
+ * logs) and then calls http_request_resume(), after which req must not be touched. On a request that
+ * was not deferred (its work finished inside the handler) http_request_resume() does nothing. */
+void http_request_defer(http_request *req, void (*start)(void *arg), void *arg);
+void http_request_resume(http_request *req);
+
 /* ---- replies (one per request; a second one is ignored) ------------------------------------------ */
 
 /* Adds a header to the reply (before http_reply_*); at most HTTP_REPLY_HEADERS_MAX. */

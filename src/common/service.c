@@ -144,7 +144,18 @@ int service_wait_for(int (*check)(void *userdata), void *userdata, unsigned inte
                         return 0;
                 }
                 if (!logged) {
-                        otel_log_errno(OTEL_SEVERITY_WARN, r, "Waiting for %s: %m", what);
+                        /* -EAGAIN only says "not yet"; the check itself has logged the cause. */
+                        if (r == -EAGAIN)
+                                otel_log(
+                                        OTEL_SEVERITY_WARN,
+                                        "Not ready: waiting for %s to answer, checking every %u ms; READY=1 "
+                                        "and /readyz follow once it does",
+                                        what, interval_ms);
+                        else
+                                otel_log_errno(OTEL_SEVERITY_WARN, r,
+                                               "Not ready: waiting for %s to answer (%m), checking every %u "
+                                               "ms; READY=1 and /readyz follow once it does",
+                                               what, interval_ms);
                         (void)notify_status("waiting for %s", what);
                         logged = true;
                 }

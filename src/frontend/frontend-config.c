@@ -4,10 +4,12 @@
 #include "frontend-config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 const char frontend_config_help[] =
         "Configuration (INI; defaults in brackets):\n"
@@ -24,13 +26,19 @@ static int frontend_config_ui(config_file *cfg, frontend_config *c)
 {
         const char *www, *jaeger;
         size_t len;
-        int r;
+        int fd, r;
 
         if ((r = config_get_string(cfg, "server", "www_dir", FRONTEND_DEFAULT_WWW, &www)) < 0 ||
             (r = config_get_string(cfg, "ui", "jaeger_url", NULL, &jaeger)) < 0)
                 return r;
         if (www[0] == '\0')
                 return config_reject(cfg, "server", "www_dir", "must not be empty");
+        /* What start-up needs of it, so that --check-config does not pass a file start-up rejects. */
+        fd = open(www, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return config_reject(cfg, "server", "www_dir", "cannot serve '%s': %s", www,
+                                     strerror(errno));
+        close(fd);
         if (jaeger && jaeger[0] == '\0')
                 jaeger = NULL;
         if (jaeger) {

@@ -39,6 +39,7 @@ struct otlp_http {
         otlp_http_config cfg;         /* owned */
         CURL *curl;                   /* kept across exports so the connection is reused */
         struct curl_slist *headers;   /* request headers: content type, encoding, user's */
+        bool answered;                /* a receiver answered once: a refused connection is a restart */
         z_stream zs;                  /* gzip state, reset per request */
         bool zs_ready;                /* zs was initialised */
         otel_buf gz;                  /* compressed request body */
@@ -726,6 +727,53 @@ static bool http_retry_after(otlp_http *h, uint64_t *ret_ns)
         return otlp_http_retry_after_parse(hdr->value, time(NULL), ret_ns) >= 0;
 }
 
+/* Nothing listens at the endpoint: curl could not resolve or reach it. */
+static bool curl_code_is_unreachable(CURLcode cc)
+{
+        return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+               cc == CURLE_COULDNT_RESOLVE_PROXY;
+}
+
+/* A missing receiver is the normal state of a demo without a Collector: said once per process (all
+ * signals together, with the way to silence it), then only every OTLP_HTTP_UNREACHABLE_LOG_NS;
+ * the lost items are counted by the otel.sdk.* metrics in between, as mature SDKs do. */
+static void http_log_unreachable(otlp_http *h, const char *what)
+{
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        static bool reported;
+        static uint64_t last_ns, suppressed;
+        uint64_t now = otel_mono_ns(), n = 0;
+        bool first, log;
+
+        pthread_mutex_lock(&lock);
+        first = !reported;
+        log = first || now - last_ns >= OTLP_HTTP_UNREACHABLE_LOG_NS;
+        if (log) {
+                n = suppressed;
+                reported = true;
+                last_ns = now;
+                suppressed = 0;
+        } else
+                suppressed++;
+        pthread_mutex_unlock(&lock);
+        if (!log)
+                return;
+        if (first)
+                otel_diag(
+                        OTEL_DIAG_WARN,
+                        "no OTLP receiver at %s (%s): exports are tried once each and what they carried is "
+                        "dropped, counted in the otel.sdk.* metrics (said again at most hourly); start a "
+                        "Collector there, point "
+                        "OTEL_EXPORTER_OTLP_ENDPOINT at one, or set OTEL_TRACES_EXPORTER=none "
+                        "OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none",
+                        h->cfg.url, what);
+        else
+                otel_diag(OTEL_DIAG_WARN,
+                          "still no OTLP receiver at %s (%s): %" PRIu64
+                          " exports failed since the last report",
+                          h->cfg.url, what, n + 1);
+}
+
 static void http_log_failure(otlp_http *h, const otlp_http_result *res, CURLcode cc, int r)
 {
         char what[OTLP_HTTP_LOG_BODY_MAX + 64], msg[OTLP_HTTP_LOG_BODY_MAX + 8], more[80] = "";
@@ -739,6 +787,10 @@ static void http_log_failure(otlp_http *h, const otlp_http_result *res, CURLcode
                 body_message(res, msg, sizeof(msg));
                 snprintf(what, sizeof(what), "HTTP %ld%s%s", res->status, msg[0] ? ": " : "", msg);
                 key = otlp_log_key(what, 1);
+        } else if (!h->answered && curl_code_is_unreachable(cc)) {
+                /* A receiver that answered before and went away is news: the per-minute limiter below. */
+                http_log_unreachable(h, curl_easy_strerror(cc));
+                return;
         } else {
                 /* curl's error buffer holds timings that vary; the code alone identifies the failure. */
                 snprintf(what, sizeof(what), "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
@@ -798,6 +850,13 @@ int otlp_http_send(otlp_http *h, const void *body, size_t len, uint64_t deadline
                 ret->body_len = h->resp.len;
                 ret->status = 0;
                 ret->content_type = NULL;
+                h->answered = h->answered || cc == CURLE_OK;
+                if (!h->answered && curl_code_is_unreachable(cc)) {
+                        /* An endpoint that never answered is not there (no Collector): one attempt per
+                         * export, so that neither exports nor the flush at exit wait for it. */
+                        r = -EIO;
+                        break;
+                }
                 if (cc == CURLE_OK) {
                         curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &ret->status);
                         curl_easy_getinfo(h->curl, CURLINFO_CONTENT_TYPE, &ct);

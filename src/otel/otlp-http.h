@@ -28,6 +28,8 @@
 #define OTLP_HTTP_LOG_BODY_MAX       256        /* characters of an error body put in a log line */
 #define OTLP_HTTP_LOG_INTERVAL_NS    (60ull * 1000000000ull) /* repeated identical failures: once a minute */
 #define OTLP_HTTP_MAX_RETRY_AFTER_S  (24ll * 3600)           /* Retry-After values are clamped to this */
+/* An endpoint where nothing ever answered (no Collector): said once per process, then at most hourly. */
+#define OTLP_HTTP_UNREACHABLE_LOG_NS (3600ull * 1000000000ull)
 
 typedef enum otlp_protocol {
         OTLP_PROTOCOL_HTTP_PROTOBUF, /* application/x-protobuf (default) */
@@ -105,9 +107,11 @@ const otlp_http_config *otlp_http_get_config(const otlp_http *h);
 
 /* POSTs body (compressed if configured), retrying as the spec allows until deadline_ns
  * (CLOCK_MONOTONIC; further bounded by the configured timeout). Returns 0 on a 2xx answer; otherwise
- * logs the failure (rate-limited: the first, then once a minute with a count) and returns -ETIMEDOUT
+ * logs the failure (rate-limited: the first, then once a minute with a count; an endpoint nobody
+ * listens at: once per process, then hourly) and returns -ETIMEDOUT
  * (a retryable failure with no time left to retry, or the deadline passed), -EPROTO (an HTTP status
- * that must not be retried), -EIO (a transport error that must not be retried), or -ENOMEM. */
+ * that must not be retried), -EIO (a transport error that must not be retried, or a connection to an
+ * endpoint that never answered, tried once), or -ENOMEM. */
 int otlp_http_send(otlp_http *h, const void *body, size_t len, uint64_t deadline_ns,
                    otlp_http_result *ret) OTEL_WUR;
 

@@ -2,6 +2,7 @@
 # the test reads, signals, and the spans it exports as decoded by the independent OTLP receiver.
 import http.client
 import json
+import random
 import shutil
 import signal
 import subprocess
@@ -133,6 +134,10 @@ def test_ready_waits_for_database_and_outage_gives_503_then_recovers(build_dir):
         early = list(backend.daemon.drain_notify())
         assert any(m.startswith("STATUS=waiting for the database") for m in early), early
         assert not any("READY=1" in m for m in early), early
+        # What is waited for and why, in words (not "Resource temporarily unavailable errno=11").
+        backend.daemon.wait_for_log("Not ready: waiting for the database ([database] conninfo) to answer, "
+                                    "checking every ")
+        assert "errno=11" not in backend.daemon.log_text()
         assert request(backend.port, "GET", "/healthz")[0] == 200
         status, headers, body = backend.req("GET", "/readyz")
         assert_error(status, headers, body, 503)
@@ -577,3 +582,57 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_0(build_dir, pg_cluste
         assert "STOPPING=1" in backend.daemon.drain_notify()
     finally:
         backend.close()
+
+
+SIGTERM_ROUNDS = 8
+SIGTERM_EXIT_S = 8  # the drain deadline (5 s default) plus the final export, with margin
+
+
+def thread_stacks(pid):
+    """All threads' stacks of a hung daemon (for the failure message), when gdb is there."""
+    try:
+        return subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return repr(e)
+
+
+def test_sigterm_under_load_with_the_watchdog_probe_running_exits_every_time(build_dir, pg_cluster,
+                                                                             receiver):  # noqa: F811
+    """SIGTERM while requests, the metrics export and a 10 ms watchdog probe run, several times; each
+    exit comes within the drain deadline. Nobody reads the notify socket here, so it fills after
+    net.unix.max_dgram_qlen messages: the main loop must not block on WATCHDOG=1/STATUS= (it did, in
+    sd_notify's sendmsg, and never took the pending SIGTERM)."""
+    db = pg_cluster.create_database()
+    for round_ in range(SIGTERM_ROUNDS):
+        backend = Backend(build_dir, db.conninfo, receiver, WATCHDOG_USEC=20000, OTEL_METRICS_EXPORTER="otlp",
+                          OTEL_METRIC_EXPORT_INTERVAL=100)
+        try:
+            if round_ == 0:
+                backend.migrate()
+            backend.start()
+            stop = threading.Event()
+
+            def load():
+                while not stop.is_set():
+                    try:
+                        backend.req("GET", "/api/products/1" if random.random() < 0.5 else "/healthz")
+                    except (OSError, ValueError):
+                        pass
+
+            threads = [threading.Thread(target=load) for _ in range(6)]
+            for t in threads:
+                t.start()
+            time.sleep(0.3 + random.random() * 0.5)
+            backend.daemon.proc.send_signal(signal.SIGTERM)
+            try:
+                status = backend.daemon.proc.wait(timeout=SIGTERM_EXIT_S)
+            except subprocess.TimeoutExpired:
+                status = None
+                stacks = thread_stacks(backend.daemon.proc.pid)
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+            assert status == 0, (round_, status, stacks if status is None else backend.daemon.log_text())
+        finally:
+            backend.close()

@@ -266,7 +266,7 @@ def test_oteldemo_url_environment_variable_is_the_default_url(cli_path, stub):
     (["--token", "t0123456789abcdef", "faults", "set", "payment_failure_rate=2"],
      "oteldemo faults set: invalid payment_failure_rate '2' (expected 0..1)"),
     (["faults", "set", "payment_latency_ms=5"],
-     "oteldemo faults set: the admin token is required (--token or OTELDEMO_TOKEN)"),
+     "oteldemo faults set: the admin token is required (--token, OTELDEMO_TOKEN, --token-file or OTELDEMO_TOKEN_FILE)"),
     (["load", "--rate", "0"], None),
     (["load", "--rate", "fast"], None),
     (["load", "--duration", "10x"], "oteldemo load: invalid --duration '10x' (expected e.g. 500ms, 10s, 2m, 1h)"),
@@ -410,7 +410,8 @@ def complete(words, cword=None):
 @pytest.mark.parametrize("words, expected", [
     (["oteldemo", ""], ["users", "products", "orders", "faults", "health", "load"]),
     (["oteldemo", "pr"], ["products"]),
-    (["oteldemo", "--"], ["--url", "--output", "--timeout", "--token", "--verbose", "--help", "--version"]),
+    (["oteldemo", "--"], ["--url", "--output", "--timeout", "--token", "--token-file", "--admin-url",
+                          "--verbose", "--help", "--version"]),
     (["oteldemo", "--output", ""], ["table", "json"]),
     (["oteldemo", "--output", "json", "us"], ["users"]),
     (["oteldemo", "--url", "http://x:8080", "orders", ""], ["create", "get", "list", "--help"]),
@@ -622,6 +623,28 @@ def test_faults_set_and_get_with_the_token(cli_path, shop):
     assert ["payment_latency_ms", "7"] in rows
     out = run_cli(cli_path, "--token", ADMIN_TOKEN, "faults", "set", "payment_latency_ms=0", url=shop.backend.url)
     assert out.returncode == EXIT_OK, out.stderr
+
+
+def test_faults_with_a_token_file_go_to_the_admin_url(cli_path, shop, tmp_path):
+    token = tmp_path / "admin-token"
+    token.write_text(ADMIN_TOKEN + "\n")
+    token.chmod(0o600)
+    # No --url: OTELDEMO_ADMIN_URL names the backend, the token comes from OTELDEMO_TOKEN_FILE.
+    out = run_cli(cli_path, "--output", "json", "faults", "get",
+                  env={"OTELDEMO_ADMIN_URL": shop.backend.url, "OTELDEMO_TOKEN_FILE": token})
+    assert out.returncode == EXIT_OK, out.stderr
+    assert "payment_failure_rate" in json.loads(out.stdout)
+    out = run_cli(cli_path, "--token-file", token, "--admin-url", shop.backend.url, "faults", "get")
+    assert out.returncode == EXIT_OK, out.stderr
+
+
+def test_a_token_file_others_may_read_is_refused(cli_path, tmp_path):
+    token = tmp_path / "admin-token"
+    token.write_text(ADMIN_TOKEN + "\n")
+    token.chmod(0o644)
+    out = run_cli(cli_path, "--token-file", token, "faults", "get")
+    assert out.returncode == EXIT_USAGE
+    assert one_line(out.stderr) == f"oteldemo: token file {token} may be read by others (chmod 600 it)"
 
 
 def test_faults_set_with_a_wrong_token_is_403_exit_1(cli_path, shop):

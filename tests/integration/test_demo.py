@@ -2,11 +2,13 @@
 # /debug/tracez and the API answer, and when the time is up it stops everything it started and removes
 # its temp dir (PostgreSQL cluster included). Uses the programs of the test build (--no-build) and
 # installs nothing (--no-install): scripts/test has done both.
+import json
 import os
 import re
-import selectors
+import queue
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -36,25 +38,30 @@ def processes_mentioning(text):
 
 
 def read_until(proc, marker, timeout):
-    """Reads the demo's output until a line containing marker; returns everything read."""
+    """Reads the demo's output until a line containing marker; returns everything read. A thread reads
+    the lines (select() on the pipe cannot see lines already in the reader's buffer)."""
+    if not hasattr(proc, "lines"):
+        proc.lines = queue.Queue()
+
+        def pump():
+            for line in proc.stdout:
+                proc.lines.put(line)
+            proc.lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
     out = []
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
     deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if not sel.select(0.5):
-                if proc.poll() is not None:
-                    break
-                continue
-            line = proc.stdout.readline()
-            if not line:
-                break
-            out.append(line)
-            if marker in line:
-                return "".join(out)
-    finally:
-        sel.close()
+    while time.monotonic() < deadline:
+        try:
+            line = proc.lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if line is None:
+            proc.lines.put(None)
+            break
+        out.append(line)
+        if marker in line:
+            return "".join(out)
     raise AssertionError(f"scripts/demo did not print {marker!r}:\n{''.join(out)}")
 
 
@@ -74,6 +81,33 @@ def assert_nothing_left(tmp):
     while processes_mentioning(tmp) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert processes_mentioning(tmp) == [], "processes left behind"
+
+
+def cli_env_of_demo(tmp):
+    """The environment `source <tmp>/cli.env` gives, over one without OTEL_*/OTELDEMO_* settings."""
+    env = {k: v for k, v in clean_env().items() if not k.startswith("OTELDEMO_")}
+    out = subprocess.run(["bash", "-c", f'source "{tmp}/cli.env" && env -0'], env=env, stdout=subprocess.PIPE,
+                         check=True, timeout=10)
+    return dict(item.split("=", 1) for item in out.stdout.decode().split("\0") if "=" in item)
+
+
+def assert_faults_through_the_cli(text, tmp, backend_port):
+    """What the demo prints for fault flags works as printed: the token is a 0600 credential, and the
+    CLI, given only the environment of cli.env, reaches the backend's admin endpoint with it."""
+    assert f"source {tmp}/cli.env" in text, text
+    token = Path(tmp, "credentials", "admin-token")
+    assert token.stat().st_mode & 0o777 == 0o600
+    env = cli_env_of_demo(tmp)
+    assert env["OTELDEMO_TOKEN_FILE"] == str(token)
+    out = subprocess.run(["oteldemo", "faults", "set", "payment_failure_rate=0.5"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    out = subprocess.run(["oteldemo", "--output", "json", "faults", "get"], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, timeout=30)
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    assert json.loads(out.stdout)["payment_failure_rate"] == 0.5
+    status, _, _ = request(backend_port, "GET", "/admin/faults")
+    assert status == 401  # the token is what opens it
 
 
 def test_demo_runs_the_shop_then_stops_and_cleans_up(build_dir):
@@ -99,8 +133,10 @@ def test_demo_runs_the_shop_then_stops_and_cleans_up(build_dir):
         if Path("/usr/bin/prometheus").exists():
             assert f"http://127.0.0.1:{ports['--prometheus-port']}/" in text
         assert processes_mentioning(tmp), "nothing runs from the demo's temp dir?"
+        assert_faults_through_the_cli(text, tmp, ports["--backend-port"])
 
-        rest, _ = proc.communicate(timeout=DEMO_FOR_S + 60)
+        proc.wait(timeout=DEMO_FOR_S + 60)
+        rest = "".join(iter(lambda: proc.lines.get(timeout=5) or "", ""))
         assert proc.returncode == 0, text + rest
     finally:
         if proc.poll() is None:
@@ -121,7 +157,7 @@ def test_demo_ctrl_c_stops_everything(build_dir):
         tmp = re.search(r"tail -f (\S+)/logs/\*\.log", text).group(1)
         assert request(ports["--port"], "GET", "/")[0] == 200
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
-        proc.communicate(timeout=60)
+        proc.wait(timeout=60)
         assert proc.returncode == 0
     finally:
         if proc.poll() is None:

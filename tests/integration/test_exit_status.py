@@ -42,6 +42,17 @@ def test_missing_config_file_exits_78_naming_it(build_dir, tmp_path, daemon):
     assert str(missing) in out.stdout + out.stderr
 
 
+def test_check_config_rejects_a_www_dir_start_up_cannot_serve(build_dir, tmp_path):
+    missing = tmp_path / "no-www"
+    conf = tmp_path / "frontend.conf"
+    conf.write_text(f"[server]\nlisten = 127.0.0.1:{free_port()}\nwww_dir = {missing}\n")
+    out = run(build_dir / "src/frontend/oteldemo-frontend", "--config", conf, "--check-config")
+    assert out.returncode == EXIT_CONFIG, out.stdout + out.stderr
+    assert "configuration OK" not in out.stdout
+    assert (f"{conf}:3: [server] www_dir: cannot serve '{missing}': No such file or directory"
+            in out.stderr), out.stderr
+
+
 @pytest.mark.parametrize("daemon", DAEMONS)
 def test_help_lists_the_exit_statuses(build_dir, daemon):
     out = run(build_dir / daemon, "--help")

@@ -572,7 +572,9 @@ def test_check_config_accepts_the_shipped_config(build_dir, tmp_path):
     ({"backend": {"no_such_key": "1"}}, "no_such_key"),
 ])
 def test_bad_config_exits_78_naming_file_and_key(build_dir, tmp_path, sections, key):
-    cfg = write_config(tmp_path / "frontend.conf", sections)
+    # A www_dir that exists: --check-config checks it as start-up does, and the key under test must be the one named.
+    cfg = write_config(tmp_path / "frontend.conf", {**sections, "server": {"www_dir": str(WWW_DIR),
+                                                                           **sections.get("server", {})}})
     out = subprocess.run([str(build_dir / "src/frontend/oteldemo-frontend"), "--config", str(cfg), "--check-config"],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
     assert out.returncode == CONFIG_EXIT_INVALID

@@ -135,11 +135,13 @@ class Lab:
         self._make_key()
         self.network = container.Network(self.name, self.subnet_index)
         for host in self.hostnames:
-            c = container.Container(host, self.root, network=self.network, apt_cache=False,
-                                    binds=self._private_apt_cache(host))
+            c = container.Container(host, self.root, network=self.network)
             self.hosts[host] = c
             c.boot()
             c.write_file("/root/.ssh/authorized_keys", self.pubkey, mode=0o600)
+            # No name server (nspawn copied the host's): a name lookup, e.g. apt's for an upstream
+            # repository, fails at once instead of timing out against an unreachable address.
+            c.write_file("/etc/resolv.conf", "")
             c.run(["chmod", "0700", "/root/.ssh"])
         self._write_inventory_overlay()
         self._wait_ssh()
@@ -153,21 +155,6 @@ class Lab:
         if self.network is not None:
             self.network.destroy()
         subprocess.run(["rm", "-rf", str(self.workdir)], check=False)
-
-    def _private_apt_cache(self, host: str) -> list:
-        """Binds of a per-host copy of the root's prefetched apt cache (hard links: no data is
-        copied). The root's cache is shared by every container, and apt locks it: hosts installing
-        at the same time, as Ansible's forks do, would wait on each other's locks and fail."""
-        binds = []
-        for sub, dest in (("archives", "/var/cache/apt/archives"), ("lists", "/var/lib/apt/lists")):
-            copy = self.workdir / "apt" / host / sub
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run(["cp", "-al", str(self.root.apt_cache / sub), str(copy)], check=True)
-            for lock in copy.rglob("lock"):
-                lock.unlink()
-            (copy / "partial").mkdir(exist_ok=True)
-            binds.append((str(copy), dest))
-        return binds
 
     def _make_key(self) -> None:
         key = self.workdir / "id_ed25519"
@@ -271,10 +258,11 @@ class Lab:
             argv += ["-H", h]
         if body is not None:
             argv += ["-H", "Content-Type: application/json", "--data-binary", body]
-        r = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        # Bytes, decoded here: text=True would turn the header block's CRLFs into LFs.
+        r = subprocess.run(argv, capture_output=True, stdin=subprocess.DEVNULL)
         if r.returncode != 0:
-            return 0, {}, r.stderr
-        head, _, rest = r.stdout.partition("\r\n\r\n")
+            return 0, {}, r.stderr.decode(errors="replace")
+        head, _, rest = r.stdout.decode(errors="replace").partition("\r\n\r\n")
         lines = head.split("\r\n")
         status = int(lines[0].split()[1])
         hdrs = {}

@@ -491,6 +491,10 @@ class Container:
                 for sub, inside in (("archives", "var/cache/apt"), ("lists", "var/lib/apt")):
                     (upper / inside).mkdir(parents=True, exist_ok=True)
                     _run_host(["cp", "-al", str(cache / sub), str(upper / inside)])
+                    # apt's lock files are fcntl-locked: a hard link shares the inode, and so the
+                    # lock, with every other snapshot. Each copy gets its own.
+                    for lock in (upper / inside / sub).rglob("lock"):
+                        lock.unlink()
         opts = f"lowerdir={self.root.path},upperdir={upper},workdir={work}"
         r = _run_host(["mount", "-t", "overlay", "overlay", "-o", opts, str(self.merged)], check=False,
                       stderr=subprocess.PIPE, text=True)
