@@ -87,6 +87,20 @@ class OtlpSink:
 
 # ---- /proc -------------------------------------------------------------------------------------------
 
+def request(port, method, path, doc, want_status, headers=None):
+    """Send doc as a JSON body to 127.0.0.1:port and fail unless the answer has want_status."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=json.dumps(doc).encode(),
+                     headers={"Content-Type": "application/json", **(headers or {})})
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status != want_status:
+            raise RuntimeError(f"{method} {path} answered {resp.status}")
+    finally:
+        conn.close()
+
+
 def proc_cpu_ticks(pid, children=False):
     """utime+stime of pid (+ cutime+cstime of its reaped children when children is set), in ticks."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -166,17 +180,8 @@ class Stack:
         self.ready_ms["frontend"].append((time.monotonic() - t0) * 1000)
 
     def set_faults(self, faults):
-        body = json.dumps(faults).encode()
-        conn = http.client.HTTPConnection("127.0.0.1", self.backend.port, timeout=10)
-        try:
-            conn.request("PUT", "/admin/faults", body=body, headers={
-                "Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"})
-            resp = conn.getresponse()
-            resp.read()
-            if resp.status != 200:
-                raise RuntimeError(f"PUT /admin/faults answered {resp.status}")
-        finally:
-            conn.close()
+        request(self.backend.port, "PUT", "/admin/faults", faults, 200,
+                {"Authorization": f"Bearer {ADMIN_TOKEN}"})
 
     def pids(self):
         return {"frontend": self.frontend.daemon.proc.pid, "backend": self.backend.daemon.proc.pid}
@@ -294,16 +299,8 @@ def statements_per_order(stack, n=STATEMENT_COUNT_ORDERS):
     time.sleep(0.5)
     start = stack.pg.log.stat().st_size
     for i in range(n):
-        conn = http.client.HTTPConnection("127.0.0.1", stack.frontend.port, timeout=10)
-        try:
-            conn.request("POST", "/api/orders", body=json.dumps({"user_id": 1 + i, "product_id": 1 + i, "quantity": 1}),
-                         headers={"Content-Type": "application/json", "Idempotency-Key": f"count-{i}"})
-            resp = conn.getresponse()
-            resp.read()
-            if resp.status != 201:
-                raise RuntimeError(f"POST /api/orders answered {resp.status}")
-        finally:
-            conn.close()
+        request(stack.frontend.port, "POST", "/api/orders", {"user_id": 1 + i, "product_id": 1 + i, "quantity": 1},
+                201, {"Idempotency-Key": f"count-{i}"})
     with open(stack.pg.log, "rb") as f:
         f.seek(start)
         text = f.read().decode(errors="replace")

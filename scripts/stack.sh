@@ -144,6 +144,18 @@ stack_paths() {
         STACK_NFPM_BIN=$cache/nfpm-$STACK_NFPM_VERSION/nfpm
 }
 
+# A build is staged in the empty directory <dir>.tmp and renamed to <dir> only once complete, so an
+# interrupted build never leaves a half-filled cache entry.
+stack_stage_begin() {
+        rm -rf "$1.tmp"
+        mkdir -p "$1.tmp"
+}
+
+stack_stage_commit() {
+        rm -rf "$1"
+        mv "$1.tmp" "$1"
+}
+
 # The Collector Builder itself, then the distribution from the manifest (into a temp dir renamed
 # into place only when complete, so an interrupted build is never taken for a cached one).
 stack_build_otelcol() {
@@ -159,8 +171,7 @@ stack_build_otelcol() {
                         nice "$STACK_GO_BIN" install "go.opentelemetry.io/collector/cmd/builder@v$STACK_OTELCOL_VERSION"
         fi
         work=$dir.tmp
-        rm -rf "$work"
-        mkdir -p "$work"
+        stack_stage_begin "$dir"
         sed "s#^\(  output_path:\).*#\1 $work/dist#" "$(stack_repo)/packaging/otelcol/manifest.yaml" >"$work/manifest.yaml"
         # ocb runs the go on PATH: the one chosen above.
         stack_run_logged "building the Collector distribution (ocb, collector v$STACK_OTELCOL_VERSION; 5-15 min the first time)" \
@@ -168,8 +179,7 @@ stack_build_otelcol() {
                 GOFLAGS=-buildvcs=false CGO_ENABLED=0 nice "$ocb" --config "$work/manifest.yaml"
         mv "$work/dist/oteldemo-otelcol" "$work/oteldemo-otelcol"
         rm -rf "$work/dist"
-        rm -rf "$dir"
-        mv "$work" "$dir"
+        stack_stage_commit "$dir"
 }
 
 # The go.mod that builds Jaeger: the approved version as a tool of a throwaway module.
@@ -182,15 +192,13 @@ stack_build_jaeger() {
         [[ -x $STACK_JAEGER_BIN ]] && return 0
         dir=$(dirname "$STACK_JAEGER_BIN")
         work=$dir.tmp
-        rm -rf "$work"
-        mkdir -p "$work"
+        stack_stage_begin "$dir"
         stack_jaeger_recipe | sed '/^#/d' >"$work/go.mod"
         (cd "$work" && stack_run_logged "fetching Jaeger v$STACK_JAEGER_VERSION (Go modules)" "$work/get.log" \
                 stack_go_run get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@v$STACK_JAEGER_VERSION")
         (cd "$work" && stack_run_logged "building Jaeger v$STACK_JAEGER_VERSION (5-15 min the first time)" "$work/build.log" \
                 stack_go_run build -trimpath -ldflags '-s -w' -o jaeger github.com/jaegertracing/jaeger/cmd/jaeger)
-        rm -rf "$dir"
-        mv "$work" "$dir"
+        stack_stage_commit "$dir"
 }
 
 # The Zipkin server's executable jar from Maven Central, checksums enforced.
@@ -199,14 +207,12 @@ stack_fetch_zipkin() {
         [[ -f $STACK_ZIPKIN_JAR ]] && return 0
         dir=$(dirname "$STACK_ZIPKIN_JAR")
         work=$dir.tmp
-        rm -rf "$work"
-        mkdir -p "$work"
+        stack_stage_begin "$dir"
         stack_run_logged "fetching io.zipkin:zipkin-server:$STACK_ZIPKIN_VERSION:exec (Maven Central)" "$work/mvn.log" \
                 mvn -B -C -q dependency:copy "-Dartifact=io.zipkin:zipkin-server:$STACK_ZIPKIN_VERSION:jar:exec" \
                 "-DoutputDirectory=$work"
         [[ -s $work/$(basename "$STACK_ZIPKIN_JAR") ]] || die "maven did not deliver $(basename "$STACK_ZIPKIN_JAR")"
-        rm -rf "$dir"
-        mv "$work" "$dir"
+        stack_stage_commit "$dir"
 }
 
 stack_build_nfpm() {
@@ -616,16 +622,14 @@ stack_package_one() { # component format outdir
         dir=$(stack_cache_dir)/pkg-$comp-$format-$version-$key
         if ! compgen -G "$dir/*.$format" >/dev/null; then
                 stack_build_nfpm
-                rm -rf "$dir.tmp"
-                mkdir -p "$dir.tmp"
+                stack_stage_begin "$dir"
                 # nfpm expands variables in few fields only: the definition is rendered first.
                 sed -e "s#\${STACK_VERSION}#$version#g" -e "s#\${STACK_ARCH}#$arch#g" -e "s#\${STACK_BIN}#$bin#g" \
                         -e "s#\${STACK_REPO}#$repo#g" "$repo/packaging/$comp/nfpm.yaml" >"$dir.tmp.yaml"
                 "$STACK_NFPM_BIN" package --config "$dir.tmp.yaml" --packager "$format" --target "$dir.tmp/" \
                         >"$dir.tmp.log" 2>&1 || die "nfpm failed for $comp $format: $(tail -n 5 "$dir.tmp.log")"
                 rm -f "$dir.tmp.yaml" "$dir.tmp.log"
-                rm -rf "$dir"
-                mv "$dir.tmp" "$dir"
+                stack_stage_commit "$dir"
         fi
         mkdir -p "$out"
         for file in "$dir"/*."$format"; do

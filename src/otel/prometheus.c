@@ -476,6 +476,16 @@ static void pw_exemplar(prom_writer *w, const otel_exemplar *e)
         pw_str(w, ts);
 }
 
+/* One histogram series' prefix: "<name><suffix>{labels} ", the value follows. */
+static void pw_histogram_series(prom_writer *w, otel_buf *scratch, const char *name, const char *suffix,
+                                const otel_metric_data *md, const otel_point *p, const char *le)
+{
+        pw_str(w, name);
+        pw_str(w, suffix);
+        pw_point_labels(w, scratch, md, p, le);
+        pw_char(w, ' ');
+}
+
 /* les: the instrument's boundaries already formatted (one row of PROM_FLOAT_MAX per bucket, the last
  * "+Inf"), shared by all its points. */
 static void pw_histogram_point(prom_writer *w, otel_buf *scratch, const char *name,
@@ -487,25 +497,16 @@ static void pw_histogram_point(prom_writer *w, otel_buf *scratch, const char *na
 
         for (size_t b = 0; b <= inst->n_bounds; b++) {
                 cumulative += p->buckets[b];
-                pw_str(w, name);
-                pw_str(w, "_bucket");
-                pw_point_labels(w, scratch, md, p, les[b]);
-                pw_char(w, ' ');
+                pw_histogram_series(w, scratch, name, "_bucket", md, p, les[b]);
                 pw_u64(w, cumulative);
                 if (w->openmetrics && p->exemplars[b].set)
                         pw_exemplar(w, &p->exemplars[b]);
                 pw_char(w, '\n');
         }
-        pw_str(w, name);
-        pw_str(w, "_sum");
-        pw_point_labels(w, scratch, md, p, NULL);
-        pw_char(w, ' ');
+        pw_histogram_series(w, scratch, name, "_sum", md, p, NULL);
         pw_double(w, p->sum);
         pw_char(w, '\n');
-        pw_str(w, name);
-        pw_str(w, "_count");
-        pw_point_labels(w, scratch, md, p, NULL);
-        pw_char(w, ' ');
+        pw_histogram_series(w, scratch, name, "_count", md, p, NULL);
         pw_u64(w, p->count);
         pw_char(w, '\n');
 }

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CHECKER = Path(__file__).resolve().parent.parent / "check_source.py"
 
 
@@ -18,11 +20,16 @@ def write(path, text):
     return path
 
 
-def test_strtol_without_end_pointer_is_reported_with_its_line(tmp_path):
-    c = write(tmp_path / "a.c", "long f(const char *s)\n{\n        return strtol(s, NULL, 10);\n}\n")
+@pytest.mark.parametrize("source,message", [
+    ("long f(const char *s)\n{\n        return strtol(s, NULL, 10);\n}\n", "strtol() with a NULL end pointer"),
+    ("void f(struct x *p, const char *s)\n{\n        p->name = strdup(s);\n        p->len = strlen(s);\n}\n",
+     "strdup() result not tested for NULL"),
+], ids=["strtol-without-end-pointer", "allocation-without-null-test"])
+def test_unchecked_call_is_reported_with_its_line(tmp_path, source, message):
+    c = write(tmp_path / "a.c", source)
     out = run("unchecked", c)
     assert out.returncode == 1
-    assert out.stdout.startswith(f"{c}:3: strtol() with a NULL end pointer")
+    assert out.stdout.startswith(f"{c}:3: {message}")
 
 
 def test_strtod_with_a_nested_call_as_first_argument_is_reported(tmp_path):
@@ -35,14 +42,6 @@ def test_strtol_with_end_pointer_is_accepted(tmp_path):
                                 "        return *end ? -1 : v;\n}\n")
     out = run("unchecked", c)
     assert out.returncode == 0, out.stdout
-
-
-def test_allocation_without_null_test_is_reported(tmp_path):
-    c = write(tmp_path / "a.c", "void f(struct x *p, const char *s)\n{\n        p->name = strdup(s);\n"
-                                "        p->len = strlen(s);\n}\n")
-    out = run("unchecked", c)
-    assert out.returncode == 1
-    assert out.stdout.startswith(f"{c}:3: strdup() result not tested for NULL")
 
 
 def test_allocation_passed_straight_to_a_call_is_reported(tmp_path):

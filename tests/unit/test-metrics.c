@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "metrics-fixture.h"
 #include "metrics.h"
 #include "metrics_service.pb-c.h"
 
@@ -27,11 +28,7 @@ static otel_metrics_snapshot snap; /* the latest collection, released by teardow
 static int test_setup(void **state)
 {
         (void)state;
-        setenv("OTEL_TRACES_EXPORTER", "none", 1);
-        setenv("OTEL_METRICS_EXPORTER", "none", 1);
-        setenv("OTEL_LOGS_EXPORTER", "none", 1);
-        otel_metrics_self_telemetry_set_enabled(false);
-        return otel_sdk_init(&(otel_sdk_options){.service_name = "test-metrics"}) == 0 ? 0 : -1;
+        return metrics_fixture_init("test-metrics");
 }
 
 static int test_teardown(void **state)

@@ -105,6 +105,15 @@ static json_object *attr_value(json_object *obj, size_t i, const char *key)
         return get(kv, "value");
 }
 
+/* The values of attribute i (an arrayValue named key), which must hold n elements. */
+static json_object *array_attr(json_object *obj, size_t i, const char *key, size_t n)
+{
+        json_object *vals = get(get(attr_value(obj, i, key), "arrayValue"), "values");
+
+        assert_int_equal(json_object_array_length(vals), n);
+        return vals;
+}
+
 static void test_json_ids_are_lowercase_hex(void **state)
 {
         json_object *s = span_at(encode(*state, ((test_state *)*state)->fx->batch, 3), 0, 0);
@@ -176,25 +185,21 @@ static void test_json_array_attributes(void **state)
         json_object *s = span_at(encode(*state, ((test_state *)*state)->fx->batch, 3), 0, 0);
         json_object *vals;
 
-        vals = get(get(attr_value(s, FX_ATTR_STR_ARRAY, "tags"), "arrayValue"), "values");
-        assert_int_equal(json_object_array_length(vals), 3);
+        vals = array_attr(s, FX_ATTR_STR_ARRAY, "tags", 3);
         assert_json_string(get(at(vals, 0), "stringValue"), "red");
         assert_json_string(get(at(vals, 1), "stringValue"), "");
         assert_json_string(get(at(vals, 2), "stringValue"), "blue");
 
-        vals = get(get(attr_value(s, FX_ATTR_BOOL_ARRAY, "bools"), "arrayValue"), "values");
-        assert_int_equal(json_object_array_length(vals), 2);
+        vals = array_attr(s, FX_ATTR_BOOL_ARRAY, "bools", 2);
         assert_true(json_object_get_boolean(get(at(vals, 0), "boolValue")));
         assert_false(json_object_get_boolean(get(at(vals, 1), "boolValue")));
 
-        vals = get(get(attr_value(s, FX_ATTR_INT_ARRAY, "ints"), "arrayValue"), "values");
-        assert_int_equal(json_object_array_length(vals), 3);
+        vals = array_attr(s, FX_ATTR_INT_ARRAY, "ints", 3);
         assert_json_string(get(at(vals, 0), "intValue"), "-1");
         assert_json_string(get(at(vals, 1), "intValue"), "0");
         assert_json_string(get(at(vals, 2), "intValue"), "9223372036854775807");
 
-        vals = get(get(attr_value(s, FX_ATTR_DOUBLE_ARRAY, "doubles"), "arrayValue"), "values");
-        assert_int_equal(json_object_array_length(vals), 2);
+        vals = array_attr(s, FX_ATTR_DOUBLE_ARRAY, "doubles", 2);
         assert_true(json_object_get_double(get(at(vals, 0), "doubleValue")) == 1.5);
         assert_true(json_object_get_double(get(at(vals, 1), "doubleValue")) == -2.25);
 }

@@ -268,24 +268,24 @@ static void test_proto_local_link_has_is_remote_bit_only(void **state)
         assert_int_equal(s->links[0]->flags, 0x100);
 }
 
+static void assert_status(const pb_span *s, int code, const char *message)
+{
+        assert_non_null(s->status);
+        assert_int_equal(s->status->code, code);
+        assert_string_equal(s->status->message, message);
+}
+
 static void test_proto_error_status_carries_code_and_message(void **state)
 {
-        pb_span *s = span_at(encode_fixture(*state), 0, 0);
-
-        assert_non_null(s->status);
-        assert_int_equal(s->status->code,
-                         OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR);
-        assert_string_equal(s->status->message, "payment declined");
+        assert_status(span_at(encode_fixture(*state), 0, 0),
+                      OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR,
+                      "payment declined");
 }
 
 static void test_proto_ok_status_is_sent_without_message(void **state)
 {
-        pb_span *s = span_at(encode_fixture(*state), 1, 0);
-
-        assert_non_null(s->status);
-        assert_int_equal(s->status->code,
-                         OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_OK);
-        assert_string_equal(s->status->message, "");
+        assert_status(span_at(encode_fixture(*state), 1, 0),
+                      OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_OK, "");
 }
 
 static void test_proto_unset_status_is_left_out(void **state)

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "metrics-fixture.h"
 #include "metrics.h"
 
 #define TEST_SHUTDOWN_MS 5000
@@ -20,11 +21,7 @@
 static int test_setup(void **state)
 {
         (void)state;
-        setenv("OTEL_TRACES_EXPORTER", "none", 1);
-        setenv("OTEL_METRICS_EXPORTER", "none", 1);
-        setenv("OTEL_LOGS_EXPORTER", "none", 1);
-        otel_metrics_self_telemetry_set_enabled(false);
-        return otel_sdk_init(&(otel_sdk_options){.service_name = "test"}) == 0 ? 0 : -1;
+        return metrics_fixture_init("test");
 }
 
 static int test_teardown(void **state)
