@@ -3,6 +3,7 @@
 # 2 for a bad command line, 78 for an invalid configuration, 69 when a service they need does not
 # answer. The skeleton (service_main) owns them, so both daemons are held to the same table.
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +68,18 @@ def test_migrate_without_a_database_exits_69(build_dir, tmp_path):
     out = backend.run("--migrate")
     assert out.returncode == EXIT_UNAVAILABLE, out.stdout
     assert "Cannot connect to the database" in out.stdout
+
+
+@pytest.mark.parametrize("daemon,conf,key,folder", [
+    ("src/backend/oteldemo-backend", "backend.conf", "migrations_dir", "db"),
+    ("src/frontend/oteldemo-frontend", "frontend.conf", "www_dir", "www"),
+])
+def test_build_tree_config_points_at_the_checkout_and_passes_check_config(build_dir, daemon, conf, key, folder):
+    # README's "run from a checkout": build/etc/*.conf are etc/*.conf with the data paths in this tree.
+    repo = Path(__file__).resolve().parents[2]
+    built = build_dir / "etc" / conf
+    lines = [line.split("=", 1)[1].strip() for line in built.read_text().splitlines()
+             if line.split("=", 1)[0].strip() == key]
+    assert lines == [str(repo / folder)]
+    out = run(build_dir / daemon, "--config", built, "--check-config")
+    assert (out.returncode, out.stdout.strip()) == (0, f"{built}: configuration OK"), out.stderr
