@@ -183,3 +183,38 @@ static inline void fx_free(otlp_fixture *f)
         otel_tracestate_unref(f->link.tracestate);
         free(f);
 }
+
+/* Per-test state of the encoder tests: the fixture, the encoded bytes, and the message the test
+ * decoded from them, which teardown releases with free_decoded. */
+typedef struct fx_state {
+        otlp_fixture *fx;
+        otel_buf buf;
+        void *decoded;
+        void (*free_decoded)(void *decoded);
+} fx_state;
+
+static inline int fx_state_setup(void **state, void (*free_decoded)(void *decoded))
+{
+        fx_state *t = calloc(1, sizeof(*t));
+        if (!t)
+                return -1;
+        t->fx = fx_new();
+        if (!t->fx) {
+                free(t);
+                return -1;
+        }
+        t->free_decoded = free_decoded;
+        *state = t;
+        return 0;
+}
+
+static inline int fx_state_teardown(void **state)
+{
+        fx_state *t = *state;
+        if (t->decoded)
+                t->free_decoded(t->decoded);
+        otel_buf_free(&t->buf);
+        fx_free(t->fx);
+        free(t);
+        return 0;
+}

@@ -13,37 +13,24 @@
 #include "otlp-fixture.h"
 #include "otlp.h"
 
-typedef struct test_state {
-        otlp_fixture *fx;
-        otel_buf buf;
-        json_object *root;
-} test_state;
+typedef fx_state test_state;
+
+static void free_json(void *root)
+{
+        json_object_put(root);
+}
 
 static int setup(void **state)
 {
-        test_state *t = calloc(1, sizeof(*t));
-        if (!t)
-                return -1;
-        t->fx = fx_new();
-        *state = t;
-        return 0;
-}
-
-static int teardown(void **state)
-{
-        test_state *t = *state;
-        json_object_put(t->root);
-        otel_buf_free(&t->buf);
-        fx_free(t->fx);
-        free(t);
-        return 0;
+        return fx_state_setup(state, free_json);
 }
 
 static json_object *parse(test_state *t)
 {
-        t->root = json_tokener_parse((const char *)t->buf.data);
-        assert_non_null(t->root);
-        return t->root;
+        json_object *root = json_tokener_parse((const char *)t->buf.data);
+        t->decoded = root;
+        assert_non_null(root);
+        return root;
 }
 
 static json_object *encode(test_state *t, otel_span *const *spans, size_t n)
@@ -352,30 +339,32 @@ static void test_json_single_span_is_one_line_span_object(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_json_ids_are_lowercase_hex, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_json_root_span_has_no_parent_span_id, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_json_ids_are_lowercase_hex, setup, fx_state_teardown),
+                cmocka_unit_test_setup_teardown(test_json_root_span_has_no_parent_span_id, setup,
+                                                fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_json_flags_are_integers_with_remote_bits, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_json_name_kind_and_times, setup, teardown),
+                                                fx_state_teardown),
+                cmocka_unit_test_setup_teardown(test_json_name_kind_and_times, setup, fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_json_trace_state_present_only_when_set, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_json_scalar_attributes, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_json_array_attributes, setup, teardown),
+                                                fx_state_teardown),
+                cmocka_unit_test_setup_teardown(test_json_scalar_attributes, setup, fx_state_teardown),
+                cmocka_unit_test_setup_teardown(test_json_array_attributes, setup, fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_json_empty_array_attribute_is_empty_array_value, setup,
-                                                teardown),
+                                                fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_json_non_finite_doubles_are_named_strings, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_json_dropped_counts, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_json_events, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_json_links, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_json_status, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_json_defaults_are_left_out, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_json_resource, setup, teardown),
+                                                fx_state_teardown),
+                cmocka_unit_test_setup_teardown(test_json_dropped_counts, setup, fx_state_teardown),
+                cmocka_unit_test_setup_teardown(test_json_events, setup, fx_state_teardown),
+                cmocka_unit_test_setup_teardown(test_json_links, setup, fx_state_teardown),
+                cmocka_unit_test_setup_teardown(test_json_status, setup, fx_state_teardown),
+                cmocka_unit_test_setup_teardown(test_json_defaults_are_left_out, setup, fx_state_teardown),
+                cmocka_unit_test_setup_teardown(test_json_resource, setup, fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_json_scopes_grouped_in_first_seen_order, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_json_empty_batch_is_empty_object, setup, teardown),
+                                                fx_state_teardown),
+                cmocka_unit_test_setup_teardown(test_json_empty_batch_is_empty_object, setup,
+                                                fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_json_single_span_is_one_line_span_object, setup,
-                                                teardown),
+                                                fx_state_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

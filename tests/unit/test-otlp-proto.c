@@ -20,42 +20,33 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
 
 #define CASE(name) OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_##name
 
-typedef struct test_state {
-        otlp_fixture *fx;
-        otel_buf buf;
-        pb_request *req;
-} test_state;
+typedef fx_state test_state;
+
+static void free_request(void *req)
+{
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req, NULL);
+}
 
 static int setup(void **state)
 {
-        test_state *t = calloc(1, sizeof(*t));
-        if (!t)
-                return -1;
-        t->fx = fx_new();
-        *state = t;
-        return 0;
+        return fx_state_setup(state, free_request);
 }
 
-static int teardown(void **state)
+/* Unpacks one request from data; teardown frees it. */
+static pb_request *decode(test_state *t, size_t len, const uint8_t *data)
 {
-        test_state *t = *state;
-        if (t->req)
-                opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
-                        t->req, NULL);
-        otel_buf_free(&t->buf);
-        fx_free(t->fx);
-        free(t);
-        return 0;
+        pb_request *req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+                NULL, len, data);
+        t->decoded = req;
+        assert_non_null(req);
+        return req;
 }
 
 /* Encodes spans and decodes the bytes again; the decoded request is freed by teardown. */
 static pb_request *encode_decode(test_state *t, otel_span *const *spans, size_t n)
 {
         assert_int_equal(otlp_traces_encode_proto(&t->fx->res, spans, n, &t->buf), 0);
-        t->req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
-                NULL, t->buf.len, t->buf.data);
-        assert_non_null(t->req);
-        return t->req;
+        return decode(t, t->buf.len, t->buf.data);
 }
 
 static pb_request *encode_fixture(test_state *t)
@@ -343,10 +334,7 @@ static void test_proto_appends_after_existing_buffer_content(void **state)
         assert_int_equal(otlp_traces_encode_proto(&t->fx->res, t->fx->batch, 3, &t->buf), 0);
         assert_int_equal(t->buf.len, 3 + alone);
         assert_memory_equal(t->buf.data, prefix, 3);
-        t->req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
-                NULL, alone, t->buf.data + 3);
-        assert_non_null(t->req);
-        assert_int_equal(t->req->resource_spans[0]->n_scope_spans, 2);
+        assert_int_equal(decode(t, alone, t->buf.data + 3)->resource_spans[0]->n_scope_spans, 2);
 }
 
 static void test_proto_empty_batch_is_empty_request(void **state)
@@ -379,42 +367,47 @@ static void test_proto_large_batch_round_trips_every_span(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_proto_span_ids_and_name_round_trip, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_proto_span_ids_and_name_round_trip, setup,
+                                                fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_proto_remote_parent_sets_parent_id_and_remote_flags,
-                                                setup, teardown),
+                                                setup, fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_proto_local_parent_sets_has_is_remote_bit_only, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_proto_root_span_has_no_parent_id, setup, teardown),
+                                                fx_state_teardown),
+                cmocka_unit_test_setup_teardown(test_proto_root_span_has_no_parent_id, setup,
+                                                fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_proto_trace_state_is_tracestate_header, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_proto_kind_and_times, setup, teardown),
+                                                fx_state_teardown),
+                cmocka_unit_test_setup_teardown(test_proto_kind_and_times, setup, fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_proto_scalar_attributes_keep_type_and_value, setup,
-                                                teardown),
+                                                fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_proto_array_attributes_become_array_values, setup,
-                                                teardown),
+                                                fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_proto_empty_array_attribute_is_empty_array_value, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_proto_dropped_counts, setup, teardown),
+                                                fx_state_teardown),
+                cmocka_unit_test_setup_teardown(test_proto_dropped_counts, setup, fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_proto_events_keep_order_time_name_and_attributes, setup,
-                                                teardown),
+                                                fx_state_teardown),
                 cmocka_unit_test_setup_teardown(
-                        test_proto_link_carries_ids_state_attributes_and_remote_flags, setup, teardown),
+                        test_proto_link_carries_ids_state_attributes_and_remote_flags, setup,
+                        fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_proto_local_link_has_is_remote_bit_only, setup,
-                                                teardown),
+                                                fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_proto_error_status_carries_code_and_message, setup,
-                                                teardown),
+                                                fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_proto_ok_status_is_sent_without_message, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_proto_unset_status_is_left_out, setup, teardown),
+                                                fx_state_teardown),
+                cmocka_unit_test_setup_teardown(test_proto_unset_status_is_left_out, setup,
+                                                fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_proto_resource_attributes_and_dropped_count, setup,
-                                                teardown),
+                                                fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_proto_spans_grouped_by_scope_in_first_seen_order, setup,
-                                                teardown),
+                                                fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_proto_appends_after_existing_buffer_content, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_proto_empty_batch_is_empty_request, setup, teardown),
+                                                fx_state_teardown),
+                cmocka_unit_test_setup_teardown(test_proto_empty_batch_is_empty_request, setup,
+                                                fx_state_teardown),
                 cmocka_unit_test_setup_teardown(test_proto_large_batch_round_trips_every_span, setup,
-                                                teardown),
+                                                fx_state_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
