@@ -367,67 +367,76 @@ static void test_limiter_logs_a_different_failure_at_once(void **state)
 
 /* ---- configuration from the environment ------------------------------------------------------- */
 
-static void test_config_defaults(void **state)
+/* One environment and the traces config otlp_http_config_from_env must build from it. */
+typedef struct env_config_case {
+        const char *env[10][2]; /* name, value; up to the first NULL name */
+        const char *url;
+        otlp_protocol protocol;
+        otlp_compression compression;
+        uint64_t timeout_ms;
+        const char *header; /* the only header expected, or NULL for none */
+        bool insecure;
+} env_config_case;
+
+static const env_config_case config_defaults = {
+        .url = "http://localhost:4318/v1/traces",
+        .protocol = OTLP_PROTOCOL_HTTP_PROTOBUF,
+        .compression = OTLP_COMPRESSION_NONE,
+        .timeout_ms = 10000,
+};
+
+static const env_config_case config_generic_variables_apply = {
+        .env = {{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://gen:4318"},
+                {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"},
+                {"OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"},
+                {"OTEL_EXPORTER_OTLP_TIMEOUT", "2500"},
+                {"OTEL_EXPORTER_OTLP_HEADERS", "a=1"},
+                {"OTEL_EXPORTER_OTLP_INSECURE", "true"}},
+        .url = "http://gen:4318/v1/traces",
+        .protocol = OTLP_PROTOCOL_HTTP_JSON,
+        .compression = OTLP_COMPRESSION_GZIP,
+        .timeout_ms = 2500,
+        .header = "a: 1",
+        .insecure = true,
+};
+
+static const env_config_case config_signal_specific_variables_win = {
+        .env = {{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://gen:4318"},
+                {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://sig:1234/t"},
+                {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"},
+                {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"},
+                {"OTEL_EXPORTER_OTLP_COMPRESSION", "none"},
+                {"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip"},
+                {"OTEL_EXPORTER_OTLP_TIMEOUT", "2500"},
+                {"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "700"},
+                {"OTEL_EXPORTER_OTLP_HEADERS", "a=1,b=2"},
+                {"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "c=3"}},
+        .url = "http://sig:1234/t",
+        .protocol = OTLP_PROTOCOL_HTTP_PROTOBUF,
+        .compression = OTLP_COMPRESSION_GZIP,
+        .timeout_ms = 700,
+        .header = "c: 3",
+};
+
+/* Sets the case's variables (clear_otlp_env has run) and checks the config built from them. */
+static void test_config_from_env_case(void **state)
 {
+        const env_config_case *c = *state;
         otlp_http_config cfg;
 
-        (void)state;
+        for (size_t i = 0; i < sizeof(c->env) / sizeof(c->env[0]) && c->env[i][0]; i++)
+                setenv(c->env[i][0], c->env[i][1], 1);
         assert_int_equal(otlp_http_config_from_env("TRACES", "/v1/traces", &cfg), 0);
         assert_string_equal(cfg.signal, "traces");
-        assert_string_equal(cfg.url, "http://localhost:4318/v1/traces");
-        assert_int_equal(cfg.protocol, OTLP_PROTOCOL_HTTP_PROTOBUF);
-        assert_int_equal(cfg.compression, OTLP_COMPRESSION_NONE);
-        assert_int_equal(cfg.timeout_ms, 10000);
-        assert_int_equal(cfg.n_headers, 0);
+        assert_string_equal(cfg.url, c->url);
+        assert_int_equal(cfg.protocol, c->protocol);
+        assert_int_equal(cfg.compression, c->compression);
+        assert_int_equal(cfg.timeout_ms, c->timeout_ms);
+        assert_int_equal(cfg.n_headers, c->header ? 1 : 0);
+        if (c->header)
+                assert_string_equal(cfg.headers[0], c->header);
         assert_null(cfg.certificate);
-        assert_false(cfg.insecure);
-        otlp_http_config_done(&cfg);
-}
-
-static void test_config_generic_variables_apply(void **state)
-{
-        otlp_http_config cfg;
-
-        (void)state;
-        setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://gen:4318", 1);
-        setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", 1);
-        setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
-        setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "2500", 1);
-        setenv("OTEL_EXPORTER_OTLP_HEADERS", "a=1", 1);
-        setenv("OTEL_EXPORTER_OTLP_INSECURE", "true", 1);
-        assert_int_equal(otlp_http_config_from_env("TRACES", "/v1/traces", &cfg), 0);
-        assert_string_equal(cfg.url, "http://gen:4318/v1/traces");
-        assert_int_equal(cfg.protocol, OTLP_PROTOCOL_HTTP_JSON);
-        assert_int_equal(cfg.compression, OTLP_COMPRESSION_GZIP);
-        assert_int_equal(cfg.timeout_ms, 2500);
-        assert_int_equal(cfg.n_headers, 1);
-        assert_string_equal(cfg.headers[0], "a: 1");
-        assert_true(cfg.insecure);
-        otlp_http_config_done(&cfg);
-}
-
-static void test_config_signal_specific_variables_win(void **state)
-{
-        otlp_http_config cfg;
-
-        (void)state;
-        setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://gen:4318", 1);
-        setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://sig:1234/t", 1);
-        setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", 1);
-        setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf", 1);
-        setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "none", 1);
-        setenv("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip", 1);
-        setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "2500", 1);
-        setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "700", 1);
-        setenv("OTEL_EXPORTER_OTLP_HEADERS", "a=1,b=2", 1);
-        setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "c=3", 1);
-        assert_int_equal(otlp_http_config_from_env("TRACES", "/v1/traces", &cfg), 0);
-        assert_string_equal(cfg.url, "http://sig:1234/t");
-        assert_int_equal(cfg.protocol, OTLP_PROTOCOL_HTTP_PROTOBUF);
-        assert_int_equal(cfg.compression, OTLP_COMPRESSION_GZIP);
-        assert_int_equal(cfg.timeout_ms, 700);
-        assert_int_equal(cfg.n_headers, 1);
-        assert_string_equal(cfg.headers[0], "c: 3");
+        assert_int_equal(cfg.insecure, c->insecure);
         otlp_http_config_done(&cfg);
 }
 
@@ -879,9 +888,12 @@ int main(void)
                 cmocka_unit_test(test_only_429_502_503_504_are_retryable),
                 cmocka_unit_test(test_limiter_logs_first_then_once_a_minute_with_count),
                 cmocka_unit_test(test_limiter_logs_a_different_failure_at_once),
-                cmocka_unit_test_setup(test_config_defaults, clear_otlp_env),
-                cmocka_unit_test_setup(test_config_generic_variables_apply, clear_otlp_env),
-                cmocka_unit_test_setup(test_config_signal_specific_variables_win, clear_otlp_env),
+                cmocka_unit_test_prestate_setup_teardown(test_config_from_env_case, clear_otlp_env, NULL,
+                                                         (void *)&config_defaults),
+                cmocka_unit_test_prestate_setup_teardown(test_config_from_env_case, clear_otlp_env, NULL,
+                                                         (void *)&config_generic_variables_apply),
+                cmocka_unit_test_prestate_setup_teardown(test_config_from_env_case, clear_otlp_env, NULL,
+                                                         (void *)&config_signal_specific_variables_win),
                 cmocka_unit_test_setup(test_config_invalid_timeout_warns_and_uses_default, clear_otlp_env),
                 cmocka_unit_test_setup(test_config_invalid_compression_warns_and_uses_none, clear_otlp_env),
                 cmocka_unit_test_setup(test_config_grpc_protocol_warns_and_uses_protobuf, clear_otlp_env),
