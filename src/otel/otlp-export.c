@@ -181,6 +181,18 @@ int otlp_export_send(otlp_exporter *x, size_t n, uint64_t deadline_ns, otlp_http
         return r;
 }
 
+int otlp_export_encoded_send(otlp_exporter *x, size_t n, int encoded, uint64_t deadline_ns,
+                             otlp_http_result *ret_res, size_t *ret_rejected)
+{
+        if (encoded < 0) {
+                *ret_rejected = 0;
+                *ret_res = (otlp_http_result){0};
+                otlp_export_encode_failed(x, n, encoded);
+                return encoded;
+        }
+        return otlp_export_send(x, n, deadline_ns, ret_res, ret_rejected);
+}
+
 int otlp_console_write(FILE *out, otel_buf *line, const void *const *items, size_t n,
                        otlp_line_encoder encode, const void *ctx)
 {

@@ -52,6 +52,11 @@ void otlp_export_encode_failed(otlp_exporter *x, size_t n, int r);
  * 2xx, in *ret_rejected how many items the receiver rejected (a partial success is logged here). */
 int otlp_export_send(otlp_exporter *x, size_t n, uint64_t deadline_ns, otlp_http_result *ret_res,
                      size_t *ret_rejected) OTEL_WUR;
+/* The step after an encoder wrote x->body for n items and returned encoded: when encoded < 0 logs the
+ * failure (otlp_export_encode_failed) and returns encoded with *ret_res zeroed; otherwise
+ * otlp_export_send. Either way *ret_rejected is set. */
+int otlp_export_encoded_send(otlp_exporter *x, size_t n, int encoded, uint64_t deadline_ns,
+                             otlp_http_result *ret_res, size_t *ret_rejected) OTEL_WUR;
 
 /* Encodes one item as a single-line OTLP/JSON object. */
 typedef int (*otlp_line_encoder)(const void *ctx, const void *item, otel_buf *out);

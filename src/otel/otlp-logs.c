@@ -247,13 +247,9 @@ static int otlp_export(otel_log_exporter *e, otel_log_record *const *recs, size_
         r = x->otlp.protocol == OTLP_PROTOCOL_HTTP_JSON
                     ? otlp_logs_encode_json(x->res, recs, n, &x->otlp.body)
                     : otlp_logs_encode_proto(x->res, recs, n, &x->otlp.body);
-        if (r < 0) {
-                otlp_export_encode_failed(&x->otlp, n, r);
-                return r;
-        }
-        r = otlp_export_send(&x->otlp, n, deadline_ns, &res, &rejected);
+        r = otlp_export_encoded_send(&x->otlp, n, r, deadline_ns, &res, &rejected);
         if (r < 0)
-                return r; /* the transport logged why */
+                return r; /* logged */
         return (int)(rejected > INT32_MAX ? INT32_MAX : rejected);
 }
 

@@ -42,14 +42,9 @@ static int exporter_export(otel_span_exporter *e, otel_span *const *spans, size_
         r = x->otlp.protocol == OTLP_PROTOCOL_HTTP_JSON
                     ? otlp_traces_encode_json(x->res, spans, n, &x->otlp.body)
                     : otlp_traces_encode_proto(x->res, spans, n, &x->otlp.body);
+        r = otlp_export_encoded_send(&x->otlp, n, r, deadline_ns, &res, &rejected);
         if (r < 0) {
-                otlp_export_encode_failed(&x->otlp, n, r);
-                OTEL_COUNT(spans_export_failed, n);
-                return r;
-        }
-        r = otlp_export_send(&x->otlp, n, deadline_ns, &res, &rejected);
-        if (r < 0) {
-                OTEL_COUNT(spans_export_failed, n); /* the transport logged why */
+                OTEL_COUNT(spans_export_failed, n); /* logged */
                 return r;
         }
         OTEL_COUNT(spans_exported, n - rejected);
