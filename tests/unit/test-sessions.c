@@ -14,6 +14,33 @@ static const load_mix only_browse = {.pct = {[LOAD_SESSION_BROWSE] = 100}};
 static const load_mix only_order = {.pct = {[LOAD_SESSION_ORDER] = 100}};
 static const load_mix only_user = {.pct = {[LOAD_SESSION_USER] = 100}};
 
+/* Asks s for its next request, which must be for endpoint and, unless path is NULL, for path. */
+static void next_is(load_session *s, const load_mix *mix, load_request *r, load_endpoint endpoint,
+                    const char *path)
+{
+        load_session_next(s, mix, r);
+        assert_int_equal(r->endpoint, endpoint);
+        if (path)
+                assert_string_equal(r->path, path);
+}
+
+/* next_is, then answers the request with status and body. */
+static void next_answered(load_session *s, const load_mix *mix, load_request *r, load_endpoint endpoint,
+                          const char *path, long status, const char *body)
+{
+        next_is(s, mix, r, endpoint, path);
+        load_session_observe(s, r, status, body, strlen(body));
+}
+
+/* A new session (seeded with seed) whose first request, the user list that order and user sessions
+ * start with, is answered with status and body. */
+static void start_with_users_list(load_session *s, const load_mix *mix, uint64_t seed, load_request *r,
+                                  long status, const char *body)
+{
+        load_session_init(s, seed);
+        next_answered(s, mix, r, LOAD_EP_USERS_LIST, "/api/users?limit=20&offset=0", status, body);
+}
+
 static void test_mix_pick_follows_cumulative_shares(void **state)
 {
         const load_mix m = {.pct = {70, 20, 10}};
@@ -84,18 +111,12 @@ static void test_browse_session_lists_searches_then_views(void **state)
 
         (void)state;
         load_session_init(&s, 3);
-        load_session_next(&s, &only_browse, &r);
-        assert_int_equal(r.endpoint, LOAD_EP_PRODUCTS_LIST);
-        assert_string_equal(r.path, "/api/products?limit=20&offset=0");
-        load_session_observe(&s, &r, 200, page, strlen(page));
+        next_answered(&s, &only_browse, &r, LOAD_EP_PRODUCTS_LIST, "/api/products?limit=20&offset=0", 200,
+                      page);
         assert_int_equal(s.products_total, 1000);
-        load_session_next(&s, &only_browse, &r);
-        assert_int_equal(r.endpoint, LOAD_EP_PRODUCTS_LIST);
-        assert_string_equal(r.path, "/api/products?q=espresso&limit=20");
-        load_session_observe(&s, &r, 200, page, strlen(page));
-        load_session_next(&s, &only_browse, &r);
-        assert_int_equal(r.endpoint, LOAD_EP_PRODUCT_GET);
-        assert_string_equal(r.path, "/api/products/17");
+        next_answered(&s, &only_browse, &r, LOAD_EP_PRODUCTS_LIST, "/api/products?q=espresso&limit=20", 200,
+                      page);
+        next_is(&s, &only_browse, &r, LOAD_EP_PRODUCT_GET, "/api/products/17");
         assert_string_equal(r.body, "");
 }
 
@@ -107,27 +128,15 @@ static void test_order_session_orders_what_it_saw_and_views_history(void **state
         load_request r;
 
         (void)state;
-        load_session_init(&s, 9);
-        load_session_next(&s, &only_order, &r);
-        assert_int_equal(r.endpoint, LOAD_EP_USERS_LIST);
-        load_session_observe(&s, &r, 200, users, strlen(users));
-        load_session_next(&s, &only_order, &r);
-        assert_int_equal(r.endpoint, LOAD_EP_PRODUCTS_LIST);
-        load_session_observe(&s, &r, 200, products, strlen(products));
-        load_session_next(&s, &only_order, &r);
-        assert_int_equal(r.endpoint, LOAD_EP_PRODUCT_GET);
-        assert_string_equal(r.path, "/api/products/33");
-        load_session_next(&s, &only_order, &r);
-        assert_int_equal(r.endpoint, LOAD_EP_ORDER_CREATE);
-        assert_string_equal(r.path, "/api/orders");
+        start_with_users_list(&s, &only_order, 9, &r, 200, users);
+        next_answered(&s, &only_order, &r, LOAD_EP_PRODUCTS_LIST, NULL, 200, products);
+        next_is(&s, &only_order, &r, LOAD_EP_PRODUCT_GET, "/api/products/33");
+        next_is(&s, &only_order, &r, LOAD_EP_ORDER_CREATE, "/api/orders");
         assert_true(strncmp(r.body, "{\"user_id\":5,\"product_id\":33,\"quantity\":", 40) == 0);
         assert_int_equal(strlen(r.idempotency_key), strlen("load-") + 32);
-        load_session_next(&s, &only_order, &r);
-        assert_int_equal(r.endpoint, LOAD_EP_USER_ORDERS);
-        assert_string_equal(r.path, "/api/users/5/orders");
+        next_is(&s, &only_order, &r, LOAD_EP_USER_ORDERS, "/api/users/5/orders");
         /* The session is over: the next request starts a new one. */
-        load_session_next(&s, &only_order, &r);
-        assert_int_equal(r.endpoint, LOAD_EP_USERS_LIST);
+        next_is(&s, &only_order, &r, LOAD_EP_USERS_LIST, NULL);
         assert_int_equal(s.sessions[LOAD_SESSION_ORDER], 2);
 }
 
@@ -138,14 +147,9 @@ static void test_user_session_views_a_listed_user(void **state)
         load_request r;
 
         (void)state;
-        load_session_init(&s, 11);
-        load_session_next(&s, &only_user, &r);
-        assert_int_equal(r.endpoint, LOAD_EP_USERS_LIST);
-        load_session_observe(&s, &r, 200, users, strlen(users));
-        load_session_next(&s, &only_user, &r);
-        assert_string_equal(r.path, "/api/users/8");
-        load_session_next(&s, &only_user, &r);
-        assert_string_equal(r.path, "/api/users/8/orders");
+        start_with_users_list(&s, &only_user, 11, &r, 200, users);
+        next_is(&s, &only_user, &r, LOAD_EP_USER_GET, "/api/users/8");
+        next_is(&s, &only_user, &r, LOAD_EP_USER_ORDERS, "/api/users/8/orders");
 }
 
 static void test_failed_list_falls_back_to_ids_in_the_sample_range(void **state)
@@ -155,9 +159,7 @@ static void test_failed_list_falls_back_to_ids_in_the_sample_range(void **state)
         int64_t id;
 
         (void)state;
-        load_session_init(&s, 5);
-        load_session_next(&s, &only_user, &r);
-        load_session_observe(&s, &r, 503, "{\"error\":\"down\"}", 16);
+        start_with_users_list(&s, &only_user, 5, &r, 503, "{\"error\":\"down\"}");
         load_session_next(&s, &only_user, &r);
         assert_int_equal(sscanf(r.path, "/api/users/%ld", &id), 1);
         assert_true(id >= 1 && id <= LOAD_FALLBACK_IDS);
