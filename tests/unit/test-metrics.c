@@ -151,27 +151,32 @@ static void test_values_of_different_types_are_different_sets(void **state)
         assert_int_equal(find_metric(c)->n_points, 2);
 }
 
-static void test_counter_ignores_negative_and_nan(void **state)
+/* Measurements of one instrument kind (recorded for a gauge, added otherwise) and the one point
+ * they collect to. */
+typedef struct value_case {
+        otel_instrument_kind kind;
+        double values[3];
+        size_t n_values;
+        double expected;
+} value_case;
+
+static const value_case counter_ignores_negative_and_nan = {OTEL_INSTRUMENT_COUNTER, {5, -1, NAN}, 3, 5};
+static const value_case up_down_counter_can_go_negative = {OTEL_INSTRUMENT_UP_DOWN_COUNTER, {2, -5}, 2, -3};
+static const value_case gauge_keeps_the_last_value = {OTEL_INSTRUMENT_GAUGE, {3, -7.25}, 2, -7.25};
+
+static void test_values_collect_to_one_point(void **state)
 {
-        otel_instrument *c = otel_instrument_new(meter(), OTEL_INSTRUMENT_COUNTER, "c", NULL);
+        const value_case *c = *state;
+        otel_instrument *inst = otel_instrument_new(meter(), c->kind, "i", NULL);
 
-        (void)state;
-        otel_instrument_add(c, 5, NULL, 0);
-        otel_instrument_add(c, -1, NULL, 0);
-        otel_instrument_add(c, NAN, NULL, 0);
+        for (size_t i = 0; i < c->n_values; i++) {
+                if (c->kind == OTEL_INSTRUMENT_GAUGE)
+                        otel_instrument_record(inst, c->values[i], NULL, 0);
+                else
+                        otel_instrument_add(inst, c->values[i], NULL, 0);
+        }
         collect();
-        assert_true(find_point(c, NULL, NULL)->value == 5);
-}
-
-static void test_up_down_counter_can_go_negative(void **state)
-{
-        otel_instrument *u = otel_instrument_new(meter(), OTEL_INSTRUMENT_UP_DOWN_COUNTER, "u", NULL);
-
-        (void)state;
-        otel_instrument_add(u, 2, NULL, 0);
-        otel_instrument_add(u, -5, NULL, 0);
-        collect();
-        assert_true(find_point(u, NULL, NULL)->value == -3);
+        assert_true(find_point(inst, NULL, NULL)->value == c->expected);
 }
 
 static void test_integer_counter_keeps_exact_int64(void **state)
@@ -185,17 +190,6 @@ static void test_integer_counter_keeps_exact_int64(void **state)
         otel_instrument_add(c, 1, NULL, 0);
         collect();
         assert_int_equal(find_point(c, NULL, NULL)->ivalue, 9007199254740993LL); /* 2^53 + 1 */
-}
-
-static void test_gauge_keeps_the_last_value(void **state)
-{
-        otel_instrument *g = otel_instrument_new(meter(), OTEL_INSTRUMENT_GAUGE, "g", NULL);
-
-        (void)state;
-        otel_instrument_record(g, 3, NULL, 0);
-        otel_instrument_record(g, -7.25, NULL, 0);
-        collect();
-        assert_true(find_point(g, NULL, NULL)->value == -7.25);
 }
 
 /* Whole-number adds of a double counter take an integer cell and the rest a double one; the sum
@@ -760,6 +754,10 @@ static void test_otlp_json_uses_the_otlp_json_mapping(void **state)
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)
+/* test_values_collect_to_one_point with one value_case. */
+#define T_VALUES(c)                                                                                         \
+        cmocka_unit_test_prestate_setup_teardown(test_values_collect_to_one_point, test_setup,              \
+                                                 test_teardown, (void *)&(c))
 
 int main(void)
 {
@@ -768,10 +766,10 @@ int main(void)
                 T(test_attribute_order_does_not_matter),
                 T(test_duplicate_key_keeps_the_last_value),
                 T(test_values_of_different_types_are_different_sets),
-                T(test_counter_ignores_negative_and_nan),
-                T(test_up_down_counter_can_go_negative),
+                T_VALUES(counter_ignores_negative_and_nan),
+                T_VALUES(up_down_counter_can_go_negative),
                 T(test_integer_counter_keeps_exact_int64),
-                T(test_gauge_keeps_the_last_value),
+                T_VALUES(gauge_keeps_the_last_value),
                 T(test_counter_mixes_whole_and_fractional_adds_exactly),
                 T(test_reused_buffer_with_new_string_value_is_another_set),
                 T(test_reused_array_with_new_key_or_int_value_is_another_set),
