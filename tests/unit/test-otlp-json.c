@@ -336,35 +336,30 @@ static void test_json_single_span_is_one_line_span_object(void **state)
         assert_absent(s, "resourceSpans");
 }
 
+/* One test on a fresh fixture. */
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fx_state_teardown)
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_json_ids_are_lowercase_hex, setup, fx_state_teardown),
-                cmocka_unit_test_setup_teardown(test_json_root_span_has_no_parent_span_id, setup,
-                                                fx_state_teardown),
-                cmocka_unit_test_setup_teardown(test_json_flags_are_integers_with_remote_bits, setup,
-                                                fx_state_teardown),
-                cmocka_unit_test_setup_teardown(test_json_name_kind_and_times, setup, fx_state_teardown),
-                cmocka_unit_test_setup_teardown(test_json_trace_state_present_only_when_set, setup,
-                                                fx_state_teardown),
-                cmocka_unit_test_setup_teardown(test_json_scalar_attributes, setup, fx_state_teardown),
-                cmocka_unit_test_setup_teardown(test_json_array_attributes, setup, fx_state_teardown),
-                cmocka_unit_test_setup_teardown(test_json_empty_array_attribute_is_empty_array_value, setup,
-                                                fx_state_teardown),
-                cmocka_unit_test_setup_teardown(test_json_non_finite_doubles_are_named_strings, setup,
-                                                fx_state_teardown),
-                cmocka_unit_test_setup_teardown(test_json_dropped_counts, setup, fx_state_teardown),
-                cmocka_unit_test_setup_teardown(test_json_events, setup, fx_state_teardown),
-                cmocka_unit_test_setup_teardown(test_json_links, setup, fx_state_teardown),
-                cmocka_unit_test_setup_teardown(test_json_status, setup, fx_state_teardown),
-                cmocka_unit_test_setup_teardown(test_json_defaults_are_left_out, setup, fx_state_teardown),
-                cmocka_unit_test_setup_teardown(test_json_resource, setup, fx_state_teardown),
-                cmocka_unit_test_setup_teardown(test_json_scopes_grouped_in_first_seen_order, setup,
-                                                fx_state_teardown),
-                cmocka_unit_test_setup_teardown(test_json_empty_batch_is_empty_object, setup,
-                                                fx_state_teardown),
-                cmocka_unit_test_setup_teardown(test_json_single_span_is_one_line_span_object, setup,
-                                                fx_state_teardown),
+                T(test_json_ids_are_lowercase_hex),
+                T(test_json_root_span_has_no_parent_span_id),
+                T(test_json_flags_are_integers_with_remote_bits),
+                T(test_json_name_kind_and_times),
+                T(test_json_trace_state_present_only_when_set),
+                T(test_json_scalar_attributes),
+                T(test_json_array_attributes),
+                T(test_json_empty_array_attribute_is_empty_array_value),
+                T(test_json_non_finite_doubles_are_named_strings),
+                T(test_json_dropped_counts),
+                T(test_json_events),
+                T(test_json_links),
+                T(test_json_status),
+                T(test_json_defaults_are_left_out),
+                T(test_json_resource),
+                T(test_json_scopes_grouped_in_first_seen_order),
+                T(test_json_empty_batch_is_empty_object),
+                T(test_json_single_span_is_one_line_span_object),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
