@@ -376,13 +376,63 @@ typedef struct env_config_case {
         uint64_t timeout_ms;
         const char *header; /* the only header expected, or NULL for none */
         bool insecure;
+        const char *warns;     /* the variable the one warning must name, or NULL for no output */
+        const char *also_says; /* more text that warning must hold, or NULL */
 } env_config_case;
 
+/* The config of an empty environment. */
+#define DEFAULT_CONFIG                                                                                      \
+        .url = "http://localhost:4318/v1/traces", .protocol = OTLP_PROTOCOL_HTTP_PROTOBUF,                  \
+        .compression = OTLP_COMPRESSION_NONE, .timeout_ms = OTLP_HTTP_DEFAULT_TIMEOUT_MS
+
+/* The spec's defaults, spelled out (DEFAULT_CONFIG uses the SDK's constant). */
 static const env_config_case config_defaults = {
         .url = "http://localhost:4318/v1/traces",
         .protocol = OTLP_PROTOCOL_HTTP_PROTOBUF,
         .compression = OTLP_COMPRESSION_NONE,
         .timeout_ms = 10000,
+};
+
+/* An invalid value: one warning naming the variable, and the default used instead. */
+static const env_config_case config_invalid_timeout_warns_and_uses_default = {
+        .env = {{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "10s"}},
+        DEFAULT_CONFIG,
+        .warns = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+};
+
+static const env_config_case config_invalid_compression_warns_and_uses_none = {
+        .env = {{"OTEL_EXPORTER_OTLP_COMPRESSION", "brotli"}},
+        DEFAULT_CONFIG,
+        .warns = "OTEL_EXPORTER_OTLP_COMPRESSION",
+};
+
+static const env_config_case config_grpc_protocol_warns_and_uses_protobuf = {
+        .env = {{"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"}},
+        DEFAULT_CONFIG,
+        .warns = "OTEL_EXPORTER_OTLP_PROTOCOL",
+        .also_says = "http/protobuf",
+};
+
+static const env_config_case config_invalid_generic_endpoint_warns_and_uses_default = {
+        .env = {{"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"}},
+        DEFAULT_CONFIG,
+        .warns = "OTEL_EXPORTER_OTLP_ENDPOINT",
+};
+
+static const env_config_case config_invalid_signal_endpoint_falls_back_to_generic = {
+        .env = {{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://gen:4318"},
+                {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "gen:4318/v1/traces"}},
+        .url = "http://gen:4318/v1/traces",
+        .protocol = OTLP_PROTOCOL_HTTP_PROTOBUF,
+        .compression = OTLP_COMPRESSION_NONE,
+        .timeout_ms = OTLP_HTTP_DEFAULT_TIMEOUT_MS,
+        .warns = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+};
+
+static const env_config_case config_unreadable_certificate_warns_and_is_ignored = {
+        .env = {{"OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem"}},
+        DEFAULT_CONFIG,
+        .warns = "OTEL_EXPORTER_OTLP_CERTIFICATE",
 };
 
 static const env_config_case config_generic_variables_apply = {
@@ -423,10 +473,23 @@ static void test_config_from_env_case(void **state)
 {
         const env_config_case *c = *state;
         otlp_http_config cfg;
+        stderr_capture cap;
+        const char *err;
 
         for (size_t i = 0; i < sizeof(c->env) / sizeof(c->env[0]) && c->env[i][0]; i++)
                 setenv(c->env[i][0], c->env[i][1], 1);
+        capture_begin(&cap);
         assert_int_equal(otlp_http_config_from_env("TRACES", "/v1/traces", &cfg), 0);
+        err = capture_end(&cap);
+        if (c->warns) {
+                assert_int_equal(count_lines(err), 1);
+                assert_non_null(strstr(err, "warning"));
+                assert_non_null(strstr(err, c->warns));
+        } else {
+                assert_string_equal(err, "");
+        }
+        if (c->also_says)
+                assert_non_null(strstr(err, c->also_says));
         assert_string_equal(cfg.signal, "traces");
         assert_string_equal(cfg.url, c->url);
         assert_int_equal(cfg.protocol, c->protocol);
@@ -437,100 +500,6 @@ static void test_config_from_env_case(void **state)
                 assert_string_equal(cfg.headers[0], c->header);
         assert_null(cfg.certificate);
         assert_int_equal(cfg.insecure, c->insecure);
-        otlp_http_config_done(&cfg);
-}
-
-/* Sets one variable, builds the config and returns what was written to stderr meanwhile. */
-static const char *config_with(const char *var, const char *value, otlp_http_config *cfg,
-                               stderr_capture *cap)
-{
-        setenv(var, value, 1);
-        capture_begin(cap);
-        assert_int_equal(otlp_http_config_from_env("TRACES", "/v1/traces", cfg), 0);
-        return capture_end(cap);
-}
-
-static void assert_one_warning_naming(const char *err, const char *var)
-{
-        assert_int_equal(count_lines(err), 1);
-        assert_non_null(strstr(err, "warning"));
-        assert_non_null(strstr(err, var));
-}
-
-static void test_config_invalid_timeout_warns_and_uses_default(void **state)
-{
-        otlp_http_config cfg;
-        stderr_capture cap;
-
-        (void)state;
-        assert_one_warning_naming(config_with("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "10s", &cfg, &cap),
-                                  "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT");
-        assert_int_equal(cfg.timeout_ms, OTLP_HTTP_DEFAULT_TIMEOUT_MS);
-        otlp_http_config_done(&cfg);
-}
-
-static void test_config_invalid_compression_warns_and_uses_none(void **state)
-{
-        otlp_http_config cfg;
-        stderr_capture cap;
-
-        (void)state;
-        assert_one_warning_naming(config_with("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli", &cfg, &cap),
-                                  "OTEL_EXPORTER_OTLP_COMPRESSION");
-        assert_int_equal(cfg.compression, OTLP_COMPRESSION_NONE);
-        otlp_http_config_done(&cfg);
-}
-
-static void test_config_grpc_protocol_warns_and_uses_protobuf(void **state)
-{
-        otlp_http_config cfg;
-        stderr_capture cap;
-        const char *err;
-
-        (void)state;
-        err = config_with("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", &cfg, &cap);
-        assert_one_warning_naming(err, "OTEL_EXPORTER_OTLP_PROTOCOL");
-        assert_non_null(strstr(err, "http/protobuf"));
-        assert_int_equal(cfg.protocol, OTLP_PROTOCOL_HTTP_PROTOBUF);
-        otlp_http_config_done(&cfg);
-}
-
-static void test_config_invalid_generic_endpoint_warns_and_uses_default(void **state)
-{
-        otlp_http_config cfg;
-        stderr_capture cap;
-
-        (void)state;
-        assert_one_warning_naming(config_with("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", &cfg, &cap),
-                                  "OTEL_EXPORTER_OTLP_ENDPOINT");
-        assert_string_equal(cfg.url, "http://localhost:4318/v1/traces");
-        otlp_http_config_done(&cfg);
-}
-
-static void test_config_invalid_signal_endpoint_falls_back_to_generic(void **state)
-{
-        otlp_http_config cfg;
-        stderr_capture cap;
-
-        (void)state;
-        setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://gen:4318", 1);
-        assert_one_warning_naming(
-                config_with("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "gen:4318/v1/traces", &cfg, &cap),
-                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-        assert_string_equal(cfg.url, "http://gen:4318/v1/traces");
-        otlp_http_config_done(&cfg);
-}
-
-static void test_config_unreadable_certificate_warns_and_is_ignored(void **state)
-{
-        otlp_http_config cfg;
-        stderr_capture cap;
-
-        (void)state;
-        assert_one_warning_naming(
-                config_with("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem", &cfg, &cap),
-                "OTEL_EXPORTER_OTLP_CERTIFICATE");
-        assert_null(cfg.certificate);
         otlp_http_config_done(&cfg);
 }
 
@@ -860,6 +829,11 @@ static void test_send_to_an_endpoint_that_never_answered_tries_once_and_says_so_
         assert_non_null(strstr(err, "OTEL_TRACES_EXPORTER=none"));
 }
 
+/* test_config_from_env_case with one env_config_case. */
+#define CONFIG_CASE(c)                                                                                      \
+        cmocka_unit_test_prestate_setup_teardown(test_config_from_env_case, clear_otlp_env, NULL,           \
+                                                 (void *)&(c))
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -888,21 +862,15 @@ int main(void)
                 cmocka_unit_test(test_only_429_502_503_504_are_retryable),
                 cmocka_unit_test(test_limiter_logs_first_then_once_a_minute_with_count),
                 cmocka_unit_test(test_limiter_logs_a_different_failure_at_once),
-                cmocka_unit_test_prestate_setup_teardown(test_config_from_env_case, clear_otlp_env, NULL,
-                                                         (void *)&config_defaults),
-                cmocka_unit_test_prestate_setup_teardown(test_config_from_env_case, clear_otlp_env, NULL,
-                                                         (void *)&config_generic_variables_apply),
-                cmocka_unit_test_prestate_setup_teardown(test_config_from_env_case, clear_otlp_env, NULL,
-                                                         (void *)&config_signal_specific_variables_win),
-                cmocka_unit_test_setup(test_config_invalid_timeout_warns_and_uses_default, clear_otlp_env),
-                cmocka_unit_test_setup(test_config_invalid_compression_warns_and_uses_none, clear_otlp_env),
-                cmocka_unit_test_setup(test_config_grpc_protocol_warns_and_uses_protobuf, clear_otlp_env),
-                cmocka_unit_test_setup(test_config_invalid_generic_endpoint_warns_and_uses_default,
-                                       clear_otlp_env),
-                cmocka_unit_test_setup(test_config_invalid_signal_endpoint_falls_back_to_generic,
-                                       clear_otlp_env),
-                cmocka_unit_test_setup(test_config_unreadable_certificate_warns_and_is_ignored,
-                                       clear_otlp_env),
+                CONFIG_CASE(config_defaults),
+                CONFIG_CASE(config_generic_variables_apply),
+                CONFIG_CASE(config_signal_specific_variables_win),
+                CONFIG_CASE(config_invalid_timeout_warns_and_uses_default),
+                CONFIG_CASE(config_invalid_compression_warns_and_uses_none),
+                CONFIG_CASE(config_grpc_protocol_warns_and_uses_protobuf),
+                CONFIG_CASE(config_invalid_generic_endpoint_warns_and_uses_default),
+                CONFIG_CASE(config_invalid_signal_endpoint_falls_back_to_generic),
+                CONFIG_CASE(config_unreadable_certificate_warns_and_is_ignored),
                 cmocka_unit_test(test_send_posts_body_with_protocol_headers),
                 cmocka_unit_test(test_send_gzip_body_inflates_to_the_original),
                 cmocka_unit_test(test_send_retries_503_then_succeeds),
