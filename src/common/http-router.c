@@ -311,17 +311,6 @@ const char *http_route_match_param(const http_route_match *m, const char *name)
         return NULL;
 }
 
-static int http_hex_value(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 static bool http_byte_is_control(unsigned char c)
 {
         return c < 0x20 || c == 0x7f;
@@ -333,8 +322,8 @@ int http_path_check(const char *target, size_t *ret_len)
         bool control = false;
 
         for (const char *p = target; *p && *p != '?' && *p != '#'; len++) {
-                int hi = p[0] == '%' ? http_hex_value(p[1]) : -1;
-                int lo = hi >= 0 ? http_hex_value(p[2]) : -1;
+                int hi = p[0] == '%' ? otel_hex_digit_value(p[1]) : -1;
+                int lo = hi >= 0 ? otel_hex_digit_value(p[2]) : -1;
                 unsigned char c;
 
                 if (lo >= 0) {

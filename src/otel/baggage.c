@@ -71,17 +71,6 @@ static bool is_value_raw(unsigned char c)
         return is_baggage_octet(c) && c != '%';
 }
 
-static int hex_any_value(unsigned char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 int otel_percent_decode(const char *s, size_t n, char *out, size_t *ret_len)
 {
         size_t o = 0;
@@ -94,8 +83,8 @@ int otel_percent_decode(const char *s, size_t n, char *out, size_t *ret_len)
 
                         if (n - i < PCT_ENCODED_LEN)
                                 return -EINVAL;
-                        hi = hex_any_value((unsigned char)s[i + 1]);
-                        lo = hex_any_value((unsigned char)s[i + 2]);
+                        hi = otel_hex_digit_value(s[i + 1]);
+                        lo = otel_hex_digit_value(s[i + 2]);
                         if (hi < 0 || lo < 0)
                                 return -EINVAL;
                         c = (unsigned char)(hi << 4 | lo);

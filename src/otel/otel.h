@@ -379,6 +379,19 @@ static inline uint64_t otel_mono_ns(void)
         return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The value of one hexadecimal digit of either case, or -1: the one decoder of %XX escapes (RFC 3986
+ * section 2.1) for baggage values and request paths. */
+static inline int otel_hex_digit_value(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
 /* ---- capped byte buffer ---------------------------------------------------------------------- */
 
 /* A growable byte buffer (in the spirit of curl's dynbuf): one owner, and an explicit cap so that a
