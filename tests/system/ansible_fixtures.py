@@ -42,6 +42,25 @@ def start_lab(name: str, subnet_index: int, inventory: str):
     return lab
 
 
+def lab_fixtures(inventory: str, subnet_index: int):
+    """The module-scoped `lab` (booted hosts of one inventory, stopped afterwards) and `deployed` (the
+    playbook's first run) fixtures; a test module binds both: `lab, deployed = lab_fixtures(...)`."""
+
+    @pytest.fixture(scope="module")
+    def lab():
+        booted = start_lab(inventory, subnet_index, inventory)
+        try:
+            yield booted
+        finally:
+            booted.stop()
+
+    @pytest.fixture(scope="module")
+    def deployed(lab):  # noqa: F811  (pytest resolves the argument to the fixture above)
+        return lab.playbook(skip_tags=lab.skip_tags)
+
+    return lab, deployed
+
+
 def require_roles(lab: Lab, *roles) -> None:
     missing = [r for r in roles if r in lab.missing_roles()]
     if missing:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_fixtures import require_roles, start_lab
+from ansible_fixtures import lab_fixtures, require_roles
 from ansible_lab import REPO
 
 LOAD_RATE = 25          # requests per second, open loop
@@ -27,18 +27,7 @@ LOAD_DURATION_S = 30
 STOP_AFTER_S = 8        # the app host's daemons stop this far into the load
 
 
-@pytest.fixture(scope="module")
-def lab():
-    lab = start_lab("scaled", 72, "scaled")
-    try:
-        yield lab
-    finally:
-        lab.stop()
-
-
-@pytest.fixture(scope="module")
-def deployed(lab):
-    return lab.playbook(skip_tags=lab.skip_tags)
+lab, deployed = lab_fixtures("scaled", 72)
 
 
 def cli_binary() -> Path:

@@ -14,24 +14,13 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_fixtures import require_roles, start_lab
+from ansible_fixtures import lab_fixtures, require_roles
 from ansible_lab import TRACE_ID, diff_lines, recap_changed
 
 HOST = "oteldemo"
 
 
-@pytest.fixture(scope="module")
-def lab():
-    lab = start_lab("single", 71, "single")
-    try:
-        yield lab
-    finally:
-        lab.stop()
-
-
-@pytest.fixture(scope="module")
-def deployed(lab):
-    return lab.playbook(skip_tags=lab.skip_tags)
+lab, deployed = lab_fixtures("single", 71)
 
 
 @pytest.fixture(scope="module")
