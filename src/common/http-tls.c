@@ -219,6 +219,19 @@ static int http_tls_load_files(http_tls_creds *c, const http_tls_config *cfg, gn
 {
         int gr;
 
+        if (files[2].data) {
+                gr = gnutls_x509_trust_list_init(&c->client_ca, 0);
+                if (gr < 0)
+                        return -ENOMEM;
+                gr = gnutls_x509_trust_list_add_trust_mem(c->client_ca, &files[2], NULL, GNUTLS_X509_FMT_PEM,
+                                                          0, 0);
+                if (gr <= 0) {
+                        snprintf(err, size, "no usable PEM CA certificate in '%s'", cfg->client_ca);
+                        return -EINVAL;
+                }
+        }
+        if (!files[0].data)
+                return 0; /* only a CA file to check (http_tls_check_files) */
         c->n_pcerts = HTTP_TLS_CHAIN_MAX;
         gr = gnutls_pcert_list_import_x509_raw(c->pcerts, &c->n_pcerts, &files[0], GNUTLS_X509_FMT_PEM,
                                                GNUTLS_X509_CRT_LIST_FAIL_IF_UNSORTED);
@@ -233,17 +246,6 @@ static int http_tls_load_files(http_tls_creds *c, const http_tls_config *cfg, gn
         gr = gnutls_privkey_import_x509_raw(c->key, &files[1], GNUTLS_X509_FMT_PEM, NULL, 0);
         if (gr < 0)
                 return http_tls_fail(err, size, -EINVAL, "no usable PEM private key in", cfg->key, gr);
-        if (files[2].data) {
-                gr = gnutls_x509_trust_list_init(&c->client_ca, 0);
-                if (gr < 0)
-                        return -ENOMEM;
-                gr = gnutls_x509_trust_list_add_trust_mem(c->client_ca, &files[2], NULL, GNUTLS_X509_FMT_PEM,
-                                                          0, 0);
-                if (gr <= 0) {
-                        snprintf(err, size, "no usable PEM CA certificate in '%s'", cfg->client_ca);
-                        return -EINVAL;
-                }
-        }
         return http_tls_check_leaf(c, cfg->cert, err, size);
 }
 
@@ -280,6 +282,23 @@ static int http_tls_creds_load(const http_tls_config *cfg, http_tls_creds **ret,
         }
         *ret = c;
         return 0;
+}
+
+int http_tls_check_files(const char *cert, const char *key, const char *ca, char *ret_error, size_t error_size)
+{
+        http_tls_config cfg = {0};
+        http_tls_creds *c = NULL;
+        int r;
+
+        if (strlen(cert) >= sizeof(cfg.cert) || strlen(key) >= sizeof(cfg.key) ||
+            strlen(ca) >= sizeof(cfg.client_ca))
+                return -ENAMETOOLONG;
+        memcpy(cfg.cert, cert, strlen(cert) + 1);
+        memcpy(cfg.key, key, strlen(key) + 1);
+        memcpy(cfg.client_ca, ca, strlen(ca) + 1);
+        r = http_tls_creds_load(&cfg, &c, ret_error, error_size);
+        http_tls_creds_free(c);
+        return r;
 }
 
 /* ---- handshakes ----------------------------------------------------------------------------------- */

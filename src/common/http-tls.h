@@ -45,6 +45,11 @@ int http_tls_config_load(config_file *cfg, http_tls_config *ret) OTEL_WUR;
 int http_tls_config_file(config_file *cfg, const char *section, const char *key, const char *credential,
                          bool secret, char ret[HTTP_TLS_PATH_MAX]) OTEL_WUR;
 
+/* Loads a certificate and its key (both "" to skip) and a CA file ("" to skip) as a TLS peer would,
+ * for configuration checks: 0, or -EINVAL with the reason in ret_error, -ENOMEM. */
+int http_tls_check_files(const char *cert, const char *key, const char *ca, char *ret_error,
+                         size_t error_size) OTEL_WUR;
+
 typedef struct http_tls http_tls;
 
 /* Loads the credentials of cfg. TLS off (cfg->cert empty): *ret = NULL and 0. One TLS identity per
