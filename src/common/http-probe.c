@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HTTP_PROBE_REPLY_MAX 512u
+#define HTTP_PROBE_REPLY_MAX  512u
 #define HTTP_PROBE_STATUS_LEN 13u /* the status line is all we need: "HTTP/1.1 200 " */
 
 static const char http_probe_request[] = "GET /healthz HTTP/1.1\r\n"

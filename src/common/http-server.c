@@ -107,7 +107,8 @@ int http_server_config_load(config_file *cfg, const char *default_listen, http_s
                                  HTTP_HEADER_MIN_BYTES, HTTP_HEADER_MAX_BYTES, &headers)) < 0 ||
             (r = config_get_uint(cfg, "server", "drain_timeout_ms", HTTP_DEFAULT_DRAIN_MS, 0,
                                  HTTP_DRAIN_MAX_MS, &c.drain_timeout_ms)) < 0 ||
-            (r = access_log_config_load(cfg, &c.access_log)) < 0 || (r = http_tls_config_load(cfg, &c.tls)) < 0)
+            (r = access_log_config_load(cfg, &c.access_log)) < 0 ||
+            (r = http_tls_config_load(cfg, &c.tls)) < 0)
                 return r;
         c.max_body_bytes = body;
         c.max_header_bytes = headers;
@@ -707,8 +708,8 @@ int http_server_start(http_server *s)
                 (unsigned)s->config.connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                 s->config.max_header_bytes * HTTP_HEADER_POOL_FACTOR, MHD_OPTION_NOTIFY_COMPLETED,
                 http_completed, s, MHD_OPTION_URI_LOG_CALLBACK, http_request_alloc, s,
-                MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_ARRAY, http_tls_mhd_options(s->tls),
-                MHD_OPTION_END);
+                MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_ARRAY,
+                http_tls_mhd_options(s->tls), MHD_OPTION_END);
         if (!s->mhd)
                 return -EIO;
         return 0;
@@ -777,8 +778,10 @@ int http_server_tls_reload(http_server *s, const http_server_config *fresh)
         }
         r = http_tls_reload(s->tls, &fresh->tls, why, sizeof(why));
         if (r < 0)
-                return otel_log_errno(OTEL_SEVERITY_ERROR, r, "Cannot reload TLS, keeping the previous "
-                                      "certificate: %s", why);
+                return otel_log_errno(OTEL_SEVERITY_ERROR, r,
+                                      "Cannot reload TLS, keeping the previous "
+                                      "certificate: %s",
+                                      why);
         if (r > 0)
                 otel_log(OTEL_SEVERITY_INFO, "TLS certificate reloaded from %s", fresh->tls.cert);
         return 0;

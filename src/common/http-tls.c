@@ -39,17 +39,17 @@
 typedef struct http_tls_creds {
         gnutls_pcert_st pcerts[HTTP_TLS_CHAIN_MAX]; /* the chain sent to clients */
         unsigned n_pcerts;
-        gnutls_privkey_t key;                 /* the leaf's private key */
-        gnutls_x509_trust_list_t client_ca;   /* CAs for client certificates, NULL: none asked */
-        uint8_t digest[HTTP_TLS_DIGEST_LEN];  /* of the files' bytes: an unchanged reload is a no-op */
-        struct http_tls_creds *retired_next;  /* older sets, kept until http_tls_free() */
+        gnutls_privkey_t key;                /* the leaf's private key */
+        gnutls_x509_trust_list_t client_ca;  /* CAs for client certificates, NULL: none asked */
+        uint8_t digest[HTTP_TLS_DIGEST_LEN]; /* of the files' bytes: an unchanged reload is a no-op */
+        struct http_tls_creds *retired_next; /* older sets, kept until http_tls_free() */
 } http_tls_creds;
 
 struct http_tls {
-        _Atomic(http_tls_creds *) current;         /* what new handshakes get */
-        pthread_mutex_t reload_lock;               /* one reload at a time; guards retired */
-        http_tls_creds *retired;                   /* replaced sets */
-        gnutls_certificate_credentials_t probe;    /* the watchdog probe's client side */
+        _Atomic(http_tls_creds *) current;      /* what new handshakes get */
+        pthread_mutex_t reload_lock;            /* one reload at a time; guards retired */
+        http_tls_creds *retired;                /* replaced sets */
+        gnutls_certificate_credentials_t probe; /* the watchdog probe's client side */
         struct MHD_OptionItem options[HTTP_TLS_OPTIONS];
 };
 
@@ -157,13 +157,14 @@ static int http_tls_fail(char *err, size_t size, int r, const char *what, const 
 }
 
 /* A file's bytes (gnutls-allocated), also fed into the digest. */
-static int http_tls_read(const char *path, gnutls_datum_t *ret, gnutls_hash_hd_t hash, char *err, size_t size)
+static int http_tls_read(const char *path, gnutls_datum_t *ret, gnutls_hash_hd_t hash, char *err,
+                         size_t size)
 {
         int gr = gnutls_load_file(path, ret);
 
         if (gr < 0) {
-                snprintf(err, size, "cannot read '%s': %s", path, gr == GNUTLS_E_MEMORY_ERROR ? "out of memory"
-                                                                                          : strerror(errno));
+                snprintf(err, size, "cannot read '%s': %s", path,
+                         gr == GNUTLS_E_MEMORY_ERROR ? "out of memory" : strerror(errno));
                 return gr == GNUTLS_E_MEMORY_ERROR ? -ENOMEM : -EINVAL;
         }
         if (ret->size > HTTP_TLS_FILE_MAX_BYTES) {
@@ -193,10 +194,12 @@ static int http_tls_check_leaf(http_tls_creds *c, const char *cert_path, char *e
         if (gr >= 0)
                 gr = gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, id_key, &n_key);
         if (gr >= 0)
-                gr = gnutls_pubkey_get_key_id(c->pcerts[0].pubkey, GNUTLS_KEYID_USE_SHA256, id_cert, &n_cert);
+                gr = gnutls_pubkey_get_key_id(c->pcerts[0].pubkey, GNUTLS_KEYID_USE_SHA256, id_cert,
+                                              &n_cert);
         gnutls_pubkey_deinit(pub);
         if (gr < 0)
-                return http_tls_fail(err, size, -EINVAL, "cannot compare with its key the certificate in", cert_path, gr);
+                return http_tls_fail(err, size, -EINVAL, "cannot compare with its key the certificate in",
+                                     cert_path, gr);
         if (n_key != n_cert || memcmp(id_key, id_cert, n_key) != 0) {
                 snprintf(err, size, "the key does not belong to the first certificate of '%s'", cert_path);
                 return -EINVAL;
@@ -284,7 +287,8 @@ static int http_tls_creds_load(const http_tls_config *cfg, http_tls_creds **ret,
         return 0;
 }
 
-int http_tls_check_files(const char *cert, const char *key, const char *ca, char *ret_error, size_t error_size)
+int http_tls_check_files(const char *cert, const char *key, const char *ca, char *ret_error,
+                         size_t error_size)
 {
         http_tls_config cfg = {0};
         http_tls_creds *c = NULL;
@@ -338,8 +342,8 @@ static int http_tls_verify_client(gnutls_session_t session)
                         break;
                 }
         }
-        if (n == n_peers && gnutls_x509_trust_list_verify_crt2(c->client_ca, chain, n, &purpose, 1, 0, &status,
-                                                               NULL) < 0)
+        if (n == n_peers &&
+            gnutls_x509_trust_list_verify_crt2(c->client_ca, chain, n, &purpose, 1, 0, &status, NULL) < 0)
                 status = 1;
         for (unsigned i = 0; i < n; i++)
                 gnutls_x509_crt_deinit(chain[i]);

@@ -16,10 +16,10 @@
 #include "config-file.h"
 #include "otel.h"
 
-#define HTTP_TLS_PATH_MAX       1024u               /* a certificate or key path */
-#define HTTP_TLS_FILE_MAX_BYTES (1024u * 1024u)     /* a PEM file; larger is a wrong path */
-#define HTTP_TLS_CHAIN_MAX      16u                 /* certificates in a chain (server's or client's) */
-#define HTTP_TLS_ERROR_MAX      512u                /* one error line of http_tls_reload() */
+#define HTTP_TLS_PATH_MAX             1024u           /* a certificate or key path */
+#define HTTP_TLS_FILE_MAX_BYTES       (1024u * 1024u) /* a PEM file; larger is a wrong path */
+#define HTTP_TLS_CHAIN_MAX            16u             /* certificates in a chain (server's or client's) */
+#define HTTP_TLS_ERROR_MAX            512u            /* one error line of http_tls_reload() */
 #define HTTP_TLS_CREDENTIAL_CERT      "tls-cert"      /* systemd credential names ([server]) */
 #define HTTP_TLS_CREDENTIAL_KEY       "tls-key"
 #define HTTP_TLS_CREDENTIAL_CLIENT_CA "tls-client-ca"
@@ -30,7 +30,8 @@ struct MHD_OptionItem;
 typedef struct http_tls_config {
         char cert[HTTP_TLS_PATH_MAX];      /* PEM certificate chain, leaf first; "" = TLS off */
         char key[HTTP_TLS_PATH_MAX];       /* PEM private key of the leaf */
-        char client_ca[HTTP_TLS_PATH_MAX]; /* PEM CA(s) a client certificate must chain to; "" = none asked */
+        char client_ca[HTTP_TLS_PATH_MAX]; /* PEM CA(s) a client certificate must chain to; "" = none asked
+                                            */
 } http_tls_config;
 
 /* Reads [server] tls_cert, tls_key, tls_client_ca (each replaced by the systemd credential tls-cert,

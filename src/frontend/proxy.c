@@ -117,17 +117,21 @@ static int proxy_config_tls(config_file *cfg, proxy_config *c)
                                       c->client_key)) < 0)
                 return r;
         if (strncasecmp(c->backend_url, "https://", 8) != 0) {
-                const char *set = c->ca_file[0] ? "ca_file" : c->client_cert[0] ? "client_cert"
-                                                            : c->client_key[0] ? "client_key" : NULL;
+                const char *set = c->ca_file[0]       ? "ca_file"
+                                  : c->client_cert[0] ? "client_cert"
+                                  : c->client_key[0]  ? "client_key"
+                                                      : NULL;
 
                 if (set)
                         return config_reject(cfg, "backend", set, "applies only to an https:// url");
                 return 0;
         }
         if (c->client_cert[0] && !c->client_key[0])
-                return config_reject(cfg, "backend", "client_key", "client_cert is set: client_key must be too");
+                return config_reject(cfg, "backend", "client_key",
+                                     "client_cert is set: client_key must be too");
         if (!c->client_cert[0] && c->client_key[0])
-                return config_reject(cfg, "backend", "client_cert", "client_key is set: client_cert must be too");
+                return config_reject(cfg, "backend", "client_cert",
+                                     "client_key is set: client_cert must be too");
         r = http_tls_check_files(c->client_cert, c->client_key, "", why, sizeof(why));
         if (r == -EINVAL)
                 return config_reject(cfg, "backend", "client_cert", "%s", why);

@@ -310,10 +310,11 @@ int otlp_http_config_from_env(const char *signal, const char *signal_path, otlp_
          * is provided without the http or https scheme"; OTLP/HTTP always follows the endpoint's scheme,
          * so https:// is always verified. Said once, because it may be meant for another exporter. */
         if (otel_env_bool(env_pick(name, signal, "INSECURE"), false))
-                otel_diag(OTEL_DIAG_WARN,
-                          "%s=true has no effect on OTLP/HTTP (it is for OTLP/gRPC): an https:// endpoint is "
-                          "always verified, an http:// one never encrypted",
-                          name);
+                otel_diag(
+                        OTEL_DIAG_WARN,
+                        "%s=true has no effect on OTLP/HTTP (it is for OTLP/gRPC): an https:// endpoint is "
+                        "always verified, an http:// one never encrypted",
+                        name);
         r = config_headers(&cfg, signal);
         if (r >= 0)
                 r = config_file(signal, "CERTIFICATE", &cfg.certificate);

@@ -488,7 +488,8 @@ static const env_config_case config_unreadable_signal_certificate_is_not_replace
 
 /* Spec: INSECURE is for OTLP/gRPC only; over HTTP the scheme decides, so it is ignored with a warning. */
 static const env_config_case config_insecure_is_ignored_over_http_with_a_warning = {
-        .env = {{"OTEL_EXPORTER_OTLP_ENDPOINT", "https://gen:4318"}, {"OTEL_EXPORTER_OTLP_INSECURE", "true"}},
+        .env = {{"OTEL_EXPORTER_OTLP_ENDPOINT", "https://gen:4318"},
+                {"OTEL_EXPORTER_OTLP_INSECURE", "true"}},
         .url = "https://gen:4318/v1/traces",
         .protocol = OTLP_PROTOCOL_HTTP_PROTOBUF,
         .compression = OTLP_COMPRESSION_NONE,
