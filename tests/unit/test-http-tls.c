@@ -62,13 +62,15 @@ static int files_teardown(void **state)
         return 0;
 }
 
-/* Parses "[server]\n<line>" and asks for [server] tls_key as a secret through http_tls_config_file(). */
-static int key_file(tls_files *t, const char *line, char ret[HTTP_TLS_PATH_MAX], char *ret_error)
+/* Parses "[server]\ntls_key = <configured>" (no key when NULL) and asks for [server] tls_key as a secret
+ * through http_tls_config_file(). */
+static int key_file(tls_files *t, const char *configured, char ret[HTTP_TLS_PATH_MAX], char *ret_error)
 {
         config_file *cfg = NULL;
         int r;
 
-        snprintf(t->text, sizeof(t->text), "[server]\n%s\n", line);
+        snprintf(t->text, sizeof(t->text), "[server]\n%s%s\n", configured ? "tls_key = " : "",
+                 configured ? configured : "");
         assert_int_equal(config_parse_string("test.conf", t->text, strlen(t->text), &cfg, NULL), 0);
         r = http_tls_config_file(cfg, "server", "tls_key", HTTP_TLS_CREDENTIAL_KEY, true, ret);
         snprintf(ret_error, CONFIG_ERROR_MAX, "%s", config_error(cfg));
@@ -81,54 +83,50 @@ static void test_tls_file_absent_everywhere_is_empty(void **state)
         tls_files *t = *state;
         char path[HTTP_TLS_PATH_MAX] = "x", error[CONFIG_ERROR_MAX];
 
-        assert_int_equal(key_file(t, "", path, error), 0);
+        assert_int_equal(key_file(t, NULL, path, error), 0);
         assert_string_equal(path, "");
 }
 
 static void test_tls_file_configured_path_is_used(void **state)
 {
         tls_files *t = *state;
-        char line[PATH_MAX + 16], path[HTTP_TLS_PATH_MAX], error[CONFIG_ERROR_MAX];
+        char path[HTTP_TLS_PATH_MAX], error[CONFIG_ERROR_MAX];
 
         write_file(t->path, 0600);
-        snprintf(line, sizeof(line), "tls_key = %s", t->path);
-        assert_int_equal(key_file(t, line, path, error), 0);
+        assert_int_equal(key_file(t, t->path, path, error), 0);
         assert_string_equal(path, t->path);
 }
 
 static void test_tls_file_credential_wins_over_the_configured_path(void **state)
 {
         tls_files *t = *state;
-        char line[PATH_MAX + 16], path[HTTP_TLS_PATH_MAX], error[CONFIG_ERROR_MAX];
+        char path[HTTP_TLS_PATH_MAX], error[CONFIG_ERROR_MAX];
 
         write_file(t->path, 0600);
         write_file(t->cred, 0400);
         setenv("CREDENTIALS_DIRECTORY", t->dir, 1);
-        snprintf(line, sizeof(line), "tls_key = %s", t->path);
-        assert_int_equal(key_file(t, line, path, error), 0);
+        assert_int_equal(key_file(t, t->path, path, error), 0);
         assert_string_equal(path, t->cred);
 }
 
 static void test_tls_file_credential_directory_without_it_keeps_the_path(void **state)
 {
         tls_files *t = *state;
-        char line[PATH_MAX + 16], path[HTTP_TLS_PATH_MAX], error[CONFIG_ERROR_MAX];
+        char path[HTTP_TLS_PATH_MAX], error[CONFIG_ERROR_MAX];
 
         write_file(t->path, 0600);
         setenv("CREDENTIALS_DIRECTORY", t->dir, 1); /* holds no "tls-key" */
-        snprintf(line, sizeof(line), "tls_key = %s", t->path);
-        assert_int_equal(key_file(t, line, path, error), 0);
+        assert_int_equal(key_file(t, t->path, path, error), 0);
         assert_string_equal(path, t->path);
 }
 
 static void test_tls_file_group_readable_key_is_refused_naming_key_and_mode(void **state)
 {
         tls_files *t = *state;
-        char line[PATH_MAX + 16], path[HTTP_TLS_PATH_MAX], error[CONFIG_ERROR_MAX];
+        char path[HTTP_TLS_PATH_MAX], error[CONFIG_ERROR_MAX];
 
         write_file(t->path, 0640);
-        snprintf(line, sizeof(line), "tls_key = %s", t->path);
-        assert_int_equal(key_file(t, line, path, error), -EINVAL);
+        assert_int_equal(key_file(t, t->path, path, error), -EINVAL);
         assert_non_null(strstr(error, "test.conf:2: [server] tls_key: private key"));
         assert_non_null(strstr(error, "(mode 0640)"));
 }
@@ -140,7 +138,7 @@ static void test_tls_file_other_writable_credential_key_is_refused(void **state)
 
         write_file(t->cred, 0602);
         setenv("CREDENTIALS_DIRECTORY", t->dir, 1);
-        assert_int_equal(key_file(t, "", path, error), -EINVAL);
+        assert_int_equal(key_file(t, NULL, path, error), -EINVAL);
         assert_non_null(strstr(error, "[server] tls_key"));
         assert_non_null(strstr(error, "(mode 0602)"));
 }
@@ -148,13 +146,11 @@ static void test_tls_file_other_writable_credential_key_is_refused(void **state)
 static void test_tls_file_missing_or_not_regular_is_refused(void **state)
 {
         tls_files *t = *state;
-        char line[PATH_MAX + 16], path[HTTP_TLS_PATH_MAX], error[CONFIG_ERROR_MAX];
+        char path[HTTP_TLS_PATH_MAX], error[CONFIG_ERROR_MAX];
 
-        snprintf(line, sizeof(line), "tls_key = %s", t->path);
-        assert_int_equal(key_file(t, line, path, error), -EINVAL);
+        assert_int_equal(key_file(t, t->path, path, error), -EINVAL);
         assert_non_null(strstr(error, "[server] tls_key: cannot read"));
-        snprintf(line, sizeof(line), "tls_key = %s", t->dir);
-        assert_int_equal(key_file(t, line, path, error), -EINVAL);
+        assert_int_equal(key_file(t, t->dir, path, error), -EINVAL);
         assert_non_null(strstr(error, "is not a regular file"));
 }
 
