@@ -636,7 +636,7 @@ __attribute__((format(printf, 2, 0))) static void http_mhd_log(void *cls, const 
 
 int http_server_new(const http_server_options *opts, http_server **ret)
 {
-        char why[HTTP_TLS_ERROR_MAX];
+        char why[HTTP_TLS_ERROR_MAX] = "";
         http_server *s;
         otel_meter *meter;
         int r;
@@ -652,7 +652,7 @@ int http_server_new(const http_server_options *opts, http_server **ret)
         atomic_init(&s->completed, 0);
         r = http_tls_new(&s->config.tls, &s->tls, why, sizeof(why));
         if (r < 0) {
-                otel_log(OTEL_SEVERITY_ERROR, "Cannot set up TLS: %s", why);
+                otel_log(OTEL_SEVERITY_ERROR, "Cannot set up TLS: %s", why[0] ? why : strerror(-r));
                 goto fail;
         }
         r = http_router_new(&s->router);

@@ -264,6 +264,7 @@ static int http_tls_creds_load(const http_tls_config *cfg, http_tls_creds **ret,
         c = calloc(1, sizeof(*c));
         if (!c || gnutls_hash_init(&hash, HTTP_TLS_DIGEST) < 0) {
                 free(c);
+                snprintf(err, size, "out of memory");
                 return -ENOMEM;
         }
         for (size_t i = 0; i < 3 && r >= 0; i++)
