@@ -119,8 +119,8 @@ def raw_http(port, data, timeout=RAW_TIMEOUT_S, half_close=True):
             s.sendall(data)
             if half_close:
                 s.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server may answer and close before it has read everything
+        except OSError:
+            pass  # the server may answer and close before it has read everything (EPIPE, ENOTCONN)
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
