@@ -537,8 +537,8 @@ static int order_cancel_stale(db_conn *c, const char *key, shop_error *err)
         r = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
         PQclear(res);
         if (r)
-                otel_log(OTEL_SEVERITY_WARN, "Stale pending order of Idempotency-Key %s cancelled for its retry",
-                         key);
+                otel_log(OTEL_SEVERITY_WARN,
+                         "Stale pending order of Idempotency-Key %s cancelled for its retry", key);
         return r;
 }
 

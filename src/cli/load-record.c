@@ -78,13 +78,15 @@ void load_record_write(load_record *rec, const load_request *req, uint64_t start
         }
         (void)json_object_object_add(o, "start_ms", json_object_new_int64((int64_t)(start_ns / 1000000)));
         (void)json_object_object_add(o, "latency_ms", json_object_new_double((double)latency_us / 1000.0));
-        (void)json_object_object_add(o, "method", json_object_new_string(load_endpoint_method(req->endpoint)));
+        (void)json_object_object_add(o, "method",
+                                     json_object_new_string(load_endpoint_method(req->endpoint)));
         (void)json_object_object_add(o, "route", json_object_new_string(load_endpoint_route(req->endpoint)));
         (void)json_object_object_add(o, "status", json_object_new_int64(status));
         if (req->endpoint == LOAD_EP_ORDER_CREATE) {
                 int64_t id = status == 200 || status == 201 ? order_id_of(body, body_len) : 0;
 
-                (void)json_object_object_add(o, "idempotency_key", json_object_new_string(req->idempotency_key));
+                (void)json_object_object_add(o, "idempotency_key",
+                                             json_object_new_string(req->idempotency_key));
                 (void)json_object_object_add(o, "attempt", json_object_new_int64(req->attempt));
                 (void)json_object_object_add(o, "order_id", id ? json_object_new_int64(id) : NULL);
                 (void)json_object_object_add(o, "body", json_object_new_string(req->body));

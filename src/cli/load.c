@@ -489,7 +489,8 @@ static int load_execute(const cli_globals *g, const load_options *opts)
 out:
         r = load_record_close(run->record);
         if (r < 0) {
-                fprintf(stderr, "%s load: cannot write %s: %s\n", CLI_PROGRAM_NAME, opts->record, strerror(-r));
+                fprintf(stderr, "%s load: cannot write %s: %s\n", CLI_PROGRAM_NAME, opts->record,
+                        strerror(-r));
                 code = OTELDEMO_EXIT_FAILURE;
         }
         for (unsigned i = 0; i < opts->concurrency; i++)
@@ -593,8 +594,8 @@ int cmd_load(const cli_globals *g, int argc, char **argv)
                         break;
                 case 'R':
                         if (cli_parse_uint(optarg, 0, LOAD_RETRIES_MAX, &v) < 0)
-                                return cli_usage_error(cmd, "invalid --retries '%s' (expected 0..%u)", optarg,
-                                                       LOAD_RETRIES_MAX);
+                                return cli_usage_error(cmd, "invalid --retries '%s' (expected 0..%u)",
+                                                       optarg, LOAD_RETRIES_MAX);
                         opts.retries = (unsigned)v;
                         break;
                 case 'o':

@@ -306,7 +306,8 @@ void load_session_observe(load_session *s, const load_request *req, long status,
         json_object *root, *items;
         size_t n;
 
-        if (req->endpoint == LOAD_EP_ORDER_CREATE && order_retryable(status) && req->attempt <= s->max_retries) {
+        if (req->endpoint == LOAD_EP_ORDER_CREATE && order_retryable(status) &&
+            req->attempt <= s->max_retries) {
                 s->retry = *req;
                 s->retry_pending = true;
         }

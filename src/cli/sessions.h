@@ -21,7 +21,9 @@
 #define LOAD_MAX_VIEWS    3   /* products viewed per browse session */
 #define LOAD_MAX_QUANTITY 3   /* items per order line */
 #define LOAD_FALLBACK_IDS 100 /* ids tried before a list reply told us the real range */
-#define LOAD_RETRIES_MAX  1000 /* --retries bound */
+
+/* Most retries of one order (--retries). */
+#define LOAD_RETRIES_MAX 1000
 
 typedef enum load_session_kind {
         LOAD_SESSION_BROWSE, /* list products, search, view 1..3 products */
@@ -88,7 +90,7 @@ uint64_t load_session_random(load_session *s);
 /* The next request, starting a new session (kind chosen by mix) when the current one is over. */
 void load_session_next(load_session *s, const load_mix *mix, load_request *ret);
 /* Learns from a reply (status and JSON body; status 0 when no reply came) to req: list totals, ids, a
- * search word. An order that got no reply or a 5xx is sent again as the next request, with the same Idempotency-Key and body, up
- * to max_retries times: the backend applies it at most once. */
+ * search word. An order that got no reply or a 5xx is sent again as the next request, with the same
+ * Idempotency-Key and body, up to max_retries times: the backend applies it at most once. */
 void load_session_observe(load_session *s, const load_request *req, long status, const char *body,
                           size_t body_len);
