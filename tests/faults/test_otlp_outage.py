@@ -1,7 +1,7 @@
 # The OTLP endpoint broken under load (issue 15): nothing listening, a listener that accepts and never
 # answers, and one that answers 503 to everything. The request path never waits for the export: the
 # load's p50 and p99 stay within the bounds below of a baseline run against an endpoint that answers 200, the
-# backend's RSS stays flat (the span queue is bounded), the spans it could not hand on are counted on
+# backend's RSS grows no more than the baseline's (the span queue is bounded), the spans it could not hand on are counted on
 # its /metrics (dropped: queue full; failed exports), and export resumes when the endpoint recovers.
 import time
 
@@ -26,6 +26,8 @@ EXPORT_ENV = {
 # figures. A request path that waited for the export would show the 1 s export timeout in both.
 P99_FACTOR, P99_SLACK_MS = 3.0, 50.0
 P50_FACTOR, P50_SLACK_MS = 1.5, 2.0
+# RSS growth from RSS_FROM_S on may exceed the baseline's by this much (ASan's quarantine grows both
+# by ~14 MiB; a release build's RSS stays within a few hundred KiB).
 RSS_GROWTH_KB = 4096
 DROPPED = 'otel_sdk_processor_span_processed_total'
 EXPORTED = 'otel_sdk_exporter_span_exported_total'
@@ -90,7 +92,7 @@ def check_fault(shop, load, name, endpoint_url):
     assert fault.summary["failures"] == 0, fault.summary
     assert fault.p50 <= base.p50 * P50_FACTOR + P50_SLACK_MS, (fault.p50, base.p50)
     assert fault.p99 <= base.p99 * P99_FACTOR + P99_SLACK_MS, (fault.p99, base.p99)
-    assert fault.rss_growth < RSS_GROWTH_KB, fault.rss_growth
+    assert fault.rss_growth < base.rss_growth + RSS_GROWTH_KB, (fault.rss_growth, base.rss_growth)
     return fault.figures
 
 

