@@ -18,12 +18,13 @@ import pytest
 
 from conftest import OtlpReceiver, run_program
 from pg import pg_cluster  # noqa: F401  (pytest fixture)
-from shop_stack import WWW_DIR, Backend, Frontend, request_json, workdir, write_config
+from shop_stack import WWW_DIR, Backend, Frontend, request_json, wait_for_spans, workdir, write_config
 
 CONFIG_EXIT_INVALID = 78
 HTTP_TIMEOUT_S = 15
 RELOAD_TIMEOUT_S = 15
 CERT_DAYS = 2
+SPAN_KIND_SERVER = 2
 
 
 # ---- throwaway certificates -----------------------------------------------------------------------
@@ -111,7 +112,7 @@ def der_of(pem_path):
 
 
 @pytest.fixture
-def tls_backend(build_dir, pg_cluster, pki):  # noqa: F811
+def tls_backend(build_dir, pg_cluster, pki, receiver):  # noqa: F811
     """A migrated backend serving HTTPS with a copy of the server certificate (the test may rotate it)."""
     started = []
 
@@ -121,7 +122,7 @@ def tls_backend(build_dir, pg_cluster, pki):  # noqa: F811
         shutil.copy(pki.server[0], cert)
         shutil.copy(pki.server[1], key)
         os.chmod(key, 0o600)
-        backend = Backend(build_dir, pg_cluster.create_database(), wd,
+        backend = Backend(build_dir, pg_cluster.create_database(), wd, receiver,
                           config=tls_server_config(cert, key, client_ca), **env)
         backend.url = f"https://127.0.0.1:{backend.port}"
         started.append((backend, wd))
@@ -157,14 +158,17 @@ def frontend_to(build_dir):
 
 # ---- the HTTPS listener ---------------------------------------------------------------------------
 
-def test_https_listener_serves_with_a_verifiable_certificate(tls_backend, pki):
+def test_https_listener_serves_with_a_verifiable_certificate(tls_backend, pki, receiver):
     backend = tls_backend()
     status, hdrs, body, conn = https_get(backend.port, "/api/products?limit=1", https_context(pki.ca.ca))
     conn.close()
     assert status == 200, body
-    assert "traceresponse" in hdrs
     assert json.loads(body)["items"], body
     assert served_certificate(backend.port, pki.ca.ca) == der_of(pki.server[0])
+    trace_id = hdrs["traceresponse"].split("-")[1]
+    spans = wait_for_spans(receiver, trace_id, lambda ss: any(s["kind"] == SPAN_KIND_SERVER for s in ss))
+    server = next(s for s in spans if s["kind"] == SPAN_KIND_SERVER)
+    assert server["attrs"]["url.scheme"] == "https", server
 
 
 def test_plain_http_on_the_https_listener_fails_cleanly(tls_backend, pki):
