@@ -35,9 +35,11 @@ struct http_request {
         char *body; /* owned, NUL-terminated */
         size_t body_len;
         size_t body_cap;
-        bool body_too_large;    /* more than max_body_bytes arrived: 413 */
-        size_t body_dropped;    /* bytes of an oversized body read and dropped (bounded drain) */
-        bool headers_too_large; /* request line + headers over max_header_bytes: 431 */
+        bool body_too_large;     /* more than max_body_bytes arrived: 413 */
+        size_t body_dropped;     /* bytes of an oversized body read and dropped (bounded drain) */
+        bool headers_too_large;  /* request line + headers over max_header_bytes: 431 */
+        unsigned framing_status; /* 400 or 501 from http_framing_check, else 0 */
+        const char *framing_why; /* its reason (static text) */
 
         otel_span *span;       /* the SERVER span (owned reference) */
         otel_baggage *baggage; /* extracted baggage (owned, may be NULL) */
@@ -82,6 +84,12 @@ struct http_server {
         bool quiesced;
 };
 
+/* The first access call's RFC 9112 checks (http-framing.c): 400 for a NUL in the request line, Host
+ * missing or repeated in HTTP/1.1, whitespace before a header's colon, Content-Length repeated or with
+ * Transfer-Encoding; 501 for a transfer coding other than chunked; else 0. method, url and version are
+ * what libmicrohttpd passed, raw_target what its URI log callback saw (may be NULL). */
+unsigned http_framing_check(struct MHD_Connection *conn, const char *method, const char *raw_target,
+                            const char *url, const char *version, const char **ret_why);
 /* Registers /healthz, /readyz, /metrics and /debug/tracez. */
 int http_builtin_register(http_server *s);
 /* Frees the reply and body state of a request (not the request). */
