@@ -5,7 +5,8 @@
 # duplicate Content-Length, unknown transfer codings, obs-fold, bad chunking). Each gets one answer:
 # a 4xx, or for input the API may accept (a search, a header it ignores) a normal answer; never a 5xx
 # but 501 for what is not implemented, never a second request read from the leftovers of a smuggled
-# one. The daemon stays up, and the shop's tables are byte for byte what they were (md5 of every table, ordered, before and after).
+# one. The daemon stays up, and the shop's tables are byte for byte what they were (md5 of every
+# table, ordered, before and after).
 import json
 import re
 
