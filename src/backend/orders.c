@@ -432,25 +432,36 @@ static int order_reserve(db_conn *c, order_request *req, const char *key, int64_
         return r;
 }
 
-/* The compensation of a failed payment: stock back, pending order deleted (its key free again). A
- * failure leaves the order pending with its stock taken; it is logged for the operator. */
-static void order_compensate(db_pool *pool, int64_t order_id)
+int shop_order_cancel(db_pool *pool, int64_t order_id, bool *ret_cancelled)
 {
-        order_step step = step_start("order.compensate");
+        _cleanup_result_ PGresult *res = NULL;
+        _cleanup_conn_ db_conn *c = NULL;
         char oid[24];
-        PGresult *res = NULL;
-        shop_error err;
-        db_conn *c;
         int r;
 
         snprintf(oid, sizeof(oid), "%" PRId64, order_id);
-        otel_span_set_int(step.span, "oteldemo.order.id", order_id);
         r = db_pool_acquire(pool, &c);
-        if (r >= 0) {
-                r = db_exec(c, &STMT_ORDER_CANCEL, (const char *const[]){oid}, &res);
-                db_pool_release(pool, c);
-                PQclear(res);
-        }
+        if (r < 0)
+                return r;
+        r = db_exec(c, &STMT_ORDER_CANCEL, (const char *const[]){oid}, &res);
+        if (r < 0)
+                return r;
+        *ret_cancelled = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        return 0;
+}
+
+/* The compensation of a failed payment: stock back, pending order deleted (its key free again). A
+ * failure leaves the order pending with its stock taken; it is logged for the operator, and the
+ * sweeper (order-sweeper.c) compensates it later. */
+static void order_compensate(db_pool *pool, int64_t order_id)
+{
+        order_step step = step_start("order.compensate");
+        bool cancelled;
+        shop_error err;
+        int r;
+
+        otel_span_set_int(step.span, "oteldemo.order.id", order_id);
+        r = shop_order_cancel(pool, order_id, &cancelled);
         if (r < 0) {
                 db_error(r, &err);
                 otel_log(OTEL_SEVERITY_ERROR,
@@ -516,7 +527,7 @@ static int created_order_json(int64_t order_id, const order_request *req, const 
  * concurrent duplicate of an order in flight comes here. */
 static int order_settled(db_pool *pool, const char *key, json_object **ret, shop_error *err)
 {
-        uint64_t deadline = db_now_ms() + PAYMENT_TIMEOUT_MS + ORDER_SETTLE_MARGIN_MS;
+        uint64_t deadline = db_now_ms() + payment_timeout_ms() + ORDER_SETTLE_MARGIN_MS;
         unsigned pause_ms = ORDER_SETTLE_POLL_MIN_MS;
 
         for (;;) {
