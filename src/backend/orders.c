@@ -606,7 +606,7 @@ static void order_finish(shop_order_op *op, int r, json_object *order, bool repl
         free(op);
 }
 
-/* Step 3 on the payment timer thread: confirm or compensate, then the outcome. */
+/* Step 3 on a payment timer thread: confirm or compensate, then the outcome. */
 static void order_paid(void *userdata, int pr, const shop_error *perr)
 {
         shop_order_op *op = userdata;

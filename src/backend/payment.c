@@ -23,6 +23,9 @@
 #define PAYMENT_PEER_SERVICE    "payment-provider"
 #define PAYMENT_SERVER_ADDRESS  "payments.oteldemo.internal"
 #define PAYMENT_SERVER_PORT     443
+/* Threads that deliver the provider's answers: each answer confirms or compensates its order (one
+ * database round trip), so one thread would serialise every order's last step. */
+#define PAYMENT_ANSWER_THREADS 4u
 /* What a refused TCP connect to a down host costs. */
 #define PAYMENT_UNREACHABLE_MS 3u
 
@@ -58,7 +61,7 @@ typedef struct payment_call {
         int r;                /* the answer: 0 or a negative errno */
         shop_error err;       /* filled when r < 0 */
         int64_t order_id;     /* for the failure's log line */
-        payment_done_fn done; /* called with the answer, on the timer thread */
+        payment_done_fn done; /* called with the answer, on a timer thread */
         void *userdata;
 } payment_call;
 
@@ -110,7 +113,7 @@ static int payment_queue_get(timer_queue **ret, payment_config *ret_config)
 
         pthread_mutex_lock(&payment_lock);
         if (!payment_queue)
-                r = timer_queue_new(&payment_queue);
+                r = timer_queue_new(PAYMENT_ANSWER_THREADS, &payment_queue);
         *ret = payment_queue;
         *ret_config = payment_settings;
         pthread_mutex_unlock(&payment_lock);

@@ -38,11 +38,11 @@ uint32_t payment_timeout_ms(void);
 typedef void (*payment_done_fn)(void *userdata, int r, const shop_error *err);
 
 /* Starts authorising amount_cents for order_id: a CLIENT span (peer.service=payment-provider, child of
- * the current span) now, and done() on the payment timer thread once the simulated provider answers.
+ * the current span) now, and done() on a payment timer thread once the simulated provider answers.
  * Returns 0 (done will be called exactly once), or a negative errno (-ENOMEM, -EAGAIN: too many calls in
  * flight) and done is never called. */
 int payment_authorize_start(int64_t order_id, int64_t amount_cents, const char *currency,
                             payment_done_fn done, void *userdata);
-/* Answers the calls still in flight (at their time) and stops the timer thread; later calls start it
+/* Answers the calls still in flight (at their time) and stops the timer threads; later calls start it
  * again. For an orderly shutdown, after the HTTP server has drained. */
 void payment_shutdown(void);

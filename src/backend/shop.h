@@ -106,7 +106,7 @@ int shop_order_create(db_pool *pool, json_object *body, const char *idempotency_
  * r 0 with order (a new reference for the caller) and replayed, or a negative errno with err.
  * Returns 0 when the order is finished already (done was called on this thread), or 1 when it waits for
  * the provider: the caller then passes *ret_op to shop_order_continue() once it is ready for done to be
- * called on another thread (the payment timer thread). */
+ * called on another thread (a payment timer thread). */
 typedef struct shop_order_op shop_order_op;
 typedef void (*shop_order_done_fn)(void *userdata, int r, json_object *order, bool replayed,
                                    const shop_error *err);
