@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # The shop's end-to-end benchmark (run through bench/run, which builds and installs first): a throwaway
 # PostgreSQL cluster (tests/integration/pg.py, non-durable settings), oteldemo-backend and
-# oteldemo-frontend from a release build, and a local OTLP/HTTP sink, all on loopback; wrk drives the
+# oteldemo-frontend from a release build, and a local OTLP/HTTP sink (bench/otlp-sink), all on loopback; wrk drives the
 # frontend. Prints one name=value line per figure, then a table (or one JSON object with --json).
 #
 # Scenarios, each measured RUNS times after a warm-up (min/median/max over the runs):
@@ -14,7 +14,6 @@
 # The daemons reach PostgreSQL over its Unix socket (as their default conninfo does on one host).
 import argparse
 import http.client
-import http.server
 import json
 import os
 import re
@@ -24,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -51,41 +49,28 @@ STATEMENT_COUNT_ORDERS = 20  # > default schedule delay: every queued span is ex
 
 
 class OtlpSink:
-    """A loopback OTLP/HTTP receiver that accepts every export with 200 and an empty (valid)
-    Export*ServiceResponse, counting requests and bytes; it decodes nothing so that it stays cheap."""
+    """bench/otlp-sink (C, libmicrohttpd) on a free loopback port: answers every export with 200 and an
+    empty (valid) Export*ServiceResponse and decodes nothing, so that it is as quick as a Collector and
+    the daemons' exporters, not the sink, decide whether spans are dropped. (A Python sink could not
+    keep up under load: its answers came late enough for the queues to overflow.)"""
 
-    def __init__(self):
-        sink = self
-        self.requests = 0
-        self.bytes = 0
-        self.lock = threading.Lock()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):  # noqa: N802 (http.server's naming)
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                with sink.lock:
-                    sink.requests += 1
-                    sink.bytes += length
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+    def __init__(self, build_dir):
+        self.proc = subprocess.Popen([str(build_dir / "bench" / "otlp-sink")], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("port="):
+            self.close()
+            raise RuntimeError(f"otlp-sink did not start: {line!r}")
+        self.endpoint = f"http://127.0.0.1:{line.split('=', 1)[1]}"
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
 
 
 # ---- /proc -------------------------------------------------------------------------------------------
@@ -160,7 +145,7 @@ class Stack:
     def __init__(self, build_dir, workdir):
         self.build_dir = build_dir
         self.workdir = workdir
-        self.sink = OtlpSink()
+        self.sink = OtlpSink(build_dir)
         self.pg = PgCluster()
         self.db = self.pg.create_database("bench")
         self.postmaster = int(Path(self.pg.data, "postmaster.pid").read_text().split()[0])
