@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SINK_THREADS 2 /* enough to keep up with two daemons' exporters on a 2-core machine */
+#define SINK_THREADS   2 /* enough to keep up with two daemons' exporters on a 2-core machine */
 #define SINK_STATS_MAX 96
 
 static atomic_ullong sink_requests; /* POSTs answered */
@@ -37,9 +37,9 @@ static enum MHD_Result sink_reply(struct MHD_Connection *conn, const char *body,
         return r;
 }
 
-static enum MHD_Result sink_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                                   const char *version, const char *upload_data, size_t *upload_size,
-                                   void **con_cls)
+static enum MHD_Result sink_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_size, void **con_cls)
 {
         static int begun; /* any non-NULL marker: the first call only announces the request */
         char stats[SINK_STATS_MAX];
@@ -78,9 +78,9 @@ int main(void)
         sigaddset(&set, SIGTERM);
         sigaddset(&set, SIGINT);
         pthread_sigmask(SIG_BLOCK, &set, NULL); /* before MHD's threads: only sigwait takes them */
-        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, sink_access, NULL,
-                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
-                             (unsigned)SINK_THREADS, MHD_OPTION_END);
+        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, sink_access,
+                             NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)SINK_THREADS, MHD_OPTION_END);
         if (!d) {
                 fprintf(stderr, "otlp-sink: cannot listen on 127.0.0.1\n");
                 return 1;

@@ -54,7 +54,8 @@ static int backend_config_payment(config_file *cfg, backend_config *c)
             (r = config_get_uint(cfg, "payment", "timeout_ms", PAYMENT_TIMEOUT_MS_DEFAULT, 1,
                                  PAYMENT_TIMEOUT_MAX_MS, &timeout)) < 0)
                 return r;
-        c->payment = (payment_config){.latency_min_ms = min, .latency_jitter_ms = jitter, .timeout_ms = timeout};
+        c->payment =
+                (payment_config){.latency_min_ms = min, .latency_jitter_ms = jitter, .timeout_ms = timeout};
         return 0;
 }
 
@@ -110,7 +111,8 @@ static int backend_config_read(config_file *cfg, void *userdata)
         if ((r = http_server_config_load(cfg, BACKEND_DEFAULT_LISTEN, &c->server)) < 0 ||
             (r = backend_config_database(cfg, c)) < 0 ||
             (r = telemetry_config_load(cfg, BACKEND_SERVICE_NAME, &c->telemetry)) < 0 ||
-            (r = backend_config_payment(cfg, c)) < 0 || (r = backend_config_faults(cfg, c)) < 0 || (r = backend_config_admin(cfg, c)) < 0)
+            (r = backend_config_payment(cfg, c)) < 0 || (r = backend_config_faults(cfg, c)) < 0 ||
+            (r = backend_config_admin(cfg, c)) < 0)
                 return r;
         return 0;
 }

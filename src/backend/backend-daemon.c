@@ -104,11 +104,13 @@ int backend_daemon_wait_ready(void *userdata)
                         "The database schema is older than this version needs: run oteldemo-backend "
                         "--migrate");
         /* Orders a crash left pending are compensated from now on; the first sweep runs at once. */
-        r = order_sweeper_start(d->app.pool,
-                                order_sweep_expiry_ms(d->config.payment.timeout_ms, d->config.acquire_timeout_ms),
-                                &d->sweeper);
+        r = order_sweeper_start(
+                d->app.pool,
+                order_sweep_expiry_ms(d->config.payment.timeout_ms, d->config.acquire_timeout_ms),
+                &d->sweeper);
         if (r < 0)
-                return otel_log_errno(OTEL_SEVERITY_ERROR, r, "Cannot start the sweeper of abandoned orders: %m");
+                return otel_log_errno(OTEL_SEVERITY_ERROR, r,
+                                      "Cannot start the sweeper of abandoned orders: %m");
         return 0;
 }
 

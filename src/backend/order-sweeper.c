@@ -101,7 +101,8 @@ int order_sweep(db_pool *pool, uint32_t expiry_ms, unsigned *ret_n)
                         (*ret_n)++;
                         shop_metrics_order_expired();
                         otel_log(OTEL_SEVERITY_WARN,
-                                 "Order %" PRId64 " was abandoned pending (no payment answer for over %" PRIu32
+                                 "Order %" PRId64
+                                 " was abandoned pending (no payment answer for over %" PRIu32
                                  " ms): compensated, stock given back",
                                  id, expiry_ms);
                 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A simulated payment provider, the backend's "external API": it costs a realistic 20-80 ms by default
- * ([payment] latency_min_ms, latency_jitter_ms; 0 for benchmarks of the shop itself), and the fault flags make it slow, decline a share of payments or be unreachable, so traces show a CLIENT span
- * to another service with the failures an operator would see from a real one. The latency is a timer
- * (timer-queue.c), not a sleep: no server thread waits for the provider.
+ * ([payment] latency_min_ms, latency_jitter_ms; 0 for benchmarks of the shop itself), and the fault flags
+ * make it slow, decline a share of payments or be unreachable, so traces show a CLIENT span to another
+ * service with the failures an operator would see from a real one. The latency is a timer (timer-queue.c),
+ * not a sleep: no server thread waits for the provider.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -20,9 +21,9 @@
 #include "shop.h"
 #include "timer-queue.h"
 
-#define PAYMENT_PEER_SERVICE    "payment-provider"
-#define PAYMENT_SERVER_ADDRESS  "payments.oteldemo.internal"
-#define PAYMENT_SERVER_PORT     443
+#define PAYMENT_PEER_SERVICE   "payment-provider"
+#define PAYMENT_SERVER_ADDRESS "payments.oteldemo.internal"
+#define PAYMENT_SERVER_PORT    443
 /* Threads that deliver the provider's answers: each answer confirms or compensates its order (one
  * database round trip), so one thread would serialise every order's last step. */
 #define PAYMENT_ANSWER_THREADS 4u

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The data side's metrics: the pool registers its own db.client.* instruments (db_pool_metrics_init);
- * this module adds oteldemo.orders.created, oteldemo.orders.expired and oteldemo.payment.failures. Instruments are created by
- * shop_telemetry_init; until then recording is a no-op.
+ * this module adds oteldemo.orders.created, oteldemo.orders.expired and oteldemo.payment.failures.
+ * Instruments are created by shop_telemetry_init; until then recording is a no-op.
  */
 #include "shop-metrics.h"
 

@@ -6,9 +6,9 @@
  * 1 event). protobuf-c packs reflectively and re-sizes every sub-message at each level it packs, so
  * the same batch took ~1,350 ns per span even with one scratch allocation per batch and the envelope
  * framed by hand. This writer encodes back to front, so that every length prefix is known when it is
- * written (pb-writer.h): one pass, no size pre-computation, no message tree. The protoc-c generated code stays the
- * reference: the unit tests decode our output with its unpack functions, the integration tests with
- * the OpenTelemetry JS decoder. Proto3 rules: fields at their default are left out, except set oneof
+ * written (pb-writer.h): one pass, no size pre-computation, no message tree. The protoc-c generated code
+ * stays the reference: the unit tests decode our output with its unpack functions, the integration tests
+ * with the OpenTelemetry JS decoder. Proto3 rules: fields at their default are left out, except set oneof
  * members (AnyValue), which are always written. Reentrant: all state is on the caller's stack. */
 #include <errno.h>
 #include <stdlib.h>

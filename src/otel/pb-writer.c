@@ -20,4 +20,3 @@ bool pbw_grow(pb_writer *w, size_t n)
         pbw_set_area(w, written);
         return true;
 }
-

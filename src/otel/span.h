@@ -16,7 +16,7 @@
  * next one) costs a malloc on the request thread and a free on the exporter's, which glibc serves
  * from its locked bins, not the thread cache: callgrind counted ~1,000 instructions per span for it,
  * more than the span's own start. */
-#define OTEL_SPAN_INLINE_ATTRS 16 /* attributes stored without a second allocation */
+#define OTEL_SPAN_INLINE_ATTRS 16   /* attributes stored without a second allocation */
 #define OTEL_SPAN_INLINE_ARENA 1024 /* bytes for names, strings, events, links in the span block */
 
 typedef struct otel_event {
