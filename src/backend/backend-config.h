@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oteldemo-backend's configuration (/etc/oteldemo/backend.conf): [server] (shared with the frontend,
- * see http-server.h), [database], [telemetry], [payment], [faults] and [admin]. Loaded whole at start and again
- * on SIGHUP (a reload applies only what can change at run time: faults, the log level and the sampler).
+ * see http-server.h), [database], [telemetry], [payment], [faults] and [admin]. Loaded whole at start and
+ * again on SIGHUP (a reload applies only what can change at run time: faults, the log level and the
+ * sampler).
  */
 #pragma once
 
