@@ -1,0 +1,272 @@
+# Slowloris and connection floods against each daemon of the real shop (backend over PostgreSQL, the
+# frontend in front): 2,000 connections trickling a request head one byte a second and 2,000 kept
+# alive idle after one request, from 20 loopback addresses (200 each, under the default per-client
+# limit, so that all of them hold a connection), while /healthz is probed from 127.0.0.1 and a normal
+# client asks for a product from 127.0.0.3. Asserted: every probe answers, ≥ 98 % of them within
+# 100 ms and none beyond 1 s (the margin a loaded machine needs); the normal client ≥ 99 % successful;
+# every slow connection is cut with a 408 at the head deadline and every idle one closed at the idle
+# timeout; service normal within 1 s after the flood; the daemon's fd count and RSS back to baseline.
+# One selectors loop drives the 4,000 sockets; the probe and the normal client are threads.
+import errno
+import http.client
+import os
+import resource
+import selectors
+import shutil
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.append(str(Path(__file__).resolve().parent.parent / "integration"))
+from pg import pg_cluster  # noqa: E402,F401  (pytest fixture)
+from shop_stack import REPO, Backend, Frontend, workdir  # noqa: E402
+
+SLOW = 2000
+IDLE = 2000
+SOURCES = [f"127.0.1.{i}" for i in range(1, 21)]
+PROBE_FROM = "127.0.0.1"
+CLIENT_FROM = "127.0.0.3"
+AFTER_FROM = "127.0.0.4"
+HEAD_TIMEOUT_S = 4  # request_head_timeout_s (shorter than the default 10, for a short test)
+IDLE_TIMEOUT_S = 6  # connection_timeout_s
+DEADLINE_MARGIN_S = 2.5  # the sweep runs every 100 ms; the rest is for a loaded machine
+PROBE_INTERVAL_S = 0.1
+PROBE_FAST_S = 0.1
+PROBE_FAST_SHARE = 0.98
+PROBE_MAX_S = 1.0
+CLIENT_INTERVAL_S = 0.05  # 20 requests/s
+CLIENT_SUCCESS_MIN = 0.99
+RECOVERY_S = 1.0
+FLOOD_TIMEOUT_S = 40
+OPEN_BATCH = 100  # connections opened per turn of the attack loop
+FD_SLACK = 4  # descriptors the daemon may open meanwhile (a database connection, an export)
+RSS_SLACK_KB = 4096
+SLOW_HEAD = b"GET /api/products HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 64
+
+
+@pytest.fixture(scope="session")
+def build_dir():
+    path = Path(os.environ.get("OTELDEMO_BUILD_DIR", REPO / "build-release"))
+    assert (path / "src/backend/oteldemo-backend").is_file(), f"{path} has no oteldemo-backend (OTELDEMO_BUILD_DIR)"
+    return path
+
+
+@pytest.fixture(scope="module", autouse=True)
+def many_descriptors():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = SLOW + IDLE + 512
+    assert hard >= need, f"RLIMIT_NOFILE hard limit {hard} < {need}"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+LIMITS = {"request_head_timeout_s": HEAD_TIMEOUT_S, "connection_timeout_s": IDLE_TIMEOUT_S}
+
+
+@pytest.fixture(scope="module")
+def shop(build_dir, pg_cluster):  # noqa: F811
+    wd = workdir()
+    backend = Backend(build_dir, pg_cluster.create_database(), wd, config={"server": LIMITS})
+    frontend = None
+    try:
+        backend.migrate()
+        backend.start()
+        frontend = Frontend(build_dir, backend.url, wd)
+        text = frontend.config.read_text()
+        frontend.config.write_text(text.replace("[server]\n", "[server]\n" + "".join(
+            f"{k} = {v}\n" for k, v in LIMITS.items()), 1))
+        frontend.start()
+        yield {"backend": backend, "frontend": frontend}
+    finally:
+        if frontend:
+            frontend.close()
+        backend.close()
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+def get(port, path, source, timeout=5):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+    finally:
+        conn.close()
+
+
+def proc_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def proc_rss_kb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+class Repeater(threading.Thread):
+    """Calls fn every interval until stopped, recording (start time, seconds taken, result)."""
+
+    def __init__(self, fn, interval):
+        super().__init__(daemon=True)
+        self.fn, self.interval = fn, interval
+        self.results = []
+        self.stopping = threading.Event()
+
+    def run(self):
+        while not self.stopping.is_set():
+            t0 = time.monotonic()
+            try:
+                result = self.fn()
+            except OSError as e:
+                result = repr(e)
+            self.results.append((t0, time.monotonic() - t0, result))
+            self.stopping.wait(max(0.0, self.interval - (time.monotonic() - t0)))
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+        return self.results
+
+
+class Attacker:
+    """One attacking socket: 'slow' trickles SLOW_HEAD a byte a second, 'idle' asks once and waits."""
+
+    def __init__(self, kind, source, port):
+        self.kind = kind
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setblocking(False)
+        self.sock.bind((source, 0))
+        err = self.sock.connect_ex(("127.0.0.1", port))
+        assert err in (0, errno.EINPROGRESS), os.strerror(err)
+        self.connected_at = None  # monotonic time the connection was up
+        self.idle_since = None  # idle: when its reply had arrived
+        self.closed_at = None  # when the server closed it
+        self.sent = 0
+        self.next_send = 0.0
+        self.data = b""
+
+
+def flood(sel, port, attackers, until):
+    """Opens SLOW + IDLE connections, OPEN_BATCH per turn of the loop (so that every socket's times are
+    taken as they happen), and runs the attack until the server has closed all or until passes."""
+    open_count = 0
+    while (open_count or len(attackers) < SLOW + IDLE) and time.monotonic() < until:
+        for _ in range(min(OPEN_BATCH, SLOW + IDLE - len(attackers))):
+            i = len(attackers)
+            a = Attacker("slow" if i % 2 == 0 else "idle", SOURCES[i % len(SOURCES)], port)
+            sel.register(a.sock, selectors.EVENT_WRITE, a)
+            attackers.append(a)
+            open_count += 1
+        ready = sel.select(timeout=0.05)
+        now = time.monotonic()
+        for key, events in ready:
+            a = key.data
+            if events & selectors.EVENT_WRITE and a.connected_at is None:
+                a.connected_at = now
+                if a.kind == "idle":
+                    a.sock.send(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                sel.modify(a.sock, selectors.EVENT_READ, a)
+                continue
+            try:
+                chunk = a.sock.recv(65536)
+            except ConnectionResetError:
+                chunk = b""
+            if chunk:
+                a.data += chunk
+                if a.kind == "idle" and a.idle_since is None and b'{"status":"ok"}' in a.data:
+                    a.idle_since = now
+                continue
+            a.closed_at = now
+            sel.unregister(a.sock)
+            a.sock.close()
+            open_count -= 1
+        for a in attackers:
+            if a.kind == "slow" and a.connected_at and a.closed_at is None and now >= a.next_send \
+                    and a.sent < len(SLOW_HEAD):
+                try:
+                    a.sent += a.sock.send(SLOW_HEAD[a.sent:a.sent + 1])
+                except (BrokenPipeError, ConnectionResetError, BlockingIOError):
+                    pass
+                a.next_send = now + 1.0
+
+
+@pytest.mark.parametrize("daemon", ["backend", "frontend"])
+def test_slowloris_and_idle_flood_leave_health_and_service_intact(shop, daemon):
+    target = shop[daemon]
+    port, pid = target.port, target.daemon.proc.pid
+    for _ in range(50):  # warm: pools, database connections, allocator
+        assert get(port, "/api/products/1", CLIENT_FROM) == 200
+    time.sleep(0.5)
+    fds0, rss0 = proc_fds(pid), proc_rss_kb(pid)
+
+    probe = Repeater(lambda: get(port, "/healthz", PROBE_FROM, timeout=PROBE_MAX_S * 5), PROBE_INTERVAL_S)
+    client = Repeater(lambda: get(port, "/api/products/1", CLIENT_FROM), CLIENT_INTERVAL_S)
+    sel = selectors.DefaultSelector()
+    attackers = []
+    probe.start()
+    client.start()
+    try:
+        flood(sel, port, attackers, time.monotonic() + FLOOD_TIMEOUT_S)
+        flood_end = time.monotonic()
+        # Normal service right after: the first request from a new client and nine more.
+        after = []
+        while len(after) < 10 and time.monotonic() - flood_end < 5:
+            try:
+                after.append((get(port, "/api/products/1", AFTER_FROM), time.monotonic() - flood_end))
+            except OSError:
+                pass
+        time.sleep(0.5)
+    finally:
+        probes = probe.stop()
+        served = client.stop()
+        for a in attackers:
+            if a.closed_at is None:
+                a.sock.close()
+        sel.close()
+
+    slow = [a for a in attackers if a.kind == "slow"]
+    idle = [a for a in attackers if a.kind == "idle"]
+    not_closed = [a for a in attackers if a.closed_at is None]
+    assert not not_closed, f"{len(not_closed)} attacking connections still open after {FLOOD_TIMEOUT_S}s"
+
+    cut = sorted(a.closed_at - a.connected_at for a in slow)
+    assert all(a.data.startswith(b"HTTP/1.1 408 ") for a in slow), \
+        [a.data[:60] for a in slow if not a.data.startswith(b"HTTP/1.1 408 ")][:3]
+    assert HEAD_TIMEOUT_S - 0.2 <= cut[0] and cut[-1] <= HEAD_TIMEOUT_S + DEADLINE_MARGIN_S, (cut[0], cut[-1])
+    assert all(a.idle_since for a in idle), "an idle connection got no reply to its first request"
+    closed = sorted(a.closed_at - a.idle_since for a in idle)
+    assert IDLE_TIMEOUT_S - 0.2 <= closed[0] and closed[-1] <= IDLE_TIMEOUT_S + DEADLINE_MARGIN_S, \
+        (closed[0], closed[-1])
+
+    times = sorted(took for _, took, result in probes if result == 200)
+    failed = [r for r in probes if r[2] != 200]
+    assert not failed, failed[:5]
+    fast = sum(1 for t in times if t < PROBE_FAST_S) / len(times)
+    assert fast >= PROBE_FAST_SHARE and times[-1] < PROBE_MAX_S, \
+        f"{len(times)} probes: {fast:.1%} under {PROBE_FAST_S}s, slowest {times[-1]:.3f}s"
+
+    ok = sum(1 for _, _, result in served if result == 200)
+    assert ok / len(served) >= CLIENT_SUCCESS_MIN, \
+        f"{ok}/{len(served)} normal requests succeeded: {[r for r in served if r[2] != 200][:5]}"
+
+    assert len(after) == 10 and all(status == 200 for status, _ in after), after
+    assert after[-1][1] < RECOVERY_S, after
+
+    deadline = time.monotonic() + 5
+    while proc_fds(pid) > fds0 + FD_SLACK and time.monotonic() < deadline:
+        time.sleep(0.1)
+    fds1, rss1 = proc_fds(pid), proc_rss_kb(pid)
+    print(f"{daemon}: probes {len(times)} max {times[-1] * 1000:.1f} ms p50 {times[len(times) // 2] * 1000:.1f} ms, "
+          f"normal {ok}/{len(served)}, head cuts {cut[0]:.2f}-{cut[-1]:.2f} s, idle closes "
+          f"{closed[0]:.2f}-{closed[-1]:.2f} s, recovery {after[-1][1] * 1000:.0f} ms, "
+          f"fds {fds0}->{fds1}, RSS {rss0}->{rss1} kB")
+    assert fds1 <= fds0 + FD_SLACK, (fds0, fds1)
+    assert rss1 <= rss0 + RSS_SLACK_KB, (rss0, rss1)
