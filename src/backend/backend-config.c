@@ -90,7 +90,8 @@ static int backend_config_read(config_file *cfg, void *userdata)
         backend_config *c = userdata;
         int r;
 
-        if ((r = http_server_config_load(cfg, BACKEND_DEFAULT_LISTEN, BACKEND_THREADS_PER_CPU, &c->server)) < 0 ||
+        if ((r = http_server_config_load(cfg, BACKEND_DEFAULT_LISTEN, BACKEND_THREADS_PER_CPU, &c->server)) <
+                    0 ||
             (r = backend_config_database(cfg, c)) < 0 ||
             (r = telemetry_config_load(cfg, BACKEND_SERVICE_NAME, &c->telemetry)) < 0 ||
             (r = backend_config_faults(cfg, c)) < 0 || (r = backend_config_admin(cfg, c)) < 0)

@@ -11,9 +11,11 @@
 #include "shop.h"
 #include "telemetry.h"
 
-#define BACKEND_DEFAULT_CONFIG     "/etc/oteldemo/backend.conf"
-#define BACKEND_DEFAULT_LISTEN     "127.0.0.1:8081"
-#define BACKEND_THREADS_PER_CPU 4u /* server threads per CPU: a request holds its thread while it waits for PostgreSQL (libpq is blocking) */
+#define BACKEND_DEFAULT_CONFIG "/etc/oteldemo/backend.conf"
+#define BACKEND_DEFAULT_LISTEN "127.0.0.1:8081"
+#define BACKEND_THREADS_PER_CPU                                                                             \
+        4u /* server threads per CPU: a request holds its thread while it waits for PostgreSQL (libpq is    \
+              blocking) */
 #define BACKEND_DEFAULT_CONNINFO   "dbname=oteldemo"
 #define BACKEND_DEFAULT_MIGRATIONS "/usr/share/oteldemo/db"
 #define BACKEND_SERVICE_NAME       "oteldemo-backend"

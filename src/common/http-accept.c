@@ -35,8 +35,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define HTTP_SWEEP_INTERVAL_MS 100u  /* granularity of the deadlines */
-#define HTTP_ACCEPT_BATCH      64u   /* accepts per wake-up before the sweep gets its turn */
+#define HTTP_SWEEP_INTERVAL_MS 100u /* granularity of the deadlines */
+#define HTTP_ACCEPT_BATCH      64u  /* accepts per wake-up before the sweep gets its turn */
 #define HTTP_EPOLL_EVENTS      64
 #define HTTP_LINGER_MS         1000u /* a refused connection's reply gets this long to be read */
 #define HTTP_REFUSAL_MAX       768u  /* bytes of a reply written by the acceptor */
@@ -44,9 +44,9 @@
 /* A health reserve slot serves one probe: its head must come quickly, or the slot goes back. */
 #define HTTP_RESERVE_HEAD_MS 1000u
 /* Descriptors besides the connections: logs, the database pool, libcurl, OTLP export. */
-#define HTTP_FD_MARGIN  256u
+#define HTTP_FD_MARGIN   256u
 #define HTTP_FD_CONN_MAX (1u << 20) /* entries of the fd → slot table at most */
-#define NSEC_PER_MSEC   UINT64_C(1000000)
+#define NSEC_PER_MSEC    UINT64_C(1000000)
 
 /* epoll tags (data.u64): the listening socket, the wake eventfd, or a lingering socket's index. */
 #define HTTP_TAG_LISTEN UINT64_MAX
@@ -67,7 +67,8 @@ bool http_conn_move(http_conn *c, http_conn_phase from, http_conn_phase to)
 
 http_conn *http_conn_of(struct MHD_Connection *conn)
 {
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
         return ci ? ci->socket_context : NULL;
 }
@@ -142,8 +143,9 @@ static void http_client_release(http_acceptor *a, const uint8_t key[16])
 static void http_write_refusal(http_server *s, int fd, unsigned status, const char *reason_text,
                                const char *client, const char *key)
 {
-        const char *phrase = status == 408 ? "Request Timeout" : status == 429 ? "Too Many Requests"
-                                                                               : "Service Unavailable";
+        const char *phrase = status == 408   ? "Request Timeout"
+                             : status == 429 ? "Too Many Requests"
+                                             : "Service Unavailable";
         char body[256], reply[HTTP_REFUSAL_MAX], trace_id[OTEL_TRACE_ID_HEX + 1];
         char traceresponse[OTEL_TRACEPARENT_LEN + 1];
         otel_attr attrs[4] = {
@@ -152,9 +154,9 @@ static void http_write_refusal(http_server *s, int fd, unsigned status, const ch
                 OTEL_ATTR_STR("client.address", client),
                 OTEL_ATTR_STR("url.scheme", "http"),
         };
-        otel_span *span = otel_span_start(
-                s->tracer, "HTTP", OTEL_SPAN_KIND_SERVER,
-                &(otel_span_start_opts){.root = true, .attrs = attrs, .n_attrs = 4});
+        otel_span *span =
+                otel_span_start(s->tracer, "HTTP", OTEL_SPAN_KIND_SERVER,
+                                &(otel_span_start_opts){.root = true, .attrs = attrs, .n_attrs = 4});
         const otel_span_context *sc = otel_span_get_context(span);
         otel_context_token token = otel_context_attach(span, NULL);
         int len;
@@ -397,7 +399,8 @@ static void http_accept_some(http_server *s)
                         otel_instrument_add(s->metrics.worker_conns, 1, &attr, 1);
                 }
                 /* On failure libmicrohttpd has closed the socket and never saw the slot. */
-                if (MHD_add_connection(s->workers[c->worker].mhd, fd, (struct sockaddr *)&ss, len) != MHD_YES &&
+                if (MHD_add_connection(s->workers[c->worker].mhd, fd, (struct sockaddr *)&ss, len) !=
+                            MHD_YES &&
                     http_conn_move(c, HTTP_CONN_ADDED, HTTP_CONN_FREE))
                         http_slot_release(s, c);
         }
@@ -413,7 +416,8 @@ void http_accept_notify(void *cls, struct MHD_Connection *conn, void **socket_co
         http_conn *c;
 
         if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-                const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+                const union MHD_ConnectionInfo *ci =
+                        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
                 int fd = ci ? ci->connect_fd : -1;
 
                 if (fd < 0 || (size_t)fd >= a->fd_conn_size || !a->fd_conn[fd])
@@ -511,7 +515,8 @@ static void *http_acceptor_main(void *arg)
 
         while (!atomic_load(&a->stop)) {
                 uint64_t now = otel_mono_ns();
-                int timeout = a->next_sweep_ns > now ? (int)((a->next_sweep_ns - now) / NSEC_PER_MSEC) + 1 : 0;
+                int timeout =
+                        a->next_sweep_ns > now ? (int)((a->next_sweep_ns - now) / NSEC_PER_MSEC) + 1 : 0;
                 int n = epoll_wait(a->epoll_fd, evs, HTTP_EPOLL_EVENTS, timeout);
 
                 for (int i = 0; i < n; i++) {

@@ -11,7 +11,7 @@
 #include "http-server.h"
 
 #define HTTP_METHOD_MAX         16u
-#define HTTP_CLIENT_ADDRESS_MAX 46u /* INET6_ADDRSTRLEN */
+#define HTTP_CLIENT_ADDRESS_MAX 46u  /* INET6_ADDRSTRLEN */
 #define HTTP_LINGER_MAX         256u /* refused connections lingering at once; more are closed at once */
 
 typedef struct http_reply_header_entry {
@@ -85,12 +85,12 @@ typedef enum http_conn_phase {
 
 /* One accepted connection's slot (zeroed memory is a free slot). */
 typedef struct http_conn {
-        _Atomic int phase;          /* http_conn_phase */
-        _Atomic uint64_t since_ns;  /* CLOCK_MONOTONIC when the phase began (stored before the swap) */
-        int fd;                     /* the socket, while not FREE */
-        unsigned worker;            /* index into workers; n_workers = the health reserve */
-        uint8_t client[16];         /* client address (IPv4 as ::ffff:a.b.c.d) */
-        uint32_t next_free;         /* free list link (index + 1, 0 = end) */
+        _Atomic int phase;         /* http_conn_phase */
+        _Atomic uint64_t since_ns; /* CLOCK_MONOTONIC when the phase began (stored before the swap) */
+        int fd;                    /* the socket, while not FREE */
+        unsigned worker;           /* index into workers; n_workers = the health reserve */
+        uint8_t client[16];        /* client address (IPv4 as ::ffff:a.b.c.d) */
+        uint32_t next_free;        /* free list link (index + 1, 0 = end) */
 } http_conn;
 
 /* One libmicrohttpd daemon with its own epoll thread; connections come from the acceptor. */
@@ -116,15 +116,15 @@ typedef struct http_linger {
 /* The acceptor thread's state (http-accept.c). */
 typedef struct http_acceptor {
         pthread_t thread;
-        bool running;               /* thread started */
-        atomic_bool stop;           /* asked to end */
-        int epoll_fd;               /* listen socket, wake eventfd, lingering sockets */
-        int wake_fd;                /* eventfd: stop */
-        int spare_fd;               /* /dev/null, given up to accept-and-refuse at EMFILE */
-        bool listening;             /* listen_fd is in the epoll set (false once drained) */
-        unsigned max_connections;   /* the effective limit (config, lowered to RLIMIT_NOFILE) */
-        pthread_mutex_t lock;       /* the counts, the client table and the free list below */
-        http_conn *conns;           /* max_connections + health_connections slots */
+        bool running;             /* thread started */
+        atomic_bool stop;         /* asked to end */
+        int epoll_fd;             /* listen socket, wake eventfd, lingering sockets */
+        int wake_fd;              /* eventfd: stop */
+        int spare_fd;             /* /dev/null, given up to accept-and-refuse at EMFILE */
+        bool listening;           /* listen_fd is in the epoll set (false once drained) */
+        unsigned max_connections; /* the effective limit (config, lowered to RLIMIT_NOFILE) */
+        pthread_mutex_t lock;     /* the counts, the client table and the free list below */
+        http_conn *conns;         /* max_connections + health_connections slots */
         unsigned n_conns;
         uint32_t free_head;         /* index + 1 of the first free slot, 0 = none */
         unsigned live_main;         /* connections on the workers */
@@ -134,7 +134,7 @@ typedef struct http_acceptor {
         http_client_entry *clients; /* open addressing, linear probing */
         size_t clients_mask;        /* size - 1 (a power of two) */
         http_linger lingers[HTTP_LINGER_MAX];
-        unsigned next_worker;       /* round-robin start of the least-loaded search */
+        unsigned next_worker; /* round-robin start of the least-loaded search */
         uint64_t next_sweep_ns;
 } http_acceptor;
 

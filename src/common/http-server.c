@@ -22,22 +22,22 @@
 
 #include "otel-http.h"
 
-#define HTTP_LISTEN_BACKLOG    512
-#define HTTP_DRAIN_POLL_NS     (10 * 1000 * 1000L)
+#define HTTP_LISTEN_BACKLOG 512
+#define HTTP_DRAIN_POLL_NS  (10 * 1000 * 1000L)
 /* Limits and their defaults: a connection costs an fd, ~1 KiB of kernel and a libmicrohttpd pool
  * touched only as far as the request needs, so thousands are cheap; what must not be cheap is holding
  * one without sending a request (the head and body deadlines) or taking all of them from one address. */
-#define HTTP_DEFAULT_MAX_CONNS       8192u
-#define HTTP_DEFAULT_PER_CLIENT      256u
-#define HTTP_DEFAULT_HEALTH_CONNS    32u
-#define HTTP_DEFAULT_HEAD_TIMEOUT_S  10u
-#define HTTP_DEFAULT_BODY_TIMEOUT_S  30u
-#define HTTP_DEFAULT_TIMEOUT_S       30u
-#define HTTP_DEFAULT_BODY      (1024u * 1024u)
-#define HTTP_DEFAULT_HEADERS   (32u * 1024u)
-#define HTTP_DEFAULT_DRAIN_MS  10000u
-#define HTTP_DRAIN_MAX_MS      600000u
-#define HTTP_BODY_INITIAL      4096u
+#define HTTP_DEFAULT_MAX_CONNS      8192u
+#define HTTP_DEFAULT_PER_CLIENT     256u
+#define HTTP_DEFAULT_HEALTH_CONNS   32u
+#define HTTP_DEFAULT_HEAD_TIMEOUT_S 10u
+#define HTTP_DEFAULT_BODY_TIMEOUT_S 30u
+#define HTTP_DEFAULT_TIMEOUT_S      30u
+#define HTTP_DEFAULT_BODY           (1024u * 1024u)
+#define HTTP_DEFAULT_HEADERS        (32u * 1024u)
+#define HTTP_DEFAULT_DRAIN_MS       10000u
+#define HTTP_DRAIN_MAX_MS           600000u
+#define HTTP_BODY_INITIAL           4096u
 /* A refused request (413, 431) whose body is on its way is read and dropped up to this many bytes
  * before the reply, as production servers linger: closing on a client that is still sending makes
  * its next write fail (EPIPE, RST) and it never reads the answer. Past this, the reply goes at once
@@ -477,8 +477,8 @@ static http_request *http_request_begin(http_server *s, http_request *req, struc
         else
                 req->route_result = http_router_lookup(s->router, req->method, url, &req->match, req->allow);
         if (req->reserve && req->route_result != -EILSEQ &&
-            !(req->route_result == 0 && (strcmp(req->match.pattern, "/healthz") == 0 ||
-                                         strcmp(req->match.pattern, "/readyz") == 0)))
+            !(req->route_result == 0 &&
+              (strcmp(req->match.pattern, "/healthz") == 0 || strcmp(req->match.pattern, "/readyz") == 0)))
                 req->route_result = -EBUSY;
         atomic_fetch_add(&s->in_flight, 1);
         http_span_start(req);

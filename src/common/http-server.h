@@ -38,14 +38,15 @@ typedef int (*http_ready_fn)(void *userdata, char *ret_reason, size_t reason_siz
 
 /* The [server] section both daemons share. */
 typedef struct http_server_config {
-        char listen[HTTP_LISTEN_MAX];  /* "host:port", "[v6addr]:port" (ignored under socket activation) */
-        unsigned threads;              /* request workers (one libmicrohttpd daemon and thread each) */
-        unsigned max_connections;      /* concurrent connections; more go to the health reserve, then 503 */
+        char listen[HTTP_LISTEN_MAX]; /* "host:port", "[v6addr]:port" (ignored under socket activation) */
+        unsigned threads;             /* request workers (one libmicrohttpd daemon and thread each) */
+        unsigned max_connections;     /* concurrent connections; more go to the health reserve, then 503 */
         unsigned max_connections_per_client; /* concurrent connections of one client address; more → 429 */
-        unsigned health_connections;   /* reserved beyond max_connections for /healthz and /readyz */
-        unsigned request_head_timeout_s; /* the whole request head must arrive within this → 408 */
+        unsigned health_connections;         /* reserved beyond max_connections for /healthz and /readyz */
+        unsigned request_head_timeout_s;     /* the whole request head must arrive within this → 408 */
         unsigned request_body_timeout_s; /* the whole body must arrive within this after the head → 408 */
-        unsigned connection_timeout_s; /* idle keep-alive connections (and stalled replies) close after this */
+        unsigned connection_timeout_s; /* idle keep-alive connections (and stalled replies) close after this
+                                        */
         size_t max_body_bytes;         /* larger request bodies → 413 */
         size_t max_header_bytes;       /* largest request line + headers → 431 */
         unsigned drain_timeout_ms;     /* how long SIGTERM waits for in-flight requests */

@@ -66,7 +66,8 @@ static int frontend_config_read(config_file *cfg, void *userdata)
         frontend_config *c = userdata;
         int r;
 
-        if ((r = http_server_config_load(cfg, FRONTEND_DEFAULT_LISTEN, FRONTEND_THREADS_PER_CPU, &c->server)) < 0 ||
+        if ((r = http_server_config_load(cfg, FRONTEND_DEFAULT_LISTEN, FRONTEND_THREADS_PER_CPU,
+                                         &c->server)) < 0 ||
             (r = frontend_config_ui(cfg, c)) < 0 || (r = proxy_config_load(cfg, &c->backend)) < 0 ||
             (r = telemetry_config_load(cfg, FRONTEND_SERVICE_NAME, &c->telemetry)) < 0)
                 return r;
