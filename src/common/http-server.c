@@ -27,6 +27,7 @@
 /* Limits and their defaults: a connection costs an fd, ~1 KiB of kernel and a libmicrohttpd pool
  * touched only as far as the request needs, so thousands are cheap; what must not be cheap is holding
  * one without sending a request (the head and body deadlines) or taking all of them from one address. */
+#define HTTP_DEFAULT_THREADS        4u
 #define HTTP_DEFAULT_MAX_CONNS      8192u
 #define HTTP_DEFAULT_PER_CLIENT     256u
 #define HTTP_DEFAULT_HEALTH_CONNS   32u
@@ -92,8 +93,7 @@ unsigned http_server_default_threads(unsigned threads_per_cpu)
         return n < 1 ? 1 : n > HTTP_THREADS_MAX ? HTTP_THREADS_MAX : (unsigned)n;
 }
 
-int http_server_config_load(config_file *cfg, const char *default_listen, unsigned threads_per_cpu,
-                            http_server_config *ret)
+int http_server_config_load(config_file *cfg, const char *default_listen, http_server_config *ret)
 {
         http_server_config c = {0};
         const char *listen;
@@ -110,8 +110,8 @@ int http_server_config_load(config_file *cfg, const char *default_listen, unsign
                                      listen);
         memcpy(c.listen, listen, strlen(listen) + 1);
 
-        if ((r = config_get_uint(cfg, "server", "threads", http_server_default_threads(threads_per_cpu), 1,
-                                 HTTP_THREADS_MAX, &c.threads)) < 0 ||
+        if ((r = config_get_uint(cfg, "server", "threads", HTTP_DEFAULT_THREADS, 1, HTTP_THREADS_MAX,
+                                 &c.threads)) < 0 ||
             (r = config_get_uint(cfg, "server", "max_connections", HTTP_DEFAULT_MAX_CONNS, 1,
                                  HTTP_CONNECTIONS_MAX, &c.max_connections)) < 0 ||
             (r = config_get_uint(cfg, "server", "max_connections_per_client", HTTP_DEFAULT_PER_CLIENT, 1,

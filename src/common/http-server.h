@@ -55,10 +55,9 @@ typedef struct http_server_config {
 
 /* Reads [server] listen, threads, max_connections, max_connections_per_client, health_connections,
  * request_head_timeout_s, request_body_timeout_s, connection_timeout_s, max_body_bytes,
- * max_header_bytes, drain_timeout_ms, access_log; the listen address is checked for syntax. threads
- * defaults to threads_per_cpu × the CPUs online. -EINVAL with config_error(cfg) set. */
-int http_server_config_load(config_file *cfg, const char *default_listen, unsigned threads_per_cpu,
-                            http_server_config *ret) OTEL_WUR;
+ * max_header_bytes, drain_timeout_ms, access_log; the listen address is checked for syntax. A daemon
+ * with its own threads default reads that key again after this. -EINVAL with config_error(cfg) set. */
+int http_server_config_load(config_file *cfg, const char *default_listen, http_server_config *ret) OTEL_WUR;
 /* threads_per_cpu × sysconf(_SC_NPROCESSORS_ONLN), within 1..HTTP_THREADS_MAX. */
 unsigned http_server_default_threads(unsigned threads_per_cpu);
 

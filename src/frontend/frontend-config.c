@@ -15,8 +15,11 @@ const char frontend_config_help[] =
         "Configuration (INI; defaults in brackets):\n"
         "  [server]    listen [" FRONTEND_DEFAULT_LISTEN "], www_dir [" FRONTEND_DEFAULT_WWW
         "], threads [4],\n"
-        "              max_connections [1024], connection_timeout_s [60], max_body_bytes [1048576],\n"
-        "              max_header_bytes [32768], drain_timeout_ms [10000], access_log [true]\n"
+        "              max_connections [8192], max_connections_per_client [256], health_connections [32],\n"
+        "              request_head_timeout_s [10], request_body_timeout_s [30], connection_timeout_s "
+        "[30],\n"
+        "              max_body_bytes [1048576], max_header_bytes [32768], drain_timeout_ms [10000],\n"
+        "              access_log [true]\n"
         "  [backend]   url [http://127.0.0.1:8081], timeout_ms [10000], connect_timeout_ms [1000]\n"
         "  [ui]        jaeger_url (e.g. http://localhost:16686: the footer links each trace there)\n"
         "  [telemetry] service_name [" FRONTEND_SERVICE_NAME "]" TELEMETRY_CONFIG_HELP_KEYS
@@ -66,8 +69,7 @@ static int frontend_config_read(config_file *cfg, void *userdata)
         frontend_config *c = userdata;
         int r;
 
-        if ((r = http_server_config_load(cfg, FRONTEND_DEFAULT_LISTEN, FRONTEND_THREADS_PER_CPU,
-                                         &c->server)) < 0 ||
+        if ((r = http_server_config_load(cfg, FRONTEND_DEFAULT_LISTEN, &c->server)) < 0 ||
             (r = frontend_config_ui(cfg, c)) < 0 || (r = proxy_config_load(cfg, &c->backend)) < 0 ||
             (r = telemetry_config_load(cfg, FRONTEND_SERVICE_NAME, &c->telemetry)) < 0)
                 return r;

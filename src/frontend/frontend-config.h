@@ -13,10 +13,8 @@
 
 #define FRONTEND_DEFAULT_CONFIG "/etc/oteldemo/frontend.conf"
 #define FRONTEND_DEFAULT_LISTEN "127.0.0.1:8080"
-#define FRONTEND_THREADS_PER_CPU                                                                            \
-        1u /* server threads per CPU: requests do not wait on a thread (the proxy is asynchronous) */
-#define FRONTEND_DEFAULT_WWW  "/usr/share/oteldemo/www"
-#define FRONTEND_SERVICE_NAME "oteldemo-frontend"
+#define FRONTEND_DEFAULT_WWW    "/usr/share/oteldemo/www"
+#define FRONTEND_SERVICE_NAME   "oteldemo-frontend"
 
 typedef struct frontend_config {
         http_server_config server;

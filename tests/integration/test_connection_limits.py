@@ -6,7 +6,6 @@
 # addresses (all of 127/8 is loopback), so that the per-address limit is testable.
 import contextlib
 import json
-import os
 import re
 import shutil
 import socket
@@ -273,12 +272,6 @@ def test_connections_are_spread_evenly_over_the_workers(build_dir):
         assert sorted(counts) == ["0", "1", "2", "3"], counts
         assert sum(counts.values()) == 51
         assert all(12 <= n <= 14 for n in counts.values()), counts
-
-
-def test_default_threads_are_one_per_cpu_online_for_the_frontend(build_dir):
-    with frontend(build_dir, threads=None) as fe:
-        log = fe.daemon.log_text()
-    assert f"Listening on 127.0.0.1:{fe.port} ({os.sysconf('SC_NPROCESSORS_ONLN')} threads)" in log
 
 
 @pytest.mark.parametrize("key,value,allowed", [
