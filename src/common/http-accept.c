@@ -169,7 +169,7 @@ static void http_write_refusal(http_server *s, int fd, unsigned status, const ch
                        "Connection: close\r\n%straceresponse: %s\r\n\r\n%s",
                        status, phrase, strlen(body), status == 408 ? "" : "Retry-After: 1\r\n",
                        traceresponse, body);
-        if (!(s->mhd_flags & MHD_USE_TLS) && len > 0 && (size_t)len < sizeof(reply))
+        if (!s->encrypted && len > 0 && (size_t)len < sizeof(reply))
                 (void)send(fd, reply, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
         (void)shutdown(fd, SHUT_WR);
         http_limit_hit(s, key);

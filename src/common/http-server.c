@@ -757,16 +757,16 @@ int http_server_route(http_server *s, const char *method, const char *pattern, h
 }
 
 /* Starts one worker: a libmicrohttpd daemon without a listening socket (the acceptor hands it
- * connections), with its own epoll thread. Every option of the server is here, plus the extra array
- * (TLS, http-tls.c) and flags the server was given. */
-static struct MHD_Daemon *http_daemon_start(http_server *s, unsigned timeout_s)
+ * connections), with its own epoll thread. Every option of the server is here, plus extra flags and an
+ * extra option array (TLS: http-tls.c; NULL = none). */
+static struct MHD_Daemon *http_daemon_start(http_server *s, unsigned timeout_s, unsigned extra_flags,
+                                            const struct MHD_OptionItem *extra_options)
 {
         static const struct MHD_OptionItem no_options[] = {{MHD_OPTION_END, 0, NULL}};
-        const struct MHD_OptionItem *extra = s->mhd_options ? s->mhd_options : no_options;
 
         return MHD_start_daemon(
                 MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
-                        MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | s->mhd_flags,
+                        MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | extra_flags,
                 0, NULL, NULL, http_access, s,
                 /* The acceptor enforces the limits; libmicrohttpd's own would only refuse silently. */
                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS_MAX + HTTP_HEALTH_CONNS_MAX,
@@ -774,7 +774,7 @@ static struct MHD_Daemon *http_daemon_start(http_server *s, unsigned timeout_s)
                 s->config.max_header_bytes * HTTP_HEADER_POOL_FACTOR, MHD_OPTION_NOTIFY_COMPLETED,
                 http_completed, s, MHD_OPTION_NOTIFY_CONNECTION, http_accept_notify, s,
                 MHD_OPTION_URI_LOG_CALLBACK, http_request_alloc, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log,
-                NULL, MHD_OPTION_ARRAY, extra, MHD_OPTION_END);
+                NULL, MHD_OPTION_ARRAY, extra_options ? extra_options : no_options, MHD_OPTION_END);
 }
 
 int http_server_start(http_server *s)
@@ -783,6 +783,9 @@ int http_server_start(http_server *s)
          * watch (a client that stops reading its reply); one second later, so that the sweep, which
          * answers and counts, cuts idle connections first. */
         unsigned timeout_s = s->config.connection_timeout_s + 1;
+        /* What the listener needs beyond plain HTTP (TLS). */
+        unsigned flags = 0;
+        const struct MHD_OptionItem *options = NULL;
         int r;
 
         if (s->listen_fd < 0) {
@@ -791,6 +794,8 @@ int http_server_start(http_server *s)
                         return r;
         }
         http_describe_socket(s);
+        /* A reply written by the acceptor itself (refusals, deadline cuts) is plain HTTP. */
+        s->encrypted = flags & MHD_USE_TLS;
 
         s->n_workers = s->config.threads;
         s->workers = calloc(s->n_workers + 1, sizeof(*s->workers));
@@ -804,7 +809,7 @@ int http_server_start(http_server *s)
                         snprintf(w->name, sizeof(w->name), "health");
                 else
                         snprintf(w->name, sizeof(w->name), "%u", i);
-                w->mhd = http_daemon_start(s, timeout_s);
+                w->mhd = http_daemon_start(s, timeout_s, flags, options);
                 if (!w->mhd)
                         return -EIO;
         }
