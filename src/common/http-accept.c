@@ -80,60 +80,6 @@ void http_limit_hit(http_server *s, const char *reason)
         otel_instrument_add(s->metrics.limit_hits, 1, &attr, 1);
 }
 
-/* ---- client addresses ----------------------------------------------------------------------------- */
-
-static void http_client_key(const struct sockaddr *sa, uint8_t key[16])
-{
-        memset(key, 0, 16);
-        if (sa->sa_family == AF_INET) {
-                key[10] = key[11] = 0xff; /* ::ffff:a.b.c.d, so that both families share one table */
-                memcpy(key + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-        } else if (sa->sa_family == AF_INET6)
-                memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-        /* AF_UNIX (a socket unit with ListenStream=/path): all local clients share the zero key. */
-}
-
-static size_t http_client_hash(const http_acceptor *a, const uint8_t key[16])
-{
-        uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a */
-
-        for (size_t i = 0; i < 16; i++)
-                h = (h ^ key[i]) * UINT64_C(1099511628211);
-        return (size_t)(h ^ (h >> 29)) & a->clients_mask;
-}
-
-/* The entry of key, or the empty bucket where it goes (the table is never full: twice the slots). */
-static http_client_entry *http_client_find(http_acceptor *a, const uint8_t key[16])
-{
-        size_t i = http_client_hash(a, key);
-
-        while (a->clients[i].count && memcmp(a->clients[i].addr, key, 16) != 0)
-                i = (i + 1) & a->clients_mask;
-        return &a->clients[i];
-}
-
-/* Drops one connection of key; an entry reaching 0 is removed by backward shift, so that lookups
- * never need tombstones. */
-static void http_client_release(http_acceptor *a, const uint8_t key[16])
-{
-        http_client_entry *e = http_client_find(a, key);
-        size_t hole, i;
-
-        if (!e->count || --e->count)
-                return;
-        hole = (size_t)(e - a->clients);
-        for (i = (hole + 1) & a->clients_mask; a->clients[i].count; i = (i + 1) & a->clients_mask) {
-                size_t home = http_client_hash(a, a->clients[i].addr);
-
-                /* Entry i may fill the hole unless its home lies cyclically in (hole, i]. */
-                if ((i > hole && (home <= hole || home > i)) || (i < hole && home <= hole && home > i)) {
-                        a->clients[hole] = a->clients[i];
-                        a->clients[i].count = 0;
-                        hole = i;
-                }
-        }
-}
-
 /* ---- replies the acceptor writes itself ---------------------------------------------------------- */
 
 /* Writes a JSON error reply to a socket libmicrohttpd is not writing to (refused at accept, or cut
@@ -251,7 +197,7 @@ static void http_slot_release_locked(http_server *s, http_conn *c)
 {
         http_acceptor *a = &s->acceptor;
 
-        http_client_release(a, c->client);
+        http_clients_release(&a->clients, c->client);
         if (c->worker == s->n_workers)
                 a->live_reserve--;
         else
@@ -270,11 +216,10 @@ static void http_slot_release(http_server *s, http_conn *c)
 
 /* Decides on one accepted socket: a slot and a worker, or a refusal. Returns the slot, or NULL with
  * *ret_status / *ret_key saying why. Under a->lock. */
-static http_conn *http_admit(http_server *s, int fd, const uint8_t key[16], unsigned *ret_status,
-                             const char **ret_key)
+static http_conn *http_admit(http_server *s, int fd, const uint8_t key[HTTP_CLIENT_KEY_SIZE],
+                             unsigned *ret_status, const char **ret_key)
 {
         http_acceptor *a = &s->acceptor;
-        http_client_entry *e;
         unsigned worker;
         http_conn *c;
 
@@ -290,8 +235,7 @@ static http_conn *http_admit(http_server *s, int fd, const uint8_t key[16], unsi
                 if (c->fd == fd && http_conn_move(c, HTTP_CONN_ADDED, HTTP_CONN_FREE))
                         http_slot_release_locked(s, c);
         }
-        e = http_client_find(a, key);
-        if (e->count >= s->config.max_connections_per_client) {
+        if (http_clients_count(&a->clients, key) >= s->config.max_connections_per_client) {
                 *ret_status = 429;
                 *ret_key = "max_connections_per_client";
                 return NULL;
@@ -307,9 +251,7 @@ static http_conn *http_admit(http_server *s, int fd, const uint8_t key[16], unsi
         }
         c = &a->conns[a->free_head - 1]; /* there is one: slots = max_connections + reserve */
         a->free_head = c->next_free;
-        if (!e->count)
-                memcpy(e->addr, key, 16);
-        e->count++;
+        http_clients_add(&a->clients, key);
         if (worker == s->n_workers)
                 a->live_reserve++;
         else
@@ -373,7 +315,7 @@ static void http_accept_some(http_server *s)
                 socklen_t len = sizeof(ss);
                 unsigned status = 0;
                 const char *key = NULL;
-                uint8_t client[16];
+                uint8_t client[HTTP_CLIENT_KEY_SIZE];
                 http_conn *c;
                 int fd;
 
@@ -569,7 +511,6 @@ int http_accept_start(http_server *s)
 {
         http_acceptor *a = &s->acceptor;
         rlim_t nofile = http_raise_nofile();
-        size_t clients = 2;
         int r;
 
         a->max_connections = s->config.max_connections;
@@ -586,14 +527,10 @@ int http_accept_start(http_server *s)
         }
         a->n_conns = a->max_connections + s->config.health_connections;
         a->fd_conn_size = nofile < HTTP_FD_CONN_MAX ? (size_t)nofile : HTTP_FD_CONN_MAX;
-        while (clients < 2 * (size_t)a->n_conns)
-                clients *= 2;
-        a->clients_mask = clients - 1;
         /* calloc'd: pages are touched (and resident) only as connections use them. */
         a->conns = calloc(a->n_conns, sizeof(*a->conns));
         a->fd_conn = calloc(a->fd_conn_size, sizeof(*a->fd_conn));
-        a->clients = calloc(clients, sizeof(*a->clients));
-        if (!a->conns || !a->fd_conn || !a->clients)
+        if (!a->conns || !a->fd_conn || http_clients_init(&a->clients, a->n_conns) < 0)
                 return -ENOMEM;
         for (unsigned i = 0; i < a->n_conns; i++)
                 a->conns[i].next_free = i + 2 <= a->n_conns ? i + 2 : 0;
@@ -655,6 +592,6 @@ void http_accept_free(http_server *s)
                 close(a->spare_fd);
         free(a->conns);
         free(a->fd_conn);
-        free(a->clients);
+        http_clients_free(&a->clients);
         pthread_mutex_destroy(&a->lock);
 }

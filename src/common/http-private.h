@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "http-clients.h"
 #include "http-router.h"
 #include "http-server.h"
 
@@ -89,8 +90,8 @@ typedef struct http_conn {
         _Atomic uint64_t since_ns; /* CLOCK_MONOTONIC when the phase began (stored before the swap) */
         int fd;                    /* the socket, while not FREE */
         unsigned worker;           /* index into workers; n_workers = the health reserve */
-        uint8_t client[16];        /* client address (IPv4 as ::ffff:a.b.c.d) */
-        uint32_t next_free;        /* free list link (index + 1, 0 = end) */
+        uint8_t client[HTTP_CLIENT_KEY_SIZE]; /* client address key (http-clients.h) */
+        uint32_t next_free;                   /* free list link (index + 1, 0 = end) */
 } http_conn;
 
 /* One libmicrohttpd daemon with its own epoll thread; connections come from the acceptor. */
@@ -99,12 +100,6 @@ typedef struct http_worker {
         atomic_uint live; /* connections it holds now */
         char name[8];     /* "0".."255", "health": the worker attribute */
 } http_worker;
-
-/* A client address and how many connections it holds (count 0 = empty bucket). */
-typedef struct http_client_entry {
-        uint8_t addr[16];
-        uint32_t count;
-} http_client_entry;
 
 /* A refused connection whose reply is on its way: kept open (write side shut) until the client
  * closes or HTTP_LINGER_MS pass, so that its request arriving late does not reset the reply away. */
@@ -126,13 +121,12 @@ typedef struct http_acceptor {
         pthread_mutex_t lock;     /* the counts, the client table and the free list below */
         http_conn *conns;         /* max_connections + health_connections slots */
         unsigned n_conns;
-        uint32_t free_head;         /* index + 1 of the first free slot, 0 = none */
-        unsigned live_main;         /* connections on the workers */
-        unsigned live_reserve;      /* connections on the health reserve */
-        uint32_t *fd_conn;          /* socket fd → slot index + 1 */
-        size_t fd_conn_size;        /* entries (RLIMIT_NOFILE) */
-        http_client_entry *clients; /* open addressing, linear probing */
-        size_t clients_mask;        /* size - 1 (a power of two) */
+        uint32_t free_head;    /* index + 1 of the first free slot, 0 = none */
+        unsigned live_main;    /* connections on the workers */
+        unsigned live_reserve; /* connections on the health reserve */
+        uint32_t *fd_conn;     /* socket fd → slot index + 1 */
+        size_t fd_conn_size;   /* entries (RLIMIT_NOFILE) */
+        http_clients clients;  /* connections per client address */
         http_linger lingers[HTTP_LINGER_MAX];
         unsigned next_worker; /* round-robin start of the least-loaded search */
         uint64_t next_sweep_ns;

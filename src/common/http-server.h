@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The HTTP server layer both daemons share, over libmicrohttpd (epoll, internal thread pool): a routing
+ * The HTTP server layer both daemons share, over libmicrohttpd (one epoll worker daemon per thread,
+ * fed by one acceptor that applies the connection limits and deadlines, http-accept.c): a routing
  * table, request bodies with limits, JSON replies, and OpenTelemetry instrumentation of every request
  * (SERVER span continuing the caller's W3C context, http.server.* metrics, a traceresponse header).
  * Built-in endpoints: /healthz, /readyz, /metrics, /debug/tracez.
