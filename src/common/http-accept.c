@@ -46,6 +46,7 @@
 /* Descriptors besides the connections: logs, the database pool, libcurl, OTLP export. */
 #define HTTP_FD_MARGIN   256u
 #define HTTP_FD_CONN_MAX (1u << 20) /* entries of the fd → slot table at most */
+#define HTTP_CONNS_MIN   16u        /* max_connections is never lowered below this */
 #define NSEC_PER_MSEC    UINT64_C(1000000)
 
 /* epoll tags (data.u64): the listening socket, the wake eventfd, or a lingering socket's index. */
@@ -515,9 +516,8 @@ int http_accept_start(http_server *s)
 
         a->max_connections = s->config.max_connections;
         if (nofile < (rlim_t)a->max_connections + s->config.health_connections + HTTP_FD_MARGIN) {
-                rlim_t fit = nofile > (rlim_t)s->config.health_connections + 2 * HTTP_FD_MARGIN
-                                     ? nofile - s->config.health_connections - HTTP_FD_MARGIN
-                                     : HTTP_FD_MARGIN;
+                rlim_t others = (rlim_t)s->config.health_connections + HTTP_FD_MARGIN;
+                rlim_t fit = nofile > others + HTTP_CONNS_MIN ? nofile - others : HTTP_CONNS_MIN;
 
                 otel_log(OTEL_SEVERITY_WARN,
                          "[server] max_connections = %u does not fit RLIMIT_NOFILE %llu: at most %llu "

@@ -610,6 +610,13 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         }
         if (req->replied || req->suspended) {
                 *upload_data_size = 0; /* early reply (413): drop the rest */
+                /* A body dropped after an early reply still has its deadline (the sweep leaves
+                 * connections that have a reply alone): past it, the connection closes. */
+                if (req->replied && otel_mono_ns() - req->start_mono_ns >
+                                            (uint64_t)s->config.request_body_timeout_s * 1000000000u) {
+                        http_limit_hit(s, "request_body_timeout_s");
+                        return MHD_NO;
+                }
                 return MHD_YES;
         }
         if (*upload_data_size > 0) {

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from shop_stack import WWW_DIR, Frontend, request, workdir, write_config
+from shop_stack import WWW_DIR, Daemon, Frontend, request, workdir, write_config
 
 NO_BACKEND = "http://127.0.0.1:9"  # nothing listens there; these tests never proxy
 ATTACKER = "127.0.0.2"
@@ -292,4 +292,30 @@ def test_invalid_limits_are_rejected_naming_the_key(build_dir, key, value, allow
         assert out.returncode == 78, out.stdout
         assert f"frontend.conf:2: [server] {key}: expected an integer in {allowed}, got '{value}'" in out.stdout
     finally:
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+def test_max_connections_is_lowered_with_a_warning_when_rlimit_nofile_cannot_hold_it(build_dir):
+    # 400 descriptors: 400 - 32 (health reserve) - 256 (kept for the rest) leaves 112 connections.
+    wd = workdir()
+    fe = Frontend(build_dir, NO_BACKEND, wd)
+    write_config(fe.config, {"server": {"listen": f"127.0.0.1:{fe.port}", "www_dir": WWW_DIR,
+                                        "max_connections_per_client": 1000},
+                             "backend": {"url": NO_BACKEND}})
+    fe.daemon = Daemon(["prlimit", "--nofile=400:400", fe.binary, "--config", fe.config], fe.env, wd, "frontend")
+    try:
+        fe.daemon.wait_for_notify("READY=1")
+        assert "[server] max_connections = 8192 does not fit RLIMIT_NOFILE 400: at most 112 connections " \
+               "(raise LimitNOFILE=)" in fe.daemon.log_text()
+        held = [connect(fe.port, ATTACKER) for _ in range(112)]
+        try:
+            time.sleep(0.3)
+            with connect(fe.port, BYSTANDER) as other:
+                assert_json_error(*get(other, "/index.html"), 503,
+                                  "server at its connection limit (112); only /healthz and /readyz answered")
+        finally:
+            for s in held:
+                s.close()
+    finally:
+        fe.close()
         shutil.rmtree(wd, ignore_errors=True)
