@@ -69,7 +69,7 @@ LIMITS = {"request_head_timeout_s": HEAD_TIMEOUT_S, "connection_timeout_s": IDLE
 
 
 @pytest.fixture(scope="module")
-def shop(build_dir, pg_cluster):  # noqa: F811
+def flood_shop(build_dir, pg_cluster):  # noqa: F811
     wd = workdir()
     backend = Backend(build_dir, pg_cluster.create_database(), wd, config={"server": LIMITS})
     frontend = None
@@ -199,8 +199,8 @@ def flood(sel, port, attackers, until):
 
 
 @pytest.mark.parametrize("daemon", ["backend", "frontend"])
-def test_slowloris_and_idle_flood_leave_health_and_service_intact(shop, daemon):
-    target = shop[daemon]
+def test_slowloris_and_idle_flood_leave_health_and_service_intact(flood_shop, daemon):
+    target = flood_shop[daemon]
     port, pid = target.port, target.daemon.proc.pid
     for _ in range(50):  # warm: pools, database connections, allocator
         assert get(port, "/api/products/1", CLIENT_FROM) == 200
