@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #define HTTP_SWEEP_INTERVAL_MS 100u /* granularity of the deadlines */
+#define HTTP_SWEEP_CUTS_MAX    64u  /* cuts per pass, between which new connections are accepted */
 #define HTTP_ACCEPT_BATCH      64u  /* accepts per wake-up before the sweep gets its turn */
 #define HTTP_EPOLL_EVENTS      64
 #define HTTP_LINGER_MS         1000u /* a refused connection's reply gets this long to be read */
@@ -415,18 +416,22 @@ static void http_cut(http_server *s, http_conn *c, http_conn_phase p)
         (void)shutdown(c->fd, SHUT_RDWR);
 }
 
-static void http_sweep(http_server *s, uint64_t now)
+/* One pass over the slots from where the last one stopped, cutting at most HTTP_SWEEP_CUTS_MAX (a
+ * flood's connections all expire together: accepting must not wait for thousands of cuts). Returns
+ * true when the pass stopped early and must go on at once. */
+static bool http_sweep(http_server *s, uint64_t now)
 {
         http_acceptor *a = &s->acceptor;
         const uint64_t head_ns = (uint64_t)s->config.request_head_timeout_s * 1000 * NSEC_PER_MSEC;
         const uint64_t body_ns = (uint64_t)s->config.request_body_timeout_s * 1000 * NSEC_PER_MSEC;
         const uint64_t idle_ns = (uint64_t)s->config.connection_timeout_s * 1000 * NSEC_PER_MSEC;
         const uint64_t reserve_ns = HTTP_RESERVE_HEAD_MS * NSEC_PER_MSEC;
+        unsigned cuts = 0;
 
-        for (unsigned i = 0; i < a->n_conns; i++) {
-                http_conn *c = &a->conns[i];
+        for (; a->sweep_next < a->n_conns; a->sweep_next++) {
+                http_conn *c = &a->conns[a->sweep_next];
                 int p = atomic_load(&c->phase);
-                uint64_t limit;
+                uint64_t limit, since;
 
                 if (p == HTTP_CONN_HEAD)
                         limit = c->worker == s->n_workers && reserve_ns < head_ns ? reserve_ns : head_ns;
@@ -436,16 +441,23 @@ static void http_sweep(http_server *s, uint64_t now)
                         limit = idle_ns;
                 else
                         continue;
-                if (now - atomic_load(&c->since_ns) < limit)
+                /* A phase that began after now was taken is not late. */
+                since = atomic_load(&c->since_ns);
+                if (since >= now || now - since < limit)
                         continue;
+                if (cuts == HTTP_SWEEP_CUTS_MAX)
+                        return true;
                 if (!http_conn_move(c, (http_conn_phase)p, HTTP_CONN_CUTTING))
                         continue; /* it moved on meanwhile */
                 http_cut(s, c, (http_conn_phase)p);
                 atomic_store(&c->phase, HTTP_CONN_CUT);
+                cuts++;
         }
+        a->sweep_next = 0;
         for (unsigned i = 0; i < HTTP_LINGER_MAX; i++)
                 if (a->lingers[i].fd >= 0 && now >= a->lingers[i].deadline_ns)
                         http_linger_close(a, i);
+        return false;
 }
 
 /* ---- the thread ----------------------------------------------------------------------------------- */
@@ -469,10 +481,9 @@ static void *http_acceptor_main(void *arg)
                                 http_linger_readable(a, (unsigned)evs[i].data.u64);
                 }
                 now = otel_mono_ns();
-                if (now >= a->next_sweep_ns) {
-                        http_sweep(s, now);
-                        a->next_sweep_ns = now + HTTP_SWEEP_INTERVAL_MS * NSEC_PER_MSEC;
-                }
+                if (now >= a->next_sweep_ns)
+                        a->next_sweep_ns =
+                                http_sweep(s, now) ? now : now + HTTP_SWEEP_INTERVAL_MS * NSEC_PER_MSEC;
         }
         return NULL;
 }

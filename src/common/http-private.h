@@ -130,6 +130,7 @@ typedef struct http_acceptor {
         http_linger lingers[HTTP_LINGER_MAX];
         unsigned next_worker; /* round-robin start of the least-loaded search */
         uint64_t next_sweep_ns;
+        unsigned sweep_next; /* slot the sweep goes on from */
 } http_acceptor;
 
 struct http_server {
