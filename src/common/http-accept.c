@@ -100,7 +100,7 @@ static void http_write_refusal(http_server *s, int fd, unsigned status, const ch
                 OTEL_ATTR_STR("error.type", key),
                 OTEL_ATTR_I64("http.response.status_code", status),
                 OTEL_ATTR_STR("client.address", client),
-                OTEL_ATTR_STR("url.scheme", "http"),
+                OTEL_ATTR_STR("url.scheme", http_tls_scheme(s->tls)),
         };
         otel_span *span =
                 otel_span_start(s->tracer, "HTTP", OTEL_SPAN_KIND_SERVER,

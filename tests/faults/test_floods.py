@@ -14,16 +14,13 @@ import resource
 import selectors
 import shutil
 import socket
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-sys.path.append(str(Path(__file__).resolve().parent.parent / "integration"))
-from pg import pg_cluster  # noqa: E402,F401  (pytest fixture)
-from shop_stack import REPO, Backend, Frontend, workdir  # noqa: E402
+from faultkit import proc_fd_count, proc_rss_kb
+from shop_stack import Backend, Frontend, workdir
 
 SLOW = 2000
 IDLE = 2000
@@ -48,13 +45,6 @@ RSS_SLACK_KB = 4096
 SLOW_HEAD = b"GET /api/products HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 64
 
 
-@pytest.fixture(scope="session")
-def build_dir():
-    path = Path(os.environ.get("OTELDEMO_BUILD_DIR", REPO / "build-release"))
-    assert (path / "src/backend/oteldemo-backend").is_file(), f"{path} has no oteldemo-backend (OTELDEMO_BUILD_DIR)"
-    return path
-
-
 @pytest.fixture(scope="module", autouse=True)
 def many_descriptors():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -69,7 +59,7 @@ LIMITS = {"request_head_timeout_s": HEAD_TIMEOUT_S, "connection_timeout_s": IDLE
 
 
 @pytest.fixture(scope="module")
-def flood_shop(build_dir, pg_cluster):  # noqa: F811
+def flood_shop(build_dir, pg_cluster):
     wd = workdir()
     backend = Backend(build_dir, pg_cluster.create_database(), wd, config={"server": LIMITS})
     frontend = None
@@ -98,17 +88,6 @@ def get(port, path, source, timeout=5):
         return resp.status
     finally:
         conn.close()
-
-
-def proc_fds(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def proc_rss_kb(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 class Repeater(threading.Thread):
@@ -205,7 +184,7 @@ def test_slowloris_and_idle_flood_leave_health_and_service_intact(flood_shop, da
     for _ in range(50):  # warm: pools, database connections, allocator
         assert get(port, "/api/products/1", CLIENT_FROM) == 200
     time.sleep(0.5)
-    fds0, rss0 = proc_fds(pid), proc_rss_kb(pid)
+    fds0, rss0 = proc_fd_count(pid), proc_rss_kb(pid)
 
     probe = Repeater(lambda: get(port, "/healthz", PROBE_FROM, timeout=PROBE_MAX_S * 5), PROBE_INTERVAL_S)
     client = Repeater(lambda: get(port, "/api/products/1", CLIENT_FROM), CLIENT_INTERVAL_S)
@@ -263,9 +242,9 @@ def test_slowloris_and_idle_flood_leave_health_and_service_intact(flood_shop, da
     assert after[-1][1] < RECOVERY_S, after
 
     deadline = time.monotonic() + 5
-    while proc_fds(pid) > fds0 + FD_SLACK and time.monotonic() < deadline:
+    while proc_fd_count(pid) > fds0 + FD_SLACK and time.monotonic() < deadline:
         time.sleep(0.1)
-    fds1, rss1 = proc_fds(pid), proc_rss_kb(pid)
+    fds1, rss1 = proc_fd_count(pid), proc_rss_kb(pid)
     print(f"{daemon}: probes {len(times)} max {times[-1] * 1000:.1f} ms p50 {times[len(times) // 2] * 1000:.1f} ms, "
           f"normal {ok}/{len(served)}, head cuts {cut[0]:.2f}-{cut[-1]:.2f} s, idle closes "
           f"{closed[0]:.2f}-{closed[-1]:.2f} s, recovery {after[-1][1] * 1000:.0f} ms, "

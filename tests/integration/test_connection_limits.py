@@ -183,16 +183,8 @@ def test_a_trickled_request_head_is_cut_with_408_at_the_head_deadline(build_dir)
                 except (BrokenPipeError, ConnectionResetError):
                     break
             took = time.monotonic() - t0
-            s.setblocking(True)
-            s.settimeout(REPLY_TIMEOUT_S)
-            while b"}" not in data:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
             assert 2.0 - EARLY_S <= took < 2.0 + MARGIN_S, took
-            status, headers, body = read_reply(FakeSocket(data))
-            assert_json_error(status, headers, body, 408, "request head not received within 2 s")
+            assert_json_error(*finish_reply(s, data), 408, "request head not received within 2 s")
             assert closed_by_server(s, REPLY_TIMEOUT_S)
         assert limit_hits(fe.port)["request_head_timeout_s"] == 1
 
@@ -209,6 +201,18 @@ class FakeSocket:
     def recv(self, _):
         data, self.data = self.data, b""
         return data
+
+
+def finish_reply(s, data):
+    """read_reply() of a JSON reply whose first bytes (data) were already received from s."""
+    s.setblocking(True)
+    s.settimeout(REPLY_TIMEOUT_S)
+    while b"}" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return read_reply(FakeSocket(data))
 
 
 def test_a_connection_that_sends_nothing_is_cut_at_the_head_deadline(build_dir):
@@ -238,13 +242,7 @@ def test_a_trickled_body_is_cut_with_408_at_the_body_deadline(build_dir):
                     break
             took = time.monotonic() - t0
             assert 2.0 - EARLY_S <= took < 2.0 + MARGIN_S, took
-            s.settimeout(REPLY_TIMEOUT_S)
-            while b"}" not in data:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            assert_json_error(*read_reply(FakeSocket(data)), 408, "request body not received within 2 s")
+            assert_json_error(*finish_reply(s, data), 408, "request body not received within 2 s")
         assert limit_hits(fe.port)["request_body_timeout_s"] == 1
 
 
