@@ -175,21 +175,26 @@ static void http_linger_readable(http_acceptor *a, unsigned i)
 
 /* ---- admission ------------------------------------------------------------------------------------ */
 
-/* The least-loaded request worker; ties go round-robin, so that a quiet server spreads too. */
+/* The request worker with the fewest connections among those whose thread is not inside a handler
+ * (a handler that waits, e.g. for PostgreSQL, would hold a new connection's first request behind it),
+ * or among all when every one is; ties go round-robin, so that a quiet server spreads too. */
 static unsigned http_pick_worker(http_server *s)
 {
         http_acceptor *a = &s->acceptor;
-        unsigned best = a->next_worker % s->n_workers, best_live = atomic_load(&s->workers[best].live);
+        unsigned best = UINT32_MAX, best_live = UINT32_MAX;
 
-        for (unsigned k = 1; k < s->n_workers; k++) {
-                unsigned i = (a->next_worker + k) % s->n_workers;
-                unsigned live = atomic_load(&s->workers[i].live);
+        for (int pass = 0; pass < 2 && best == UINT32_MAX; pass++)
+                for (unsigned k = 0; k < s->n_workers; k++) {
+                        unsigned i = (a->next_worker + k) % s->n_workers;
+                        unsigned live = atomic_load(&s->workers[i].live);
 
-                if (live < best_live) {
-                        best = i;
-                        best_live = live;
+                        if (pass == 0 && atomic_load(&s->workers[i].in_handler))
+                                continue;
+                        if (best == UINT32_MAX || live < best_live) {
+                                best = i;
+                                best_live = live;
+                        }
                 }
-        }
         a->next_worker = (best + 1) % s->n_workers;
         return best;
 }

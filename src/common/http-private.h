@@ -98,8 +98,9 @@ typedef struct http_conn {
 /* One libmicrohttpd daemon with its own epoll thread; connections come from the acceptor. */
 typedef struct http_worker {
         struct MHD_Daemon *mhd;
-        atomic_uint live; /* connections it holds now */
-        char name[8];     /* "0".."255", "health": the worker attribute */
+        atomic_uint live;       /* connections it holds now */
+        atomic_bool in_handler; /* its thread is inside a handler (e.g. waiting for PostgreSQL) */
+        char name[8];           /* "0".."255", "health": the worker attribute */
 } http_worker;
 
 /* A refused connection whose reply is on its way: kept open (write side shut) until the client

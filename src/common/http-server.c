@@ -22,7 +22,10 @@
 
 #include "otel-http.h"
 
-#define HTTP_LISTEN_BACKLOG 512
+/* Connections the kernel queues before the acceptor takes them: a burst bigger than this (a flood opening
+ * thousands at once) drops SYNs, and every client, health probes too, then waits for the 1 s SYN
+ * retransmit. The kernel caps it at net.core.somaxconn (4096 by default). */
+#define HTTP_LISTEN_BACKLOG 4096
 #define HTTP_DRAIN_POLL_NS  (10 * 1000 * 1000L)
 /* Limits and their defaults: a connection costs an fd, ~1 KiB of kernel and a libmicrohttpd pool
  * touched only as far as the request needs, so thousands are cheap; what must not be cheap is holding
@@ -419,7 +422,13 @@ static void http_dispatch(http_request *req)
                 http_reply_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed here",
                                  req->method);
         } else {
+                /* While the handler runs, this worker's thread serves nothing else: new connections
+                 * go to another (http_pick_worker). */
+                if (c)
+                        atomic_store(&req->server->workers[c->worker].in_handler, true);
                 req->match.handler(req, req->match.userdata);
+                if (c)
+                        atomic_store(&req->server->workers[c->worker].in_handler, false);
                 if (!req->replied && !req->defer_start) {
                         otel_log(OTEL_SEVERITY_ERROR, "handler of %s %s made no reply", req->method,
                                  req->match.pattern);
@@ -819,6 +828,7 @@ int http_server_start(http_server *s)
                 http_worker *w = &s->workers[i];
 
                 atomic_init(&w->live, 0);
+                atomic_init(&w->in_handler, false);
                 if (i == s->n_workers)
                         snprintf(w->name, sizeof(w->name), "health");
                 else
