@@ -130,6 +130,7 @@ void frontend_daemon_close(void *userdata)
 {
         frontend_daemon *fe = userdata;
 
+        proxy_stop(fe->proxy); /* resumes what the drain left suspended: the server can stop */
         http_server_free(fe->http);
         fe->http = NULL;
         proxy_free(fe->proxy);
