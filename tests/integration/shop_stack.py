@@ -228,10 +228,11 @@ class Backend:
 
 
 class Frontend:
-    """oteldemo-frontend in front of backend_url, serving www_dir."""
+    """oteldemo-frontend in front of backend_url, serving www_dir; config is merged over the default
+    sections (see merge_sections)."""
 
     def __init__(self, build_dir, backend_url, workdir, receiver=None, www_dir=WWW_DIR, port=None,
-                 timeout_ms=3000, connect_timeout_ms=500, jaeger_url=None, **env):
+                 timeout_ms=3000, connect_timeout_ms=500, jaeger_url=None, config=None, **env):
         self.binary = Path(build_dir) / "src/frontend/oteldemo-frontend"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -242,7 +243,7 @@ class Frontend:
         }
         if jaeger_url:
             sections["ui"] = {"jaeger_url": jaeger_url}
-        self.config = write_config(self.workdir / "frontend.conf", sections)
+        self.config = write_config(self.workdir / "frontend.conf", merge_sections(sections, config))
         self.env = daemon_env(receiver, **env)
         self.daemon = None
 
