@@ -293,11 +293,17 @@ def running_shop(build_dir, pg_cluster, receiver, backend_config=None, **fronten
         shutil.rmtree(wd, ignore_errors=True)
 
 
+class _BackloggedHttpServer(http.server.ThreadingHTTPServer):
+    # socketserver's listen backlog of 5 drops the SYNs of a burst of connections (they are retried a
+    # second later, past any connect timeout of a test).
+    request_queue_size = 128
+
+
 class LocalHttpServer:
     """A ThreadingHTTPServer on a loopback port, serving handler_class from a background thread."""
 
     def __init__(self, handler_class):
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+        self.server = _BackloggedHttpServer(("127.0.0.1", 0), handler_class)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"

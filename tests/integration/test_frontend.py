@@ -765,6 +765,19 @@ def test_sigterm_with_a_request_in_flight_completes_it_and_exits_0(build_dir, fa
         shutil.rmtree(wd, ignore_errors=True)
 
 
+def test_server_threads_default_to_one_per_cpu_and_at_least_two(build_dir, fake_backend):
+    wd = workdir()
+    fe = Frontend(build_dir, fake_backend.url, wd)
+    try:
+        write_config(fe.config, {"server": {"listen": f"127.0.0.1:{fe.port}", "www_dir": WWW_DIR},
+                                 "backend": {"url": fake_backend.url}})
+        fe.start()
+        fe.daemon.wait_for_log(f"({max(2, os.cpu_count())} threads)")
+    finally:
+        fe.close()
+        shutil.rmtree(wd, ignore_errors=True)
+
+
 def test_version_and_help(build_dir):
     binary = str(build_dir / "src/frontend/oteldemo-frontend")
     out = subprocess.run([binary, "--version"], stdout=subprocess.PIPE, text=True, timeout=10)
