@@ -13,8 +13,7 @@
 
 const char frontend_config_help[] =
         "Configuration (INI; defaults in brackets):\n"
-        "  [server]    listen [" FRONTEND_DEFAULT_LISTEN "], www_dir [" FRONTEND_DEFAULT_WWW
-        "],\n"
+        "  [server]    listen [" FRONTEND_DEFAULT_LISTEN "], www_dir [" FRONTEND_DEFAULT_WWW "],\n"
         "              threads [one per CPU, at least " FRONTEND_THREADS_MIN_TEXT "],\n"
         "              max_connections [1024], connection_timeout_s [60], max_body_bytes [1048576],\n"
         "              max_header_bytes [32768], drain_timeout_ms [10000], access_log [true]\n"

@@ -21,8 +21,8 @@
 #define PROXY_LOOP_RETRY_NS (10 * 1000 * 1000L)
 
 struct proxy_loop {
-        CURLM *multi;                 /* used by the loop thread only (curl_multi_wakeup excepted) */
-        pthread_t thread;
+        CURLM *multi;                 /* the loop thread's (curl_multi_wakeup: any thread's) */
+        pthread_t thread;             /* runs proxy_loop_run() */
         bool thread_started;          /* thread is joinable */
         proxy_loop_transfer *running; /* transfers added to the multi (loop thread only) */
 

@@ -26,9 +26,9 @@ typedef void (*proxy_loop_done_fn)(proxy_loop_transfer *t, CURLcode rc, bool abo
 
 /* Embedded in the caller's exchange: no allocation per transfer. */
 struct proxy_loop_transfer {
-        CURL *easy;               /* from proxy_loop_easy(), options set by the caller */
-        proxy_loop_done_fn done;  /* how the transfer's end is reported */
-        void *userdata;           /* the caller's */
+        CURL *easy;                /* from proxy_loop_easy(), options set by the caller */
+        proxy_loop_done_fn done;   /* how the transfer's end is reported */
+        void *userdata;            /* the caller's */
         proxy_loop_transfer *next; /* the loop's lists: submitted queue, then the running set */
         proxy_loop_transfer *prev;
 };

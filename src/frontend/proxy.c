@@ -32,7 +32,7 @@
 #define PROXY_DEFAULT_CONNECTIONS   128u /* backend connections (Little: 2,000/s x 50 ms = 100 busy) */
 #define PROXY_DEFAULT_MAX_IN_FLIGHT 512u /* exchanges admitted at once; beyond, 503 */
 #define PROXY_IN_FLIGHT_MAX         65536u
-#define PROXY_RETRY_AFTER_S         "1" /* Retry-After of the 503 at the in-flight cap */
+#define PROXY_RETRY_AFTER_S         "1"   /* Retry-After of the 503 at the in-flight cap */
 #define PROXY_REPLY_HEADERS_MAX     10u   /* backend headers passed on (http_reply_header caps at 16) */
 #define PROXY_HEADER_LINE_MAX       8192u /* one forwarded header line */
 #define PROXY_TARGET_MAX            (PROXY_URL_MAX + 3u * 2048u + 4096u)
@@ -431,7 +431,6 @@ static int proxy_append_query(const char *query, char *buf, size_t size, size_t 
         return proxy_encode(query, proxy_query_char, buf, size, pos);
 }
 
-
 /* ---- the exchange's life: handler → loop → reply ------------------------------------------------ */
 
 static void proxy_exchange_done(proxy_loop_transfer *t, CURLcode rc, bool aborted);
@@ -673,7 +672,8 @@ void proxy_handle(http_request *req, void *userdata)
         /* Beyond the cap, at once: a queue that only grows helps nobody, and memory stays bounded. */
         if (!proxy_admit(p)) {
                 (void)http_reply_header(req, "Retry-After", PROXY_RETRY_AFTER_S);
-                (void)http_reply_error(req, 503, "%u backend requests in flight, the most allowed; try again",
+                (void)http_reply_error(req, 503,
+                                       "%u backend requests in flight, the most allowed; try again",
                                        p->config.max_in_flight);
                 return;
         }

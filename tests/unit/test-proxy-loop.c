@@ -21,9 +21,9 @@
 
 #include "proxy-loop.h"
 
-#define N_CONCURRENT     10
+#define N_CONCURRENT      10
 #define SILENT_TIMEOUT_MS 300 /* transfers to the listener that never answers end after this */
-#define WAIT_LIMIT_NS    (20ull * 1000 * 1000 * 1000)
+#define WAIT_LIMIT_NS     (20ull * 1000 * 1000 * 1000)
 
 typedef struct result {
         proxy_loop_transfer xfer;
