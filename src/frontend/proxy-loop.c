@@ -133,10 +133,11 @@ static int proxy_loop_on_socket(CURL *easy, curl_socket_t fd, int what, void *us
                 return 0;
         }
         ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
-        if (epoll_ctl(l->epoll_fd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT &&
-            epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
-                return -1; /* libcurl fails the transfer */
-        return 0;
+        /* A socket libcurl has not asked about before (or a new one with a closed one's number). */
+        if (epoll_ctl(l->epoll_fd, EPOLL_CTL_MOD, fd, &ev) == 0 ||
+            (errno == ENOENT && epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, fd, &ev) == 0))
+                return 0;
+        return -1; /* libcurl fails the transfer */
 }
 
 /* CURLMOPT_TIMERFUNCTION: remembers when libcurl wants socket_action(CURL_SOCKET_TIMEOUT). */
