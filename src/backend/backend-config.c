@@ -13,7 +13,7 @@ const char backend_config_help[] =
         "  [server]    listen [127.0.0.1:8081], threads [4 per CPU], max_connections [8192],\n"
         "              max_connections_per_client [256], health_connections [32],\n"
         "              request_head_timeout_s [10], request_body_timeout_s [30],\n"
-        "              connection_timeout_s [30], max_body_bytes [1048576], max_header_bytes [32768],\n"
+        "              connection_timeout_s [30], max_body_bytes [1048576], max_header_bytes [16384],\n"
         "              drain_timeout_ms [10000], access_log [true], tls_cert, tls_key, tls_client_ca\n"
         "              (TLS files: systemd credentials tls-cert, tls-key, tls-client-ca win)\n"
         "  [database]  conninfo [dbname=oteldemo], pool_size [8], acquire_timeout_ms [1000],\n"

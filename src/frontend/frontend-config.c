@@ -17,7 +17,7 @@ const char frontend_config_help[] =
         "              threads [one per CPU, at least " FRONTEND_THREADS_MIN_TEXT "],\n"
         "              max_connections [8192], max_connections_per_client [256], health_connections [32],\n"
         "              request_head_timeout_s [10], request_body_timeout_s [30],\n"
-        "              connection_timeout_s [30], max_body_bytes [1048576], max_header_bytes [32768],\n"
+        "              connection_timeout_s [30], max_body_bytes [1048576], max_header_bytes [16384],\n"
         "              drain_timeout_ms [10000], access_log [true],\n"
         "              tls_cert, tls_key, tls_client_ca (credentials tls-cert, tls-key, tls-client-ca win)\n"
         "  [backend]   url [http://127.0.0.1:8081], timeout_ms [10000], connect_timeout_ms [1000],\n"

@@ -14,7 +14,7 @@ from pg import pg_cluster  # noqa: F401  (pytest fixture)
 from shop_stack import running_shop
 
 MAX_BODY = 1024 * 1024  # the daemons' default max_body_bytes
-MAX_HEADERS = 32 * 1024  # the daemons' default max_header_bytes
+MAX_HEADERS = 16 * 1024  # the daemons' default max_header_bytes
 DRAIN_MAX = 8 * 1024 * 1024  # HTTP_DRAIN_MAX_BYTES in src/common/http-server.c
 TWO_MB = 2 * 1000 * 1000
 EARLY_REPLY_MAX_S = 2.0  # a refusal that needs no body arrives at once, not after a timeout
