@@ -228,10 +228,11 @@ class Backend:
 
 
 class Frontend:
-    """oteldemo-frontend in front of backend_url, serving www_dir."""
+    """oteldemo-frontend in front of backend_url, serving www_dir; config is merged over the default
+    sections (see merge_sections)."""
 
     def __init__(self, build_dir, backend_url, workdir, receiver=None, www_dir=WWW_DIR, port=None,
-                 timeout_ms=3000, connect_timeout_ms=500, jaeger_url=None, **env):
+                 timeout_ms=3000, connect_timeout_ms=500, jaeger_url=None, config=None, **env):
         self.binary = Path(build_dir) / "src/frontend/oteldemo-frontend"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -242,7 +243,7 @@ class Frontend:
         }
         if jaeger_url:
             sections["ui"] = {"jaeger_url": jaeger_url}
-        self.config = write_config(self.workdir / "frontend.conf", sections)
+        self.config = write_config(self.workdir / "frontend.conf", merge_sections(sections, config))
         self.env = daemon_env(receiver, **env)
         self.daemon = None
 
@@ -292,11 +293,17 @@ def running_shop(build_dir, pg_cluster, receiver, backend_config=None, **fronten
         shutil.rmtree(wd, ignore_errors=True)
 
 
+class _BackloggedHttpServer(http.server.ThreadingHTTPServer):
+    # socketserver's listen backlog of 5 drops the SYNs of a burst of connections (they are retried a
+    # second later, past any connect timeout of a test).
+    request_queue_size = 128
+
+
 class LocalHttpServer:
     """A ThreadingHTTPServer on a loopback port, serving handler_class from a background thread."""
 
     def __init__(self, handler_class):
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+        self.server = _BackloggedHttpServer(("127.0.0.1", 0), handler_class)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
