@@ -12,7 +12,8 @@ const char backend_config_help[] =
         "Configuration (INI; defaults in brackets):\n"
         "  [server]    listen [127.0.0.1:8081], threads [4], max_connections [1024],\n"
         "              connection_timeout_s [60], max_body_bytes [1048576], max_header_bytes [32768],\n"
-        "              drain_timeout_ms [10000], access_log [true]\n"
+        "              drain_timeout_ms [10000], access_log [true], tls_cert, tls_key, tls_client_ca\n"
+        "              (TLS files: systemd credentials tls-cert, tls-key, tls-client-ca win)\n"
         "  [database]  conninfo [dbname=oteldemo], pool_size [8], acquire_timeout_ms [1000],\n"
         "              migrations_dir [/usr/share/oteldemo/db]\n"
         "              (password: systemd credential 'db-password', else a libpq passfile)\n"
@@ -20,7 +21,7 @@ const char backend_config_help[] =
         "  [faults]    payment_failure_rate [0], payment_latency_ms [0], payment_unreachable [false],\n"
         "              db_slow_query_ms [0], product_failure_id [0]\n"
         "  [admin]     token (at least 16 characters), token_credential [admin-token]\n"
-        "SIGHUP reloads [faults], log_level, sampler and sampler_arg.\n";
+        "SIGHUP reloads [faults], log_level, sampler, sampler_arg and the TLS certificate.\n";
 
 static int backend_config_database(config_file *cfg, backend_config *c)
 {
