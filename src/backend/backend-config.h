@@ -1,18 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oteldemo-backend's configuration (/etc/oteldemo/backend.conf): [server] (shared with the frontend,
- * see http-server.h), [database], [telemetry], [faults] and [admin]. Loaded whole at start and again
- * on SIGHUP (a reload applies only what can change at run time: faults, the log level and the sampler).
+ * see http-server.h), [database], [telemetry], [payment], [faults] and [admin]. Loaded whole at start and
+ * again on SIGHUP (a reload applies only what can change at run time: faults, the log level and the
+ * sampler).
  */
 #pragma once
 
 #include "http-server.h"
 #include "otel.h"
+#include "payment.h"
 #include "shop.h"
 #include "telemetry.h"
 
-#define BACKEND_DEFAULT_CONFIG     "/etc/oteldemo/backend.conf"
-#define BACKEND_DEFAULT_LISTEN     "127.0.0.1:8081"
+#define BACKEND_DEFAULT_CONFIG "/etc/oteldemo/backend.conf"
+#define BACKEND_DEFAULT_LISTEN "127.0.0.1:8081"
+/* [server] threads defaults to this many per CPU online: a request holds its server thread while it
+ * waits for PostgreSQL (libpq is blocking), so one per CPU would leave the CPUs idle; on 2 CPUs this
+ * is 8, the pool_size default. */
+#define BACKEND_THREADS_PER_CPU    4u
 #define BACKEND_DEFAULT_CONNINFO   "dbname=oteldemo"
 #define BACKEND_DEFAULT_MIGRATIONS "/usr/share/oteldemo/db"
 #define BACKEND_SERVICE_NAME       "oteldemo-backend"
@@ -28,6 +34,7 @@ typedef struct backend_config {
         unsigned acquire_timeout_ms; /* [database] acquire_timeout_ms */
         char *migrations_dir;        /* [database] migrations_dir */
         telemetry_config telemetry;  /* [telemetry] */
+        payment_config payment;      /* [payment]: the simulated provider (read at start) */
         shop_faults faults;          /* [faults] */
         char *admin_token;           /* [admin] token, NULL when unset */
         char *admin_credential;      /* [admin] token_credential: systemd credential name */
