@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import program_argv, scaled
 from pg import pg_cluster  # noqa: F401  (pytest fixture)
 from shop_stack import (LocalHttpServer, free_port, request, request_json, running_shop,
                         wait_for_spans)
@@ -61,8 +62,8 @@ def cli_env(receiver=None, **extra):
 def run_cli(cli_path, *args, url=None, receiver=None, env=None, timeout=CLI_TIMEOUT_S):
     argv = [str(cli_path)] + (["--url", url] if url else []) + [str(a) for a in args]
     full_env = cli_env(receiver, **(env or {}))
-    return subprocess.run(argv, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          timeout=timeout)
+    return subprocess.run(program_argv(argv), env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=scaled(timeout))
 
 
 def one_line(text):
