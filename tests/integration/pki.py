@@ -1,6 +1,7 @@
 # Throwaway certificates for the TLS tests, made by the openssl CLI in a temp dir (never committed):
 # a CA, server and client certificates it signs, and a second CA that nobody trusts. Shared by
 # test_tls.py, test_cli.py and test_demo.py.
+import http.client
 import os
 import shutil
 import ssl
@@ -12,6 +13,7 @@ import pytest
 from shop_stack import workdir
 
 CERT_DAYS = 2
+HTTP_TIMEOUT_S = 15
 
 
 def openssl(*args, cwd):
@@ -75,3 +77,11 @@ def https_context(ca, client=None):
     if client:
         ctx.load_cert_chain(str(client[0]), str(client[1]))
     return ctx
+
+
+def https_get(port, path, ctx, conn=None):
+    """GET over HTTPS (on conn when given, kept open); returns (status, headers, body, conn)."""
+    conn = conn or http.client.HTTPSConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S, context=ctx)
+    conn.request("GET", path)
+    resp = conn.getresponse()
+    return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read(), conn

@@ -18,21 +18,13 @@ import pytest
 
 from conftest import OtlpReceiver, run_program
 from pg import pg_cluster  # noqa: F401  (pytest fixture)
-from pki import https_context, pki, tls_server_config  # noqa: F401  (pki: pytest fixture)
+from pki import https_context, https_get, pki, tls_server_config  # noqa: F401  (pki: pytest fixture)
 from shop_stack import WWW_DIR, Backend, Frontend, request_json, wait_for_spans, workdir, write_config
 
 CONFIG_EXIT_INVALID = 78
 HTTP_TIMEOUT_S = 15
 RELOAD_TIMEOUT_S = 15
 SPAN_KIND_SERVER = 2
-
-
-def https_get(port, path, ctx, conn=None):
-    """GET over HTTPS (on conn when given, kept open); returns (status, headers, body, conn)."""
-    conn = conn or http.client.HTTPSConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S, context=ctx)
-    conn.request("GET", path)
-    resp = conn.getresponse()
-    return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read(), conn
 
 
 def served_certificate(port, ca):
