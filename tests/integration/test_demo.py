@@ -2,6 +2,7 @@
 # /debug/tracez and the API answer, and when the time is up it stops everything it started and removes
 # its temp dir (PostgreSQL cluster included). Uses the programs of the test build (--no-build) and
 # installs nothing (--no-install): scripts/test has done both.
+import contextlib
 import http.client
 import json
 import os
@@ -78,6 +79,25 @@ def start_demo(build_dir, ports, *flags, env=None):
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
+@contextlib.contextmanager
+def demo_process(build_dir, ports, *flags, env=None):
+    """start_demo(), and the whole process group killed on the way out if it still runs."""
+    proc = start_demo(build_dir, ports, *flags, env=env)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def assert_stops_by_itself(proc, text):
+    """A demo started with --for DEMO_FOR_S exits 0 in time (text: its output so far, for the message)."""
+    proc.wait(timeout=DEMO_FOR_S + 60)
+    rest = "".join(iter(lambda: proc.lines.get(timeout=5) or "", ""))
+    assert proc.returncode == 0, text + rest
+
+
 def assert_nothing_left(tmp):
     """The demo removed its temp dir, and no process runs from it (a moment allowed to exit)."""
     assert not Path(tmp).exists(), f"{tmp} was left behind"
@@ -117,8 +137,7 @@ def assert_faults_through_the_cli(text, tmp, backend_port):
 def test_demo_runs_the_shop_then_stops_and_cleans_up(build_dir):
     ports = {"--port": free_port(), "--backend-port": free_port(), "--pg-port": free_port(),
              "--prometheus-port": free_port()}
-    proc = start_demo(build_dir, ports, "--for", f"{DEMO_FOR_S}s")
-    try:
+    with demo_process(build_dir, ports, "--for", f"{DEMO_FOR_S}s") as proc:
         text = read_until(proc, RUNNING_LINE, STARTUP_TIMEOUT_S)
         text += read_until(proc, "Stopping by itself", 10)
         shop = ports["--port"]
@@ -139,13 +158,7 @@ def test_demo_runs_the_shop_then_stops_and_cleans_up(build_dir):
         assert processes_mentioning(tmp), "nothing runs from the demo's temp dir?"
         assert_faults_through_the_cli(text, tmp, ports["--backend-port"])
 
-        proc.wait(timeout=DEMO_FOR_S + 60)
-        rest = "".join(iter(lambda: proc.lines.get(timeout=5) or "", ""))
-        assert proc.returncode == 0, text + rest
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        assert_stops_by_itself(proc, text)
 
     assert_nothing_left(tmp)
     for flag in ("--port", "--backend-port", "--pg-port"):
@@ -176,8 +189,8 @@ def test_demo_tls_serves_https_with_mutual_tls_between_the_daemons(build_dir):
     ports = {"--port": free_port(), "--backend-port": free_port(), "--pg-port": free_port(),
              "--prometheus-port": free_port()}
     shop, backend = ports["--port"], ports["--backend-port"]
-    proc = start_demo(build_dir, ports, "--tls", "--for", f"{DEMO_FOR_S}s", env={"STACK_PROMETHEUS_INTERVAL": "1s"})
-    try:
+    with demo_process(build_dir, ports, "--tls", "--for", f"{DEMO_FOR_S}s",
+                      env={"STACK_PROMETHEUS_INTERVAL": "1s"}) as proc:
         text = read_until(proc, RUNNING_LINE, STARTUP_TIMEOUT_S)
         text += read_until(proc, "Stopping by itself", 10)
         tmp = re.search(r"tail -f (\S+)/logs/\*\.log", text).group(1)
@@ -214,30 +227,19 @@ def test_demo_tls_serves_https_with_mutual_tls_between_the_daemons(build_dir):
             targets = wait_for_https_scrapes(ports["--prometheus-port"], ["oteldemo-frontend", "oteldemo-backend"])
             assert targets["oteldemo-backend"]["scrapeUrl"] == f"https://127.0.0.1:{backend}/metrics"
 
-        proc.wait(timeout=DEMO_FOR_S + 60)
-        rest = "".join(iter(lambda: proc.lines.get(timeout=5) or "", ""))
-        assert proc.returncode == 0, text + rest
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        assert_stops_by_itself(proc, text)
     assert_nothing_left(tmp)
 
 
 def test_demo_ctrl_c_stops_everything(build_dir):
     ports = {"--port": free_port(), "--backend-port": free_port(), "--pg-port": free_port()}
-    proc = start_demo(build_dir, ports, "--no-prometheus", "--no-load")
-    try:
+    with demo_process(build_dir, ports, "--no-prometheus", "--no-load") as proc:
         text = read_until(proc, "Press Ctrl-C", STARTUP_TIMEOUT_S)
         tmp = re.search(r"tail -f (\S+)/logs/\*\.log", text).group(1)
         assert request(ports["--port"], "GET", "/")[0] == 200
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
         proc.wait(timeout=60)
         assert proc.returncode == 0
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
     assert_nothing_left(tmp)
 
 
