@@ -141,13 +141,18 @@ void access_log_request(bool enabled, const access_log_entry *e)
 
 void access_log_refused(const char *reason)
 {
+        access_log_limit("Connection refused", reason);
+}
+
+void access_log_limit(const char *what, const char *detail)
+{
         uint64_t suppressed = 0;
         char note[64];
 
         if (!access_log_rate_take(otel_mono_ns(), &suppressed))
                 return;
         suppressed_note(suppressed, note, sizeof(note));
-        otel_log(OTEL_SEVERITY_WARN, "Connection refused: %s%s", reason, note);
+        otel_log(OTEL_SEVERITY_WARN, "%s: %s%s", what, detail, note);
 }
 
 bool access_log_mhd_message(const char *msg)
