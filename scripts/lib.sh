@@ -141,3 +141,34 @@ read_summary_line() { # log
         fi
         return 1
 }
+
+# Sets script_argv to the command running one of the project's scripts, executable bit or not (a
+# tarball or a patch may lose it).
+script_argv_for() {
+        if [[ -x $1 ]]; then
+                script_argv=("$1")
+        else
+                script_argv=(bash "$1")
+        fi
+}
+
+# Sets case_counts to "passed failed skipped undeclared" from a step's report (tests/count-cases.py:
+# meson's testlog.json or a JUnit XML, run from the repository's top directory); false when the report
+# cannot be read. The caller's PYTHON and DECLARED_SKIPS when set, else Debian's interpreter and the
+# repository's list.
+case_counts=
+count_cases() { # meson|junit report
+        case_counts=$("${PYTHON:-/usr/bin/python3}" tests/count-cases.py "$1" "$2" \
+                "${DECLARED_SKIPS:-tests/declared-skips.txt}") && [[ -n $case_counts ]]
+}
+
+# Records a step from its counts: every skip that tests/declared-skips.txt does not list is a failure.
+record_counted_step() { # name note
+        local passed failed skipped undeclared note=$2
+        read -r passed failed skipped undeclared <<<"$case_counts"
+        if [[ $undeclared -gt 0 ]]; then
+                failed=$((failed + undeclared))
+                note="$undeclared undeclared skip(s), counted as failed; $note"
+        fi
+        record_step "$1" "$passed" "$failed" "$skipped" "$note"
+}

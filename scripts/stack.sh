@@ -351,8 +351,10 @@ stack_start_bg() { # name command...
 # Waits for url to answer 2xx; fails with the log when the process exits or the time is up.
 stack_wait_http() { # url name
         local url=$1 name=$2 pid=${STACK_PIDS[-1]} i
+        local -a tls=()
+        [[ $url != https://* ]] || mapfile -t tls < <(stack_curl_tls_args)
         for ((i = 0; i < STACK_READY_TIMEOUT_S * 10; i++)); do
-                if curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; then
+                if curl -fsS -o /dev/null --max-time 2 "${tls[@]}" "$url" 2>/dev/null; then
                         return 0
                 fi
                 kill -0 "$pid" 2>/dev/null || die "$name exited: $(tail -n 15 "$STACK_TMP/logs/$name.log")"
@@ -398,6 +400,52 @@ stack_start_postgres() {
                 >/dev/null || die "could not create the database"
 }
 
+# ---- TLS (STACK_TLS=true: scripts/demo --tls) -----------------------------------------------------
+
+readonly STACK_TLS_DAYS=30
+
+# http or https: the scheme of both daemons' listeners.
+stack_scheme() {
+        if [[ ${STACK_TLS:-false} == true ]]; then printf 'https\n'; else printf 'http\n'; fi
+}
+
+# What curl needs to reach either daemon: the run's CA, and the client certificate the backend asks for.
+stack_curl_tls_args() {
+        [[ ${STACK_TLS:-false} == true ]] || return 0
+        printf '%s\n' --cacert "$STACK_TMP/tls/ca.pem" --cert "$STACK_TMP/tls/client.pem" --key "$STACK_TMP/tls/client.key"
+}
+
+# One leaf certificate of the run's CA: NAME.pem and NAME.key (0600), for 127.0.0.1 and localhost,
+# with the extended key usages given (serverAuth, clientAuth or both).
+stack_tls_issue() { # name usages
+        local dir=$STACK_TMP/tls name=$1
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=%s\nbasicConstraints=CA:FALSE\n' "$2" \
+                >"$dir/$name.ext"
+        (umask 077 && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/$name.key" \
+                -out "$dir/$name.csr" -subj "/CN=oteldemo-$name") >>"$dir/openssl.log" 2>&1 || return 1
+        openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+                -days "$STACK_TLS_DAYS" -extfile "$dir/$name.ext" -out "$dir/$name.pem" >>"$dir/openssl.log" 2>&1 || return 1
+        rm -f "$dir/$name.csr" "$dir/$name.ext"
+}
+
+# A throwaway CA in the temp dir (removed with it) and what it signs: the backend's server
+# certificate, the frontend's (server, and client towards the backend: mutual TLS), and one client
+# certificate for the CLI and Prometheus. Keys are 0600.
+stack_make_tls() {
+        local dir=$STACK_TMP/tls
+        have_command openssl || die "--tls needs the openssl command (apt-get install openssl)"
+        mkdir -m 0700 "$dir"
+        (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/ca.key" \
+                -out "$dir/ca.pem" -days "$STACK_TLS_DAYS" -subj "/CN=oteldemo throwaway CA" \
+                -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign) \
+                >>"$dir/openssl.log" 2>&1 || die "openssl could not make the CA (see $dir/openssl.log)"
+        stack_tls_issue backend serverAuth || die "openssl could not sign the backend's certificate"
+        stack_tls_issue frontend serverAuth,clientAuth || die "openssl could not sign the frontend's certificate"
+        stack_tls_issue client clientAuth || die "openssl could not sign the client certificate"
+        chmod 644 "$dir"/*.pem
+        log_info "TLS: a throwaway CA in $dir, mutual TLS between the frontend and the backend"
+}
+
 # The daemons' configs; with the stack, the frontend links traces to Jaeger and an admin token
 # (STACK_ADMIN_TOKEN, in a file only we can read) opens PUT /admin/faults.
 stack_write_daemon_configs() { # repo
@@ -410,6 +458,10 @@ listen = 127.0.0.1:$STACK_BACKEND_PORT
 conninfo = host=127.0.0.1 port=$STACK_PG_PORT user=oteldemo dbname=oteldemo
 migrations_dir = $repo/db
 EOF
+        if [[ ${STACK_TLS:-false} == true ]]; then
+                sed -i "/^listen = /a tls_cert = $STACK_TMP/tls/backend.pem\\ntls_key = $STACK_TMP/tls/backend.key\\ntls_client_ca = $STACK_TMP/tls/ca.pem" \
+                        "$STACK_TMP/backend.conf"
+        fi
         if [[ -n ${STACK_ADMIN_TOKEN:-} ]]; then
                 printf '\n[admin]\ntoken = %s\n' "$STACK_ADMIN_TOKEN" >>"$STACK_TMP/backend.conf"
         fi
@@ -420,8 +472,14 @@ listen = 127.0.0.1:$STACK_SHOP_PORT
 www_dir = $repo/www
 
 [backend]
-url = http://127.0.0.1:$STACK_BACKEND_PORT
+url = $(stack_scheme)://127.0.0.1:$STACK_BACKEND_PORT
 EOF
+        if [[ ${STACK_TLS:-false} == true ]]; then
+                sed -i "/^www_dir = /a tls_cert = $STACK_TMP/tls/frontend.pem\\ntls_key = $STACK_TMP/tls/frontend.key" \
+                        "$STACK_TMP/frontend.conf"
+                printf 'ca_file = %s\nclient_cert = %s\nclient_key = %s\n' "$STACK_TMP/tls/ca.pem" \
+                        "$STACK_TMP/tls/frontend.pem" "$STACK_TMP/tls/frontend.key" >>"$STACK_TMP/frontend.conf"
+        fi
         if [[ -n ${STACK_JAEGER_URL:-} ]]; then
                 printf '\n[ui]\njaeger_url = %s\n' "$STACK_JAEGER_URL" >>"$STACK_TMP/frontend.conf"
         fi
@@ -450,9 +508,9 @@ stack_start_daemons() { # build_dir repo
         "$backend" --config "$STACK_TMP/backend.conf" --migrate >"$STACK_TMP/logs/migrate.log" 2>&1 ||
                 die "migration failed: $(tail -n 5 "$STACK_TMP/logs/migrate.log")"
         stack_start_bg oteldemo-backend env "${envs[@]}" "$backend" --config "$STACK_TMP/backend.conf"
-        stack_wait_http "http://127.0.0.1:$STACK_BACKEND_PORT/readyz" oteldemo-backend
+        stack_wait_http "$(stack_scheme)://127.0.0.1:$STACK_BACKEND_PORT/readyz" oteldemo-backend
         stack_start_bg oteldemo-frontend env "${envs[@]}" "$frontend" --config "$STACK_TMP/frontend.conf"
-        stack_wait_http "http://127.0.0.1:$STACK_SHOP_PORT/readyz" oteldemo-frontend
+        stack_wait_http "$(stack_scheme)://127.0.0.1:$STACK_SHOP_PORT/readyz" oteldemo-frontend
 }
 
 # ---- the observability components ----------------------------------------------------------------
@@ -543,6 +601,12 @@ stack_start_prometheus() { # repo
                 with=(-e '/job_name: otelcol/,/^$/d' -e '/job_name: jaeger/,/^$/d' -e '/job_name: zipkin/,/^$/d')
                 sed -i "${with[@]}" "$dir/prometheus.yml"
         fi
+        if [[ ${STACK_TLS:-false} == true ]]; then
+                # /metrics is on the daemons' TLS listeners: scrape them over HTTPS, with the client
+                # certificate the backend asks for.
+                sed -i "/job_name: oteldemo-\(frontend\|backend\)\$/a\\    scheme: https\n    tls_config:\n      ca_file: $STACK_TMP/tls/ca.pem\n      cert_file: $STACK_TMP/tls/client.pem\n      key_file: $STACK_TMP/tls/client.key" \
+                        "$dir/prometheus.yml"
+        fi
         log_info "starting Prometheus on 127.0.0.1:$STACK_PROMETHEUS_PORT"
         stack_start_bg prometheus /usr/bin/prometheus --config.file="$dir/prometheus.yml" \
                 --storage.tsdb.path="$dir/data" --web.listen-address="127.0.0.1:$STACK_PROMETHEUS_PORT" \
@@ -558,6 +622,7 @@ stack_up() { # build_dir
         repo=$(stack_repo)
         STACK_TMP=$(mktemp -d -t oteldemo-stack.XXXXXX)
         mkdir -p "$STACK_TMP/logs"
+        [[ ${STACK_TLS:-false} != true ]] || stack_make_tls
         stack_start_postgres
         if [[ ${STACK_WITH_COLLECTOR:-false} == true ]]; then
                 stack_paths
@@ -576,13 +641,21 @@ stack_up() { # build_dir
 
 # What each URL of a running stack shows.
 stack_print_urls() {
+        local scheme
+        scheme=$(stack_scheme)
         cat <<EOF
 
   oteldemo is running.
-    shop         http://127.0.0.1:$STACK_SHOP_PORT/
-    traces       http://127.0.0.1:$STACK_SHOP_PORT/debug/tracez   (backend: http://127.0.0.1:$STACK_BACKEND_PORT/debug/tracez)
-    metrics      http://127.0.0.1:$STACK_SHOP_PORT/metrics        (backend: http://127.0.0.1:$STACK_BACKEND_PORT/metrics)
+    shop         $scheme://127.0.0.1:$STACK_SHOP_PORT/
+    traces       $scheme://127.0.0.1:$STACK_SHOP_PORT/debug/tracez   (backend: $scheme://127.0.0.1:$STACK_BACKEND_PORT/debug/tracez)
+    metrics      $scheme://127.0.0.1:$STACK_SHOP_PORT/metrics        (backend: $scheme://127.0.0.1:$STACK_BACKEND_PORT/metrics)
 EOF
+        if [[ ${STACK_TLS:-false} == true ]]; then
+                cat <<EOF
+    tls          CA $STACK_TMP/tls/ca.pem (a browser warns: it does not know this CA); the backend asks
+                 for a client certificate: curl --cacert $STACK_TMP/tls/ca.pem --cert $STACK_TMP/tls/client.pem --key $STACK_TMP/tls/client.key
+EOF
+        fi
         if [[ ${STACK_WITH_COLLECTOR:-false} == true ]]; then
                 cat <<EOF
     jaeger       http://127.0.0.1:$STACK_JAEGER_PORT/   (query API: /api/traces/<trace id>; no UI assets in this build)

@@ -21,14 +21,12 @@
 #include "shop-json.h"
 #include "shop-metrics.h"
 #include "shop-query.h"
+#include "shop-request.h"
 #include "shop.h"
 #include "validate.h"
 
-/* Lines of one order; bounds the arrays passed to the server. */
-#define ORDER_ITEMS_MAX 50
-/* Text of an int64 array parameter: "{" + ORDER_ITEMS_MAX * (20 digits + ",") + "}". */
-#define ORDER_ARRAY_TEXT_MAX (2 + ORDER_ITEMS_MAX * 21 + 1)
-#define ORDER_CURRENCY_LEN   3
+/* Text of an int64 array parameter: "{" + SHOP_ORDER_ITEMS_MAX * (20 digits + ",") + "}". */
+#define ORDER_ARRAY_TEXT_MAX (2 + SHOP_ORDER_ITEMS_MAX * 21 + 1)
 /* A concurrent duplicate waits for the first request's order to settle: it polls with pauses growing
  * from MIN to MAX, for at most the payment timeout plus this margin. */
 #define ORDER_SETTLE_POLL_MIN_MS 2u
@@ -44,20 +42,6 @@ static uint32_t order_stale_ms(void)
 }
 /* Reservations tried when a duplicate's order keeps vanishing (each time its payment failed). */
 #define ORDER_RESERVE_ATTEMPTS 3
-
-typedef struct order_line {
-        int64_t product_id; /* > 0, unique within the order */
-        int64_t quantity;   /* VALIDATE_QUANTITY_MIN..MAX */
-        int64_t unit_price; /* cents, read under the row lock */
-} order_line;
-
-typedef struct order_request {
-        int64_t user_id;                       /* > 0 */
-        order_line lines[ORDER_ITEMS_MAX];     /* sorted by product_id */
-        size_t n_lines;                        /* 1..ORDER_ITEMS_MAX */
-        char currency[ORDER_CURRENCY_LEN + 1]; /* of the products, all equal */
-        int64_t total_cents;                   /* sum of quantity * unit_price */
-} order_request;
 
 /* Columns of an order row joined with its items (see order_rows_json). */
 #define ORDER_COLUMNS                                                                                       \
@@ -234,88 +218,15 @@ static int order_single_json(const PGresult *res, json_object **ret)
         return r;
 }
 
-/* ---- request parsing -------------------------------------------------------------------------- */
-
-static int line_compare(const void *a, const void *b)
-{
-        const order_line *x = a, *y = b;
-
-        return (x->product_id > y->product_id) - (x->product_id < y->product_id);
-}
-
-/* A line is an items[] entry, or the body itself in the single-product form (whose fields the caller
- * checks, so check_fields is false). */
-static int parse_line(json_object *obj, bool check_fields, order_line *ret, shop_error *err)
-{
-        static const char *const fields[] = {"product_id", "quantity", NULL};
-        int r;
-
-        r = validate_object(obj, err);
-        if (r >= 0 && check_fields)
-                r = validate_known_fields(obj, fields, err);
-        if (r >= 0)
-                r = validate_int_field(obj, "product_id", 1, INT64_MAX, &ret->product_id, err);
-        if (r >= 0)
-                r = validate_int_field(obj, "quantity", VALIDATE_QUANTITY_MIN, VALIDATE_QUANTITY_MAX,
-                                       &ret->quantity, err);
-        return r;
-}
-
-static int order_request_parse(json_object *body, order_request *req, shop_error *err)
-{
-        static const char *const single[] = {"user_id", "product_id", "quantity", NULL};
-        static const char *const multi[] = {"user_id", "items", NULL};
-        json_object *items;
-        int r;
-
-        r = validate_object(body, err);
-        if (r < 0)
-                return r;
-        if (json_object_object_get_ex(body, "items", &items)) {
-                size_t n;
-
-                r = validate_known_fields(body, multi, err);
-                if (r < 0)
-                        return r;
-                if (!json_object_is_type(items, json_type_array))
-                        return shop_error_set(err, -EINVAL, 400, "items must be an array");
-                n = json_object_array_length(items);
-                if (n < 1 || n > ORDER_ITEMS_MAX)
-                        return shop_error_set(err, -EINVAL, 400, "items must hold 1 to %d entries",
-                                              ORDER_ITEMS_MAX);
-                for (size_t i = 0; i < n; i++) {
-                        r = parse_line(json_object_array_get_idx(items, i), true, &req->lines[i], err);
-                        if (r < 0)
-                                return r;
-                }
-                req->n_lines = n;
-        } else {
-                r = validate_known_fields(body, single, err);
-                if (r >= 0)
-                        r = parse_line(body, false, &req->lines[0], err);
-                if (r < 0)
-                        return r;
-                req->n_lines = 1;
-        }
-        r = validate_int_field(body, "user_id", 1, INT64_MAX, &req->user_id, err);
-        if (r < 0)
-                return r;
-        qsort(req->lines, req->n_lines, sizeof(req->lines[0]), line_compare);
-        for (size_t i = 1; i < req->n_lines; i++)
-                if (req->lines[i].product_id == req->lines[i - 1].product_id)
-                        return shop_error_set(err, -EINVAL, 400, "product %" PRId64 " is listed twice",
-                                              req->lines[i].product_id);
-        return 0;
-}
-
 /* "{a,b,c}" of one column of the lines (0 product_id, 1 quantity, 2 unit_price). */
-static void lines_array_text(const order_request *req, int column, char buf[static ORDER_ARRAY_TEXT_MAX])
+static void lines_array_text(const shop_order_request *req, int column,
+                             char buf[static ORDER_ARRAY_TEXT_MAX])
 {
         size_t off = 0;
 
         buf[off++] = '{';
         for (size_t i = 0; i < req->n_lines; i++) {
-                const order_line *l = &req->lines[i];
+                const shop_order_line *l = &req->lines[i];
                 int64_t v = column == 0 ? l->product_id : column == 1 ? l->quantity : l->unit_price;
 
                 off += (size_t)snprintf(buf + off, ORDER_ARRAY_TEXT_MAX - off, "%s%" PRId64, i ? "," : "",
@@ -372,7 +283,7 @@ static int order_by_key(db_conn *c, const char *key, json_object **ret, shop_err
 }
 
 /* Parses the "{a,b,c}" text of ret_prices into the lines' unit prices (one per line, in line order). */
-static int prices_parse(const char *text, order_request *req)
+static int prices_parse(const char *text, shop_order_request *req)
 {
         const char *p = text;
 
@@ -409,7 +320,7 @@ static int reserve_failure(const PGresult *res, const char *outcome, shop_error 
 /* Step 1, one statement: locks and checks the products, creates the order 'pending' with its items and
  * takes the stock. 0 reserved (*ret_order_id, the lines' prices, currency and total filled in), 1 an
  * order with this key exists already, or a negative errno with err set. */
-static int order_reserve(db_conn *c, order_request *req, const char *key, int64_t *ret_order_id,
+static int order_reserve(db_conn *c, shop_order_request *req, const char *key, int64_t *ret_order_id,
                          shop_error *err)
 {
         char uid[24], ids[ORDER_ARRAY_TEXT_MAX], qty[ORDER_ARRAY_TEXT_MAX];
@@ -515,7 +426,7 @@ static int order_confirm(db_pool *pool, int64_t order_id, char ret_created_at[st
 }
 
 /* Builds the reply of a freshly created order from what the steps wrote. */
-static int created_order_json(int64_t order_id, const order_request *req, const char *created_at,
+static int created_order_json(int64_t order_id, const shop_order_request *req, const char *created_at,
                               json_object **ret)
 {
         json_object *items, *o;
@@ -525,7 +436,7 @@ static int created_order_json(int64_t order_id, const order_request *req, const 
         if (!o)
                 return -ENOMEM;
         for (size_t i = 0; i < req->n_lines; i++) {
-                const order_line *l = &req->lines[i];
+                const shop_order_line *l = &req->lines[i];
                 json_object *it = item_json(l->product_id, l->quantity, l->unit_price);
 
                 if (!it || json_object_array_add(items, it) < 0) {
@@ -600,8 +511,8 @@ static int order_settled(db_pool *pool, const char *key, json_object **ret, shop
 
 /* Step 1 with its span, repeated when a concurrent duplicate's order vanished (compensated) before we
  * could replay it. 0 reserved (*ret_order_id), 1 replayed (*ret), or a negative errno. */
-static int order_reserve_or_replay(db_pool *pool, order_request *req, const char *key, int64_t *ret_order_id,
-                                   json_object **ret, shop_error *err)
+static int order_reserve_or_replay(db_pool *pool, shop_order_request *req, const char *key,
+                                   int64_t *ret_order_id, json_object **ret, shop_error *err)
 {
         for (int attempt = 0; attempt < ORDER_RESERVE_ATTEMPTS; attempt++) {
                 order_step step = step_start("order.reserve_stock");
@@ -627,7 +538,7 @@ static int order_reserve_or_replay(db_pool *pool, order_request *req, const char
 /* An order between its reservation and the payment's answer: what the answer needs, owned here. */
 struct shop_order_op {
         db_pool *pool;
-        order_request req;       /* the parsed lines, with prices, currency and total */
+        shop_order_request req;  /* the parsed lines, with prices, currency and total */
         int64_t order_id;        /* the pending order */
         otel_span *root;         /* order.create: parent of every step, ended with the outcome */
         otel_span *payment_step; /* order.payment, ended when the provider answers */
@@ -683,13 +594,13 @@ static void order_paid(void *userdata, int pr, const shop_error *perr)
 static int order_begin(shop_order_op *op, json_object *body, const char *idempotency_key,
                        json_object **ret_order, bool *ret_replayed, shop_error *err)
 {
-        order_request *req = &op->req;
+        shop_order_request *req = &op->req;
         order_step step;
         shop_faults f;
         int r;
 
         step = step_start("order.validate");
-        r = order_request_parse(body, req, err);
+        r = shop_order_request_parse(body, req, err);
         if (r >= 0 && idempotency_key)
                 r = validate_idempotency_key(idempotency_key, err);
         if (r >= 0) {

@@ -6,6 +6,7 @@
 #include "shop-error.h"
 #include "shop-json.h"
 #include "shop-query.h"
+#include "shop-request.h"
 #include "shop.h"
 #include "validate.h"
 
@@ -79,21 +80,16 @@ int shop_user_get(db_pool *pool, int64_t id, json_object **ret, shop_error *err)
 
 int shop_user_create(db_pool *pool, json_object *body, json_object **ret, shop_error *err)
 {
-        static const char *const fields[] = {"name", "email", NULL};
+        shop_user_request user;
         const char *params[2];
         PGresult *res = NULL;
         int r;
 
-        r = validate_object(body, err);
-        if (r >= 0)
-                r = validate_known_fields(body, fields, err);
-        if (r >= 0)
-                r = validate_text_field(body, "name", VALIDATE_NAME_MIN_CHARS, VALIDATE_NAME_MAX_CHARS,
-                                        &params[0], err);
-        if (r >= 0)
-                r = validate_email_field(body, "email", &params[1], err);
+        r = shop_user_request_parse(body, &user, err);
         if (r < 0)
                 return r;
+        params[0] = user.name;
+        params[1] = user.email;
         r = shop_exec(pool, &STMT_USER_CREATE, params, &res);
         if (r == -EEXIST)
                 return shop_error_set(err, r, 409, "a user with this email already exists");

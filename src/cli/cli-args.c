@@ -194,8 +194,8 @@ int cli_parse_mix(const char *s, load_mix *ret)
 }
 
 const cli_global_option cli_global_options[] = {
-        {"url", true},        {"output", true},    {"timeout", true},  {"token", true},
-        {"token-file", true}, {"admin-url", true}, {"verbose", false},
+        {"url", true},       {"output", true}, {"timeout", true}, {"token", true}, {"token-file", true},
+        {"admin-url", true}, {"cacert", true}, {"cert", true},    {"key", true},   {"verbose", false},
 };
 const size_t cli_n_global_options = sizeof(cli_global_options) / sizeof(cli_global_options[0]);
 
@@ -272,6 +272,28 @@ int cli_hoist_global_options(int argc, char **argv, const char **ret_missing)
         return 0;
 }
 
+/* Opens path for reading: a regular file, and with owner_only one that neither group nor others may
+ * read or write (as a credential). Returns the fd, or -errno, -EBADMSG (not a regular file), -EPERM. */
+static int open_regular_file(const char *path, bool owner_only, struct stat *ret_st)
+{
+        int fd, r = 0;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, ret_st) < 0)
+                r = -errno;
+        else if (!S_ISREG(ret_st->st_mode))
+                r = -EBADMSG;
+        else if (owner_only && (ret_st->st_mode & (S_IRWXG | S_IRWXO)))
+                r = -EPERM;
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
 int cli_read_token_file(const char *path, char *buf, size_t size)
 {
         struct stat st;
@@ -279,24 +301,16 @@ int cli_read_token_file(const char *path, char *buf, size_t size)
         size_t len;
         int fd, r = 0;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = open_regular_file(path, true, &st);
         if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
+                return fd;
+        n = read(fd, buf, size);
+        if (n < 0)
                 r = -errno;
-        else if (!S_ISREG(st.st_mode))
+        else if ((size_t)n >= size || n == 0)
                 r = -EBADMSG;
-        else if (st.st_mode & (S_IRWXG | S_IRWXO))
-                r = -EPERM;
-        else {
-                n = read(fd, buf, size);
-                if (n < 0)
-                        r = -errno;
-                else if ((size_t)n >= size || n == 0)
-                        r = -EBADMSG;
-                else
-                        buf[n] = '\0';
-        }
+        else
+                buf[n] = '\0';
         close(fd);
         if (r < 0)
                 return r;
@@ -307,4 +321,70 @@ int cli_read_token_file(const char *path, char *buf, size_t size)
         }
         buf[len] = '\0';
         return 0;
+}
+
+/* Whether the PEM text holds a block of the wanted kind: "-----BEGIN CERTIFICATE-----", or for a key
+ * any "-----BEGIN … PRIVATE KEY-----" (PKCS#8, EC, RSA, encrypted). */
+static bool pem_has_block(const char *text, size_t len, bool private_key)
+{
+        static const char begin[] = "-----BEGIN ", cert[] = "CERTIFICATE-----", key[] = "PRIVATE KEY-----";
+        const char *p = text, *end = text + len;
+
+        while ((p = memmem(p, (size_t)(end - p), begin, sizeof(begin) - 1))) {
+                const char *label = p + sizeof(begin) - 1, *eol = memchr(label, '\n', (size_t)(end - label));
+                size_t n;
+
+                if (!eol)
+                        eol = end;
+                n = (size_t)(eol - label);
+                if (n > 0 && label[n - 1] == '\r')
+                        n--;
+                if (!private_key && n == sizeof(cert) - 1 && memcmp(label, cert, n) == 0)
+                        return true;
+                if (private_key && n >= sizeof(key) - 1 &&
+                    memcmp(label + n - (sizeof(key) - 1), key, sizeof(key) - 1) == 0)
+                        return true;
+                p = eol;
+        }
+        return false;
+}
+
+int cli_check_pem_file(const char *path, bool private_key)
+{
+        struct stat st;
+        char *text;
+        ssize_t n;
+        size_t len = 0;
+        int fd, r = 0;
+
+        fd = open_regular_file(path, private_key, &st);
+        if (fd < 0)
+                return fd;
+        if (st.st_size > (off_t)CLI_PEM_FILE_MAX) {
+                close(fd);
+                return -EFBIG;
+        }
+        text = malloc(CLI_PEM_FILE_MAX + 1);
+        if (!text) {
+                close(fd);
+                return -ENOMEM;
+        }
+        /* Read to the end, not st_size bytes: the file may change under us. */
+        while (len <= CLI_PEM_FILE_MAX && (n = read(fd, text + len, CLI_PEM_FILE_MAX + 1 - len)) != 0) {
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        break;
+                }
+                len += (size_t)n;
+        }
+        close(fd);
+        if (r == 0 && len > CLI_PEM_FILE_MAX)
+                r = -EFBIG;
+        if (r == 0 && !pem_has_block(text, len, private_key))
+                r = -EBADMSG;
+        explicit_bzero(text, len); /* a key's bytes */
+        free(text);
+        return r;
 }

@@ -35,6 +35,11 @@ int cli_parse_output(const char *s, cli_output *ret);
  * readable by its owner only, as a credential is. Returns 0, -errno of open/read, -EPERM (group or
  * others may read it), -EBADMSG (empty, too long or more than one line). */
 int cli_read_token_file(const char *path, char *buf, size_t size);
+/* A PEM file for TLS (--cacert, --cert, --key): a regular file of at most CLI_PEM_FILE_MAX bytes holding
+ * a certificate ("-----BEGIN CERTIFICATE-----"), or with private_key a private key, which only its
+ * owner may read, as the daemons require of theirs. Returns 0, -errno of open/read, -EPERM (a key
+ * group or others may read), -EFBIG (too large), -EBADMSG (not a regular file, or no such PEM block). */
+int cli_check_pem_file(const char *path, bool private_key);
 /* "browse=70,order=20,user=10": every kind at most once, each 0..100, summing to exactly 100 (kinds
  * not named get 0). -EINVAL malformed, -ENOENT unknown kind, -EEXIST a kind twice, -ERANGE a share
  * over 100, -EDOM when the shares do not add up to 100. */

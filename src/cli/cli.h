@@ -16,8 +16,9 @@
 #define CLI_DEFAULT_URL  "http://127.0.0.1:8080"
 /* The frontend exposes no admin routes: fault flags go to the backend unless told otherwise. */
 #define CLI_DEFAULT_ADMIN_URL "http://127.0.0.1:8081"
-#define CLI_TOKEN_MAX         512           /* bytes of an admin token read from a file */
-#define CLI_DEFAULT_TIMEOUT   (10u * 1000u) /* ms per request */
+#define CLI_TOKEN_MAX         512             /* bytes of an admin token read from a file */
+#define CLI_PEM_FILE_MAX      (1024u * 1024u) /* a CA bundle, certificate or key larger than this is refused */
+#define CLI_DEFAULT_TIMEOUT   (10u * 1000u)   /* ms per request */
 /* A missing collector must not hold the CLI up for longer than this at exit. */
 #define CLI_OTEL_SHUTDOWN_TIMEOUT_MS 500u
 
@@ -28,6 +29,14 @@ typedef enum cli_output {
         _CLI_OUTPUT_INVALID = -EINVAL,
 } cli_output;
 
+/* The files of --cacert, --cert and --key (each NULL when not given); they name paths of argv or the
+ * environment, which outlive every request. */
+typedef struct cli_tls_files {
+        const char *ca_file;   /* PEM CA certificates verifying https:// servers (not the system's) */
+        const char *cert_file; /* PEM client certificate (chain) for mutual TLS, or NULL */
+        const char *key_file;  /* PEM private key of cert_file (only its owner may read it), or NULL */
+} cli_tls_files;
+
 typedef struct cli_globals {
         const char *url;       /* base URL of the frontend or backend, without a trailing path */
         cli_output output;     /* table or json */
@@ -36,5 +45,6 @@ typedef struct cli_globals {
         const char *token;     /* bearer token for /admin, or NULL */
         const char *admin_url; /* base URL for /admin (faults): --admin-url, else --url if given, else the
                                   backend */
+        cli_tls_files tls;     /* --cacert, --cert, --key, or $OTELDEMO_{CA,CERT,KEY}_FILE */
         char token_buf[CLI_TOKEN_MAX + 1]; /* the token read from --token-file / $OTELDEMO_TOKEN_FILE */
 } cli_globals;

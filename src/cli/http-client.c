@@ -26,10 +26,12 @@ struct http_client {
         otel_http_server server; /* server.address, server.port */
         uint64_t timeout_ms;     /* whole request */
         char *token;             /* bearer token, or NULL */
+        cli_tls_files tls;       /* CA file and client certificate (NULL members: none) */
         otel_tracer *tracer;     /* the CLI's instrumentation scope */
 };
 
-int http_client_new(const char *base_url, uint64_t timeout_ms, const char *token, http_client **ret)
+int http_client_new(const char *base_url, uint64_t timeout_ms, const char *token, const cli_tls_files *tls,
+                    http_client **ret)
 {
         http_client *c;
         size_t len;
@@ -56,6 +58,8 @@ int http_client_new(const char *base_url, uint64_t timeout_ms, const char *token
                 return r;
         }
         c->timeout_ms = timeout_ms;
+        if (tls)
+                c->tls = *tls;
         c->tracer = otel_tracer_get(HTTP_CLIENT_SCOPE, OTELDEMO_VERSION);
         *ret = c;
         return 0;
@@ -202,6 +206,13 @@ int http_client_do(http_client *c, const http_client_request *req, http_client_r
         (void)curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &body);
         (void)curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
         (void)curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+        /* Verification stays on (libcurl's default): a CA file only changes whom to trust. */
+        if (c->tls.ca_file)
+                (void)curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->tls.ca_file);
+        if (c->tls.cert_file) {
+                (void)curl_easy_setopt(c->curl, CURLOPT_SSLCERT, c->tls.cert_file);
+                (void)curl_easy_setopt(c->curl, CURLOPT_SSLKEY, c->tls.key_file);
+        }
 
         cc = curl_easy_perform(c->curl);
         if (cc != CURLE_OK) {

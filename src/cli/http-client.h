@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cli.h"
 #include "otel.h"
 
 #define HTTP_CLIENT_BODY_MAX   (16u * 1024u * 1024u) /* a reply larger than this is an error */
@@ -36,8 +37,11 @@ typedef struct http_client_response {
         char error[HTTP_CLIENT_ERROR_MAX];    /* transport error text, "" when a reply came */
 } http_client_response;
 
-/* base_url: "http://host:port" (a trailing '/' is dropped); token may be NULL. */
-int http_client_new(const char *base_url, uint64_t timeout_ms, const char *token, http_client **ret);
+/* base_url: "http://host:port" or "https://host:port" (a trailing '/' is dropped); token may be NULL;
+ * tls (NULL: none) names a CA file that replaces the system's and a client certificate, used for an
+ * https:// base URL; its strings must outlive the client. */
+int http_client_new(const char *base_url, uint64_t timeout_ms, const char *token, const cli_tls_files *tls,
+                    http_client **ret);
 void http_client_free(http_client *c);
 
 /* Sends req. Returns 0 when a reply came (whatever its status), -ECONNREFUSED when nothing listens or

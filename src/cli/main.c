@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "config.h"
 #include "otel.h"
+#include "tls-files.h"
 #include "usage.h"
 
 static const struct {
@@ -46,26 +47,48 @@ static const char main_help[] =
         "                         (default $OTELDEMO_TOKEN_FILE; scripts/demo writes one)\n"
         "  --admin-url URL        the backend for 'faults' (default $OTELDEMO_ADMIN_URL, else --url\n"
         "                         when given, else " CLI_DEFAULT_ADMIN_URL ")\n"
+        "  --cacert FILE          PEM CA certificates that verify an https:// server, instead of the\n"
+        "                         system's (default $OTELDEMO_CA_FILE)\n"
+        "  --cert FILE, --key FILE\n"
+        "                         client certificate and its key (0600) for mutual TLS\n"
+        "                         (default $OTELDEMO_CERT_FILE, $OTELDEMO_KEY_FILE)\n"
         "  --verbose, -v          print requests and their trace ids on stderr\n"
         "  --version, --help\n"
         "\n"
         "'oteldemo COMMAND --help' describes a command. Exit status: 0 ok, 1 the request failed,\n"
         "2 usage error, 69 cannot connect. Tracing follows the OTEL_* environment variables.\n";
 
+static const char *env_or_null(const char *name)
+{
+        const char *v = getenv(name);
+
+        return v && *v ? v : NULL;
+}
+
 /* Global options, up to the command name. Returns OTELDEMO_EXIT_OK, CLI_HELP_SHOWN or a usage error. */
 static int parse_globals(int argc, char **argv, cli_globals *g)
 {
         static const struct option opts[] = {
-                {"url", required_argument, NULL, 'u'},        {"output", required_argument, NULL, 'o'},
-                {"timeout", required_argument, NULL, 't'},    {"token", required_argument, NULL, 'k'},
-                {"token-file", required_argument, NULL, 'f'}, {"admin-url", required_argument, NULL, 'a'},
-                {"verbose", no_argument, NULL, 'v'},          {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, 'V'},          {},
+                {"url", required_argument, NULL, 'u'},
+                {"output", required_argument, NULL, 'o'},
+                {"timeout", required_argument, NULL, 't'},
+                {"token", required_argument, NULL, 'k'},
+                {"token-file", required_argument, NULL, 'f'},
+                {"admin-url", required_argument, NULL, 'a'},
+                {"cacert", required_argument, NULL, 'C'},
+                {"cert", required_argument, NULL, 'c'},
+                {"key", required_argument, NULL, 'K'},
+                {"verbose", no_argument, NULL, 'v'},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {},
         };
         const char *token_file = getenv("OTELDEMO_TOKEN_FILE");
+        /* Where each TLS file came from, for the error that names it. */
+        const char *tls_src[3] = {"$OTELDEMO_CA_FILE", "$OTELDEMO_CERT_FILE", "$OTELDEMO_KEY_FILE"};
         bool url_given = false;
         uint64_t ns;
-        int c, r;
+        int c, r, code;
 
         *g = (cli_globals){
                 .url = getenv("OTELDEMO_URL"),
@@ -77,9 +100,12 @@ static int parse_globals(int argc, char **argv, cli_globals *g)
                 g->url = CLI_DEFAULT_URL;
         if (g->token && !*g->token)
                 g->token = NULL;
-        g->admin_url = getenv("OTELDEMO_ADMIN_URL");
-        if (g->admin_url && !*g->admin_url)
-                g->admin_url = NULL;
+        g->admin_url = env_or_null("OTELDEMO_ADMIN_URL");
+        g->tls = (cli_tls_files){
+                .ca_file = env_or_null("OTELDEMO_CA_FILE"),
+                .cert_file = env_or_null("OTELDEMO_CERT_FILE"),
+                .key_file = env_or_null("OTELDEMO_KEY_FILE"),
+        };
         /* '+': options after the command name belong to the command. */
         while ((c = getopt_long(argc, argv, "+:hv", opts, NULL)) != -1)
                 switch (c) {
@@ -106,6 +132,18 @@ static int parse_globals(int argc, char **argv, cli_globals *g)
                 case 'a':
                         g->admin_url = optarg;
                         break;
+                case 'C':
+                        g->tls.ca_file = optarg;
+                        tls_src[0] = "--cacert";
+                        break;
+                case 'c':
+                        g->tls.cert_file = optarg;
+                        tls_src[1] = "--cert";
+                        break;
+                case 'K':
+                        g->tls.key_file = optarg;
+                        tls_src[2] = "--key";
+                        break;
                 case 'u':
                         g->url = optarg;
                         url_given = true;
@@ -126,6 +164,9 @@ static int parse_globals(int argc, char **argv, cli_globals *g)
                 return cli_usage_error(NULL, "invalid --url '%s' (expected http://HOST[:PORT])", g->url);
         if (!g->admin_url)
                 g->admin_url = url_given || getenv("OTELDEMO_URL") ? g->url : CLI_DEFAULT_ADMIN_URL;
+        code = cli_tls_files_check(&g->tls, tls_src);
+        if (code != OTELDEMO_EXIT_OK)
+                return code;
         /* An explicit --token wins over a file, as the command line wins over the environment. */
         if (!g->token && token_file && *token_file) {
                 r = cli_read_token_file(token_file, g->token_buf, sizeof(g->token_buf));

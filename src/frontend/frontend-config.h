@@ -15,6 +15,9 @@
 #define FRONTEND_DEFAULT_LISTEN "127.0.0.1:8080"
 #define FRONTEND_DEFAULT_WWW    "/usr/share/oteldemo/www"
 #define FRONTEND_SERVICE_NAME   "oteldemo-frontend"
+/* [server] threads defaults to the number of CPUs, at least this (see frontend-config.c). */
+#define FRONTEND_THREADS_MIN      2u
+#define FRONTEND_THREADS_MIN_TEXT "2"
 
 typedef struct frontend_config {
         http_server_config server;

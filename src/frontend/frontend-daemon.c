@@ -10,6 +10,9 @@
 #include "notify.h"
 #include "trace-view.h"
 
+/* How long the 503s of exchanges cut off at shutdown may take to be sent. */
+#define FRONTEND_ABORTED_REPLY_MS 1000u
+
 int frontend_daemon_config_load(void *userdata, const char *path, char *ret_error)
 {
         frontend_daemon *fe = userdata;
@@ -132,6 +135,11 @@ void frontend_daemon_close(void *userdata)
 {
         frontend_daemon *fe = userdata;
 
+        /* What the drain left waiting for the backend is answered 503 and resumed, then given a moment
+         * to go out, so that no request is still suspended when the server stops. */
+        proxy_stop(fe->proxy);
+        if (fe->http)
+                (void)http_server_drain(fe->http, FRONTEND_ABORTED_REPLY_MS);
         http_server_free(fe->http);
         fe->http = NULL;
         proxy_free(fe->proxy);

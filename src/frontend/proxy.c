@@ -1,15 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * /api/... → backend. Each server worker thread keeps one libcurl easy handle (a pthread key), so its
- * connection to the backend stays open between requests; curl_easy_reset() clears the options but
- * keeps that connection. The exchange runs inside a CLIENT span (HTTP client semantic conventions)
- * whose context is injected as traceparent/tracestate/baggage, and is timed into
- * http.client.request.duration.
+ * /api/... → backend without a server thread waiting: the handler builds the exchange (URL, forwarded
+ * headers, a CLIENT span that is a child of the request's SERVER span, its context injected as
+ * traceparent/tracestate/baggage), defers the request (http_request_defer) and returns; the exchange
+ * runs on the proxy loop's thread (proxy-loop.c: one libcurl multi, keep-alive connections to the
+ * backend), which ends the CLIENT span, records http.client.request.duration, builds the reply and
+ * resumes the request. At most max_in_flight exchanges at once: beyond, a quick 503.
+ *
+ * The CLIENT span starts on the server thread (the SERVER span is current there) and ends on the loop
+ * thread: spans are reference-counted and locked per span, and ending one uses no thread-local state;
+ * nothing on the loop thread reads the thread's current span except the reply, for which the request's
+ * SERVER span is attached explicitly.
  */
 #include "proxy.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,19 +24,25 @@
 
 #include "otel-http.h"
 #include "otel.h"
+#include "proxy-loop.h"
 
-#define PROXY_DEFAULT_URL        "http://127.0.0.1:8081"
-#define PROXY_DEFAULT_TIMEOUT_MS 10000u
-#define PROXY_DEFAULT_CONNECT_MS 1000u
-#define PROXY_REPLY_HEADERS_MAX  10u   /* backend headers passed on (http_reply_header caps at 16) */
-#define PROXY_HEADER_LINE_MAX    8192u /* one forwarded header line */
-#define PROXY_TARGET_MAX         (PROXY_URL_MAX + 3u * 2048u + 4096u)
-#define PROXY_SCOPE              "oteldemo-frontend/proxy"
+#define PROXY_DEFAULT_URL           "http://127.0.0.1:8081"
+#define PROXY_DEFAULT_TIMEOUT_MS    10000u
+#define PROXY_DEFAULT_CONNECT_MS    1000u
+#define PROXY_DEFAULT_CONNECTIONS   128u /* backend connections (Little: 2,000/s x 50 ms = 100 busy) */
+#define PROXY_DEFAULT_MAX_IN_FLIGHT 512u /* exchanges admitted at once; beyond, 503 */
+#define PROXY_IN_FLIGHT_MAX         65536u
+#define PROXY_RETRY_AFTER_S         "1"   /* Retry-After of the 503 at the in-flight cap */
+#define PROXY_REPLY_HEADERS_MAX     10u   /* backend headers passed on (http_reply_header caps at 16) */
+#define PROXY_HEADER_LINE_MAX       8192u /* one forwarded header line */
+#define PROXY_TARGET_MAX            (PROXY_URL_MAX + 3u * 2048u + 4096u)
+#define PROXY_SCOPE                 "oteldemo-frontend/proxy"
 
 struct proxy {
         proxy_config config;
         otel_http_server server; /* server.address and server.port of the backend */
-        pthread_key_t curl_key;  /* this thread's CURL easy handle */
+        proxy_loop *loop;        /* runs the exchanges; owns the backend connections */
+        atomic_uint in_flight;   /* exchanges admitted and not yet answered (/readyz not counted) */
         otel_tracer *tracer;
         otel_instrument *duration; /* http.client.request.duration (s) */
 };
@@ -39,13 +52,30 @@ typedef struct proxy_header {
         char *value;
 } proxy_header;
 
-/* One backend exchange: the request headers sent and the reply collected. */
+/* The readiness check's wait for its exchange (the one blocking call: see proxy_ready()). */
+typedef struct proxy_waiter {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool done; /* the exchange has ended */
+} proxy_waiter;
+
+/* One backend exchange: the request headers sent and the reply collected. Heap-allocated; it lives
+ * from the handler until the reply is made (or the waiter has read it). */
 typedef struct proxy_exchange {
-        struct curl_slist *send; /* request header lines */
-        bool oom;                /* an allocation failed while building or receiving */
-        const char *connection;  /* the client's Connection header (names more hop-by-hop headers) */
-        bool have_content_type;  /* the client sent one (else curl's form default is suppressed) */
+        proxy *proxy;
+        proxy_loop_transfer xfer; /* the easy handle, handed to the loop */
+        http_request *req;        /* the deferred request, or NULL for the readiness check */
+        proxy_waiter *waiter;     /* the readiness check's, else NULL */
+        char *url;                /* url.full (owned: the span's url.full borrows it) */
+        otel_http_client call;    /* the CLIENT span and its duration */
+        struct curl_slist *send;  /* request header lines */
+        bool oom;                 /* an allocation failed while building or receiving */
+        bool aborted;             /* the loop stopped (shutdown) before the exchange ended */
+        const char *connection;   /* the client's Connection header (names more hop-by-hop headers) */
+        bool have_content_type;   /* the client sent one (else curl's form default is suppressed) */
         bool have_accept;
+        CURLcode rc;                                   /* the transfer's result */
+        long status;                                   /* the backend's HTTP status, 0 when none */
         otel_http_body body;                           /* reply body, capped at PROXY_RESPONSE_MAX_BYTES */
         char *content_type;                            /* reply Content-Type (owned) */
         proxy_header headers[PROXY_REPLY_HEADERS_MAX]; /* reply headers passed on (owned) */
@@ -98,6 +128,10 @@ int proxy_config_load(config_file *cfg, proxy_config *ret)
                                  PROXY_TIMEOUT_MAX_MS, &c.timeout_ms)) < 0 ||
             (r = config_get_uint(cfg, "backend", "connect_timeout_ms", PROXY_DEFAULT_CONNECT_MS, 1,
                                  PROXY_TIMEOUT_MAX_MS, &c.connect_timeout_ms)) < 0 ||
+            (r = config_get_uint(cfg, "backend", "max_connections", PROXY_DEFAULT_CONNECTIONS, 1,
+                                 PROXY_LOOP_CONNECTIONS_MAX, &c.max_connections)) < 0 ||
+            (r = config_get_uint(cfg, "backend", "max_in_flight", PROXY_DEFAULT_MAX_IN_FLIGHT, 1,
+                                 PROXY_IN_FLIGHT_MAX, &c.max_in_flight)) < 0 ||
             (r = proxy_config_tls(cfg, &c)) < 0)
                 return r;
         *ret = c;
@@ -154,11 +188,6 @@ void proxy_tls_setopt(void *curl, const proxy_config *config)
 
 /* ---- lifecycle ------------------------------------------------------------------------------------ */
 
-static void proxy_curl_destroy(void *handle)
-{
-        curl_easy_cleanup(handle);
-}
-
 int proxy_new(const proxy_config *config, proxy **ret)
 {
         otel_instrument_opts dur = {
@@ -180,10 +209,11 @@ int proxy_new(const proxy_config *config, proxy **ret)
                 return -ENOMEM;
         }
         p->config = *config;
+        atomic_init(&p->in_flight, 0);
         r = proxy_url_parse(p->config.backend_url, &p->server);
         if (r < 0)
                 goto fail;
-        r = -pthread_key_create(&p->curl_key, proxy_curl_destroy);
+        r = proxy_loop_new(p->config.max_connections, &p->loop);
         if (r < 0)
                 goto fail;
         p->tracer = otel_tracer_get(PROXY_SCOPE, OTELDEMO_VERSION);
@@ -198,38 +228,19 @@ fail:
         return r;
 }
 
-void proxy_free(proxy *p)
+void proxy_stop(proxy *p)
 {
-        CURL *mine;
-
-        if (!p)
-                return;
-        /* The worker threads are gone (their destructors ran); only this thread's handle may remain. */
-        mine = pthread_getspecific(p->curl_key);
-        if (mine) {
-                pthread_setspecific(p->curl_key, NULL);
-                curl_easy_cleanup(mine);
-        }
-        pthread_key_delete(p->curl_key);
-        free(p);
-        curl_global_cleanup();
+        if (p)
+                proxy_loop_stop(p->loop);
 }
 
-/* This thread's handle, options reset (its connection cache kept). NULL without memory. */
-static CURL *proxy_curl(proxy *p)
+void proxy_free(proxy *p)
 {
-        CURL *c = pthread_getspecific(p->curl_key);
-
-        if (c) {
-                curl_easy_reset(c);
-                return c;
-        }
-        c = curl_easy_init();
-        if (c && pthread_setspecific(p->curl_key, c) != 0) {
-                curl_easy_cleanup(c);
-                return NULL;
-        }
-        return c;
+        if (!p)
+                return;
+        proxy_loop_free(p->loop);
+        free(p);
+        curl_global_cleanup();
 }
 
 /* ---- headers ------------------------------------------------------------------------------------- */
@@ -404,9 +415,13 @@ static size_t proxy_on_header(char *data, size_t size, size_t nitems, void *user
 
 static void proxy_exchange_free(proxy_exchange *ex)
 {
+        if (!ex)
+                return;
         proxy_exchange_clear_headers(ex);
         curl_slist_free_all(ex->send);
         otel_buf_free(&ex->body.buf);
+        free(ex->url);
+        free(ex);
 }
 
 /* ---- the exchange -------------------------------------------------------------------------------- */
@@ -467,13 +482,41 @@ static int proxy_append_query(const char *query, char *buf, size_t size, size_t 
         return proxy_encode(query, proxy_query_char, buf, size, pos);
 }
 
-static void proxy_setup(proxy *p, CURL *c, proxy_exchange *ex, const char *method, const char *url,
-                        const char *body, size_t body_len, unsigned timeout_ms)
+/* ---- the exchange's life: handler → loop → reply ------------------------------------------------ */
+
+static void proxy_exchange_done(proxy_loop_transfer *t, CURLcode rc, bool aborted);
+
+/* A new exchange with url for req (NULL: the readiness check). NULL without memory. */
+static proxy_exchange *proxy_exchange_new(proxy *p, http_request *req, const char *url)
 {
-        curl_easy_setopt(c, CURLOPT_URL, url);
+        proxy_exchange *ex = calloc(1, sizeof(*ex));
+
+        if (!ex)
+                return NULL;
+        ex->url = strdup(url);
+        if (!ex->url) {
+                free(ex);
+                return NULL;
+        }
+        ex->proxy = p;
+        ex->req = req;
+        ex->connection = req ? http_request_header(req, "Connection") : NULL;
+        ex->body.buf.max = PROXY_RESPONSE_MAX_BYTES;
+        ex->xfer.done = proxy_exchange_done;
+        ex->xfer.userdata = ex;
+        return ex;
+}
+
+/* Every per-exchange libcurl option is set here and nowhere else (the backend's TLS options too):
+ * easy handles are reused, and proxy_loop_easy() resets them to libcurl's defaults first. */
+static void proxy_easy_setup(proxy *p, CURL *c, proxy_exchange *ex, const char *method, const char *body,
+                             size_t body_len, unsigned timeout_ms)
+{
+        curl_easy_setopt(c, CURLOPT_URL, ex->url);
         curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+        /* Counted from the hand-over to the loop, a wait for a free connection included. */
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                          (long)(p->config.connect_timeout_ms < timeout_ms ? p->config.connect_timeout_ms
@@ -492,31 +535,29 @@ static void proxy_setup(proxy *p, CURL *c, proxy_exchange *ex, const char *metho
                 curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
                 if (body_len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
                     strcmp(method, "PATCH") == 0) {
+                        /* Not copied: the request's body lives until the request is resumed, after
+                         * the transfer has left the loop. */
                         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
                         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body_len ? body : "");
                 }
         }
 }
 
-/* Runs one exchange in a CLIENT span (child of the current span) and records its duration. Returns the
- * CURLcode; *ret_status is the HTTP status (0 when none arrived). */
-static CURLcode proxy_perform(proxy *p, CURL *c, proxy_exchange *ex, const char *method, const char *url,
-                              const char *body, size_t body_len, unsigned timeout_ms, long *ret_status)
+/* On the calling thread: the CLIENT span (a child of this thread's current span), its context injected,
+ * and the easy handle set up. ex->oom when something could not be allocated. */
+static void proxy_exchange_start(proxy_exchange *ex, const char *method, const char *body, size_t body_len,
+                                 unsigned timeout_ms)
 {
-        otel_http_client call;
-        const char *error_type = NULL, *why = NULL;
-        CURLcode rc;
-        long status = 0;
+        proxy *p = ex->proxy;
 
-        ex->body.buf.max = PROXY_RESPONSE_MAX_BYTES;
-        otel_http_client_start(&call, &(otel_http_client_opts){
-                                              .tracer = p->tracer,
-                                              .method = method,
-                                              .url = url,
-                                              .server = &p->server,
-                                              .duration = p->duration,
-                                      });
-        otel_propagation_inject(call.span, NULL, proxy_inject, ex);
+        otel_http_client_start(&ex->call, &(otel_http_client_opts){
+                                                  .tracer = p->tracer,
+                                                  .method = method,
+                                                  .url = ex->url,
+                                                  .server = &p->server,
+                                                  .duration = p->duration,
+                                          });
+        otel_propagation_inject(ex->call.span, NULL, proxy_inject, ex);
         /* "Name:" removes a header curl would add by itself: a form Content-Type for bodies, a
          * default Accept header, and "Expect: 100-continue" (a round trip of waiting before larger bodies).
          */
@@ -525,52 +566,149 @@ static CURLcode proxy_perform(proxy *p, CURL *c, proxy_exchange *ex, const char 
         if (!ex->have_accept)
                 proxy_send_line(ex, "Accept:");
         proxy_send_line(ex, "Expect:");
-
-        if (ex->oom) {
-                rc = CURLE_OUT_OF_MEMORY;
-        } else {
-                proxy_setup(p, c, ex, method, url, body, body_len, timeout_ms);
-                rc = curl_easy_perform(c);
-                if (ex->body.oom)
-                        ex->oom = true; /* the reply body could not be kept */
+        if (ex->oom)
+                return;
+        ex->xfer.easy = proxy_loop_easy(p->loop);
+        if (!ex->xfer.easy) {
+                ex->oom = true;
+                return;
         }
-        if (rc == CURLE_OK)
-                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        else if (ex->body.too_large) {
-                error_type = "response_too_large";
-                why = "backend reply too large";
-        } else if (ex->oom)
-                error_type = "out_of_memory";
-        otel_http_client_end(&call, rc, status, error_type, why);
-        *ret_status = status;
-        return rc;
+        proxy_easy_setup(p, ex->xfer.easy, ex, method, body, body_len, timeout_ms);
 }
 
-static void proxy_reply_failure(http_request *req, proxy *p, CURLcode rc, const proxy_exchange *ex)
+static void proxy_exchange_end_span(proxy_exchange *ex)
 {
-        if (ex->oom) {
+        const char *error_type = NULL, *why = NULL;
+
+        if (ex->body.oom)
+                ex->oom = true; /* the reply body could not be kept */
+        if (ex->aborted) {
+                error_type = "aborted";
+                why = "the frontend is shutting down";
+        } else if (ex->rc == CURLE_OK) {
+                /* the status decides */
+        } else if (ex->body.too_large) {
+                error_type = "response_too_large";
+                why = "backend reply too large";
+        } else if (ex->oom) {
+                error_type = "out_of_memory";
+        }
+        otel_http_client_end(&ex->call, ex->rc, ex->status, error_type, why);
+}
+
+static void proxy_reply_failure(http_request *req, proxy *p, const proxy_exchange *ex)
+{
+        if (ex->aborted) {
+                (void)http_reply_error(req, 503, "the frontend is shutting down");
+        } else if (ex->oom) {
                 (void)http_reply_error(req, 500, "out of memory");
         } else if (ex->body.too_large) {
                 (void)http_reply_error(req, 502, "the backend's reply is larger than %u bytes",
                                        PROXY_RESPONSE_MAX_BYTES);
-        } else if (rc == CURLE_OPERATION_TIMEDOUT) {
+        } else if (ex->rc == CURLE_OPERATION_TIMEDOUT) {
                 (void)http_reply_error(req, 504, "the backend did not answer within %u ms",
                                        p->config.timeout_ms);
         } else {
-                (void)http_reply_error(req, 502, "the backend is unavailable: %s", curl_easy_strerror(rc));
+                (void)http_reply_error(req, 502, "the backend is unavailable: %s",
+                                       curl_easy_strerror(ex->rc));
         }
+}
+
+/* The backend's reply, or the failure, as the request's reply. */
+static void proxy_reply(proxy_exchange *ex)
+{
+        http_request *req = ex->req;
+        const char *ctype = ex->content_type ? ex->content_type : "application/octet-stream";
+
+        if (ex->aborted || ex->rc != CURLE_OK || ex->oom) {
+                proxy_reply_failure(req, ex->proxy, ex);
+                return;
+        }
+        for (size_t i = 0; i < ex->n_headers; i++)
+                (void)http_reply_header(req, ex->headers[i].name, ex->headers[i].value);
+        if (ex->body.buf.data) {
+                /* The reply takes over the buffer's malloc'ed bytes. */
+                (void)http_reply_take(req, (unsigned)ex->status, ctype, (char *)ex->body.buf.data,
+                                      ex->body.buf.len);
+                ex->body.buf = (otel_buf){0};
+        } else {
+                (void)http_reply(req, (unsigned)ex->status, ctype, "", 0);
+        }
+}
+
+/* The end of an exchange, on whichever thread saw it: the loop's, or the handler's when it never got
+ * there. Ends the CLIENT span, then answers the request and resumes it (ex is freed), or wakes the
+ * readiness check (which frees ex). */
+static void proxy_exchange_finish(proxy_exchange *ex)
+{
+        proxy *p = ex->proxy;
+        http_request *req = ex->req;
+        proxy_waiter *w = ex->waiter;
+        otel_context_token token;
+
+        proxy_exchange_end_span(ex);
+        if (w) {
+                pthread_mutex_lock(&w->lock);
+                w->done = true;
+                pthread_cond_signal(&w->cond);
+                pthread_mutex_unlock(&w->lock);
+                return;
+        }
+        /* The reply with the request's span current, as on its own server thread. */
+        token = otel_context_attach(http_request_span(req), NULL);
+        proxy_reply(ex);
+        otel_context_detach(token);
+        proxy_exchange_free(ex);
+        atomic_fetch_sub(&p->in_flight, 1);
+        http_request_resume(req); /* req is the server's again */
+}
+
+/* proxy_loop_done_fn: on the loop thread (or the submitter's when the loop has stopped). */
+static void proxy_exchange_done(proxy_loop_transfer *t, CURLcode rc, bool aborted)
+{
+        proxy_exchange *ex = t->userdata;
+
+        ex->rc = rc;
+        ex->aborted = aborted;
+        if (rc == CURLE_OK)
+                (void)curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &ex->status);
+        proxy_exchange_finish(ex);
+}
+
+/* An exchange that could not be set up (no memory) ends where it started. */
+static void proxy_exchange_fail(proxy_exchange *ex)
+{
+        proxy_loop_easy_release(ex->proxy->loop, ex->xfer.easy);
+        ex->xfer.easy = NULL;
+        ex->rc = CURLE_OUT_OF_MEMORY;
+        ex->oom = true;
+        proxy_exchange_finish(ex);
+}
+
+/* http_request_defer()'s start: the request is suspended now, so the loop may answer at any time. */
+static void proxy_exchange_submit(void *arg)
+{
+        proxy_exchange *ex = arg;
+
+        proxy_loop_submit(ex->proxy->loop, &ex->xfer);
+}
+
+/* Admits one more exchange unless max_in_flight are running. */
+static bool proxy_admit(proxy *p)
+{
+        if (atomic_fetch_add(&p->in_flight, 1) < p->config.max_in_flight)
+                return true;
+        atomic_fetch_sub(&p->in_flight, 1);
+        return false;
 }
 
 void proxy_handle(http_request *req, void *userdata)
 {
         proxy *p = userdata;
-        proxy_exchange ex = {.connection = http_request_header(req, "Connection")};
-        const char *method = http_request_method(req), *body;
         char target[PROXY_TARGET_MAX];
+        proxy_exchange *ex;
+        const char *body;
         size_t pos, body_len;
-        long status;
-        CURLcode rc;
-        CURL *c;
 
         pos = strlen(p->config.backend_url);
         memcpy(target, p->config.backend_url, pos);
@@ -583,62 +721,72 @@ void proxy_handle(http_request *req, void *userdata)
                 (void)http_reply_error(req, 414, "request target too long");
                 return;
         }
-        c = proxy_curl(p);
-        if (!c) {
+        /* Beyond the cap, at once: a queue that only grows helps nobody, and memory stays bounded. */
+        if (!proxy_admit(p)) {
+                (void)http_reply_header(req, "Retry-After", PROXY_RETRY_AFTER_S);
+                (void)http_reply_error(req, 503,
+                                       "%u backend requests in flight, the most allowed; try again",
+                                       p->config.max_in_flight);
+                return;
+        }
+        ex = proxy_exchange_new(p, req, target);
+        if (!ex) {
+                atomic_fetch_sub(&p->in_flight, 1);
                 (void)http_reply_error(req, 500, "out of memory");
                 return;
         }
-        http_request_foreach_header(req, proxy_forward_header, &ex);
+        http_request_foreach_header(req, proxy_forward_header, ex);
         body = http_request_body(req, &body_len);
-
-        rc = proxy_perform(p, c, &ex, method, target, body, body_len, p->config.timeout_ms, &status);
-        if (rc != CURLE_OK || ex.oom) {
-                proxy_reply_failure(req, p, rc, &ex);
-                proxy_exchange_free(&ex);
+        proxy_exchange_start(ex, http_request_method(req), body, body_len, p->config.timeout_ms);
+        if (ex->oom) {
+                proxy_exchange_fail(ex); /* replies 500 here: the request was not deferred */
                 return;
         }
-        for (size_t i = 0; i < ex.n_headers; i++)
-                (void)http_reply_header(req, ex.headers[i].name, ex.headers[i].value);
-        if (ex.body.buf.data) {
-                /* The reply takes over the buffer's malloc'ed bytes. */
-                (void)http_reply_take(req, (unsigned)status,
-                                      ex.content_type ? ex.content_type : "application/octet-stream",
-                                      (char *)ex.body.buf.data, ex.body.buf.len);
-                ex.body.buf = (otel_buf){0};
-        } else {
-                (void)http_reply(req, (unsigned)status,
-                                 ex.content_type ? ex.content_type : "application/octet-stream", "", 0);
-        }
-        proxy_exchange_free(&ex);
+        http_request_defer(req, proxy_exchange_submit, ex);
 }
 
+/* The one blocking exchange: http_ready_fn is synchronous, so /readyz waits (at most
+ * PROXY_READY_TIMEOUT_MS) on its server thread while the loop asks the backend. */
 int proxy_ready(void *userdata, char *ret_reason, size_t reason_size)
 {
         proxy *p = userdata;
-        proxy_exchange ex = {0};
+        proxy_waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
         char url[PROXY_URL_MAX + sizeof("/readyz")];
         unsigned timeout = p->config.timeout_ms < PROXY_READY_TIMEOUT_MS ? p->config.timeout_ms
                                                                          : PROXY_READY_TIMEOUT_MS;
-        long status = 0;
-        CURLcode rc;
-        CURL *c;
+        proxy_exchange *ex;
         int r = 0;
 
         snprintf(url, sizeof(url), "%s/readyz", p->config.backend_url);
-        c = proxy_curl(p);
-        if (!c) {
+        ex = proxy_exchange_new(p, NULL, url);
+        if (!ex) {
                 snprintf(ret_reason, reason_size, "out of memory");
                 return -ENOMEM;
         }
-        rc = proxy_perform(p, c, &ex, "GET", url, NULL, 0, timeout, &status);
-        if (rc != CURLE_OK) {
+        ex->waiter = &w;
+        proxy_exchange_start(ex, "GET", NULL, 0, timeout);
+        if (ex->oom)
+                proxy_exchange_fail(ex);
+        else
+                proxy_loop_submit(p->loop, &ex->xfer);
+        pthread_mutex_lock(&w.lock);
+        while (!w.done)
+                pthread_cond_wait(&w.cond, &w.lock);
+        pthread_mutex_unlock(&w.lock);
+
+        if (ex->aborted) {
+                snprintf(ret_reason, reason_size, "shutting down");
+                r = -ESHUTDOWN;
+        } else if (ex->rc != CURLE_OK || ex->oom) {
                 snprintf(ret_reason, reason_size, "backend: %s",
-                         ex.oom ? "out of memory" : curl_easy_strerror(rc));
-                r = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EHOSTUNREACH;
-        } else if (status != 200) {
-                snprintf(ret_reason, reason_size, "backend /readyz answered %ld", status);
+                         ex->oom ? "out of memory" : curl_easy_strerror(ex->rc));
+                r = ex->rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EHOSTUNREACH;
+        } else if (ex->status != 200) {
+                snprintf(ret_reason, reason_size, "backend /readyz answered %ld", ex->status);
                 r = -EHOSTUNREACH;
         }
-        proxy_exchange_free(&ex);
+        proxy_exchange_free(ex);
+        pthread_cond_destroy(&w.cond);
+        pthread_mutex_destroy(&w.lock);
         return r;
 }

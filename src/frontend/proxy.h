@@ -2,7 +2,9 @@
 /*
  * The frontend's gateway to the backend: /api/... is forwarded 1:1 (method, path, query, body and the
  * end-to-end headers) over libcurl with keep-alive, inside a CLIENT span that carries the W3C context
- * on to the backend. A backend that is down or slow becomes a 502/504 JSON error, never a hang.
+ * on to the backend. The request is deferred while the backend answers, so no server thread waits for
+ * it (proxy-loop.h). A backend that is down or slow becomes a 502/504 JSON error, never a hang; more
+ * than max_in_flight exchanges at once a 503.
  */
 #pragma once
 
@@ -23,19 +25,26 @@ typedef struct proxy_config {
                                               * the system's) */
         char client_cert[HTTP_TLS_PATH_MAX]; /* https: the frontend's certificate (mutual TLS), or "" */
         char client_key[HTTP_TLS_PATH_MAX];  /* its private key */
+        unsigned max_connections;            /* backend connections open at once (kept alive) */
+        unsigned max_in_flight;              /* exchanges at once; more are answered 503 at once */
 } proxy_config;
 
 typedef struct proxy proxy;
 
-/* Reads [backend] url, timeout_ms, connect_timeout_ms, ca_file, client_cert, client_key (the TLS files
- * from the systemd credentials backend-ca, backend-client-cert, backend-client-key when present; only
- * with an https:// url; each file loaded once). -EINVAL with config_error(cfg) set. */
+/* Reads [backend] url, timeout_ms, connect_timeout_ms, max_connections, max_in_flight, ca_file,
+ * client_cert, client_key (the TLS files from the systemd credentials backend-ca, backend-client-cert,
+ * backend-client-key when present; only with an https:// url; each file loaded once). -EINVAL with
+ * config_error(cfg) set. */
 int proxy_config_load(config_file *cfg, proxy_config *ret) OTEL_WUR;
 /* The [backend] TLS options on a libcurl easy handle (curl is a CURL *): every request to the backend
  * goes through it. */
 void proxy_tls_setopt(void *curl, const proxy_config *config);
 
+/* Starts the proxy's loop thread. */
 int proxy_new(const proxy_config *config, proxy **ret) OTEL_WUR;
+/* After the drain, before the HTTP server is freed: exchanges still running are answered 503 and their
+ * requests resumed, so that none is left suspended; later ones are answered 503 at once. NULL-safe. */
+void proxy_stop(proxy *p);
 /* After the HTTP server that calls into it is freed. NULL-safe. */
 void proxy_free(proxy *p);
 

@@ -3,9 +3,10 @@
  * libFuzzer target for the backend's JSON request bodies: the input is parsed the way
  * http_request_json() does (strict json-c, HTTP_JSON_MAX_DEPTH; a refusal is described by
  * json_error_describe(), which must give one non-empty line naming a byte inside the text), then handed to
- * the body checks of POST /api/users and POST /api/orders (src/backend/validate.c, with the same fields and
- * limits) and to PUT /admin/faults (shop_faults_from_json). Invariants: a rejection is a 4xx with a message;
- * an accepted value is inside its declared range; accepted faults survive to_json → from_json unchanged.
+ * the parsers of the bodies of POST /api/users and POST /api/orders (src/backend/shop-request.c, the
+ * functions the routes call) and of PUT /admin/faults (shop_faults_from_json). Invariants: a rejection is a
+ * 4xx with a message; an accepted value is inside its declared range (order lines sorted, no product twice);
+ * accepted faults survive to_json → from_json unchanged.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -17,6 +18,7 @@
 
 #include "json-error.h"
 #include "shop-error.h"
+#include "shop-request.h"
 #include "shop.h"
 #include "validate.h"
 
@@ -43,65 +45,40 @@ static void check_rejection(int r, const shop_error *err)
 
 static void fuzz_user(json_object *body)
 {
-        static const char *const fields[] = {"name", "email", NULL};
+        shop_user_request user;
         shop_error err = {0};
-        const char *name = NULL, *email = NULL;
         int r;
 
-        r = validate_object(body, &err);
-        if (r >= 0)
-                r = validate_known_fields(body, fields, &err);
-        if (r >= 0)
-                r = validate_text_field(body, "name", VALIDATE_NAME_MIN_CHARS, VALIDATE_NAME_MAX_CHARS,
-                                        &name, &err);
-        if (r >= 0)
-                r = validate_email_field(body, "email", &email, &err);
+        r = shop_user_request_parse(body, &user, &err);
         check_rejection(r, &err);
         if (r < 0)
                 return;
-        check(validate_utf8_text(name, strlen(name), NULL), "accepted name is not clean UTF-8");
-        check(validate_utf8_text(email, strlen(email), NULL) && strchr(email, '@'), "accepted email");
-}
-
-static void fuzz_order_line(json_object *line)
-{
-        static const char *const fields[] = {"product_id", "quantity", NULL};
-        shop_error err = {0};
-        int64_t product = 0, quantity = 0;
-        int r;
-
-        r = validate_object(line, &err);
-        if (r >= 0)
-                r = validate_known_fields(line, fields, &err);
-        if (r >= 0)
-                r = validate_int_field(line, "product_id", 1, INT64_MAX, &product, &err);
-        if (r >= 0)
-                r = validate_int_field(line, "quantity", VALIDATE_QUANTITY_MIN, VALIDATE_QUANTITY_MAX,
-                                       &quantity, &err);
-        check_rejection(r, &err);
-        if (r >= 0)
-                check(product >= 1 && quantity >= VALIDATE_QUANTITY_MIN && quantity <= VALIDATE_QUANTITY_MAX,
-                      "accepted order line out of range");
+        check(validate_utf8_text(user.name, strlen(user.name), NULL), "accepted name is not clean UTF-8");
+        check(validate_utf8_text(user.email, strlen(user.email), NULL) && strchr(user.email, '@'),
+              "accepted email");
 }
 
 static void fuzz_order(json_object *body)
 {
-        json_object *items;
+        shop_order_request order;
         shop_error err = {0};
-        int64_t user = 0;
         int r;
 
-        if (json_object_object_get_ex(body, "items", &items) &&
-            json_object_is_type(items, json_type_array)) {
-                for (size_t i = 0; i < json_object_array_length(items) && i < 64; i++)
-                        fuzz_order_line(json_object_array_get_idx(items, i));
-        } else {
-                fuzz_order_line(body);
-        }
-        r = validate_int_field(body, "user_id", 1, INT64_MAX, &user, &err);
+        r = shop_order_request_parse(body, &order, &err);
         check_rejection(r, &err);
-        if (r >= 0)
-                check(user >= 1, "accepted user_id < 1");
+        if (r < 0)
+                return;
+        check(order.user_id >= 1, "accepted user_id < 1");
+        check(order.n_lines >= 1 && order.n_lines <= SHOP_ORDER_ITEMS_MAX, "accepted line count");
+        for (size_t i = 0; i < order.n_lines; i++) {
+                const shop_order_line *l = &order.lines[i];
+
+                check(l->product_id >= 1 && l->quantity >= VALIDATE_QUANTITY_MIN &&
+                              l->quantity <= VALIDATE_QUANTITY_MAX,
+                      "accepted order line out of range");
+                check(i == 0 || l->product_id > order.lines[i - 1].product_id,
+                      "accepted lines not sorted or repeated");
+        }
 }
 
 static void fuzz_faults(json_object *body)

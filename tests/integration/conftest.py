@@ -19,10 +19,36 @@ REPO = HERE.parent.parent
 RECEIVER_JS = HERE / "otlp-receiver.js"
 NPM_DEPS = HERE / "npm-deps.sh"
 
+# scripts/test-sanitizers runs the suite with the programs it starts from the build under valgrind's
+# memcheck: OTELDEMO_VALGRIND names the directory for one log per process (program_argv), and every
+# wait is multiplied by OTELDEMO_TIMEOUT_SCALE (memcheck runs code 20-50 times slower); assertions on
+# what is waited for stay the same.
+VALGRIND_LOG_DIR = os.environ.get("OTELDEMO_VALGRIND", "")
+VALGRIND_SUPPRESSIONS = REPO / "tests/valgrind.supp"
+# The exit status of a program in which memcheck found an error (none of the programs' own codes).
+VALGRIND_ERROR_EXIT = 97
+TIMEOUT_SCALE = float(os.environ.get("OTELDEMO_TIMEOUT_SCALE", "1"))
+
+
+def scaled(seconds):
+    """A wait of seconds on a normal build, longer by OTELDEMO_TIMEOUT_SCALE (valgrind)."""
+    return seconds * TIMEOUT_SCALE
+
+
+def program_argv(argv):
+    """argv of a program of the build, under memcheck when OTELDEMO_VALGRIND is set."""
+    argv = [str(a) for a in argv]
+    if not VALGRIND_LOG_DIR:
+        return argv
+    return ["valgrind", "--tool=memcheck", f"--error-exitcode={VALGRIND_ERROR_EXIT}", "--leak-check=full",
+            "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite", "--num-callers=30",
+            f"--suppressions={VALGRIND_SUPPRESSIONS}", f"--log-file={VALGRIND_LOG_DIR}/%p.log"] + argv
+
+
 RECEIVER_START_TIMEOUT_S = 15
 CONTROL_TIMEOUT_S = 10
 POLL_INTERVAL_S = 0.05
-DEFAULT_PROGRAM_TIMEOUT_S = 60
+DEFAULT_PROGRAM_TIMEOUT_S = scaled(60)
 
 
 @pytest.fixture(scope="session")
@@ -116,7 +142,7 @@ class OtlpReceiver:
 
     def wait_for_requests(self, n, timeout=10.0):
         """Returns the recorded requests once there are at least n; fails the test after timeout s."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while True:
             reqs = self.requests()
             if len(reqs) >= n:
@@ -163,7 +189,7 @@ def run_program(path, env=None, timeout=DEFAULT_PROGRAM_TIMEOUT_S):
     """Runs a test program with the caller's env over a base without the developer's OTEL_* settings.
 
     Returns the CompletedProcess (stdout/stderr as text); the caller checks returncode."""
-    return subprocess.run([str(path)], env=clean_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    return subprocess.run(program_argv([path]), env=clean_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, timeout=timeout)
 
 

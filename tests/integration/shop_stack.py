@@ -17,15 +17,15 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import REPO, clean_env, free_port  # noqa: F401  (re-exported for the test modules)
+from conftest import REPO, clean_env, free_port, program_argv, scaled  # noqa: F401  (re-exported for the test modules)
 
 WWW_DIR = REPO / "www"
 DB_DIR = REPO / "db"
 
-READY_TIMEOUT_S = 30
-STOP_TIMEOUT_S = 15
-HTTP_TIMEOUT_S = 15
-MIGRATE_TIMEOUT_S = 120
+READY_TIMEOUT_S = scaled(30)
+STOP_TIMEOUT_S = scaled(15)
+HTTP_TIMEOUT_S = scaled(15)
+MIGRATE_TIMEOUT_S = scaled(120)
 # Short export delays so that spans reach the receiver while the test waits.
 TELEMETRY_ENV = {
     "OTEL_BSP_SCHEDULE_DELAY": "100",
@@ -75,7 +75,7 @@ class Daemon:
         self.messages = []
         env = dict(env, NOTIFY_SOCKET=str(self.notify_path))
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([str(a) for a in argv], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(program_argv(argv), env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def log_text(self):
         self.log.flush()
@@ -101,7 +101,7 @@ class Daemon:
 
     def wait_for_log(self, text, timeout=10):
         """Waits for text in the daemon's output; fails (with the log) if it exits or the time is up."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while text not in self.log_text():
             assert time.monotonic() < deadline and self.proc.poll() is None, self.log_text()
             time.sleep(0.05)
@@ -159,7 +159,7 @@ def wait_http(port, path="/healthz", timeout=READY_TIMEOUT_S):
     deadline = time.monotonic() + timeout
     while True:
         try:
-            status, _, _ = request(port, "GET", path, timeout=2)
+            status, _, _ = request(port, "GET", path, timeout=scaled(2))
             if status == 200:
                 return
         except OSError:
@@ -205,7 +205,7 @@ class Backend:
 
     def run(self, *args, timeout=MIGRATE_TIMEOUT_S):
         """Runs the binary once with this config (--migrate, --check-config, ...), output merged."""
-        return subprocess.run([str(self.binary), "--config", str(self.config), *args], env=self.env,
+        return subprocess.run(program_argv([self.binary, "--config", self.config, *args]), env=self.env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
 
     def migrate(self):
@@ -228,10 +228,11 @@ class Backend:
 
 
 class Frontend:
-    """oteldemo-frontend in front of backend_url, serving www_dir."""
+    """oteldemo-frontend in front of backend_url, serving www_dir; config is merged over the default
+    sections (see merge_sections)."""
 
     def __init__(self, build_dir, backend_url, workdir, receiver=None, www_dir=WWW_DIR, port=None,
-                 timeout_ms=3000, connect_timeout_ms=500, jaeger_url=None, **env):
+                 timeout_ms=3000, connect_timeout_ms=500, jaeger_url=None, config=None, **env):
         self.binary = Path(build_dir) / "src/frontend/oteldemo-frontend"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -242,7 +243,7 @@ class Frontend:
         }
         if jaeger_url:
             sections["ui"] = {"jaeger_url": jaeger_url}
-        self.config = write_config(self.workdir / "frontend.conf", sections)
+        self.config = write_config(self.workdir / "frontend.conf", merge_sections(sections, config))
         self.env = daemon_env(receiver, **env)
         self.daemon = None
 
@@ -292,11 +293,17 @@ def running_shop(build_dir, pg_cluster, receiver, backend_config=None, **fronten
         shutil.rmtree(wd, ignore_errors=True)
 
 
+class _BackloggedHttpServer(http.server.ThreadingHTTPServer):
+    # socketserver's listen backlog of 5 drops the SYNs of a burst of connections (they are retried a
+    # second later, past any connect timeout of a test).
+    request_queue_size = 128
+
+
 class LocalHttpServer:
     """A ThreadingHTTPServer on a loopback port, serving handler_class from a background thread."""
 
     def __init__(self, handler_class):
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+        self.server = _BackloggedHttpServer(("127.0.0.1", 0), handler_class)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -346,7 +353,7 @@ def decoded_spans(receiver):
 
 def wait_for_spans(receiver, trace_id, predicate, timeout=15):
     """The spans of trace_id once predicate(spans) holds; fails with what arrived after timeout."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while True:
         spans = [s for s in decoded_spans(receiver) if s["trace_id"] == trace_id]
         if predicate(spans):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import clean_env
+from conftest import clean_env, program_argv, scaled
 from pg import PgCluster, pg_cluster, pg_database  # noqa: F401  (pytest fixtures)
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -33,8 +33,8 @@ class Shop:
         return clean_env(dict({"SHOP_CONNINFO": self.conninfo, "OTEL_SDK_DISABLED": "true"}, **extra))
 
     def run(self, *args, **env):
-        out = subprocess.run([str(self.cli), *map(str, args)], env=self.env(**env), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, timeout=CLI_TIMEOUT_S)
+        out = subprocess.run(program_argv([self.cli, *args]), env=self.env(**env), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, timeout=scaled(CLI_TIMEOUT_S))
         assert out.returncode == 0, f"shop-cli {args} exited {out.returncode}: {out.stderr}"
         return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -59,7 +59,7 @@ class Repl:
     """A long-running shop-cli (one pool for many calls)."""
 
     def __init__(self, shop, **env):
-        self.proc = subprocess.Popen([str(shop.cli), "repl"], env=shop.env(**env), stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(program_argv([shop.cli, "repl"]), env=shop.env(**env), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
 
     def call(self, *args):

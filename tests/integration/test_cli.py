@@ -10,6 +10,7 @@
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -20,9 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import program_argv, scaled
 from pg import pg_cluster  # noqa: F401  (pytest fixture)
-from shop_stack import (LocalHttpServer, free_port, request, request_json, running_shop,
-                        wait_for_spans)
+from pki import pki, tls_server_config  # noqa: F401  (pki: pytest fixture)
+from shop_stack import (Backend, LocalHttpServer, free_port, request, request_json, running_shop,
+                        wait_for_spans, workdir)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -61,8 +64,8 @@ def cli_env(receiver=None, **extra):
 def run_cli(cli_path, *args, url=None, receiver=None, env=None, timeout=CLI_TIMEOUT_S):
     argv = [str(cli_path)] + (["--url", url] if url else []) + [str(a) for a in args]
     full_env = cli_env(receiver, **(env or {}))
-    return subprocess.run(argv, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          timeout=timeout)
+    return subprocess.run(program_argv(argv), env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=scaled(timeout))
 
 
 def one_line(text):
@@ -468,7 +471,9 @@ def complete(words, cword=None):
     (["oteldemo", ""], ["users", "products", "orders", "faults", "health", "load"]),
     (["oteldemo", "pr"], ["products"]),
     (["oteldemo", "--"], ["--url", "--output", "--timeout", "--token", "--token-file", "--admin-url",
-                          "--verbose", "--help", "--version"]),
+                          "--cacert", "--cert", "--key", "--verbose", "--help", "--version"]),
+    (["oteldemo", "--cacert", "/etc/hostn"], ["/etc/hostname"]),
+    (["oteldemo", "--cacert", "/etc/hostname", "he"], ["health"]),
     (["oteldemo", "--output", ""], ["table", "json"]),
     (["oteldemo", "--output", "json", "us"], ["users"]),
     (["oteldemo", "--url", "http://x:8080", "orders", ""], ["create", "get", "list", "--help"]),
@@ -736,6 +741,94 @@ def test_health_of_nothing_exits_69(cli_path):
     out = run_cli(cli_path, "--output", "json", "health", url=f"http://127.0.0.1:{free_port()}")
     assert out.returncode == EXIT_CONNECT
     assert json.loads(out.stdout)["ready"] is False
+
+
+# ---- TLS: --cacert, --cert, --key against a backend with mutual TLS -------------------------------
+
+@pytest.fixture(scope="module")
+def mtls_backend(build_dir, pg_cluster, pki, receiver):  # noqa: F811
+    """https:// URL of a backend serving the test CA's certificate and asking for a client certificate
+    of that CA."""
+    wd = workdir()
+    backend = Backend(build_dir, pg_cluster.create_database(), wd, receiver,
+                      config=tls_server_config(*pki.server, client_ca=pki.ca.ca))
+    try:
+        backend.migrate()
+        backend.start()
+        yield f"https://127.0.0.1:{backend.port}"
+    finally:
+        backend.close()
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+def test_cacert_and_client_certificate_reach_a_mutual_tls_backend(cli_path, mtls_backend, pki):  # noqa: F811
+    out = run_cli(cli_path, "--output", "json", "products", "get", "1", "--cacert", pki.ca.ca,
+                  "--cert", pki.client[0], "--key", pki.client[1], url=mtls_backend)
+    assert out.returncode == EXIT_OK, out.stderr
+    assert json.loads(out.stdout)["id"] == 1 and out.stderr == ""
+
+
+def test_tls_files_come_from_the_environment(cli_path, mtls_backend, pki):  # noqa: F811
+    out = run_cli(cli_path, "--output", "json", "health", env={
+        "OTELDEMO_URL": mtls_backend, "OTELDEMO_CA_FILE": pki.ca.ca, "OTELDEMO_CERT_FILE": pki.client[0],
+        "OTELDEMO_KEY_FILE": pki.client[1]})
+    assert out.returncode == EXIT_OK, out.stderr
+    reply = json.loads(out.stdout)
+    assert reply["ready"] is True and reply["url"] == mtls_backend, reply
+
+
+@pytest.mark.parametrize("ca, client, says", [
+    (None, "CLIENT", "certificate"),       # the system's CAs do not know the test CA
+    ("OTHER_CA", "CLIENT", "certificate"),
+    ("CA", None, ""),                     # the server asks for a client certificate and gets none
+    ("CA", "STRANGER", ""),               # one from a CA the server does not trust
+], ids=["system-cas", "wrong-ca", "no-client-certificate", "client-certificate-of-another-ca"])
+def test_tls_failures_exit_69_with_one_line(cli_path, mtls_backend, pki, ca, client, says):  # noqa: F811
+    files = {"CA": pki.ca.ca, "OTHER_CA": pki.other.ca, "CLIENT": pki.client, "STRANGER": pki.stranger}
+    args = (["--cacert", files[ca]] if ca else []) + (["--cert", files[client][0], "--key", files[client][1]]
+                                                       if client else [])
+    out = run_cli(cli_path, *args, "products", "get", "1", url=mtls_backend)
+    assert out.returncode == EXIT_CONNECT, (out.returncode, out.stdout, out.stderr)
+    line = one_line(out.stderr)
+    assert line.startswith(f"oteldemo products get: cannot reach {mtls_backend}: "), line
+    assert says in line.lower(), line
+    assert out.stdout == ""
+
+
+def private_copy(src, dst, mode):
+    shutil.copy(src, dst)
+    os.chmod(dst, mode)
+    return dst
+
+
+@pytest.mark.parametrize("case", ["missing-ca", "key-as-ca", "directory-as-ca", "cert-without-key",
+                                  "key-without-cert", "shared-key", "cert-as-key"])
+def test_tls_file_errors_exit_2_with_one_line_before_any_request(cli_path, pki, tmp_path, case):  # noqa: F811
+    cert, key = str(pki.client[0]), str(pki.client[1])
+    shared = str(private_copy(key, tmp_path / "shared.key", 0o640))
+    cert_0600 = str(private_copy(cert, tmp_path / "cert.pem", 0o600))
+    args, env, message = {
+        "missing-ca": (["--cacert", "/nonexistent/ca.pem"], {},
+                       "oteldemo: cannot read --cacert /nonexistent/ca.pem: No such file or directory"),
+        "key-as-ca": (["--cacert", key], {}, f"oteldemo: --cacert {key} is not a PEM file with a certificate"),
+        "directory-as-ca": ([], {"OTELDEMO_CA_FILE": str(tmp_path)},
+                            f"oteldemo: $OTELDEMO_CA_FILE {tmp_path} is not a PEM file with a certificate"),
+        "cert-without-key": (["--cert", cert], {},
+                             "oteldemo: --cert needs --key (or $OTELDEMO_KEY_FILE) too: a client certificate "
+                             "goes with its key"),
+        "key-without-cert": ([], {"OTELDEMO_KEY_FILE": key},
+                             "oteldemo: $OTELDEMO_KEY_FILE needs --cert (or $OTELDEMO_CERT_FILE) too: a client "
+                             "certificate goes with its key"),
+        "shared-key": (["--cert", cert, "--key", shared], {},
+                       f"oteldemo: --key {shared} may be read by others (chmod 600 it)"),
+        "cert-as-key": (["--cert", cert, "--key", cert_0600], {},
+                        f"oteldemo: --key {cert_0600} is not a PEM file with a private key"),
+    }[case]
+    # A closed port: the files are checked before any request is made.
+    out = run_cli(cli_path, "health", *args, url=f"https://127.0.0.1:{free_port()}", env=env)
+    assert out.returncode == EXIT_USAGE, (out.returncode, out.stderr)
+    assert one_line(out.stderr) == message
+    assert out.stdout == ""
 
 
 def request_counts(port):

@@ -2,11 +2,14 @@
 # /debug/tracez and the API answer, and when the time is up it stops everything it started and removes
 # its temp dir (PostgreSQL cluster included). Uses the programs of the test build (--no-build) and
 # installs nothing (--no-install): scripts/test has done both.
+import contextlib
+import http.client
 import json
 import os
 import re
 import queue
 import signal
+import ssl
 import subprocess
 import threading
 import time
@@ -14,12 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from pki import https_context, https_get
 from shop_stack import REPO, clean_env, free_port, request
 
 DEMO = REPO / "scripts/demo"
 DEMO_FOR_S = 30
 STARTUP_TIMEOUT_S = 120
 RUNNING_LINE = "oteldemo is running."
+PROMETHEUS_UP_TIMEOUT_S = 30
 
 
 def processes_mentioning(text):
@@ -65,13 +70,32 @@ def read_until(proc, marker, timeout):
     raise AssertionError(f"scripts/demo did not print {marker!r}:\n{''.join(out)}")
 
 
-def start_demo(build_dir, ports, *flags):
+def start_demo(build_dir, ports, *flags, env=None):
     """scripts/demo with the test build, on ports {flag: port}, in a process group of its own."""
     argv = [str(DEMO), "--no-install", "--no-build", "--daemons-only", "--build-dir", str(build_dir), *flags]
     for flag, port in ports.items():
         argv += [flag, str(port)]
-    return subprocess.Popen(argv, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(argv, env=dict(clean_env(), **(env or {})), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+@contextlib.contextmanager
+def demo_process(build_dir, ports, *flags, env=None):
+    """start_demo(), and the whole process group killed on the way out if it still runs."""
+    proc = start_demo(build_dir, ports, *flags, env=env)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def assert_stops_by_itself(proc, text):
+    """A demo started with --for DEMO_FOR_S exits 0 in time (text: its output so far, for the message)."""
+    proc.wait(timeout=DEMO_FOR_S + 60)
+    rest = "".join(iter(lambda: proc.lines.get(timeout=5) or "", ""))
+    assert proc.returncode == 0, text + rest
 
 
 def assert_nothing_left(tmp):
@@ -113,8 +137,7 @@ def assert_faults_through_the_cli(text, tmp, backend_port):
 def test_demo_runs_the_shop_then_stops_and_cleans_up(build_dir):
     ports = {"--port": free_port(), "--backend-port": free_port(), "--pg-port": free_port(),
              "--prometheus-port": free_port()}
-    proc = start_demo(build_dir, ports, "--for", f"{DEMO_FOR_S}s")
-    try:
+    with demo_process(build_dir, ports, "--for", f"{DEMO_FOR_S}s") as proc:
         text = read_until(proc, RUNNING_LINE, STARTUP_TIMEOUT_S)
         text += read_until(proc, "Stopping by itself", 10)
         shop = ports["--port"]
@@ -135,13 +158,7 @@ def test_demo_runs_the_shop_then_stops_and_cleans_up(build_dir):
         assert processes_mentioning(tmp), "nothing runs from the demo's temp dir?"
         assert_faults_through_the_cli(text, tmp, ports["--backend-port"])
 
-        proc.wait(timeout=DEMO_FOR_S + 60)
-        rest = "".join(iter(lambda: proc.lines.get(timeout=5) or "", ""))
-        assert proc.returncode == 0, text + rest
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        assert_stops_by_itself(proc, text)
 
     assert_nothing_left(tmp)
     for flag in ("--port", "--backend-port", "--pg-port"):
@@ -149,25 +166,85 @@ def test_demo_runs_the_shop_then_stops_and_cleans_up(build_dir):
             request(ports[flag], "GET", "/", timeout=2)
 
 
+def run_oteldemo(env, *args):
+    out = subprocess.run(["oteldemo", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         timeout=30)
+    assert out.returncode == 0 and out.stderr == "", (args, out.returncode, out.stderr)
+    return out.stdout
+
+
+def wait_for_https_scrapes(prometheus_port, jobs, timeout=PROMETHEUS_UP_TIMEOUT_S):
+    """Waits until Prometheus has scraped every job over https:// with success; returns the targets."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, _, body = request(prometheus_port, "GET", "/api/v1/targets")
+        targets = {t["labels"]["job"]: t for t in json.loads(body)["data"]["activeTargets"]} if status == 200 else {}
+        if all(j in targets and targets[j]["health"] == "up" for j in jobs):
+            return targets
+        assert time.monotonic() < deadline, f"not every job scraped over HTTPS: {targets}"
+        time.sleep(0.5)
+
+
+def test_demo_tls_serves_https_with_mutual_tls_between_the_daemons(build_dir):
+    ports = {"--port": free_port(), "--backend-port": free_port(), "--pg-port": free_port(),
+             "--prometheus-port": free_port()}
+    shop, backend = ports["--port"], ports["--backend-port"]
+    with demo_process(build_dir, ports, "--tls", "--for", f"{DEMO_FOR_S}s",
+                      env={"STACK_PROMETHEUS_INTERVAL": "1s"}) as proc:
+        text = read_until(proc, RUNNING_LINE, STARTUP_TIMEOUT_S)
+        text += read_until(proc, "Stopping by itself", 10)
+        tmp = re.search(r"tail -f (\S+)/logs/\*\.log", text).group(1)
+        tls = Path(tmp, "tls")
+        assert f"https://127.0.0.1:{shop}/" in text and f"CA {tls}/ca.pem" in text, text
+        assert tls.stat().st_mode & 0o777 == 0o700
+        keys = sorted(p.name for p in tls.glob("*.key"))
+        assert keys == ["backend.key", "ca.key", "client.key", "frontend.key"], keys
+        assert all((tls / k).stat().st_mode & 0o777 == 0o600 for k in keys)
+        ca, client = tls / "ca.pem", (tls / "client.pem", tls / "client.key")
+
+        # The shop over HTTPS (the CA verifies it); its API calls reach the backend, which takes only
+        # clients with a certificate of the CA: the frontend presents its own.
+        status, _, body, conn = https_get(shop, "/api/products/1", https_context(ca))
+        conn.close()
+        assert status == 200 and b'"sku"' in body, body
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError, http.client.BadStatusLine)):
+            request(shop, "GET", "/healthz", timeout=5)  # plain HTTP on the TLS listener
+        with pytest.raises((ssl.SSLError, ConnectionResetError, http.client.RemoteDisconnected)):
+            https_get(backend, "/readyz", https_context(ca))  # no client certificate
+        status, _, _, conn = https_get(backend, "/readyz", https_context(ca, client=client))
+        conn.close()
+        assert status == 200
+
+        # cli.env gives the CLI the CA and the client certificate: health through the frontend, fault
+        # flags on the backend's admin endpoint (mutual TLS).
+        env = cli_env_of_demo(tmp)
+        assert env["OTELDEMO_URL"] == f"https://127.0.0.1:{shop}" and env["OTELDEMO_CA_FILE"] == str(ca)
+        assert json.loads(run_oteldemo(env, "--output", "json", "health"))["ready"] is True
+        run_oteldemo(env, "faults", "set", "payment_failure_rate=0.25")
+        assert json.loads(run_oteldemo(env, "--output", "json", "faults", "get"))["payment_failure_rate"] == 0.25
+
+        if Path("/usr/bin/prometheus").exists():
+            targets = wait_for_https_scrapes(ports["--prometheus-port"], ["oteldemo-frontend", "oteldemo-backend"])
+            assert targets["oteldemo-backend"]["scrapeUrl"] == f"https://127.0.0.1:{backend}/metrics"
+
+        assert_stops_by_itself(proc, text)
+    assert_nothing_left(tmp)
+
+
 def test_demo_ctrl_c_stops_everything(build_dir):
     ports = {"--port": free_port(), "--backend-port": free_port(), "--pg-port": free_port()}
-    proc = start_demo(build_dir, ports, "--no-prometheus", "--no-load")
-    try:
+    with demo_process(build_dir, ports, "--no-prometheus", "--no-load") as proc:
         text = read_until(proc, "Press Ctrl-C", STARTUP_TIMEOUT_S)
         tmp = re.search(r"tail -f (\S+)/logs/\*\.log", text).group(1)
         assert request(ports["--port"], "GET", "/")[0] == 200
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
         proc.wait(timeout=60)
         assert proc.returncode == 0
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
     assert_nothing_left(tmp)
 
 
 def test_demo_help_names_the_port_options():
     out = subprocess.run([str(DEMO), "--help"], stdout=subprocess.PIPE, text=True, timeout=10)
     assert out.returncode == 0
-    for flag in ("--port", "--backend-port", "--pg-port", "--prometheus-port", "--for", "Ctrl-C"):
+    for flag in ("--port", "--backend-port", "--pg-port", "--prometheus-port", "--for", "--tls", "Ctrl-C"):
         assert flag in out.stdout

@@ -1,6 +1,7 @@
 # oteldemo-frontend against the real backend and PostgreSQL: static files (types, caching, gzip,
 # traversal), the /api/* proxy route by route, one trace from the caller to the database, and a backend
 # that is down or slow. A small fake backend (in this process) shows exactly what the proxy forwards.
+import concurrent.futures
 import gzip
 import http.server
 import json
@@ -17,8 +18,8 @@ import uuid
 import pytest
 
 from pg import pg_cluster  # noqa: F401  (pytest fixture)
-from shop_stack import (WWW_DIR, Frontend, LocalHttpServer, clean_env, free_port, request, request_json,
-                        running_shop, wait_for_spans, workdir, write_config)
+from shop_stack import (WWW_DIR, Frontend, LocalHttpServer, clean_env, free_port, merge_sections, request,
+                        request_json, running_shop, wait_for_spans, workdir, write_config)
 
 TRACEPARENT_RE = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$")
 SPAN_KIND_SERVER = 2
@@ -456,6 +457,9 @@ class FakeBackend(LocalHttpServer):
         self.requests = []
         self.delay_s = 0
         self.reply = (200, {"Content-Type": "application/json"}, b'{"ok": true}')
+        self.lock = threading.Lock()
+        self.active = 0  # requests being answered now
+        self.max_active = 0  # the most at once
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -464,10 +468,15 @@ class FakeBackend(LocalHttpServer):
             def _any(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                fake.requests.append({"method": self.command, "path": self.path,
-                                      "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
-                                      "peer": self.client_address})
+                with fake.lock:
+                    fake.requests.append({"method": self.command, "path": self.path,
+                                          "headers": {k.lower(): v for k, v in self.headers.items()},
+                                          "body": body, "peer": self.client_address})
+                    fake.active += 1
+                    fake.max_active = max(fake.max_active, fake.active)
                 time.sleep(fake.delay_s)
+                with fake.lock:
+                    fake.active -= 1
                 status, headers, data = fake.reply
                 try:
                     self.send_response(status)
@@ -557,8 +566,8 @@ def test_backend_connections_are_kept_alive(fake_shop, fake_backend):
     for _ in range(20):
         assert request(fake_shop.port, "GET", "/api/products")[0] == 200
     peers = {r["peer"] for r in fake_backend.requests}
-    # 8 server threads at most, each reusing its connection
-    assert len(peers) <= 8, f"{len(peers)} connections for 20 requests"
+    # One after the other: the loop's connection cache hands each the connection the last one used.
+    assert len(peers) == 1, f"{len(peers)} connections for 20 requests"
 
 
 def test_slow_backend_is_504_at_the_timeout_and_the_span_says_timeout(fake_shop, fake_backend, otlp_receiver):
@@ -608,6 +617,158 @@ def test_killed_backend_gives_502_fast_and_readyz_503_then_recovers(build_dir, p
         assert frontend.get("/readyz")[0] == 200
 
 
+# ---- the request model: no server thread waits for the backend --------------------------------------
+
+FEW_THREADS = 2  # server threads of the frontends below: fewer than the requests they carry at once
+
+
+def concurrently(n, fn):
+    """fn(i) for i in range(n), all at once, each on its own thread; the results in order."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(fn, range(n)))
+
+
+def wait_until(predicate, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what} not reached within {timeout}s"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def start_frontend(build_dir, fake_backend):
+    """Starts a frontend (Frontend arguments, backend_url defaults to the fake backend's) with
+    FEW_THREADS server threads; stopped at the end of the test."""
+    wd = workdir()
+    started = []
+
+    def start(config=None, backend_url=None, **kw):
+        fe = Frontend(build_dir, backend_url or fake_backend.url, wd,
+                      config=merge_sections({"server": {"threads": FEW_THREADS}}, config), **kw)
+        started.append(fe)
+        return fe.start()
+
+    yield start
+    for fe in started:
+        fe.close()
+    shutil.rmtree(wd, ignore_errors=True)
+
+
+def test_slow_exchanges_in_flight_do_not_hold_the_server_threads(start_frontend, fake_backend):
+    # 16 requests of 1 s each on 2 server threads: a thread per exchange would take 8 s and never have
+    # more than 2 at the backend; the loop has all 16 there at once and is done in about 1 s.
+    fe = start_frontend(timeout_ms=10000)
+    fake_backend.delay_s = 1.0
+    n = 16
+    t0 = time.monotonic()
+    results = concurrently(n, lambda i: request(fe.port, "GET", f"/api/slow/{i}"))
+    elapsed = time.monotonic() - t0
+    assert [r[0] for r in results] == [200] * n
+    assert fake_backend.max_active == n
+    assert elapsed < n / FEW_THREADS * fake_backend.delay_s / 2, elapsed
+
+
+def test_static_files_and_healthz_answer_while_slow_exchanges_outnumber_the_threads(start_frontend,
+                                                                                   fake_backend):
+    fe = start_frontend(timeout_ms=10000)
+    fake_backend.delay_s = 3.0
+    n = 4 * FEW_THREADS
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
+        slow = [pool.submit(request, fe.port, "GET", f"/api/slow/{i}") for i in range(n)]
+        wait_until(lambda: fake_backend.active == n, what=f"{n} requests at the backend")
+        t0 = time.monotonic()
+        assert fe.get("/healthz")[0] == 200
+        assert fe.get("/app.js")[0] == 200
+        elapsed = time.monotonic() - t0
+        assert not any(f.done() for f in slow)  # still waiting for the backend meanwhile
+        assert [f.result()[0] for f in slow] == [200] * n
+    assert elapsed < fake_backend.delay_s / 2, elapsed
+
+
+def test_backend_connections_are_capped_by_max_connections_and_reused(start_frontend, fake_backend):
+    fe = start_frontend({"backend": {"max_connections": 3}})
+    fake_backend.delay_s = 0.3
+    results = concurrently(9, lambda i: request(fe.port, "GET", f"/api/x/{i}"))
+    assert [r[0] for r in results] == [200] * 9
+    assert fake_backend.max_active == 3  # the other six waited for a connection
+    assert len({r["peer"] for r in fake_backend.requests}) == 3
+
+
+def test_exchanges_beyond_max_in_flight_are_503_at_once_and_never_reach_the_backend(start_frontend,
+                                                                                   fake_backend):
+    fe = start_frontend({"backend": {"max_in_flight": 3}}, timeout_ms=10000)
+    fake_backend.delay_s = 3.0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+        held = [pool.submit(request, fe.port, "GET", f"/api/held/{i}") for i in range(3)]
+        wait_until(lambda: fake_backend.active == 3, what="3 requests at the backend")
+        trace_id, _, tp = new_traceparent()
+        t0 = time.monotonic()
+        status, hdrs, body = request(fe.port, "GET", "/api/one-too-many", headers={"traceparent": tp})
+        elapsed = time.monotonic() - t0
+        assert status == 503, body
+        assert elapsed < fake_backend.delay_s / 2, elapsed
+        assert hdrs["retry-after"] == "1" and hdrs["content-type"].startswith("application/json")
+        err = json.loads(body)
+        assert err["error"] == "3 backend requests in flight, the most allowed; try again"
+        assert err["trace_id"] == trace_id
+        assert [f.result()[0] for f in held] == [200] * 3
+    assert len(fake_backend.requests) == 3
+    fake_backend.delay_s = 0
+    assert request(fe.port, "GET", "/api/after")[0] == 200  # the slots were given back
+
+
+def test_concurrent_slow_exchanges_each_time_out_after_timeout_ms(start_frontend, fake_backend):
+    fe = start_frontend(timeout_ms=1000)
+    fake_backend.delay_s = 5.0
+    n = 6 * FEW_THREADS  # one after the other on the threads: 6 s
+    t0 = time.monotonic()
+    results = concurrently(n, lambda i: request(fe.port, "GET", f"/api/slow/{i}"))
+    elapsed = time.monotonic() - t0
+    assert [r[0] for r in results] == [504] * n
+    assert all("1000 ms" in json.loads(r[2])["error"] for r in results)
+    assert 0.9 <= elapsed < 3.5, elapsed
+
+
+def test_backend_down_is_502_for_every_concurrent_exchange(start_frontend):
+    fe = start_frontend(backend_url=f"http://127.0.0.1:{free_port()}")
+    results = concurrently(10, lambda i: request(fe.port, "GET", f"/api/x/{i}"))
+    assert [r[0] for r in results] == [502] * 10
+    for _, hdrs, body in results:
+        err = json.loads(body)
+        assert "unavailable" in err["error"] and re.fullmatch(r"[0-9a-f]{32}", err["trace_id"])
+        assert TRACEPARENT_RE.match(hdrs["traceresponse"]).group(1) == err["trace_id"]
+
+
+def test_sigterm_drains_every_exchange_in_flight_then_exits_0(start_frontend, fake_backend):
+    fe = start_frontend(timeout_ms=10000)
+    fake_backend.delay_s = 1.0
+    n = 4 * FEW_THREADS
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
+        futures = [pool.submit(request, fe.port, "POST", f"/api/orders/{i}", {"i": i}) for i in range(n)]
+        wait_until(lambda: len(fake_backend.requests) == n, what=f"{n} requests at the backend")
+        assert fe.daemon.stop(signal.SIGTERM) == 0
+        assert [f.result()[0] for f in futures] == [200] * n
+    assert "STOPPING=1" in fe.daemon.drain_notify()
+    assert "cutting them off" not in fe.daemon.log_text()
+
+
+def test_sigterm_past_the_drain_timeout_answers_503_and_exits_0(start_frontend, fake_backend):
+    fe = start_frontend({"server": {"drain_timeout_ms": 300}}, timeout_ms=10000)
+    fake_backend.delay_s = 5.0
+    n = 2 * FEW_THREADS
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
+        futures = [pool.submit(request, fe.port, "GET", f"/api/stuck/{i}") for i in range(n)]
+        wait_until(lambda: fake_backend.active == n, what=f"{n} requests at the backend")
+        t0 = time.monotonic()
+        assert fe.daemon.stop(signal.SIGTERM) == 0  # (under ASan: and nothing leaked)
+        elapsed = time.monotonic() - t0
+        results = [f.result() for f in futures]
+    assert elapsed < fake_backend.delay_s / 2, elapsed
+    for status, _, body in results:
+        assert status == 503 and json.loads(body)["error"] == "the frontend is shutting down"
+    assert "cutting them off" in fe.daemon.log_text()
+
+
 # ---- process behaviour ----------------------------------------------------------------------------------
 
 def test_check_config_accepts_the_shipped_config(build_dir, tmp_path):
@@ -625,6 +786,8 @@ def test_check_config_accepts_the_shipped_config(build_dir, tmp_path):
     ({"ui": {"jaeger_url": "javascript:alert(1)"}}, "jaeger_url"),
     ({"server": {"listen": "nonsense"}}, "listen"),
     ({"backend": {"no_such_key": "1"}}, "no_such_key"),
+    ({"backend": {"max_in_flight": "0"}}, "max_in_flight"),
+    ({"backend": {"max_connections": "100000"}}, "max_connections"),
 ])
 def test_bad_config_exits_78_naming_file_and_key(build_dir, tmp_path, sections, key):
     # A www_dir that exists: --check-config checks it as start-up does, and the key under test must be the one named.
@@ -657,13 +820,27 @@ def test_sigterm_with_a_request_in_flight_completes_it_and_exits_0(build_dir, fa
         shutil.rmtree(wd, ignore_errors=True)
 
 
+def test_server_threads_default_to_one_per_cpu_and_at_least_two(build_dir, fake_backend):
+    wd = workdir()
+    fe = Frontend(build_dir, fake_backend.url, wd)
+    try:
+        write_config(fe.config, {"server": {"listen": f"127.0.0.1:{fe.port}", "www_dir": WWW_DIR},
+                                 "backend": {"url": fake_backend.url}})
+        fe.start()
+        fe.daemon.wait_for_log(f"({max(2, os.cpu_count())} threads)")
+    finally:
+        fe.close()
+        shutil.rmtree(wd, ignore_errors=True)
+
+
 def test_version_and_help(build_dir):
     binary = str(build_dir / "src/frontend/oteldemo-frontend")
     out = subprocess.run([binary, "--version"], stdout=subprocess.PIPE, text=True, timeout=10)
     assert out.returncode == 0 and out.stdout.startswith("oteldemo-frontend ")
     out = subprocess.run([binary, "--help"], stdout=subprocess.PIPE, text=True, timeout=10)
     assert out.returncode == 0
-    for word in ("--config", "--check-config", "www_dir", "timeout_ms", "jaeger_url"):
+    for word in ("--config", "--check-config", "www_dir", "timeout_ms", "jaeger_url", "max_in_flight",
+                 "max_connections"):
         assert word in out.stdout
 
 

@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Command-line value parsers of the oteldemo CLI (src/cli/cli-args.c). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "cli-args.h"
@@ -235,6 +241,71 @@ static void test_hoist_names_a_trailing_option_without_its_value(void **state)
                        (const char *const[]){"oteldemo", "--output", "json", NULL});
 }
 
+/* A temp file holding text with the given mode; its path in ret (removed by the caller). */
+static void pem_file(const char *text, mode_t mode, char ret[static 64])
+{
+        int fd;
+
+        (void)snprintf(ret, 64, "/tmp/test-cli-pem.XXXXXX");
+        fd = mkstemp(ret);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+        assert_int_equal(fchmod(fd, mode), 0);
+        close(fd);
+}
+
+static int check_pem(const char *text, mode_t mode, bool private_key)
+{
+        char path[64];
+        int r;
+
+        pem_file(text, mode, path);
+        r = cli_check_pem_file(path, private_key);
+        unlink(path);
+        return r;
+}
+
+static void test_pem_file_needs_a_block_of_its_kind(void **state)
+{
+        static const char cert[] =
+                "subject=CN=x\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        static const char ec_key[] =
+                "-----BEGIN EC PRIVATE KEY-----\r\nMHc\r\n-----END EC PRIVATE KEY-----\r\n";
+
+        (void)state;
+        assert_int_equal(check_pem(cert, 0644, false), 0);
+        assert_int_equal(check_pem("-----BEGIN PRIVATE KEY-----\nMIG\n", 0600, true), 0);
+        assert_int_equal(check_pem(ec_key, 0400, true), 0);
+        assert_int_equal(check_pem(ec_key, 0644, false), -EBADMSG); /* a key is no certificate */
+        assert_int_equal(check_pem(cert, 0600, true), -EBADMSG);    /* nor the other way round */
+        assert_int_equal(check_pem("-----BEGIN CERTIFICATE REQUEST-----\n", 0644, false), -EBADMSG);
+        assert_int_equal(check_pem("", 0644, false), -EBADMSG);
+}
+
+static void test_pem_key_others_may_read_is_refused(void **state)
+{
+        (void)state;
+        assert_int_equal(check_pem("-----BEGIN PRIVATE KEY-----\n", 0640, true), -EPERM);
+        assert_int_equal(check_pem("-----BEGIN PRIVATE KEY-----\n", 0604, true), -EPERM);
+}
+
+static void test_pem_file_must_be_a_readable_regular_file_of_bounded_size(void **state)
+{
+        char path[64];
+        int fd;
+
+        (void)state;
+        assert_int_equal(cli_check_pem_file("/nonexistent/ca.pem", false), -ENOENT);
+        assert_int_equal(cli_check_pem_file("/tmp", false), -EBADMSG);
+        pem_file("-----BEGIN CERTIFICATE-----\n", 0644, path);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, (off_t)CLI_PEM_FILE_MAX + 1), 0);
+        close(fd);
+        assert_int_equal(cli_check_pem_file(path, false), -EFBIG);
+        unlink(path);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -255,6 +326,9 @@ int main(void)
                 cmocka_unit_test(test_hoist_takes_equals_form_short_verbose_and_keeps_order),
                 cmocka_unit_test(test_hoist_leaves_command_options_and_words_after_double_dash),
                 cmocka_unit_test(test_hoist_names_a_trailing_option_without_its_value),
+                cmocka_unit_test(test_pem_file_needs_a_block_of_its_kind),
+                cmocka_unit_test(test_pem_key_others_may_read_is_refused),
+                cmocka_unit_test(test_pem_file_must_be_a_readable_regular_file_of_bounded_size),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

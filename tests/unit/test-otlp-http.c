@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -587,7 +588,7 @@ typedef struct srv {
         int fd; /* listening socket */
         int port;
         pthread_t thread;
-        volatile bool stop;
+        atomic_bool stop;           /* set by srv_stop, read by the server thread */
         srv_reply replies[SRV_MAX]; /* the script */
         size_t n_replies;
         srv_request reqs[SRV_MAX]; /* what arrived */
@@ -630,7 +631,7 @@ static void *srv_main(void *arg)
         srv *s = arg;
         int c = -1;
 
-        while (!s->stop && s->n_reqs < SRV_MAX) {
+        while (!atomic_load(&s->stop) && s->n_reqs < SRV_MAX) {
                 struct pollfd pfd = {.fd = c >= 0 ? c : s->fd, .events = POLLIN};
                 const srv_reply *rp;
                 char out[4096];
@@ -680,7 +681,7 @@ static void srv_start(srv *s)
 
 static void srv_stop(srv *s)
 {
-        s->stop = true;
+        atomic_store(&s->stop, true);
         pthread_join(s->thread, NULL);
         close(s->fd);
 }
