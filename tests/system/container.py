@@ -98,6 +98,7 @@ import re
 import shlex
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -771,19 +772,26 @@ def _is_nspawn(pid: int) -> bool:
         return False
 
 
+# struct flock for a write lock on the whole file (x86_64 layout: l_type, l_whence, l_start, l_len,
+# l_pid, padding); l_pid must be 0 for open-file-description locks.
+_OFD_WRITE_LOCK = struct.pack("hhqqixxxx", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+
+
 def _remove_unheld_locks() -> None:
+    """Removes the lock files that no running nspawn holds. systemd takes them as open-file-description
+    locks (/proc/locks: OFDLCK), which flock() does not see: only an OFD lock of our own tells."""
     if not NSPAWN_LOCKS.is_dir():
         return
     for lock in NSPAWN_LOCKS.iterdir():
         try:
-            fd = os.open(lock, os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
         except OSError:
             continue
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.fcntl(fd, fcntl.F_OFD_SETLK, _OFD_WRITE_LOCK)
             lock.unlink(missing_ok=True)
         except OSError as e:
-            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise
         finally:
             os.close(fd)
