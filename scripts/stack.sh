@@ -379,6 +379,8 @@ stack_start_bg() { # name command...
 # Waits for url to answer 2xx; fails with the log when the process exits or the time is up.
 stack_wait_http() { # url name
         local url=$1 name=$2 pid=${STACK_PIDS[-1]} i
+        # Without curl every probe fails alike: say so now, not after the timeout.
+        have_command curl || die "curl is not installed (apt-get install curl): needed to wait for $name"
         for ((i = 0; i < STACK_READY_TIMEOUT_S * 10; i++)); do
                 if curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; then
                         return 0
