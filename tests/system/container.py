@@ -762,6 +762,11 @@ def _teardown(state_dir: Path, state: dict) -> None:
         (NSPAWN_LOCKS / f"machine-{state['name']}").unlink(missing_ok=True)
     if not os.path.ismount(merged):
         shutil.rmtree(state_dir, ignore_errors=True)
+        if state_dir.exists():  # a dying process still wrote into it: once more, then say so
+            time.sleep(1)
+            shutil.rmtree(state_dir, ignore_errors=True)
+        if state_dir.exists():
+            _log(f"could not remove all of {state_dir} (cleanup_stale() retries)")
     _remove_unheld_locks()
 
 
