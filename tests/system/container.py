@@ -354,13 +354,14 @@ def _prune_old_roots(base: Path) -> None:
 
 
 class Network:
-    """A private network namespace `odn-<name>` with bridge br0 at 10.213.<subnet_index>.1/24."""
+    """A private network namespace `odn<subnet_index>-<pid>` (one per test process: two runs on one
+    machine do not collide) with bridge br0 at 10.213.<subnet_index>.1/24."""
 
     def __init__(self, name: str, subnet_index: int):
         if not 0 < subnet_index < 255:
             raise ValueError("subnet_index must be 1..254")
         self.name = name
-        self.netns = f"odn-{name}"[:15]
+        self.netns = f"odn{subnet_index}-{os.getpid()}"[:15]
         self.prefix = f"10.213.{subnet_index}"
         self.gateway = f"{self.prefix}.1"
         self.hosts: dict[str, str] = {}
