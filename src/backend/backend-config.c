@@ -12,15 +12,17 @@ const char backend_config_help[] =
         "Configuration (INI; defaults in brackets):\n"
         "  [server]    listen [127.0.0.1:8081], threads [4], max_connections [1024],\n"
         "              connection_timeout_s [60], max_body_bytes [1048576], max_header_bytes [32768],\n"
-        "              drain_timeout_ms [10000], access_log [true]\n"
+        "              drain_timeout_ms [10000], access_log [true], tls_cert, tls_key, tls_client_ca\n"
+        "              (TLS files: systemd credentials tls-cert, tls-key, tls-client-ca win)\n"
         "  [database]  conninfo [dbname=oteldemo], pool_size [8], acquire_timeout_ms [1000],\n"
         "              migrations_dir [/usr/share/oteldemo/db]\n"
         "              (password: systemd credential 'db-password', else a libpq passfile)\n"
         "  [telemetry] service_name [" BACKEND_SERVICE_NAME "]" TELEMETRY_CONFIG_HELP_KEYS
+        "  [payment]   latency_min_ms [20], latency_jitter_ms [60], timeout_ms [5000]\n"
         "  [faults]    payment_failure_rate [0], payment_latency_ms [0], payment_unreachable [false],\n"
         "              db_slow_query_ms [0], product_failure_id [0]\n"
         "  [admin]     token (at least 16 characters), token_credential [admin-token]\n"
-        "SIGHUP reloads [faults], log_level, sampler and sampler_arg.\n";
+        "SIGHUP reloads [faults], log_level, sampler, sampler_arg and the TLS certificate.\n";
 
 static int backend_config_database(config_file *cfg, backend_config *c)
 {
@@ -38,6 +40,23 @@ static int backend_config_database(config_file *cfg, backend_config *c)
         if ((r = config_strdup(conninfo, &c->conninfo)) < 0 ||
             (r = config_strdup(dir, &c->migrations_dir)) < 0)
                 return r;
+        return 0;
+}
+
+static int backend_config_payment(config_file *cfg, backend_config *c)
+{
+        unsigned min, jitter, timeout;
+        int r;
+
+        if ((r = config_get_uint(cfg, "payment", "latency_min_ms", PAYMENT_LATENCY_MIN_MS_DEFAULT, 0,
+                                 PAYMENT_LATENCY_MAX_MS, &min)) < 0 ||
+            (r = config_get_uint(cfg, "payment", "latency_jitter_ms", PAYMENT_LATENCY_JITTER_MS_DEFAULT, 0,
+                                 PAYMENT_LATENCY_MAX_MS, &jitter)) < 0 ||
+            (r = config_get_uint(cfg, "payment", "timeout_ms", PAYMENT_TIMEOUT_MS_DEFAULT, 1,
+                                 PAYMENT_TIMEOUT_MAX_MS, &timeout)) < 0)
+                return r;
+        c->payment =
+                (payment_config){.latency_min_ms = min, .latency_jitter_ms = jitter, .timeout_ms = timeout};
         return 0;
 }
 
@@ -93,7 +112,8 @@ static int backend_config_read(config_file *cfg, void *userdata)
         if ((r = http_server_config_load(cfg, BACKEND_DEFAULT_LISTEN, &c->server)) < 0 ||
             (r = backend_config_database(cfg, c)) < 0 ||
             (r = telemetry_config_load(cfg, BACKEND_SERVICE_NAME, &c->telemetry)) < 0 ||
-            (r = backend_config_faults(cfg, c)) < 0 || (r = backend_config_admin(cfg, c)) < 0)
+            (r = backend_config_payment(cfg, c)) < 0 || (r = backend_config_faults(cfg, c)) < 0 ||
+            (r = backend_config_admin(cfg, c)) < 0)
                 return r;
         return 0;
 }

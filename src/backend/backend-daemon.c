@@ -41,6 +41,7 @@ int backend_daemon_open(void *userdata, http_server **ret_http, const http_serve
         int listen_fd, r;
 
         shop_faults_set(&d->config.faults);
+        payment_configure(&d->config.payment);
         r = admin_token_resolve(d->config.admin_credential, d->config.admin_token, &d->app.admin_token);
         if (r < 0)
                 return otel_log_errno(OTEL_SEVERITY_ERROR, r,
@@ -102,6 +103,14 @@ int backend_daemon_wait_ready(void *userdata)
                         OTEL_SEVERITY_ERROR, r,
                         "The database schema is older than this version needs: run oteldemo-backend "
                         "--migrate");
+        /* Orders a crash left pending are compensated from now on; the first sweep runs at once. */
+        r = order_sweeper_start(
+                d->app.pool,
+                order_sweep_expiry_ms(d->config.payment.timeout_ms, d->config.acquire_timeout_ms),
+                &d->sweeper);
+        if (r < 0)
+                return otel_log_errno(OTEL_SEVERITY_ERROR, r,
+                                      "Cannot start the sweeper of abandoned orders: %m");
         return 0;
 }
 
@@ -117,7 +126,8 @@ int backend_daemon_migrate(void *userdata)
         return r == -ECONNREFUSED ? OTELDEMO_EXIT_UNAVAILABLE : OTELDEMO_EXIT_FAILURE;
 }
 
-/* SIGHUP: the whole file must still be valid; then faults, the log level and the sampler take effect. */
+/* SIGHUP: the whole file must still be valid; then faults, the log level, the sampler and the TLS
+ * certificate take effect. */
 int backend_daemon_reload(void *userdata)
 {
         backend_daemon *d = userdata;
@@ -134,6 +144,7 @@ int backend_daemon_reload(void *userdata)
         shop_faults_set(&c.faults);
         pthread_mutex_unlock(&d->app.faults_lock);
         telemetry_reload(&d->config.telemetry, &c.telemetry);
+        (void)http_server_tls_reload(d->http, &c.server); /* logs what it did */
         d->config.faults = c.faults;
         otel_log(OTEL_SEVERITY_INFO,
                  "Fault flags: payment_failure_rate=%g payment_latency_ms=%u payment_unreachable=%s "
@@ -177,6 +188,8 @@ void backend_daemon_close(void *userdata)
                 payment_shutdown(); /* answers the orders still waiting for the provider (after the drain) */
         http_server_free(d->http);
         d->http = NULL;
+        order_sweeper_stop(d->sweeper);
+        d->sweeper = NULL;
         db_pool_free(d->app.pool);
         d->app.pool = NULL;
         if (d->app.admin_token)

@@ -4,10 +4,35 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+static bool credential_name_valid(const char *name)
+{
+        return name && *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+int credential_path(const char *name, char *ret, size_t size)
+{
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        struct stat st;
+        int n;
+
+        if (!credential_name_valid(name))
+                return -EINVAL;
+        if (!dir || !*dir)
+                return -ENOENT;
+        n = snprintf(ret, size, "%s/%s", dir, name);
+        if (n < 0 || (size_t)n >= size)
+                return -ENAMETOOLONG;
+        if (lstat(ret, &st) < 0 || !S_ISREG(st.st_mode))
+                return -ENOENT;
+        return 0;
+}
 
 int credential_read(const char *name, char **ret)
 {
@@ -17,7 +42,7 @@ int credential_read(const char *name, char **ret)
         size_t len = 0;
         int dfd, fd, r;
 
-        if (!name || !*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        if (!credential_name_valid(name))
                 return -EINVAL;
         if (!dir || !*dir)
                 return -ENOENT;

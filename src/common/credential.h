@@ -5,6 +5,8 @@
  */
 #pragma once
 
+#include <stddef.h>
+
 #include "otel.h"
 
 #define CREDENTIAL_MAX_BYTES 4096u /* tokens and passwords; a larger file is a mistake */
@@ -14,3 +16,7 @@
  * the file is readable or writable by others or is not a regular file, -EFBIG over the cap, -EINVAL
  * for a bad name or a NUL byte inside, -ENOMEM. */
 int credential_read(const char *name, char **ret) OTEL_WUR;
+/* The path of credential name when $CREDENTIALS_DIRECTORY holds a regular file of that name (for
+ * files that are passed on by path, such as TLS certificates and keys): 0, -ENOENT when it does not,
+ * -EINVAL for a bad name, -ENAMETOOLONG when the path does not fit in size. */
+int credential_path(const char *name, char *ret, size_t size) OTEL_WUR;

@@ -16,15 +16,24 @@
 #define PROXY_READY_TIMEOUT_MS   1000u /* /readyz asks the backend within this */
 
 typedef struct proxy_config {
-        char backend_url[PROXY_URL_MAX]; /* "http://host:port", no trailing '/' */
-        unsigned timeout_ms;             /* whole backend exchange */
-        unsigned connect_timeout_ms;     /* TCP connect to the backend */
+        char backend_url[PROXY_URL_MAX];     /* "http://host:port" or "https://…", no trailing '/' */
+        unsigned timeout_ms;                 /* whole backend exchange */
+        unsigned connect_timeout_ms;         /* TCP connect to the backend */
+        char ca_file[HTTP_TLS_PATH_MAX];     /* https: CAs the backend's certificate must chain to ("":
+                                              * the system's) */
+        char client_cert[HTTP_TLS_PATH_MAX]; /* https: the frontend's certificate (mutual TLS), or "" */
+        char client_key[HTTP_TLS_PATH_MAX];  /* its private key */
 } proxy_config;
 
 typedef struct proxy proxy;
 
-/* Reads [backend] url, timeout_ms, connect_timeout_ms. -EINVAL with config_error(cfg) set. */
+/* Reads [backend] url, timeout_ms, connect_timeout_ms, ca_file, client_cert, client_key (the TLS files
+ * from the systemd credentials backend-ca, backend-client-cert, backend-client-key when present; only
+ * with an https:// url; each file loaded once). -EINVAL with config_error(cfg) set. */
 int proxy_config_load(config_file *cfg, proxy_config *ret) OTEL_WUR;
+/* The [backend] TLS options on a libcurl easy handle (curl is a CURL *): every request to the backend
+ * goes through it. */
+void proxy_tls_setopt(void *curl, const proxy_config *config);
 
 int proxy_new(const proxy_config *config, proxy **ret) OTEL_WUR;
 /* After the HTTP server that calls into it is freed. NULL-safe. */
