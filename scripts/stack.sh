@@ -110,9 +110,9 @@ stack_go() {
         if [[ ! -f $STACK_BACKPORTS_LIST ]] && ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
                 printf 'deb http://deb.debian.org/debian bookworm-backports main\n' | as_root tee "$STACK_BACKPORTS_LIST" >/dev/null
         fi
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-                -t bookworm-backports golang-go >&2
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$APT_LOCK_TIMEOUT_S" update -q >&2
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$APT_LOCK_TIMEOUT_S" install -y -q \
+                --no-install-recommends -t bookworm-backports golang-go >&2
         cand=$(printf '%s\n' /usr/lib/go-1.2[3-9]/bin/go | sort -V | tail -n 1)
         [[ -x $cand ]] || die "golang-go from bookworm-backports did not install a Go >= 1.23"
         printf '%s\n' "$cand"
@@ -226,21 +226,49 @@ stack_build_nfpm() {
                 nice "$STACK_GO_BIN" install "github.com/goreleaser/nfpm/v2/cmd/nfpm@v$STACK_NFPM_VERSION"
 }
 
+stack_cached() {
+        [[ -x $STACK_OTELCOL_BIN && -x $STACK_JAEGER_BIN && -f $STACK_ZIPKIN_JAR ]]
+}
+
+# An exclusive lock on the cache while it is filled (stack_unlock_cache releases it), so that two
+# builders (.ci/run's background build and a layer, or two users of one machine) never fill one
+# entry at once: the second waits, then finds the entry built. A killed builder's lock dies with it.
+STACK_LOCK_FD=
+stack_lock_cache() {
+        [[ -z $STACK_LOCK_FD ]] || return 0
+        mkdir -p "$(stack_cache_dir)"
+        exec {STACK_LOCK_FD}>>"$(stack_cache_dir)/.build.lock"
+        if ! flock -n "$STACK_LOCK_FD"; then
+                log_info "waiting for another build of $(stack_cache_dir) to finish"
+                flock "$STACK_LOCK_FD"
+        fi
+}
+
+stack_unlock_cache() {
+        [[ -n $STACK_LOCK_FD ]] || return 0
+        exec {STACK_LOCK_FD}>&-
+        STACK_LOCK_FD=
+}
+
 # Everything the stack runs, built or fetched once (Debian packages included unless told not to).
 stack_build() { # [--no-install]
         local start=$SECONDS
         [[ ${1:-} == --no-install ]] || deb_install_missing "${STACK_APT_PACKAGES[@]}"
         stack_paths
-        if [[ -x $STACK_OTELCOL_BIN && -x $STACK_JAEGER_BIN && -f $STACK_ZIPKIN_JAR ]]; then
+        if ! stack_cached; then
+                stack_lock_cache
+        fi
+        if stack_cached; then
+                stack_unlock_cache
                 log_info "stack components cached in $(stack_cache_dir)"
                 return 0
         fi
-        mkdir -p "$(stack_cache_dir)"
         STACK_GO_BIN=$(stack_go)
         log_info "using $("$STACK_GO_BIN" version)"
         stack_fetch_zipkin
         stack_build_otelcol
         stack_build_jaeger
+        stack_unlock_cache
         log_info "stack components ready in $((SECONDS - start))s ($(stack_cache_dir))"
 }
 
@@ -352,6 +380,8 @@ stack_start_bg() { # name command...
 stack_wait_http() { # url name
         local url=$1 name=$2 pid=${STACK_PIDS[-1]} i
         local -a tls=()
+        # Without curl every probe fails alike: say so now, not after the timeout.
+        have_command curl || die "curl is not installed (apt-get install curl): needed to wait for $name"
         [[ $url != https://* ]] || mapfile -t tls < <(stack_curl_tls_args)
         for ((i = 0; i < STACK_READY_TIMEOUT_S * 10; i++)); do
                 if curl -fsS -o /dev/null --max-time 2 "${tls[@]}" "$url" 2>/dev/null; then
@@ -694,6 +724,9 @@ stack_package_one() { # component format outdir
         key=$(stack_hash "${inputs[@]}")
         dir=$(stack_cache_dir)/pkg-$comp-$format-$version-$key
         if ! compgen -G "$dir/*.$format" >/dev/null; then
+                stack_lock_cache
+        fi
+        if ! compgen -G "$dir/*.$format" >/dev/null; then
                 stack_build_nfpm
                 stack_stage_begin "$dir"
                 # nfpm expands variables in few fields only: the definition is rendered first.
@@ -704,6 +737,7 @@ stack_package_one() { # component format outdir
                 rm -f "$dir.tmp.yaml" "$dir.tmp.log"
                 stack_stage_commit "$dir"
         fi
+        stack_unlock_cache
         mkdir -p "$out"
         for file in "$dir"/*."$format"; do
                 cp "$file" "$out/"

@@ -853,7 +853,14 @@ def test_load_200_per_second_for_10s_achieves_the_rate_and_matches_backend_metri
     assert out.returncode == EXIT_OK, out.stderr
     summary = json.loads(out.stdout)
     assert summary["requests"] == 2000
-    assert abs(summary["achieved_rate"] - 200) / 200 <= 0.05, summary
+    assert summary["achieved_rate"] <= 200 * 1.05, summary  # never faster than asked
+    # On schedule, or (a loaded machine: the server falls behind) the run's overrun is latency the
+    # generator measured from each request's intended start (open loop): a generator that sent late
+    # without counting it, or paced wrongly, overruns by more than its slowest request. The slack:
+    # the main thread notices the end within its 50 ms naps, a starved one later.
+    overrun_s = summary["elapsed_s"] - summary["duration_s"]
+    assert (abs(summary["achieved_rate"] - 200) / 200 <= 0.05
+            or overrun_s <= summary["latency_ms"]["max"] / 1000 + 0.5), summary
     assert summary["latency_ms"]["p50"] <= summary["latency_ms"]["p99"] <= summary["latency_ms"]["max"]
     ours = {}
     for ep in summary["endpoints"]:

@@ -38,7 +38,11 @@ def start_lab(name: str, subnet_index: int, inventory: str):
         pytest.fail(f"packages missing in {lab.packages and 'dist/' or 'dist/ (empty)'}: roles {undeclared} "
                     "cannot deploy; build them with scripts/package deb", pytrace=False)
     lab.skip_tags = ALWAYS_SKIPPED + tuple(missing)
-    lab.start()
+    try:
+        lab.start()
+    except BaseException:  # a host that did not boot, or SIGTERM/Ctrl-C while booting
+        lab.stop()
+        raise
     return lab
 
 

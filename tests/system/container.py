@@ -98,6 +98,7 @@ import re
 import shlex
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -353,13 +354,14 @@ def _prune_old_roots(base: Path) -> None:
 
 
 class Network:
-    """A private network namespace `odn-<name>` with bridge br0 at 10.213.<subnet_index>.1/24."""
+    """A private network namespace `odn<subnet_index>-<pid>` (one per test process: two runs on one
+    machine do not collide) with bridge br0 at 10.213.<subnet_index>.1/24."""
 
     def __init__(self, name: str, subnet_index: int):
         if not 0 < subnet_index < 255:
             raise ValueError("subnet_index must be 1..254")
         self.name = name
-        self.netns = f"odn-{name}"[:15]
+        self.netns = f"odn{subnet_index}-{os.getpid()}"[:15]
         self.prefix = f"10.213.{subnet_index}"
         self.gateway = f"{self.prefix}.1"
         self.hosts: dict[str, str] = {}
@@ -761,6 +763,11 @@ def _teardown(state_dir: Path, state: dict) -> None:
         (NSPAWN_LOCKS / f"machine-{state['name']}").unlink(missing_ok=True)
     if not os.path.ismount(merged):
         shutil.rmtree(state_dir, ignore_errors=True)
+        if state_dir.exists():  # a dying process still wrote into it: once more, then say so
+            time.sleep(1)
+            shutil.rmtree(state_dir, ignore_errors=True)
+        if state_dir.exists():
+            _log(f"could not remove all of {state_dir} (cleanup_stale() retries)")
     _remove_unheld_locks()
 
 
@@ -771,19 +778,26 @@ def _is_nspawn(pid: int) -> bool:
         return False
 
 
+# struct flock for a write lock on the whole file (x86_64 layout: l_type, l_whence, l_start, l_len,
+# l_pid, padding); l_pid must be 0 for open-file-description locks.
+_OFD_WRITE_LOCK = struct.pack("hhqqixxxx", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+
+
 def _remove_unheld_locks() -> None:
+    """Removes the lock files that no running nspawn holds. systemd takes them as open-file-description
+    locks (/proc/locks: OFDLCK), which flock() does not see: only an OFD lock of our own tells."""
     if not NSPAWN_LOCKS.is_dir():
         return
     for lock in NSPAWN_LOCKS.iterdir():
         try:
-            fd = os.open(lock, os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
         except OSError:
             continue
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.fcntl(fd, fcntl.F_OFD_SETLK, _OFD_WRITE_LOCK)
             lock.unlink(missing_ok=True)
         except OSError as e:
-            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise
         finally:
             os.close(fd)
