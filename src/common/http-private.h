@@ -38,9 +38,11 @@ struct http_request {
         char *body; /* owned, NUL-terminated */
         size_t body_len;
         size_t body_cap;
-        bool body_too_large;    /* more than max_body_bytes arrived: 413 */
-        size_t body_dropped;    /* bytes of an oversized body read and dropped (bounded drain) */
-        bool headers_too_large; /* request line + headers over max_header_bytes: 431 */
+        bool body_too_large;     /* more than max_body_bytes arrived: 413 */
+        size_t body_dropped;     /* bytes of an oversized body read and dropped (bounded drain) */
+        bool headers_too_large;  /* request line + headers over max_header_bytes: 431 */
+        unsigned framing_status; /* 400 or 501 from http_framing_check, else 0 */
+        const char *framing_why; /* its reason (static text) */
 
         otel_span *span;       /* the SERVER span (owned reference) */
         otel_baggage *baggage; /* extracted baggage (owned, may be NULL) */
@@ -179,6 +181,13 @@ http_conn *http_conn_of(struct MHD_Connection *conn);
 bool http_conn_move(http_conn *c, http_conn_phase from, http_conn_phase to);
 /* Counts a limit being hit: reason is the [server] key that set it. */
 void http_limit_hit(http_server *s, const char *reason);
+
+/* The first access call's RFC 9112 checks (http-framing.c): 400 for a NUL in the request line, Host
+ * missing or repeated in HTTP/1.1, whitespace before a header's colon, Content-Length repeated or with
+ * Transfer-Encoding; 501 for a transfer coding other than chunked; else 0. method, url and version are
+ * what libmicrohttpd passed, raw_target what its URI log callback saw (may be NULL). */
+unsigned http_framing_check(struct MHD_Connection *conn, const char *method, const char *raw_target,
+                            const char *url, const char *version, const char **ret_why);
 
 /* Registers /healthz, /readyz, /metrics and /debug/tracez. */
 int http_builtin_register(http_server *s);

@@ -401,7 +401,11 @@ static void http_dispatch(http_request *req)
 
         if (c)
                 (void)http_conn_move(c, HTTP_CONN_BODY, HTTP_CONN_BUSY);
-        if (req->headers_too_large) {
+        if (req->framing_status) {
+                /* The connection's framing is in doubt: what follows is not read (RFC 9112 §6.3). */
+                http_reply_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+                http_reply_error(req, req->framing_status, "%s", req->framing_why);
+        } else if (req->headers_too_large) {
                 http_limit_hit(req->server, "max_header_bytes");
                 http_reply_error(req, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
                                  "request headers larger than %zu bytes",
@@ -484,6 +488,8 @@ static http_request *http_request_begin(http_server *s, http_request *req, struc
         req->version = version;
         req->start_mono_ns = otel_mono_ns();
         snprintf(req->method, sizeof(req->method), "%s", method);
+        req->framing_status =
+                http_framing_check(conn, method, req->raw_uri, url, version, &req->framing_why);
         /* The raw target, because the decoded url ends at a "%00". */
         if (http_path_check(req->raw_uri ? req->raw_uri : url, NULL) < 0)
                 req->route_result = -EILSEQ;
@@ -571,6 +577,8 @@ static bool http_refuse_early(http_server *s, http_request *req)
         unsigned long long declared = 0;
         bool bad_length = false;
 
+        if (req->framing_status)
+                return true; /* answered at once; libmicrohttpd closes when a body was announced */
         if (cl) {
                 char *end;
 

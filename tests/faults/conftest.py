@@ -41,6 +41,7 @@ def _integration_conftest():
 
 _helpers = _integration_conftest()
 REPO, clean_env, free_port = _helpers.REPO, _helpers.clean_env, _helpers.free_port
+program_argv, scaled = _helpers.program_argv, _helpers.scaled  # shop_stack.py imports them too
 
 import faultkit  # noqa: E402
 from pg import pg_cluster  # noqa: E402,F401  (pytest fixture)

@@ -1,10 +1,12 @@
 # Hostile HTTP against both daemons on raw sockets (issue 15): oversized headers and bodies, invalid
 # JSON, deep nesting, invalid UTF-8, negative and huge numbers, SQL injection, path traversal (raw and
-# encoded), NUL bytes, bad traceparent / tracestate / baggage, and request smuggling (Content-Length
-# with Transfer-Encoding, duplicate Content-Length, obs-fold, bad chunking). Each gets one answer:
-# a 4xx, or for input the API may accept (a search, a header it ignores) a normal answer; never a 5xx,
-# never a second request read from the leftovers of a smuggled one. The daemon stays up, and the
-# shop's tables are byte for byte what they were (md5 of every table, ordered, before and after).
+# encoded), NUL bytes (encoded and raw in the request line), a missing or repeated Host, bad
+# traceparent / tracestate / baggage, and request smuggling (Content-Length with Transfer-Encoding,
+# duplicate Content-Length, unknown transfer codings, obs-fold, bad chunking). Each gets one answer:
+# a 4xx, or for input the API may accept (a search, a header it ignores) a normal answer; never a 5xx
+# but 501 for what is not implemented, never a second request read from the leftovers of a smuggled
+# one. The daemon stays up, and the shop's tables are byte for byte what they were (md5 of every
+# table, ordered, before and after).
 import json
 import re
 
@@ -84,6 +86,10 @@ CASES = [
     ("traversal double-encoded", http("GET", "/%252e%252e/%252e%252e/etc/passwd"), FOUR_XX),
     ("traversal backslash", http("GET", "/..\\..\\..\\etc\\passwd"), FOUR_XX),
     ("NUL encoded in the path", http("GET", "/index.html%00.png"), FOUR_XX),
+    ("NUL in the path", http("GET", "/index.html\x00.png"), {400}),
+    ("NUL in the path of an API call", http("GET", "/api/products/1\x00/../2"), {400}),
+    ("NUL in the query", http("GET", "/api/products?q=a\x00b"), {400}),
+    ("NUL in the method", http("GET\x00X", "/index.html"), {400}),
     ("NUL in a header", http("GET", "/api/products", ["X-Nul: a\x00b"]), OK_OR_4XX),
     ("control byte in the path", http("GET", "/api/products\x01"), FOUR_XX),
     ("bad traceparent", http("GET", "/api/products/1", [("traceparent", "00-zzzz-00f067aa0ba902b7-01")]), {200}),
@@ -95,41 +101,65 @@ CASES = [
     ("bad baggage", http("GET", "/api/products/1", [("baggage", "=;=;%ZZ;\xff=\xfe," * 200)]), OK_OR_4XX),
     ("CL and TE both, smuggled write", http("POST", "/api/orders", [
         ("Content-Type", "application/json"), "Content-Length: 5", "Transfer-Encoding: chunked"],
-        b"0\r\n\r\n" + SMUGGLED, length=False), FOUR_XX),
+        b"0\r\n\r\n" + SMUGGLED, length=False), {400}),
     ("TE then CL", http("POST", "/api/users", ["Transfer-Encoding: chunked", "Content-Length: 200"],
-                        b"0\r\n\r\n" + SMUGGLED, length=False), FOUR_XX),
+                        b"0\r\n\r\n" + SMUGGLED, length=False), {400}),
     ("duplicate Content-Length", http("POST", "/api/users", [("Content-Type", "application/json"),
                                       "Content-Length: 2", "Content-Length: 46"], b"{}" + SMUGGLED[:44],
-                                      length=False), FOUR_XX),
+                                      length=False), {400}),
     ("Content-Length list", http("POST", "/api/users", ["Content-Length: 2, 2"], b"{}" + SMUGGLED, length=False),
      FOUR_XX),
     ("negative Content-Length", http("POST", "/api/users", ["Content-Length: -1"], b"{}" + SMUGGLED, length=False),
      FOUR_XX),
     ("obfuscated TE", http("POST", "/api/users", ["Transfer-Encoding: xchunked", "Content-Length: 2"],
-                           b"{}" + SMUGGLED, length=False), FOUR_XX | {501, None}),
+                           b"{}" + SMUGGLED, length=False), {501}),
+    ("obfuscated TE alone", http("POST", "/api/users", ["Transfer-Encoding: xchunked"], b"{}" + SMUGGLED,
+                                 length=False), {501}),
+    ("TE list", http("POST", "/api/users", ["Transfer-Encoding: gzip, chunked"], b"0\r\n\r\n" + SMUGGLED,
+                     length=False), {501}),
+    ("TE twice", http("POST", "/api/users", ["Transfer-Encoding: chunked", "Transfer-Encoding: identity"],
+                      b"0\r\n\r\n" + SMUGGLED, length=False), {501}),
     ("TE with space before colon", http("POST", "/api/users", ["Transfer-Encoding : chunked", "Content-Length: 2"],
-                                        b"{}", length=False), FOUR_XX),
+                                        b"{}", length=False), {400}),
     ("bad chunk size", http("POST", "/api/users", [("Content-Type", "application/json"), "Transfer-Encoding: chunked"],
                             b"zz\r\n{}\r\n0\r\n\r\n", length=False), FOUR_XX),
     ("obs-fold", http("GET", "/api/products", ["X-Folded: a", " b"]), OK_OR_4XX),
     ("obs-fold of Content-Length", http("POST", "/api/users", [("Content-Type", "application/json"),
                                         "Content-Length:", " 2"], b"{}", length=False), FOUR_XX),
+    ("HTTP/1.1 without Host", b"GET /api/products HTTP/1.1\r\nConnection: close\r\n\r\n", {400}),
+    ("two Host headers", http("GET", "/api/products", [("Host", "evil.example")]), {400}),
     ("bad method", http("FOO", "/api/products"), FOUR_XX | {501}),
     ("bad version", b"GET /api/products HTTP/9.9\r\nHost: x\r\n\r\n", FOUR_XX | {505}),
     ("bare LF", b"GET /api/products HTTP/1.1\nHost: x\nConnection: close\n\n", OK_OR_4XX),
 ]
 
 
-# Known defects of libmicrohttpd 0.9.75 (Debian 12), asserted as they are so that a change shows:
-# an invalid Content-Length gets its 400's status line and headers written twice (one body), and an
-# unknown Transfer-Encoding closes the connection without an answer. Neither reads the smuggled
-# request that follows (the checksum proves it).
+# A known defect of libmicrohttpd 0.9.75 (Debian 12), asserted as it is so that a change shows: an
+# invalid Content-Length ("-1", "2, 2") gets its 400's status line and headers written twice, with
+# libmicrohttpd's HTML body. libmicrohttpd parses Content-Length and queues that answer itself before
+# the application sees the request (connection.c: parse_connection_headers), then its state machine
+# builds the reply head a second time; no option (MHD_OPTION_STRICT_FOR_CLIENT included) and no
+# callback reaches it. The smuggled request that follows is not read (the checksum proves it).
 DOUBLE_HEAD = {"Content-Length list", "negative Content-Length"}
-NO_ANSWER = {"obfuscated TE"}
+# Refusals of the request line or its framing that are ours: the JSON error, and the connection closed.
+JSON_AND_CLOSE = {"NUL in the path", "NUL in the path of an API call", "NUL in the query", "NUL in the method",
+                  "HTTP/1.1 without Host", "two Host headers", "duplicate Content-Length",
+                  "CL and TE both, smuggled write", "TE then CL", "obfuscated TE", "obfuscated TE alone", "TE list",
+                  "TE twice", "TE with space before colon"}
 
 
 def answers_expected(name):
-    return 2 if name in DOUBLE_HEAD else 0 if name in NO_ANSWER else 1
+    return 2 if name in DOUBLE_HEAD else 1
+
+
+def ours_and_closed(data):
+    head, _, body = data.partition(b"\r\n\r\n")
+    head = head.lower()
+    try:
+        error = json.loads(body)["error"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return b"content-type: application/json" in head and b"connection: close" in head and bool(error)
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +182,8 @@ def test_hostile_requests_get_one_4xx_and_change_nothing(daemons, daemon):
         status, data = raw_http(port, raw)
         if status not in allowed or answer_count(data) != answers_expected(name) or b"root:" in data:
             failures.append((name, status, answer_count(data), data[:200]))
+        if name in JSON_AND_CLOSE and not ours_and_closed(data):
+            failures.append((name, "not the JSON error with Connection: close", data[:300]))
         if status is not None and status >= 400 and b"content-type: application/json" in data.lower():
             body = data.split(b"\r\n\r\n", 1)[-1]
             try:

@@ -166,6 +166,61 @@ def test_control_bytes_in_path_are_400_with_json_error(shop, daemon, path):
     assert err["error"] == "request path contains a control character"
 
 
+
+def raw_reply(port, data):
+    """Sends raw request bytes and reads until the server closes; returns (status, {header: value}, body).
+    A server that keeps the connection open fails the test with a timeout."""
+    got = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(data)
+        while chunk := s.recv(65536):
+            got += chunk
+    head, _, body = got.partition(b"\r\n\r\n")
+    status_line, *fields = head.decode("latin-1").split("\r\n")
+    hdrs = {k.lower(): v.strip() for k, _, v in (f.partition(":") for f in fields)}
+    return int(status_line.split()[1]), hdrs, body
+
+
+def assert_json_error_and_close(reply, status, error):
+    got_status, hdrs, body = reply
+    assert got_status == status, body[:200]
+    assert hdrs["content-type"].startswith("application/json") and hdrs["connection"] == "close"
+    assert json.loads(body)["error"] == error
+
+
+# libmicrohttpd 0.9.75 cuts the request line at a raw NUL: "/index.html\0.png" would serve index.html.
+@pytest.mark.parametrize("line", [b"GET /index.html\0.png HTTP/1.1", b"GET /api/users/1\0/../2 HTTP/1.1",
+                                  b"GET /api/products?q=a\0b HTTP/1.1", b"GET\0X /index.html HTTP/1.1"])
+@pytest.mark.parametrize("daemon", ["frontend", "backend"])
+def test_raw_nul_in_the_request_line_is_400_with_json_error(shop, daemon, line):
+    reply = raw_reply(getattr(shop, daemon).port, line + b"\r\nHost: 127.0.0.1\r\n\r\n")
+    assert_json_error_and_close(reply, 400, "request line contains a NUL byte")
+
+
+@pytest.mark.parametrize("line", [b"GET /healthz?x=%41 HTTP/1.1", b"GET   /healthz HTTP/1.1",
+                                  b"GET /healthz HTTP/1.0"])
+def test_request_lines_without_nul_are_served(shop, line):
+    host = b"" if line.endswith(b"1.0") else b"Host: 127.0.0.1\r\n"
+    status, _, body = raw_reply(shop.backend.port, line + b"\r\n" + host + b"Connection: close\r\n\r\n")
+    assert status == 200, body[:200]
+
+
+@pytest.mark.parametrize("hosts", [b"", b"Host: a\r\nHost: b\r\n"])
+@pytest.mark.parametrize("daemon", ["frontend", "backend"])
+def test_http11_request_without_exactly_one_host_is_400(shop, daemon, hosts):  # RFC 9112 section 3.2
+    reply = raw_reply(getattr(shop, daemon).port, b"GET /healthz HTTP/1.1\r\n" + hosts + b"\r\n")
+    assert_json_error_and_close(reply, 400, "an HTTP/1.1 request needs exactly one Host header")
+
+
+@pytest.mark.parametrize("coding", [b"xchunked", b"gzip, chunked"])
+def test_unknown_transfer_coding_is_501_and_the_rest_is_not_read(shop, coding):  # RFC 9112 section 6.1
+    smuggled = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    reply = raw_reply(shop.backend.port, b"POST /api/users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + coding
+                      + b"\r\n\r\n" + smuggled)
+    assert_json_error_and_close(reply, 501, "only the chunked transfer coding is implemented")
+    assert b"HTTP/1.1 200" not in reply[2]
+
+
 def test_ui_config_names_the_configured_jaeger(shop):
     status, hdrs, cfg = request_json(shop.frontend.port, "GET", "/ui-config.json")
     assert status == 200 and hdrs["content-type"].startswith("application/json")
