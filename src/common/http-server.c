@@ -52,8 +52,12 @@
  * with the JSON 431 (only headers over about this factor still meet libmicrohttpd's page). The pool
  * is also libmicrohttpd 0.9.75's cost per request: it zeroes the whole pool when a keep-alive
  * connection starts its next request (callgrind: ~1.5 instructions per byte, 200k of a GET's 300k
- * with a 128 KiB pool), so the factor is the smallest that still answers the JSON 431. */
+ * with a 128 KiB pool), so the factor is the smallest that still answers the JSON 431. A pool of
+ * 32 KiB or less comes from malloc(), and after a flood of connections glibc keeps the freed pools
+ * (tests/faults/test_floods.py: RSS 12 → 87 MB); a larger one is mmap()ed and goes back to the
+ * kernel when its connection closes, hence the page over that threshold. */
 #define HTTP_HEADER_POOL_FACTOR 2u
+#define HTTP_POOL_MMAP_MIN      (32u * 1024u + 4096u)
 
 /* ---- configuration -------------------------------------------------------------------------------- */
 
@@ -793,6 +797,14 @@ int http_server_route(http_server *s, const char *method, const char *pattern, h
 /* Starts one worker: a libmicrohttpd daemon without a listening socket (the acceptor hands it
  * connections), with its own epoll thread. Every option of the server is here, plus extra flags and an
  * extra option array (TLS: http-tls.c; NULL = none). */
+/* libmicrohttpd's per-connection pool: see HTTP_HEADER_POOL_FACTOR. */
+static size_t http_pool_bytes(const http_server_config *c)
+{
+        size_t bytes = c->max_header_bytes * HTTP_HEADER_POOL_FACTOR;
+
+        return bytes < HTTP_POOL_MMAP_MIN ? HTTP_POOL_MMAP_MIN : bytes;
+}
+
 static struct MHD_Daemon *http_daemon_start(http_server *s, unsigned timeout_s, unsigned extra_flags,
                                             const struct MHD_OptionItem *extra_options)
 {
@@ -805,7 +817,7 @@ static struct MHD_Daemon *http_daemon_start(http_server *s, unsigned timeout_s, 
                 /* The acceptor enforces the limits; libmicrohttpd's own would only refuse silently. */
                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS_MAX + HTTP_HEALTH_CONNS_MAX,
                 MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                s->config.max_header_bytes * HTTP_HEADER_POOL_FACTOR, MHD_OPTION_NOTIFY_COMPLETED,
+                http_pool_bytes(&s->config), MHD_OPTION_NOTIFY_COMPLETED,
                 http_completed, s, MHD_OPTION_NOTIFY_CONNECTION, http_accept_notify, s,
                 MHD_OPTION_URI_LOG_CALLBACK, http_request_alloc, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log,
                 NULL, MHD_OPTION_ARRAY, extra_options ? extra_options : no_options, MHD_OPTION_END);
