@@ -25,7 +25,7 @@ typedef struct http_client_request {
         const char *route;           /* low-cardinality template for the span name ("/api/users/{id}") */
         const char *json_body;       /* request body (Content-Type: application/json), or NULL */
         const char *idempotency_key; /* Idempotency-Key header, or NULL */
-        bool auth;                   /* send the client's bearer token */
+        bool auth;                   /* send the admin token (else the write token, on all but GET) */
 } http_client_request;
 
 typedef struct http_client_response {
@@ -36,8 +36,10 @@ typedef struct http_client_response {
         char error[HTTP_CLIENT_ERROR_MAX];    /* transport error text, "" when a reply came */
 } http_client_response;
 
-/* base_url: "http://host:port" (a trailing '/' is dropped); token may be NULL. */
-int http_client_new(const char *base_url, uint64_t timeout_ms, const char *token, http_client **ret);
+/* base_url: "http://host:port" (a trailing '/' is dropped); token (the admin's, for requests marked
+ * auth) and write_token (for the others but GET) may be NULL. */
+int http_client_new(const char *base_url, uint64_t timeout_ms, const char *token, const char *write_token,
+                    http_client **ret);
 void http_client_free(http_client *c);
 
 /* Sends req. Returns 0 when a reply came (whatever its status), -ECONNREFUSED when nothing listens or

@@ -44,6 +44,8 @@ static const char main_help[] =
         "  --token TOKEN          admin token for 'faults' (default $OTELDEMO_TOKEN)\n"
         "  --token-file PATH      read the admin token from a file only its owner can read\n"
         "                         (default $OTELDEMO_TOKEN_FILE; scripts/demo writes one)\n"
+        "  --write-token-file PATH  read the write token (POST /api/users, /api/orders, 'load') from\n"
+        "                         a file only its owner can read (default $OTELDEMO_WRITE_TOKEN_FILE)\n"
         "  --admin-url URL        the backend for 'faults' (default $OTELDEMO_ADMIN_URL, else --url\n"
         "                         when given, else " CLI_DEFAULT_ADMIN_URL ")\n"
         "  --verbose, -v          print requests and their trace ids on stderr\n"
@@ -52,17 +54,38 @@ static const char main_help[] =
         "'oteldemo COMMAND --help' describes a command. Exit status: 0 ok, 1 the request failed,\n"
         "2 usage error, 69 cannot connect. Tracing follows the OTEL_* environment variables.\n";
 
+/* A token file into buf: OTELDEMO_EXIT_OK, or the usage error naming what is wrong with it. */
+static int read_token_file(const char *path, char *buf, size_t size)
+{
+        int r = cli_read_token_file(path, buf, size);
+
+        if (r == -EPERM)
+                return cli_usage_error(NULL, "token file %s may be read by others (chmod 600 it)", path);
+        if (r == -EBADMSG)
+                return cli_usage_error(NULL, "token file %s must hold one line, the token", path);
+        if (r < 0)
+                return cli_usage_error(NULL, "cannot read token file %s: %s", path, strerror(-r));
+        return OTELDEMO_EXIT_OK;
+}
+
 /* Global options, up to the command name. Returns OTELDEMO_EXIT_OK, CLI_HELP_SHOWN or a usage error. */
 static int parse_globals(int argc, char **argv, cli_globals *g)
 {
         static const struct option opts[] = {
-                {"url", required_argument, NULL, 'u'},        {"output", required_argument, NULL, 'o'},
-                {"timeout", required_argument, NULL, 't'},    {"token", required_argument, NULL, 'k'},
-                {"token-file", required_argument, NULL, 'f'}, {"admin-url", required_argument, NULL, 'a'},
-                {"verbose", no_argument, NULL, 'v'},          {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, 'V'},          {},
+                {"url", required_argument, NULL, 'u'},
+                {"output", required_argument, NULL, 'o'},
+                {"timeout", required_argument, NULL, 't'},
+                {"token", required_argument, NULL, 'k'},
+                {"token-file", required_argument, NULL, 'f'},
+                {"admin-url", required_argument, NULL, 'a'},
+                {"verbose", no_argument, NULL, 'v'},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {"write-token-file", required_argument, NULL, 'w'},
+                {},
         };
         const char *token_file = getenv("OTELDEMO_TOKEN_FILE");
+        const char *write_token_file = getenv("OTELDEMO_WRITE_TOKEN_FILE");
         bool url_given = false;
         uint64_t ns;
         int c, r;
@@ -103,6 +126,9 @@ static int parse_globals(int argc, char **argv, cli_globals *g)
                 case 'f':
                         token_file = optarg;
                         break;
+                case 'w':
+                        write_token_file = optarg;
+                        break;
                 case 'a':
                         g->admin_url = optarg;
                         break;
@@ -128,17 +154,16 @@ static int parse_globals(int argc, char **argv, cli_globals *g)
                 g->admin_url = url_given || getenv("OTELDEMO_URL") ? g->url : CLI_DEFAULT_ADMIN_URL;
         /* An explicit --token wins over a file, as the command line wins over the environment. */
         if (!g->token && token_file && *token_file) {
-                r = cli_read_token_file(token_file, g->token_buf, sizeof(g->token_buf));
-                if (r == -EPERM)
-                        return cli_usage_error(NULL, "token file %s may be read by others (chmod 600 it)",
-                                               token_file);
-                if (r == -EBADMSG)
-                        return cli_usage_error(NULL, "token file %s must hold one line, the token",
-                                               token_file);
-                if (r < 0)
-                        return cli_usage_error(NULL, "cannot read token file %s: %s", token_file,
-                                               strerror(-r));
+                r = read_token_file(token_file, g->token_buf, sizeof(g->token_buf));
+                if (r != OTELDEMO_EXIT_OK)
+                        return r;
                 g->token = g->token_buf;
+        }
+        if (write_token_file && *write_token_file) {
+                r = read_token_file(write_token_file, g->write_token_buf, sizeof(g->write_token_buf));
+                if (r != OTELDEMO_EXIT_OK)
+                        return r;
+                g->write_token = g->write_token_buf;
         }
         return OTELDEMO_EXIT_OK;
 }

@@ -1,31 +1,40 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The frontend's gateway to the backend: /api/... is forwarded 1:1 (method, path, query, body and the
- * end-to-end headers) over libcurl with keep-alive, inside a CLIENT span that carries the W3C context
- * on to the backend. A backend that is down or slow becomes a 502/504 JSON error, never a hang.
+ * end-to-end headers but Authorization) over libcurl with keep-alive, inside a CLIENT span that carries the
+ * W3C context on to the backend. A backend that is down or slow becomes a 502/504 JSON error, never a hang.
  */
 #pragma once
 
 #include <stddef.h>
 
+#include "credential.h"
 #include "http-server.h"
 
 #define PROXY_URL_MAX            1024u                 /* backend base URL */
 #define PROXY_RESPONSE_MAX_BYTES (16u * 1024u * 1024u) /* a larger backend reply is a 502 */
 #define PROXY_TIMEOUT_MAX_MS     600000u
-#define PROXY_READY_TIMEOUT_MS   1000u /* /readyz asks the backend within this */
+#define PROXY_READY_TIMEOUT_MS   1000u         /* /readyz asks the backend within this */
+#define PROXY_TOKEN_CREDENTIAL   "write-token" /* the backend's write token ([auth] there) */
 
 typedef struct proxy_config {
         char backend_url[PROXY_URL_MAX]; /* "http://host:port", no trailing '/' */
         unsigned timeout_ms;             /* whole backend exchange */
         unsigned connect_timeout_ms;     /* TCP connect to the backend */
+        credential_source token;         /* [backend] token(_credential, _file): sent as the bearer token */
+        credential_source client_token;  /* [auth] client_token(_credential, _file): required of writes */
 } proxy_config;
 
 typedef struct proxy proxy;
 
-/* Reads [backend] url, timeout_ms, connect_timeout_ms. -EINVAL with config_error(cfg) set. */
+/* Reads [backend] url, timeout_ms, connect_timeout_ms, token*, and [auth] client_token*. -EINVAL with
+ * config_error(cfg) set. */
 int proxy_config_load(config_file *cfg, proxy_config *ret) OTEL_WUR;
+void proxy_config_free(proxy_config *c);
 
+/* Reads the tokens (an unreadable configured one is an error, logged). The client's Authorization
+ * header is never forwarded: the backend sees the frontend's own token on every request, and with a
+ * client token every /api request but GET and HEAD needs "Authorization: Bearer <client token>". */
 int proxy_new(const proxy_config *config, proxy **ret) OTEL_WUR;
 /* After the HTTP server that calls into it is freed. NULL-safe. */
 void proxy_free(proxy *p);

@@ -35,7 +35,8 @@ TELEMETRY_ENV = {
 
 
 def write_config(path, sections):
-    """Writes an INI file from {section: {key: value}}; a section that is None is left out."""
+    """Writes an INI file from {section: {key: value}}, readable by its owner only (the daemons refuse
+    an inline token in a file others may read); a section that is None is left out."""
     lines = []
     for section, keys in sections.items():
         if keys is None:
@@ -43,6 +44,8 @@ def write_config(path, sections):
         lines.append(f"[{section}]")
         lines.extend(f"{k} = {v}" for k, v in keys.items())
         lines.append("")
+    Path(path).touch(mode=0o600)
+    Path(path).chmod(0o600)
     Path(path).write_text("\n".join(lines))
     return Path(path)
 
@@ -228,10 +231,10 @@ class Backend:
 
 
 class Frontend:
-    """oteldemo-frontend in front of backend_url, serving www_dir."""
+    """oteldemo-frontend in front of backend_url, serving www_dir; config is merged over its sections."""
 
     def __init__(self, build_dir, backend_url, workdir, receiver=None, www_dir=WWW_DIR, port=None,
-                 timeout_ms=3000, connect_timeout_ms=500, jaeger_url=None, **env):
+                 timeout_ms=3000, connect_timeout_ms=500, jaeger_url=None, config=None, **env):
         self.binary = Path(build_dir) / "src/frontend/oteldemo-frontend"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -242,7 +245,7 @@ class Frontend:
         }
         if jaeger_url:
             sections["ui"] = {"jaeger_url": jaeger_url}
-        self.config = write_config(self.workdir / "frontend.conf", sections)
+        self.config = write_config(self.workdir / "frontend.conf", merge_sections(sections, config))
         self.env = daemon_env(receiver, **env)
         self.daemon = None
 
