@@ -453,8 +453,8 @@ stack_start_daemons() { # build_dir repo
         local -a envs
         backend=$build/src/backend/oteldemo-backend
         frontend=$build/src/frontend/oteldemo-frontend
+        stack_write_daemon_configs "$repo" # first: the environment names its credentials
         mapfile -t envs < <(stack_daemon_env)
-        stack_write_daemon_configs "$repo"
         log_info "migrating the database (schema and sample data)"
         "$backend" --config "$STACK_TMP/backend.conf" --migrate >"$STACK_TMP/logs/migrate.log" 2>&1 ||
                 die "migration failed: $(tail -n 5 "$STACK_TMP/logs/migrate.log")"

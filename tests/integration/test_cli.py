@@ -410,8 +410,8 @@ def complete(words, cword=None):
 @pytest.mark.parametrize("words, expected", [
     (["oteldemo", ""], ["users", "products", "orders", "faults", "health", "load"]),
     (["oteldemo", "pr"], ["products"]),
-    (["oteldemo", "--"], ["--url", "--output", "--timeout", "--token", "--token-file", "--admin-url",
-                          "--verbose", "--help", "--version"]),
+    (["oteldemo", "--"], ["--url", "--output", "--timeout", "--token", "--token-file", "--write-token-file",
+                          "--admin-url", "--verbose", "--help", "--version"]),
     (["oteldemo", "--output", ""], ["table", "json"]),
     (["oteldemo", "--output", "json", "us"], ["users"]),
     (["oteldemo", "--url", "http://x:8080", "orders", ""], ["create", "get", "list", "--help"]),

@@ -150,8 +150,8 @@ def test_demo_runs_the_shop_then_stops_and_cleans_up(build_dir):
         if Path("/usr/bin/prometheus").exists():
             assert f"http://127.0.0.1:{ports['--prometheus-port']}/" in text
         assert processes_mentioning(tmp), "nothing runs from the demo's temp dir?"
+        assert_writes_need_the_demos_token(tmp, shop, ports["--backend-port"])  # before the payment faults
         assert_faults_through_the_cli(text, tmp, ports["--backend-port"])
-        assert_writes_need_the_demos_token(tmp, shop, ports["--backend-port"])
 
         proc.wait(timeout=DEMO_FOR_S + 60)
         rest = "".join(iter(lambda: proc.lines.get(timeout=5) or "", ""))
