@@ -12,8 +12,8 @@ import uuid
 import pytest
 
 from pg import pg_cluster  # noqa: F401  (pytest fixture)
-from shop_stack import (Backend, Frontend, decoded_spans, request, request_json, wait_for_spans, workdir,
-                        write_config)
+from shop_stack import (Backend, Frontend, credentials_dir, decoded_spans, request, request_json, wait_for_spans,
+                        workdir, write_config)
 
 WRITE_TOKEN = "write-" + uuid.uuid4().hex  # unique, so that a grep for it cannot match anything else
 CLIENT_TOKEN = "client-" + uuid.uuid4().hex
@@ -51,10 +51,7 @@ class AuthShop:
 
     def __init__(self, build_dir, db, receiver):
         self.dir = workdir()
-        self.creds = self.dir / "credentials"
-        self.creds.mkdir(mode=0o700)
-        secret_file(self.creds, "write-token", WRITE_TOKEN)
-        secret_file(self.creds, "admin-token", ADMIN_TOKEN)
+        self.creds = credentials_dir(self.dir, {"write-token": WRITE_TOKEN, "admin-token": ADMIN_TOKEN})
         self.backend = Backend(build_dir, db, self.dir, receiver, CREDENTIALS_DIRECTORY=self.creds, **LOGS_ENV)
         self.frontend = Frontend(build_dir, self.backend.url, self.dir, receiver,
                                  CREDENTIALS_DIRECTORY=self.creds, **LOGS_ENV)

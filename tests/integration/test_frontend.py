@@ -17,8 +17,8 @@ import uuid
 import pytest
 
 from pg import pg_cluster  # noqa: F401  (pytest fixture)
-from shop_stack import (WWW_DIR, Frontend, LocalHttpServer, clean_env, free_port, request, request_json,
-                        running_shop, wait_for_spans, workdir, write_config)
+from shop_stack import (WWW_DIR, Frontend, LocalHttpServer, clean_env, credentials_dir, free_port, request,
+                        request_json, running_shop, wait_for_spans, workdir, write_config)
 
 TRACEPARENT_RE = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$")
 SPAN_KIND_SERVER = 2
@@ -479,11 +479,8 @@ def test_method_path_query_body_and_end_to_end_headers_are_forwarded(fake_shop, 
 
 def test_the_frontends_write_token_replaces_the_clients_authorization(build_dir, fake_backend):
     wd = workdir()
-    creds = wd / "credentials"
-    creds.mkdir(mode=0o700)
     token = "frontend-token-" + uuid.uuid4().hex
-    (creds / "write-token").touch(mode=0o600)
-    (creds / "write-token").write_text(token + "\n")
+    creds = credentials_dir(wd, {"write-token": token})
     fe = Frontend(build_dir, fake_backend.url, wd, None, CREDENTIALS_DIRECTORY=creds)
     try:
         fe.start()
