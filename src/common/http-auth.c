@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "otel.h"
+#include "access-log.h"
 
 #define HTTP_AUTH_CHALLENGE_MAX 128u /* the WWW-Authenticate value */
 
@@ -37,9 +37,9 @@ int http_auth_require(http_request *req, const char *expected, const char *realm
                 return -EACCES;
         }
         if (!expected || !http_auth_token_equal(auth + sizeof(scheme) - 1, expected)) {
-                otel_log(OTEL_SEVERITY_WARN,
-                         "Rejected a %s request to %s with a wrong bearer token (realm %s)",
-                         http_request_method(req), http_request_path(req), realm);
+                /* Anyone can cause this line: rate-limited like the other rejections. */
+                access_log_warn("Rejected a %s request to %s with a wrong bearer token (realm %s)",
+                                http_request_method(req), http_request_path(req), realm);
                 http_reply_error(req, 403, "forbidden");
                 return -EPERM;
         }
