@@ -83,12 +83,18 @@ static bool credential_root_only(const struct stat *st)
         return (st->st_mode & (S_IRWXG | S_IRWXO)) == 0 && (st->st_uid == 0 || st->st_uid == geteuid());
 }
 
+/* A file name inside $CREDENTIALS_DIRECTORY, nothing that leaves it. */
+static bool credential_name_valid(const char *name)
+{
+        return name[0] != '\0' && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
 int credential_read(const char *name, char **ret)
 {
         const char *dir = getenv("CREDENTIALS_DIRECTORY");
         int dfd, fd, r;
 
-        if (!name || !*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        if (!name || !credential_name_valid(name))
                 return -EINVAL;
         if (!dir || !*dir)
                 return -ENOENT;
@@ -121,11 +127,6 @@ void credential_free(char *secret)
                 return;
         explicit_bzero(secret, strlen(secret));
         free(secret);
-}
-
-static bool credential_name_valid(const char *name)
-{
-        return name[0] != '\0' && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
 }
 
 int credential_source_load(config_file *cfg, const char *section, const char *key,
