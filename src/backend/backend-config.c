@@ -13,7 +13,8 @@ const char backend_config_help[] =
         "Configuration (INI; defaults in brackets):\n"
         "  [server]    listen [127.0.0.1:8081], threads [4], max_connections [1024],\n"
         "              connection_timeout_s [60], max_body_bytes [1048576], max_header_bytes [32768],\n"
-        "              drain_timeout_ms [10000], access_log [true]\n"
+        "              drain_timeout_ms [10000], access_log [true], tls_cert, tls_key, tls_client_ca\n"
+        "              (TLS files: systemd credentials tls-cert, tls-key, tls-client-ca win)\n"
         "  [database]  conninfo [dbname=oteldemo], pool_size [8], acquire_timeout_ms [1000],\n"
         "              migrations_dir [/usr/share/oteldemo/db]\n"
         "              (password: systemd credential 'db-password', else a libpq passfile)\n"
@@ -24,7 +25,7 @@ const char backend_config_help[] =
         "              inline only in a file group and others cannot read)\n"
         "  [auth]      write_token_credential [write-token], write_token_file, write_token: when one\n"
         "              is found, POST /api/users and /api/orders need \"Authorization: Bearer <it>\"\n"
-        "SIGHUP reloads [faults], log_level, sampler and sampler_arg.\n";
+        "SIGHUP reloads [faults], log_level, sampler, sampler_arg and the TLS certificate.\n";
 
 /* true when conninfo (keywords or URI) carries a password; a conninfo libpq cannot parse is reported
  * when the pool first uses it. */

@@ -130,7 +130,8 @@ int backend_daemon_migrate(void *userdata)
         return r == -ECONNREFUSED ? OTELDEMO_EXIT_UNAVAILABLE : OTELDEMO_EXIT_FAILURE;
 }
 
-/* SIGHUP: the whole file must still be valid; then faults, the log level and the sampler take effect. */
+/* SIGHUP: the whole file must still be valid; then faults, the log level, the sampler and the TLS
+ * certificate take effect. */
 int backend_daemon_reload(void *userdata)
 {
         backend_daemon *d = userdata;
@@ -147,6 +148,7 @@ int backend_daemon_reload(void *userdata)
         shop_faults_set(&c.faults);
         pthread_mutex_unlock(&d->app.faults_lock);
         telemetry_reload(&d->config.telemetry, &c.telemetry);
+        (void)http_server_tls_reload(d->http, &c.server); /* logs what it did */
         d->config.faults = c.faults;
         otel_log(OTEL_SEVERITY_INFO,
                  "Fault flags: payment_failure_rate=%g payment_latency_ms=%u payment_unreachable=%s "

@@ -34,6 +34,10 @@
 #define ORDER_SETTLE_POLL_MIN_MS 2u
 #define ORDER_SETTLE_POLL_MAX_MS 50u
 #define ORDER_SETTLE_MARGIN_MS   1000u
+/* A pending order older than this has lost its request: the payment answers within PAYMENT_TIMEOUT_MS,
+ * and the confirmation that should have followed failed (the database went away in between, so the
+ * compensation failed too). A retry with its key cancels it (stock back) and orders afresh. */
+#define ORDER_STALE_MS (PAYMENT_TIMEOUT_MS + ORDER_SETTLE_MARGIN_MS)
 /* Reservations tried when a duplicate's order keeps vanishing (each time its payment failed). */
 #define ORDER_RESERVE_ATTEMPTS 3
 
@@ -101,6 +105,15 @@ static const db_stmt STMT_ORDER_CANCEL = {
         .operation = "order_cancel",
         .collection = "orders",
         .n_params = 1,
+};
+
+static const db_stmt STMT_ORDER_CANCEL_STALE = {
+        .name = "order_cancel_stale",
+        .sql = "SELECT order_cancel(id) FROM orders WHERE idempotency_key = $1 AND status = 'pending'"
+               " AND created_at < now() - $2::bigint * interval '1 millisecond'",
+        .operation = "order_cancel",
+        .collection = "orders",
+        .n_params = 2,
 };
 
 static const db_stmt STMT_USER_ORDERS_COUNT = {
@@ -510,13 +523,33 @@ static int created_order_json(int64_t order_id, const order_request *req, const 
         return 0;
 }
 
+/* Cancels the order of key if it is pending and stale (ORDER_STALE_MS): 1 cancelled, 0 not. */
+static int order_cancel_stale(db_conn *c, const char *key, shop_error *err)
+{
+        char age[24];
+        PGresult *res = NULL;
+        int r;
+
+        snprintf(age, sizeof(age), "%u", ORDER_STALE_MS);
+        r = db_exec(c, &STMT_ORDER_CANCEL_STALE, (const char *const[]){key, age}, &res);
+        if (r < 0)
+                return db_error(r, err);
+        r = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        PQclear(res);
+        if (r)
+                otel_log(OTEL_SEVERITY_WARN,
+                         "Stale pending order of Idempotency-Key %s cancelled for its retry", key);
+        return r;
+}
+
 /* The order of key once it is settled: 0 and *ret when paid; -ENOENT when it is gone (its payment
- * failed and was compensated: the caller tries afresh); 409 when it is still pending after the longest
- * a payment can take. Polls with growing pauses, holding no connection while it waits: only a
- * concurrent duplicate of an order in flight comes here. */
+ * failed and was compensated, or it was stale and is cancelled now: the caller tries afresh); 409 when
+ * it is still pending after the longest a payment can take. Polls with growing pauses, holding no
+ * connection while it waits: only a duplicate of an order in flight, or of one whose request was
+ * lost, comes here. */
 static int order_settled(db_pool *pool, const char *key, json_object **ret, shop_error *err)
 {
-        uint64_t deadline = db_now_ms() + PAYMENT_TIMEOUT_MS + ORDER_SETTLE_MARGIN_MS;
+        uint64_t deadline = db_now_ms() + ORDER_STALE_MS + ORDER_SETTLE_MARGIN_MS;
         unsigned pause_ms = ORDER_SETTLE_POLL_MIN_MS;
 
         for (;;) {
@@ -527,7 +560,11 @@ static int order_settled(db_pool *pool, const char *key, json_object **ret, shop
                 r = db_pool_acquire(pool, &c);
                 if (r < 0)
                         return db_error(r, err);
-                r = order_by_key(c, key, &o, err);
+                r = order_cancel_stale(c, key, err);
+                if (r == 0)
+                        r = order_by_key(c, key, &o, err);
+                else if (r > 0)
+                        r = -ENOENT;
                 db_pool_release(pool, c);
                 if (r < 0)
                         return r;

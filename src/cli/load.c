@@ -21,6 +21,7 @@
 #include "cli-args.h"
 #include "commands.h"
 #include "histogram.h"
+#include "load-record.h"
 #include "output.h"
 #include "progress.h"
 #include "schedule.h"
@@ -45,6 +46,8 @@ typedef struct load_options {
         unsigned concurrency; /* worker threads */
         load_mix mix;         /* session kinds */
         uint64_t seed;        /* PRNG seed of the sessions */
+        unsigned retries;     /* retries of an order that got no reply or a 5xx, same key */
+        const char *record;   /* --record FILE, or NULL */
 } load_options;
 
 typedef struct load_stats {
@@ -73,6 +76,7 @@ struct load_run {
         atomic_uint_fast64_t next; /* next slot to take */
         atomic_uint running;       /* workers not yet finished */
         load_stats stats;          /* what happened so far */
+        load_record *record;       /* --record, or NULL */
 };
 
 /* Set from the signal handler: lock-free atomics are async-signal-safe. */
@@ -132,6 +136,7 @@ static void *worker_main(void *userdata)
                 http_client_response resp;
                 load_request req;
                 uint64_t slot, intended, end;
+                long status;
                 int r;
 
                 if (stopping())
@@ -154,9 +159,13 @@ static void *worker_main(void *userdata)
                         },
                         &resp);
                 end = otel_mono_ns();
-                stats_record(&run->stats, req.endpoint, r < 0 ? 0 : resp.status, (end - intended) / 1000);
-                if (r == 0)
-                        load_session_observe(&w->session, &req, resp.status, resp.body, resp.body_len);
+                status = r < 0 ? 0 : resp.status;
+                stats_record(&run->stats, req.endpoint, status, (end - intended) / 1000);
+                if (run->record)
+                        load_record_write(run->record, &req, intended - run->schedule.t0_ns,
+                                          (end - intended) / 1000, status, resp.body, resp.body_len);
+                load_session_observe(&w->session, &req, status, r < 0 ? NULL : resp.body,
+                                     r < 0 ? 0 : resp.body_len);
                 http_client_response_done(&resp);
         }
         atomic_fetch_sub(&run->running, 1);
@@ -371,6 +380,7 @@ static int load_execute(const cli_globals *g, const load_options *opts)
                 /* Distinct, reproducible streams: the seed mixed with the worker's index. */
                 load_session_init(&workers[i].session,
                                   opts->seed ^ ((uint64_t)(i + 1) * UINT64_C(0x9e3779b97f4a7c15)));
+                workers[i].session.max_retries = opts->retries;
                 r = http_client_new(g->url, g->timeout_ms, NULL, g->write_token, &workers[i].client);
                 if (r < 0) {
                         code = r == -ENOMEM
@@ -378,6 +388,15 @@ static int load_execute(const cli_globals *g, const load_options *opts)
                                        : cli_usage_error(NULL,
                                                          "invalid URL '%s' (expected http://HOST[:PORT])",
                                                          g->url);
+                        goto out;
+                }
+        }
+        if (opts->record) {
+                r = load_record_open(opts->record, &run->record);
+                if (r < 0) {
+                        fprintf(stderr, "%s load: cannot create %s: %s\n", CLI_PROGRAM_NAME, opts->record,
+                                strerror(-r));
+                        code = OTELDEMO_EXIT_FAILURE;
                         goto out;
                 }
         }
@@ -468,6 +487,12 @@ static int load_execute(const cli_globals *g, const load_options *opts)
                 code = OTELDEMO_EXIT_UNAVAILABLE;
         }
 out:
+        r = load_record_close(run->record);
+        if (r < 0) {
+                fprintf(stderr, "%s load: cannot write %s: %s\n", CLI_PROGRAM_NAME, opts->record,
+                        strerror(-r));
+                code = OTELDEMO_EXIT_FAILURE;
+        }
         for (unsigned i = 0; i < opts->concurrency; i++)
                 http_client_free(workers[i].client);
         pthread_mutex_destroy(&run->stats.lock);
@@ -489,6 +514,10 @@ static const char load_help[] =
         "                         session shares in percent, summing to 100\n"
         "                         (default " LOAD_DEFAULT_MIX ")\n"
         "  --seed S               seed of the sessions' random choices (default: from the clock)\n"
+        "  --retries N            send an order that got no reply or a 5xx again, with the same\n"
+        "                         Idempotency-Key, up to N times (default 0)\n"
+        "  --record FILE          write one JSON line per request to FILE: start, latency, status;\n"
+        "                         for orders also the key, attempt, order id and body\n"
         "\n"
         "Progress goes to stderr; the summary (--output json for machines) to stdout. Ctrl-C stops\n"
         "cleanly and prints the summary.\n";
@@ -501,6 +530,8 @@ int cmd_load(const cli_globals *g, int argc, char **argv)
                 {"concurrency", required_argument, NULL, 'c'},
                 {"mix", required_argument, NULL, 'm'},
                 {"seed", required_argument, NULL, 's'},
+                {"retries", required_argument, NULL, 'R'},
+                {"record", required_argument, NULL, 'o'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -560,6 +591,17 @@ int cmd_load(const cli_globals *g, int argc, char **argv)
                         if (cli_parse_uint(optarg, 0, UINT64_MAX, &opts.seed) < 0)
                                 return cli_usage_error(cmd, "invalid --seed '%s' (expected a whole number)",
                                                        optarg);
+                        break;
+                case 'R':
+                        if (cli_parse_uint(optarg, 0, LOAD_RETRIES_MAX, &v) < 0)
+                                return cli_usage_error(cmd, "invalid --retries '%s' (expected 0..%u)",
+                                                       optarg, LOAD_RETRIES_MAX);
+                        opts.retries = (unsigned)v;
+                        break;
+                case 'o':
+                        if (!*optarg)
+                                return cli_usage_error(cmd, "--record needs a file name");
+                        opts.record = optarg;
                         break;
                 case 'h':
                         fputs(load_help, stdout);

@@ -149,6 +149,7 @@ static void req_set(load_request *req, load_endpoint ep, const char *fmt, ...)
         va_end(ap);
         req->body[0] = '\0';
         req->idempotency_key[0] = '\0';
+        req->attempt = 1;
 }
 
 /* The requests more than one kind of session makes. */
@@ -249,6 +250,12 @@ static bool session_step(load_session *s, load_request *req)
 
 void load_session_next(load_session *s, const load_mix *mix, load_request *ret)
 {
+        if (s->retry_pending) {
+                *ret = s->retry;
+                ret->attempt++;
+                s->retry_pending = false;
+                return;
+        }
         if (s->kind >= 0 && session_step(s, ret))
                 return;
         start_session(s, mix);
@@ -285,6 +292,13 @@ static int64_t json_int_field(json_object *obj, const char *key)
         return json_object_get_int64(v);
 }
 
+/* No reply or a server error (503 database unavailable, 504, 502 payment provider unreachable): the
+ * order may or may not have been applied, and only a retry with the same key tells. 4xx are final. */
+static bool order_retryable(long status)
+{
+        return status == 0 || status >= 500;
+}
+
 void load_session_observe(load_session *s, const load_request *req, long status, const char *body,
                           size_t body_len)
 {
@@ -292,6 +306,11 @@ void load_session_observe(load_session *s, const load_request *req, long status,
         json_object *root, *items;
         size_t n;
 
+        if (req->endpoint == LOAD_EP_ORDER_CREATE && order_retryable(status) &&
+            req->attempt <= s->max_retries) {
+                s->retry = *req;
+                s->retry_pending = true;
+        }
         if (status != 200 || !body || body_len == 0)
                 return;
         if (req->endpoint != LOAD_EP_PRODUCTS_LIST && req->endpoint != LOAD_EP_USERS_LIST)

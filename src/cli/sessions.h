@@ -22,6 +22,9 @@
 #define LOAD_MAX_QUANTITY 3   /* items per order line */
 #define LOAD_FALLBACK_IDS 100 /* ids tried before a list reply told us the real range */
 
+/* Most retries of one order (--retries). */
+#define LOAD_RETRIES_MAX 1000
+
 typedef enum load_session_kind {
         LOAD_SESSION_BROWSE, /* list products, search, view 1..3 products */
         LOAD_SESSION_ORDER,  /* list users, list products, view one, order it, view the history */
@@ -53,6 +56,7 @@ typedef struct load_request {
         char path[LOAD_PATH_MAX];           /* path and query */
         char body[LOAD_BODY_MAX];           /* JSON body for POST, "" otherwise */
         char idempotency_key[LOAD_KEY_MAX]; /* "" when none */
+        unsigned attempt;                   /* 1 for a first try, 2.. for a retry of the same order */
 } load_request;
 
 typedef struct load_session {
@@ -66,6 +70,9 @@ typedef struct load_session {
         int64_t products_total;                    /* from the last products list reply (0 = unknown) */
         char word[LOAD_WORD_MAX];                  /* search word from a product name seen */
         uint64_t sessions[_LOAD_SESSION_KIND_MAX]; /* sessions started, per kind */
+        unsigned max_retries;                      /* retries of a failed order (0 = none) */
+        bool retry_pending;                        /* the next request is a retry of retry */
+        load_request retry;                        /* the order to send again, same key and body */
 } load_session;
 
 const char *load_session_kind_to_string(load_session_kind k);
@@ -82,6 +89,8 @@ void load_session_init(load_session *s, uint64_t seed);
 uint64_t load_session_random(load_session *s);
 /* The next request, starting a new session (kind chosen by mix) when the current one is over. */
 void load_session_next(load_session *s, const load_mix *mix, load_request *ret);
-/* Learns from a reply (status and JSON body) to req: list totals, ids, a search word. */
+/* Learns from a reply (status and JSON body; status 0 when no reply came) to req: list totals, ids, a
+ * search word. An order that got no reply or a 5xx is sent again as the next request, with the same
+ * Idempotency-Key and body, up to max_retries times: the backend applies it at most once. */
 void load_session_observe(load_session *s, const load_request *req, long status, const char *body,
                           size_t body_len);

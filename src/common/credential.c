@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,25 @@ static bool credential_root_only(const struct stat *st)
 /* A file name inside $CREDENTIALS_DIRECTORY, nothing that leaves it. */
 static bool credential_name_valid(const char *name)
 {
-        return name[0] != '\0' && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+        return name && *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+int credential_path(const char *name, char *ret, size_t size)
+{
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        struct stat st;
+        int n;
+
+        if (!credential_name_valid(name))
+                return -EINVAL;
+        if (!dir || !*dir)
+                return -ENOENT;
+        n = snprintf(ret, size, "%s/%s", dir, name);
+        if (n < 0 || (size_t)n >= size)
+                return -ENAMETOOLONG;
+        if (lstat(ret, &st) < 0 || !S_ISREG(st.st_mode))
+                return -ENOENT;
+        return 0;
 }
 
 int credential_read(const char *name, char **ret)
@@ -94,7 +113,7 @@ int credential_read(const char *name, char **ret)
         const char *dir = getenv("CREDENTIALS_DIRECTORY");
         int dfd, fd, r;
 
-        if (!name || !credential_name_valid(name))
+        if (!credential_name_valid(name))
                 return -EINVAL;
         if (!dir || !*dir)
                 return -ENOENT;

@@ -7,6 +7,8 @@
  */
 #pragma once
 
+#include <stddef.h>
+
 #include "config-file.h"
 #include "otel.h"
 
@@ -19,6 +21,10 @@
  * the file is readable or writable by others or is not a regular file, -EFBIG over the cap, -EINVAL
  * for a bad name or a NUL byte inside, -ENOMEM. */
 int credential_read(const char *name, char **ret) OTEL_WUR;
+/* The path of credential name when $CREDENTIALS_DIRECTORY holds a regular file of that name (for
+ * files that are passed on by path, such as TLS certificates and keys): 0, -ENOENT when it does not,
+ * -EINVAL for a bad name, -ENAMETOOLONG when the path does not fit in size. */
+int credential_path(const char *name, char *ret, size_t size) OTEL_WUR;
 /* Reads the secret file path (absolute), which must be a regular file (not a symlink) owned by root or
  * by us with no access for group or others: -EPERM otherwise; the other errors as credential_read(). */
 int credential_read_file(const char *path, char **ret) OTEL_WUR;

@@ -8,6 +8,7 @@
 
 #include "http-router.h"
 #include "http-server.h"
+#include "http-tls.h"
 
 #define HTTP_METHOD_MAX         16u
 #define HTTP_CLIENT_ADDRESS_MAX 46u /* INET6_ADDRSTRLEN */
@@ -72,6 +73,7 @@ struct http_server {
         char host[HTTP_LISTEN_MAX];    /* server.address default (no Host header) */
         int port;                      /* server.port default */
         otel_tracer *tracer;
+        http_tls *tls; /* NULL: plain HTTP */
         http_server_metrics metrics;
         http_ready_fn ready;
         void *ready_userdata;
@@ -87,8 +89,9 @@ void http_request_clear(http_request *req);
 /* The User-Agent of the watchdog's own probe: its successful GET /healthz every few seconds is no
  * request anyone needs in the access log. */
 #define HTTP_PROBE_USER_AGENT "oteldemo-watchdog"
-/* GET /healthz over a new connection to the bound socket's address within timeout_ms. */
-int http_probe_healthz(int listen_fd, unsigned timeout_ms);
+/* GET /healthz over a new connection to the bound socket's address within timeout_ms (over TLS when
+ * tls is not NULL). */
+int http_probe_healthz(int listen_fd, const http_tls *tls, unsigned timeout_ms);
 /* The client's IP address as text ("" when unknown), into a buffer of HTTP_CLIENT_ADDRESS_MAX. */
 void http_client_address(struct MHD_Connection *conn, char *buf, size_t size);
 /* Parses "host:port" / "[v6]:port" into host and port. -EINVAL on bad syntax. */

@@ -14,7 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HTTP_PROBE_REPLY_MAX 512u
+#define HTTP_PROBE_REPLY_MAX  512u
+#define HTTP_PROBE_STATUS_LEN 13u /* the status line is all we need: "HTTP/1.1 200 " */
 
 static const char http_probe_request[] = "GET /healthz HTTP/1.1\r\n"
                                          "Host: localhost\r\n"
@@ -62,7 +63,7 @@ static int http_probe_target(int listen_fd, struct sockaddr_storage *ss, socklen
         return 0;
 }
 
-int http_probe_healthz(int listen_fd, unsigned timeout_ms)
+int http_probe_healthz(int listen_fd, const http_tls *tls, unsigned timeout_ms)
 {
         struct sockaddr_storage ss;
         uint64_t deadline_ns;
@@ -88,7 +89,14 @@ int http_probe_healthz(int listen_fd, unsigned timeout_ms)
                 if (r < 0)
                         goto out;
         }
-        while (sent < sizeof(http_probe_request) - 1) {
+        if (tls) {
+                r = http_tls_probe(tls, fd, http_probe_request, sizeof(http_probe_request) - 1, reply,
+                                   sizeof(reply), HTTP_PROBE_STATUS_LEN, deadline_ns);
+                if (r < 0)
+                        goto out;
+                got = (size_t)r;
+        }
+        while (!tls && sent < sizeof(http_probe_request) - 1) {
                 ssize_t n = send(fd, http_probe_request + sent, sizeof(http_probe_request) - 1 - sent,
                                  MSG_NOSIGNAL);
 
@@ -104,8 +112,7 @@ int http_probe_healthz(int listen_fd, unsigned timeout_ms)
                 }
                 sent += (size_t)n;
         }
-        /* The status line is all we need: "HTTP/1.1 200 ". */
-        while (got < 13) {
+        while (!tls && got < HTTP_PROBE_STATUS_LEN) {
                 ssize_t n = recv(fd, reply + got, HTTP_PROBE_REPLY_MAX - got, 0);
 
                 if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
@@ -121,6 +128,10 @@ int http_probe_healthz(int listen_fd, unsigned timeout_ms)
                 got += (size_t)n;
         }
         reply[got] = '\0';
+        if (got < HTTP_PROBE_STATUS_LEN) {
+                r = -ECONNRESET;
+                goto out;
+        }
         r = strncmp(reply, "HTTP/1.", 7) == 0 && strncmp(reply + 8, " 200 ", 5) == 0 ? 0 : -EIO;
 out:
         close(fd);

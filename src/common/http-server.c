@@ -107,7 +107,8 @@ int http_server_config_load(config_file *cfg, const char *default_listen, http_s
                                  HTTP_HEADER_MIN_BYTES, HTTP_HEADER_MAX_BYTES, &headers)) < 0 ||
             (r = config_get_uint(cfg, "server", "drain_timeout_ms", HTTP_DEFAULT_DRAIN_MS, 0,
                                  HTTP_DRAIN_MAX_MS, &c.drain_timeout_ms)) < 0 ||
-            (r = access_log_config_load(cfg, &c.access_log)) < 0)
+            (r = access_log_config_load(cfg, &c.access_log)) < 0 ||
+            (r = http_tls_config_load(cfg, &c.tls)) < 0)
                 return r;
         c.max_body_bytes = body;
         c.max_header_bytes = headers;
@@ -243,7 +244,7 @@ static void http_server_host(const http_request *req, char *host, size_t size, i
                 *port = *end || v <= 0 || v > 65535 ? req->server->port : v;
         } else if (strlen(h) < size && !strchr(h, ':')) {
                 memcpy(host, h, strlen(h) + 1);
-                *port = 80; /* the default port of the http scheme */
+                *port = req->server->tls ? 443 : 80; /* the scheme's default port */
         } else {
                 snprintf(host, size, "%s", req->server->host);
         }
@@ -271,7 +272,7 @@ static void http_span_start(http_request *req)
         if (strcmp(method, "_OTHER") == 0)
                 attrs[n++] = OTEL_ATTR_STR("http.request.method_original", req->method);
         attrs[n++] = OTEL_ATTR_STR("url.path", req->url);
-        attrs[n++] = OTEL_ATTR_STR("url.scheme", "http");
+        attrs[n++] = OTEL_ATTR_STR("url.scheme", http_tls_scheme(s->tls));
         attrs[n++] = OTEL_ATTR_STR("server.address", host);
         attrs[n++] = OTEL_ATTR_I64("server.port", port);
         attrs[n++] = OTEL_ATTR_STR("network.protocol.version", proto);
@@ -322,7 +323,7 @@ static void http_request_finish(http_request *req, enum MHD_RequestTerminationCo
         req->span = NULL;
 
         attrs[n++] = OTEL_ATTR_STR("http.request.method", method);
-        attrs[n++] = OTEL_ATTR_STR("url.scheme", "http");
+        attrs[n++] = OTEL_ATTR_STR("url.scheme", http_tls_scheme(s->tls));
         attrs[n++] = OTEL_ATTR_STR("network.protocol.version", proto);
         if (req->route_result == 0)
                 attrs[n++] = OTEL_ATTR_STR("http.route", req->match.pattern);
@@ -437,7 +438,7 @@ static http_request *http_request_begin(http_server *s, http_request *req, struc
         http_span_start(req);
 
         attrs[0] = OTEL_ATTR_STR("http.request.method", otel_http_method_semconv(req->method));
-        attrs[1] = OTEL_ATTR_STR("url.scheme", "http");
+        attrs[1] = OTEL_ATTR_STR("url.scheme", http_tls_scheme(s->tls));
         otel_instrument_add(s->metrics.active_requests, 1, attrs, 2);
         return req;
 }
@@ -635,6 +636,7 @@ __attribute__((format(printf, 2, 0))) static void http_mhd_log(void *cls, const 
 
 int http_server_new(const http_server_options *opts, http_server **ret)
 {
+        char why[HTTP_TLS_ERROR_MAX] = "";
         http_server *s;
         otel_meter *meter;
         int r;
@@ -648,6 +650,11 @@ int http_server_new(const http_server_options *opts, http_server **ret)
         s->ready_userdata = opts->ready_userdata;
         atomic_init(&s->in_flight, 0);
         atomic_init(&s->completed, 0);
+        r = http_tls_new(&s->config.tls, &s->tls, why, sizeof(why));
+        if (r < 0) {
+                otel_log(OTEL_SEVERITY_ERROR, "Cannot set up TLS: %s", why[0] ? why : strerror(-r));
+                goto fail;
+        }
         r = http_router_new(&s->router);
         if (r < 0)
                 goto fail;
@@ -693,14 +700,16 @@ int http_server_start(http_server *s)
         http_describe_socket(s);
 
         s->mhd = MHD_start_daemon(
-                MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+                MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+                        http_tls_mhd_flags(s->tls),
                 0, NULL, NULL, http_access, s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->config.threads, MHD_OPTION_CONNECTION_LIMIT,
                 (unsigned)s->config.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
                 (unsigned)s->config.connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                 s->config.max_header_bytes * HTTP_HEADER_POOL_FACTOR, MHD_OPTION_NOTIFY_COMPLETED,
                 http_completed, s, MHD_OPTION_URI_LOG_CALLBACK, http_request_alloc, s,
-                MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_END);
+                MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_ARRAY,
+                http_tls_mhd_options(s->tls), MHD_OPTION_END);
         if (!s->mhd)
                 return -EIO;
         return 0;
@@ -715,7 +724,7 @@ int http_server_probe(http_server *s, unsigned timeout_ms)
 {
         if (!s->mhd || s->quiesced)
                 return -ESHUTDOWN;
-        return http_probe_healthz(s->listen_fd, timeout_ms);
+        return http_probe_healthz(s->listen_fd, s->tls, timeout_ms);
 }
 
 void http_server_stats(http_server *s, uint64_t *ret_completed, unsigned *ret_in_flight)
@@ -753,5 +762,27 @@ void http_server_free(http_server *s)
         if (s->listen_fd >= 0 && (!s->mhd || s->quiesced))
                 close(s->listen_fd);
         http_router_free(s->router);
+        http_tls_free(s->tls);
         free(s);
+}
+
+int http_server_tls_reload(http_server *s, const http_server_config *fresh)
+{
+        char why[HTTP_TLS_ERROR_MAX] = "";
+        int r;
+
+        if (!s->tls) {
+                if (fresh->tls.cert[0])
+                        otel_log(OTEL_SEVERITY_WARN, "TLS is configured now: it takes a restart to turn on");
+                return 0;
+        }
+        r = http_tls_reload(s->tls, &fresh->tls, why, sizeof(why));
+        if (r < 0)
+                return otel_log_errno(OTEL_SEVERITY_ERROR, r,
+                                      "Cannot reload TLS, keeping the previous "
+                                      "certificate: %s",
+                                      why);
+        if (r > 0)
+                otel_log(OTEL_SEVERITY_INFO, "TLS certificate reloaded from %s", fresh->tls.cert);
+        return 0;
 }

@@ -19,6 +19,7 @@
 
 #include "config-file.h"
 #include "http-router.h" /* http_handler_fn */
+#include "http-tls.h"
 #include "otel.h"
 
 #define HTTP_LISTEN_MAX        128u /* "host:port" text */
@@ -45,11 +46,12 @@ typedef struct http_server_config {
         size_t max_header_bytes;       /* largest request line + headers → 431 */
         unsigned drain_timeout_ms;     /* how long SIGTERM waits for in-flight requests */
         bool access_log;               /* a log line per request (access-log.h) */
+        http_tls_config tls;           /* tls_cert, tls_key, tls_client_ca (http-tls.h) */
 } http_server_config;
 
 /* Reads [server] listen, threads, max_connections, connection_timeout_s, max_body_bytes,
- * max_header_bytes, drain_timeout_ms, access_log; the listen address is checked for syntax. -EINVAL with
- * config_error(cfg) set. */
+ * max_header_bytes, drain_timeout_ms, access_log and the TLS keys; the listen address is checked for
+ * syntax, the TLS files by loading them. -EINVAL with config_error(cfg) set. */
 int http_server_config_load(config_file *cfg, const char *default_listen, http_server_config *ret) OTEL_WUR;
 
 typedef struct http_server_options {
@@ -78,6 +80,10 @@ void http_server_stats(http_server *s, uint64_t *ret_completed, unsigned *ret_in
 /* Stops accepting connections and waits until the in-flight requests have completed or timeout_ms
  * passed. 0, or -ETIMEDOUT (some are still running; http_server_free() cuts them off). */
 int http_server_drain(http_server *s, unsigned timeout_ms);
+/* SIGHUP: the TLS certificate, key and client CAs of fresh (a reloaded [server]) replace the current
+ * ones for new handshakes; the listener and open connections are untouched. A set that does not load
+ * is logged and the previous one stays (then a negative errno). Turning TLS on or off takes a restart. */
+int http_server_tls_reload(http_server *s, const http_server_config *fresh);
 /* Stops the threads and frees everything. NULL-safe. */
 void http_server_free(http_server *s);
 

@@ -16,15 +16,17 @@ const char frontend_config_help[] =
         "  [server]    listen [" FRONTEND_DEFAULT_LISTEN "], www_dir [" FRONTEND_DEFAULT_WWW
         "], threads [4],\n"
         "              max_connections [1024], connection_timeout_s [60], max_body_bytes [1048576],\n"
-        "              max_header_bytes [32768], drain_timeout_ms [10000], access_log [true]\n"
+        "              max_header_bytes [32768], drain_timeout_ms [10000], access_log [true],\n"
+        "              tls_cert, tls_key, tls_client_ca (credentials tls-cert, tls-key, tls-client-ca win)\n"
         "  [backend]   url [http://127.0.0.1:8081], timeout_ms [10000], connect_timeout_ms [1000],\n"
-        "              token_credential [" PROXY_TOKEN_CREDENTIAL
-        "], token_file, token: the backend's write token\n"
+        "              https only: ca_file, client_cert, client_key (credentials backend-ca,\n"
+        "              backend-client-cert, backend-client-key win),\n"
+        "              token_credential [" PROXY_TOKEN_CREDENTIAL "], token_file, token: the backend's write token\n"
         "  [auth]      client_token_credential, client_token_file, client_token: when set, /api requests\n"
         "              other than GET and HEAD need \"Authorization: Bearer <it>\" (off by default)\n"
         "  [ui]        jaeger_url (e.g. http://localhost:16686: the footer links each trace there)\n"
         "  [telemetry] service_name [" FRONTEND_SERVICE_NAME "]" TELEMETRY_CONFIG_HELP_KEYS
-        "SIGHUP reloads log_level, sampler and sampler_arg.\n";
+        "SIGHUP reloads log_level, sampler, sampler_arg and the TLS certificate.\n";
 
 static int frontend_config_ui(config_file *cfg, frontend_config *c)
 {

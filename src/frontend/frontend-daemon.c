@@ -91,7 +91,8 @@ int frontend_daemon_open(void *userdata, http_server **ret_http, const http_serv
         return 0;
 }
 
-/* SIGHUP: the whole file must still be valid; then the log level and the sampler take effect. */
+/* SIGHUP: the whole file must still be valid; then the log level, the sampler and the TLS certificate
+ * take effect. */
 int frontend_daemon_reload(void *userdata)
 {
         frontend_daemon *fe = userdata;
@@ -104,6 +105,7 @@ int frontend_daemon_reload(void *userdata)
                 return otel_log_errno(OTEL_SEVERITY_ERROR, r,
                                       "Invalid configuration, keeping the previous settings: %s", error);
         telemetry_reload(&fe->config.telemetry, &fresh.telemetry);
+        (void)http_server_tls_reload(fe->http, &fresh.server); /* logs what it did */
         frontend_config_free(&fresh);
         return 0;
 }

@@ -58,6 +58,8 @@ typedef struct proxy_exchange {
 
 /* ---- configuration -------------------------------------------------------------------------------- */
 
+static int proxy_config_tls(config_file *cfg, proxy_config *c);
+
 /* The backend's server.address/port; its base URL must have no path beyond "/". */
 static int proxy_url_parse(const char *url, otel_http_server *ret)
 {
@@ -87,19 +89,20 @@ int proxy_config_load(config_file *cfg, proxy_config *ret)
         while (len > 0 && url[len - 1] == '/')
                 len--;
         if (len == 0 || len >= sizeof(c.backend_url))
-                return config_reject(cfg, "backend", "url", "expected http://host:port, got '%s'", url);
+                return config_reject(cfg, "backend", "url", "expected http(s)://host:port, got '%s'", url);
         memcpy(c.backend_url, url, len);
         c.backend_url[len] = '\0';
         r = proxy_url_parse(c.backend_url, &srv);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return config_reject(cfg, "backend", "url", "expected http://host:port (no path), got '%s'",
-                                     url);
+                return config_reject(cfg, "backend", "url",
+                                     "expected http(s)://host:port (no path), got '%s'", url);
         if ((r = config_get_uint(cfg, "backend", "timeout_ms", PROXY_DEFAULT_TIMEOUT_MS, 1,
                                  PROXY_TIMEOUT_MAX_MS, &c.timeout_ms)) < 0 ||
             (r = config_get_uint(cfg, "backend", "connect_timeout_ms", PROXY_DEFAULT_CONNECT_MS, 1,
-                                 PROXY_TIMEOUT_MAX_MS, &c.connect_timeout_ms)) < 0)
+                                 PROXY_TIMEOUT_MAX_MS, &c.connect_timeout_ms)) < 0 ||
+            (r = proxy_config_tls(cfg, &c)) < 0)
                 return r;
         if ((r = credential_source_load(cfg, "backend", "token", PROXY_TOKEN_CREDENTIAL,
                                         CREDENTIAL_TOKEN_MIN, &c.token)) < 0)
@@ -141,6 +144,54 @@ static int proxy_auth_header(const proxy_config *config, char **ret)
                 return -ENOMEM;
         }
         return 0;
+}
+
+/* [backend] ca_file, client_cert, client_key: files that exist and load, for an https:// url only. */
+static int proxy_config_tls(config_file *cfg, proxy_config *c)
+{
+        char why[HTTP_TLS_ERROR_MAX];
+        int r;
+
+        if ((r = http_tls_config_file(cfg, "backend", "ca_file", "backend-ca", false, c->ca_file)) < 0 ||
+            (r = http_tls_config_file(cfg, "backend", "client_cert", "backend-client-cert", false,
+                                      c->client_cert)) < 0 ||
+            (r = http_tls_config_file(cfg, "backend", "client_key", "backend-client-key", true,
+                                      c->client_key)) < 0)
+                return r;
+        if (strncasecmp(c->backend_url, "https://", 8) != 0) {
+                const char *set = c->ca_file[0]       ? "ca_file"
+                                  : c->client_cert[0] ? "client_cert"
+                                  : c->client_key[0]  ? "client_key"
+                                                      : NULL;
+
+                if (set)
+                        return config_reject(cfg, "backend", set, "applies only to an https:// url");
+                return 0;
+        }
+        if (c->client_cert[0] && !c->client_key[0])
+                return config_reject(cfg, "backend", "client_key",
+                                     "client_cert is set: client_key must be too");
+        if (!c->client_cert[0] && c->client_key[0])
+                return config_reject(cfg, "backend", "client_cert",
+                                     "client_key is set: client_cert must be too");
+        r = http_tls_check_files(c->client_cert, c->client_key, "", why, sizeof(why));
+        if (r == -EINVAL)
+                return config_reject(cfg, "backend", "client_cert", "%s", why);
+        if (r >= 0)
+                r = http_tls_check_files("", "", c->ca_file, why, sizeof(why));
+        if (r == -EINVAL)
+                return config_reject(cfg, "backend", "ca_file", "%s", why);
+        return r;
+}
+
+void proxy_tls_setopt(void *curl, const proxy_config *config)
+{
+        if (config->ca_file[0])
+                curl_easy_setopt(curl, CURLOPT_CAINFO, config->ca_file);
+        if (config->client_cert[0]) {
+                curl_easy_setopt(curl, CURLOPT_SSLCERT, config->client_cert);
+                curl_easy_setopt(curl, CURLOPT_SSLKEY, config->client_key);
+        }
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------------------ */
@@ -484,6 +535,7 @@ static void proxy_setup(proxy *p, CURL *c, proxy_exchange *ex, const char *metho
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, otel_http_body_write);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &ex->body);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, ex->send);
+        proxy_tls_setopt(c, &p->config);
         if (strcmp(method, "GET") == 0) {
                 curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
         } else if (strcmp(method, "HEAD") == 0) {

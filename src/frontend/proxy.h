@@ -18,19 +18,28 @@
 #define PROXY_TOKEN_CREDENTIAL   "write-token" /* the backend's write token ([auth] there) */
 
 typedef struct proxy_config {
-        char backend_url[PROXY_URL_MAX]; /* "http://host:port", no trailing '/' */
-        unsigned timeout_ms;             /* whole backend exchange */
-        unsigned connect_timeout_ms;     /* TCP connect to the backend */
-        credential_source token;         /* [backend] token(_credential, _file): sent as the bearer token */
-        credential_source client_token;  /* [auth] client_token(_credential, _file): required of writes */
+        char backend_url[PROXY_URL_MAX];     /* "http://host:port" or "https://…", no trailing '/' */
+        unsigned timeout_ms;                 /* whole backend exchange */
+        unsigned connect_timeout_ms;         /* TCP connect to the backend */
+        char ca_file[HTTP_TLS_PATH_MAX];     /* https: CAs the backend's certificate must chain to ("":
+                                              * the system's) */
+        char client_cert[HTTP_TLS_PATH_MAX]; /* https: the frontend's certificate (mutual TLS), or "" */
+        char client_key[HTTP_TLS_PATH_MAX];  /* its private key */
+        credential_source token;             /* [backend] token(_credential, _file): sent as the bearer token */
+        credential_source client_token;      /* [auth] client_token(_credential, _file): required of writes */
 } proxy_config;
 
 typedef struct proxy proxy;
 
-/* Reads [backend] url, timeout_ms, connect_timeout_ms, token*, and [auth] client_token*. -EINVAL with
+/* Reads [backend] url, timeout_ms, connect_timeout_ms, ca_file, client_cert, client_key (the TLS files
+ * from the systemd credentials backend-ca, backend-client-cert, backend-client-key when present; only
+ * with an https:// url; each file loaded once), token*, and [auth] client_token*. -EINVAL with
  * config_error(cfg) set. */
 int proxy_config_load(config_file *cfg, proxy_config *ret) OTEL_WUR;
 void proxy_config_free(proxy_config *c);
+/* The [backend] TLS options on a libcurl easy handle (curl is a CURL *): every request to the backend
+ * goes through it. */
+void proxy_tls_setopt(void *curl, const proxy_config *config);
 
 /* Reads the tokens (an unreadable configured one is an error, logged). The client's Authorization
  * header is never forwarded: the backend sees the frontend's own token on every request, and with a

@@ -83,6 +83,7 @@ static int trace_view_fetch(const proxy_config *backend, const char *path_and_qu
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, trace_view_write);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_error);
+        proxy_tls_setopt(c, backend);
         rc = curl_easy_perform(c);
         if (rc == CURLE_OK)
                 curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);

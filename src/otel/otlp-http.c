@@ -306,7 +306,15 @@ int otlp_http_config_from_env(const char *signal, const char *signal_path, otlp_
                                                           compression_choices, OTLP_COMPRESSION_NONE);
         cfg.timeout_ms = (uint64_t)otel_env_int(env_pick(name, signal, "TIMEOUT"),
                                                 OTLP_HTTP_DEFAULT_TIMEOUT_MS, 1, OTLP_HTTP_MAX_TIMEOUT_MS);
-        cfg.insecure = otel_env_bool(env_pick(name, signal, "INSECURE"), false);
+        /* Spec (protocol/exporter.md, Insecure): the option "only applies to OTLP/gRPC when an endpoint
+         * is provided without the http or https scheme"; OTLP/HTTP always follows the endpoint's scheme,
+         * so https:// is always verified. Said once, because it may be meant for another exporter. */
+        if (otel_env_bool(env_pick(name, signal, "INSECURE"), false))
+                otel_diag(
+                        OTEL_DIAG_WARN,
+                        "%s=true has no effect on OTLP/HTTP (it is for OTLP/gRPC): an https:// endpoint is "
+                        "always verified, an http:// one never encrypted",
+                        name);
         r = config_headers(&cfg, signal);
         if (r >= 0)
                 r = config_file(signal, "CERTIFICATE", &cfg.certificate);
@@ -615,11 +623,6 @@ static int http_setup_curl(otlp_http *h)
                 SETOPT(CURLOPT_SSLCERT, h->cfg.client_certificate);
         if (h->cfg.client_key)
                 SETOPT(CURLOPT_SSLKEY, h->cfg.client_key);
-        /* Spec: INSECURE only matters for https; plain http has nothing to verify. */
-        if (h->cfg.insecure && strncasecmp(h->cfg.url, "https://", 8) == 0) {
-                SETOPT(CURLOPT_SSL_VERIFYPEER, 0L);
-                SETOPT(CURLOPT_SSL_VERIFYHOST, 0L);
-        }
 #undef SETOPT
         return cc == CURLE_OK ? 0 : cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
 }

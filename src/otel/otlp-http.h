@@ -57,11 +57,11 @@ typedef struct otlp_http_config {
         char *certificate;                     /* *_CERTIFICATE: CA bundle to verify the server, or NULL */
         char *client_key;                      /* *_CLIENT_KEY: PEM private key for mTLS, or NULL */
         char *client_certificate;              /* *_CLIENT_CERTIFICATE: PEM certificate for mTLS, or NULL */
-        bool insecure;                         /* *_INSECURE: skip server verification (https only) */
         atomic_uint_fast64_t *request_counter; /* bumped once per HTTP request (stats.h), or NULL */
 } otlp_http_config;
 
-/* Reads OTEL_EXPORTER_OTLP_<SIGNAL>_* (which win) and OTEL_EXPORTER_OTLP_*; signal is "TRACES",
+/* Reads OTEL_EXPORTER_OTLP_<SIGNAL>_* (which win, each variable on its own) and OTEL_EXPORTER_OTLP_*
+ * (*_INSECURE is for gRPC: only warned about when true); signal is "TRACES",
  * "METRICS" or "LOGS", signal_path "/v1/traces" etc. Invalid values are warned about (naming the
  * variable) and replaced by defaults, so only -ENOMEM fails. */
 int otlp_http_config_from_env(const char *signal, const char *signal_path, otlp_http_config *ret) OTEL_WUR;

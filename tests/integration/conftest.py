@@ -6,6 +6,7 @@ import json
 import os
 import selectors
 import socket
+import ssl
 import subprocess
 import time
 import urllib.request
@@ -67,15 +68,25 @@ def otlp_node_modules():
 class OtlpReceiver:
     """A running otlp-receiver.js; see the contract in tests/integration/otlp-receiver.js."""
 
-    def __init__(self, node_modules):
+    def __init__(self, node_modules, tls=None):
+        """tls: None for plain HTTP, else {"cert", "key", "ca" (verifies the receiver), "client_cert",
+        "client_key" and optionally "client_ca" (then client certificates are demanded)} as paths."""
         env = dict(os.environ, OTLP_NODE_MODULES=node_modules)
+        self.ssl_context = None
+        if tls:
+            env.update(OTLP_TLS_CERT=str(tls["cert"]), OTLP_TLS_KEY=str(tls["key"]))
+            if tls.get("client_ca"):
+                env["OTLP_TLS_CLIENT_CA"] = str(tls["client_ca"])
+            self.ssl_context = ssl.create_default_context(cafile=str(tls["ca"]))
+            if tls.get("client_cert"):
+                self.ssl_context.load_cert_chain(str(tls["client_cert"]), str(tls["client_key"]))
         self.proc = subprocess.Popen(["node", str(RECEIVER_JS)], env=env, stdout=subprocess.PIPE, text=True)
         try:
             self.port = self._read_port()
         except BaseException:
             self.close()
             raise
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.endpoint = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
 
     def _read_port(self):
         sel = selectors.DefaultSelector()
@@ -92,7 +103,7 @@ class OtlpReceiver:
         data = None if payload is None else json.dumps(payload).encode()
         req = urllib.request.Request(self.endpoint + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=CONTROL_TIMEOUT_S) as resp:
+        with urllib.request.urlopen(req, timeout=CONTROL_TIMEOUT_S, context=self.ssl_context) as resp:
             return json.loads(resp.read())
 
     def script(self, entries):

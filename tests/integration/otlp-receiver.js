@@ -3,9 +3,13 @@
 // ours, so that a bug in our .proto files or encoders cannot cancel itself out. Records what it saw,
 // answers from a behaviour script (errors, Retry-After, hangs, partial success) and is driven over
 // /control/*. Contract: tests/integration (conftest.py) and the test plan in issue 2.
+// With OTLP_TLS_CERT and OTLP_TLS_KEY (PEM files) it serves HTTPS instead; with OTLP_TLS_CLIENT_CA too,
+// it demands a client certificate that chains to it and records its subject CN in each request.
 'use strict';
 
+const fs = require('fs');
 const http = require('http');
+const https = require('https');
 const path = require('path');
 const zlib = require('zlib');
 
@@ -152,6 +156,7 @@ function handleExport(req, res, raw) {
     decoded: null,
     decodeError: null,
     receivedAtMs: Date.now(),
+    clientCertCN: clientCertCN(req),
   };
   requests.push(rec);
   const json = mediaType(rec.contentType) === CT_JSON;
@@ -199,7 +204,25 @@ function handleControl(req, res, raw) {
   return sendJson(res, 404, { error: `no control endpoint ${req.method} ${req.url}` });
 }
 
-const server = http.createServer((req, res) => {
+// The subject CN of the TLS client certificate the request came with, or null.
+function clientCertCN(req) {
+  if (!req.socket.getPeerCertificate)
+    return null;
+  const cert = req.socket.getPeerCertificate();
+  return cert && cert.subject ? cert.subject.CN : null;
+}
+
+function tlsOptions() {
+  if (!process.env.OTLP_TLS_CERT)
+    return null;
+  const opts = { cert: fs.readFileSync(process.env.OTLP_TLS_CERT), key: fs.readFileSync(process.env.OTLP_TLS_KEY) };
+  if (process.env.OTLP_TLS_CLIENT_CA)
+    Object.assign(opts, { ca: fs.readFileSync(process.env.OTLP_TLS_CLIENT_CA), requestCert: true, rejectUnauthorized: true });
+  return opts;
+}
+
+const tls = tlsOptions();
+const onRequest = (req, res) => {
   const chunks = [];
   let size = 0;
   req.on('data', (c) => {
@@ -220,11 +243,12 @@ const server = http.createServer((req, res) => {
     else
       handleExport(req, res, raw);
   });
-});
+};
+const server = tls ? https.createServer(tls, onRequest) : http.createServer(onRequest);
 
 // Hanging requests must not keep the process alive past SIGTERM.
 const sockets = new Set();
-server.on('connection', (s) => {
+server.on(tls ? 'secureConnection' : 'connection', (s) => {
   sockets.add(s);
   s.on('close', () => sockets.delete(s));
 });

@@ -271,6 +271,9 @@ def test_oteldemo_url_environment_variable_is_the_default_url(cli_path, stub):
     (["load", "--rate", "fast"], None),
     (["load", "--duration", "10x"], "oteldemo load: invalid --duration '10x' (expected e.g. 500ms, 10s, 2m, 1h)"),
     (["load", "--concurrency", "0"], "oteldemo load: invalid --concurrency '0' (expected 1..1024)"),
+    (["load", "--retries", "1001"], "oteldemo load: invalid --retries '1001' (expected 0..1000)"),
+    (["load", "--retries", "-1"], "oteldemo load: invalid --retries '-1' (expected 0..1000)"),
+    (["load", "--record", ""], "oteldemo load: --record needs a file name"),
     (["load", "--mix", "browse=70,order=20"],
      "oteldemo load: invalid --mix 'browse=70,order=20': the percentages must add up to 100"),
     (["load", "--mix", "browse=70,pay=30"],
@@ -393,6 +396,60 @@ def test_load_gives_up_with_exit_3_when_nothing_answers(cli_path):
     assert "cannot reach" in out.stderr
 
 
+def read_record(path):
+    """The JSON lines of `load --record`."""
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+def test_load_record_has_one_line_per_request_and_the_order_ids(cli_path, tmp_path):
+    stub = StubServer(routes={("POST", "/api/orders"): (201, {"id": 77, "status": "paid"}, 0.0)})
+    path = tmp_path / "record.jsonl"
+    summary = json_summary(run_against(stub, cli_path, "--output", "json", "load", "--rate", "50", "--duration", "1",
+                                       "--mix", "order=100", "--seed", "4", "--record", path))
+    lines = read_record(path)
+    assert len(lines) == summary["requests"] == len(stub.requests) == 50
+    assert {line["route"] for line in lines} <= {"/api/users", "/api/products", "/api/products/{id}",
+                                                   "/api/orders", "/api/users/{id}/orders"}
+    orders = [line for line in lines if line["route"] == "/api/orders"]
+    assert orders and all(o["status"] == 201 and o["order_id"] == 77 and o["attempt"] == 1 for o in orders)
+    sent = {r["headers"]["idempotency-key"]: json.loads(r["body"]) for r in stub.requests if r["method"] == "POST"}
+    assert {o["idempotency_key"]: json.loads(o["body"]) for o in orders} == sent
+    assert all(0 <= line["start_ms"] < 1000 and line["latency_ms"] >= 0 for line in lines)
+    assert all("idempotency_key" not in line for line in lines if line["route"] != "/api/orders")
+
+
+def test_load_retries_a_failed_order_with_the_same_key_and_body(cli_path, tmp_path):
+    stub = StubServer(routes={("POST", "/api/orders"): (503, {"error": "database unavailable"}, 0.0)})
+    path = tmp_path / "record.jsonl"
+    run_against(stub, cli_path, "--output", "json", "load", "--rate", "40", "--duration", "2", "--mix", "order=100",
+                "--concurrency", "1", "--seed", "6", "--retries", "2", "--record", path)
+    orders = [line for line in read_record(path) if line["route"] == "/api/orders"]
+    attempts = {}
+    for o in orders:
+        assert o["status"] == 503 and o["order_id"] is None
+        attempts.setdefault(o["idempotency_key"], []).append((o["attempt"], o["body"]))
+    assert len(attempts) >= 2, orders
+    # One worker: each key's attempts are 1, 2, 3 with one body (the last key may be cut by the end).
+    for key, tries in list(attempts.items())[:-1]:
+        assert [a for a, _ in tries] == [1, 2, 3], (key, tries)
+        assert len({b for _, b in tries}) == 1, (key, tries)
+    posts = [(r["headers"]["idempotency-key"], r["body"]) for r in stub.requests if r["method"] == "POST"]
+    assert posts == [(o["idempotency_key"], o["body"]) for o in orders]
+
+
+def test_load_record_to_an_unwritable_file_is_exit_1(cli_path, tmp_path):
+    out = run_against(StubServer(), cli_path, "load", "--rate", "10", "--duration", "1",
+                      "--record", tmp_path / "missing-dir" / "record.jsonl")
+    assert out.returncode == EXIT_FAILED
+    assert "oteldemo load: cannot create " in out.stderr and "No such file or directory" in out.stderr
+
+
+def test_load_record_write_failure_is_exit_1(cli_path):
+    out = run_against(StubServer(), cli_path, "load", "--rate", "20", "--duration", "0.5s", "--record", "/dev/full")
+    assert out.returncode == EXIT_FAILED
+    assert one_line(out.stderr) == "oteldemo load: cannot write /dev/full: No space left on device"
+
+
 # ---- bash completion ----------------------------------------------------------------------------
 
 def complete(words, cword=None):
@@ -417,7 +474,8 @@ def complete(words, cword=None):
     (["oteldemo", "--url", "http://x:8080", "orders", ""], ["create", "get", "list", "--help"]),
     (["oteldemo", "orders", "create", "--"], ["--user", "--product", "--quantity", "--idempotency-key", "--help"]),
     (["oteldemo", "products", "list", "--q"], ["--query"]),
-    (["oteldemo", "load", "--"], ["--rate", "--duration", "--concurrency", "--mix", "--seed", "--help"]),
+    (["oteldemo", "load", "--"], ["--rate", "--duration", "--concurrency", "--mix", "--seed", "--retries",
+                                   "--record", "--help"]),
     (["oteldemo", "load", "--rate", ""], []),
     (["oteldemo", "faults", "set", "payment_l"], ["payment_latency_ms="]),
     (["oteldemo", "users", "create", "--name", "Ann", "--e"], ["--email"]),

@@ -375,7 +375,7 @@ typedef struct env_config_case {
         otlp_compression compression;
         uint64_t timeout_ms;
         const char *header; /* the only header expected, or NULL for none */
-        bool insecure;
+        const char *certificate, *client_key, *client_certificate; /* expected paths, NULL for none */
         const char *warns;     /* the variable the one warning must name, or NULL for no output */
         const char *also_says; /* more text that warning must hold, or NULL */
 } env_config_case;
@@ -440,14 +440,67 @@ static const env_config_case config_generic_variables_apply = {
                 {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"},
                 {"OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"},
                 {"OTEL_EXPORTER_OTLP_TIMEOUT", "2500"},
-                {"OTEL_EXPORTER_OTLP_HEADERS", "a=1"},
-                {"OTEL_EXPORTER_OTLP_INSECURE", "true"}},
+                {"OTEL_EXPORTER_OTLP_HEADERS", "a=1"}},
         .url = "http://gen:4318/v1/traces",
         .protocol = OTLP_PROTOCOL_HTTP_JSON,
         .compression = OTLP_COMPRESSION_GZIP,
         .timeout_ms = 2500,
         .header = "a: 1",
-        .insecure = true,
+};
+
+/* The TLS files (any readable file passes the check at configuration time): the generic variables
+ * apply when no signal-specific one is set. */
+static const env_config_case config_generic_tls_files_apply = {
+        .env = {{"OTEL_EXPORTER_OTLP_ENDPOINT", "https://gen:4318"},
+                {"OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/passwd"},
+                {"OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/group"},
+                {"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/dev/null"}},
+        .url = "https://gen:4318/v1/traces",
+        .protocol = OTLP_PROTOCOL_HTTP_PROTOBUF,
+        .compression = OTLP_COMPRESSION_NONE,
+        .timeout_ms = OTLP_HTTP_DEFAULT_TIMEOUT_MS,
+        .certificate = "/etc/passwd",
+        .client_key = "/etc/group",
+        .client_certificate = "/dev/null",
+};
+
+/* Each signal-specific TLS variable wins over its generic one, on its own: the others still apply. */
+static const env_config_case config_signal_tls_file_wins_alone = {
+        .env = {{"OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/passwd"},
+                {"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/etc/group"},
+                {"OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/passwd"},
+                {"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/etc/passwd"},
+                {"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "/dev/null"}},
+        DEFAULT_CONFIG,
+        .certificate = "/etc/group",
+        .client_key = "/etc/passwd",
+        .client_certificate = "/dev/null",
+};
+
+/* An unreadable signal-specific file is warned about and not used; the generic one does not step in
+ * (the operator asked for another file for this signal). */
+static const env_config_case config_unreadable_signal_certificate_is_not_replaced_by_generic = {
+        .env = {{"OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/passwd"},
+                {"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/nonexistent/ca.pem"}},
+        DEFAULT_CONFIG,
+        .warns = "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+};
+
+/* Spec: INSECURE is for OTLP/gRPC only; over HTTP the scheme decides, so it is ignored with a warning. */
+static const env_config_case config_insecure_is_ignored_over_http_with_a_warning = {
+        .env = {{"OTEL_EXPORTER_OTLP_ENDPOINT", "https://gen:4318"},
+                {"OTEL_EXPORTER_OTLP_INSECURE", "true"}},
+        .url = "https://gen:4318/v1/traces",
+        .protocol = OTLP_PROTOCOL_HTTP_PROTOBUF,
+        .compression = OTLP_COMPRESSION_NONE,
+        .timeout_ms = OTLP_HTTP_DEFAULT_TIMEOUT_MS,
+        .warns = "OTEL_EXPORTER_OTLP_INSECURE",
+        .also_says = "gRPC",
+};
+
+static const env_config_case config_insecure_false_says_nothing = {
+        .env = {{"OTEL_EXPORTER_OTLP_INSECURE", "false"}},
+        DEFAULT_CONFIG,
 };
 
 static const env_config_case config_signal_specific_variables_win = {
@@ -467,6 +520,14 @@ static const env_config_case config_signal_specific_variables_win = {
         .timeout_ms = 700,
         .header = "c: 3",
 };
+
+static void assert_optional_string(const char *got, const char *expected)
+{
+        if (expected)
+                assert_string_equal(got, expected);
+        else
+                assert_null(got);
+}
 
 /* Sets the case's variables (clear_otlp_env has run) and checks the config built from them. */
 static void test_config_from_env_case(void **state)
@@ -498,8 +559,9 @@ static void test_config_from_env_case(void **state)
         assert_int_equal(cfg.n_headers, c->header ? 1 : 0);
         if (c->header)
                 assert_string_equal(cfg.headers[0], c->header);
-        assert_null(cfg.certificate);
-        assert_int_equal(cfg.insecure, c->insecure);
+        assert_optional_string(cfg.certificate, c->certificate);
+        assert_optional_string(cfg.client_key, c->client_key);
+        assert_optional_string(cfg.client_certificate, c->client_certificate);
         otlp_http_config_done(&cfg);
 }
 
@@ -871,6 +933,11 @@ int main(void)
                 CONFIG_CASE(config_invalid_generic_endpoint_warns_and_uses_default),
                 CONFIG_CASE(config_invalid_signal_endpoint_falls_back_to_generic),
                 CONFIG_CASE(config_unreadable_certificate_warns_and_is_ignored),
+                CONFIG_CASE(config_generic_tls_files_apply),
+                CONFIG_CASE(config_signal_tls_file_wins_alone),
+                CONFIG_CASE(config_unreadable_signal_certificate_is_not_replaced_by_generic),
+                CONFIG_CASE(config_insecure_is_ignored_over_http_with_a_warning),
+                CONFIG_CASE(config_insecure_false_says_nothing),
                 cmocka_unit_test(test_send_posts_body_with_protocol_headers),
                 cmocka_unit_test(test_send_gzip_body_inflates_to_the_original),
                 cmocka_unit_test(test_send_retries_503_then_succeeds),

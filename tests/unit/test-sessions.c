@@ -140,6 +140,51 @@ static void test_order_session_orders_what_it_saw_and_views_history(void **state
         assert_int_equal(s.sessions[LOAD_SESSION_ORDER], 2);
 }
 
+/* The order of a session up to its POST, answered with status. */
+static void order_answered(load_session *s, load_request *r, long status)
+{
+        static const char users[] = "{\"items\":[{\"id\":5,\"name\":\"Ann\"}],\"total\":100}";
+        static const char products[] = "{\"items\":[{\"id\":33,\"name\":\"Tea\"}],\"total\":1000}";
+
+        start_with_users_list(s, &only_order, 11, r, 200, users);
+        next_answered(s, &only_order, r, LOAD_EP_PRODUCTS_LIST, NULL, 200, products);
+        next_is(s, &only_order, r, LOAD_EP_PRODUCT_GET, "/api/products/33");
+        s->max_retries = 2;
+        next_answered(s, &only_order, r, LOAD_EP_ORDER_CREATE, "/api/orders", status, "");
+}
+
+static void test_failed_order_is_retried_with_the_same_key_and_body(void **state)
+{
+        load_session s;
+        load_request first, r;
+
+        (void)state;
+        order_answered(&s, &first, 503);
+        assert_int_equal(first.attempt, 1);
+        /* A 503 and then no reply: two retries, the same order each time; then the session goes on. */
+        next_answered(&s, &only_order, &r, LOAD_EP_ORDER_CREATE, "/api/orders", 503, "");
+        assert_int_equal(r.attempt, 2);
+        assert_string_equal(r.idempotency_key, first.idempotency_key);
+        assert_string_equal(r.body, first.body);
+        next_is(&s, &only_order, &r, LOAD_EP_ORDER_CREATE, "/api/orders");
+        load_session_observe(&s, &r, 0, NULL, 0);
+        assert_int_equal(r.attempt, 3);
+        assert_string_equal(r.idempotency_key, first.idempotency_key);
+        next_is(&s, &only_order, &r, LOAD_EP_USER_ORDERS, "/api/users/5/orders");
+}
+
+static void test_order_answered_or_refused_is_not_retried(void **state)
+{
+        load_session s;
+        load_request r;
+
+        (void)state;
+        order_answered(&s, &r, 201);
+        next_is(&s, &only_order, &r, LOAD_EP_USER_ORDERS, "/api/users/5/orders");
+        order_answered(&s, &r, 409);
+        next_is(&s, &only_order, &r, LOAD_EP_USER_ORDERS, "/api/users/5/orders");
+}
+
 static void test_user_session_views_a_listed_user(void **state)
 {
         static const char users[] = "{\"items\":[{\"id\":8,\"name\":\"Bo\"}],\"total\":100}";
@@ -184,6 +229,8 @@ int main(void)
                 cmocka_unit_test(test_mix_shares_are_respected_over_many_sessions),
                 cmocka_unit_test(test_browse_session_lists_searches_then_views),
                 cmocka_unit_test(test_order_session_orders_what_it_saw_and_views_history),
+                cmocka_unit_test(test_failed_order_is_retried_with_the_same_key_and_body),
+                cmocka_unit_test(test_order_answered_or_refused_is_not_retried),
                 cmocka_unit_test(test_user_session_views_a_listed_user),
                 cmocka_unit_test(test_failed_list_falls_back_to_ids_in_the_sample_range),
                 cmocka_unit_test(test_endpoint_names_match_server_routes),
