@@ -21,7 +21,7 @@ const char frontend_config_help[] =
         "  [backend]   url [http://127.0.0.1:8081], timeout_ms [10000], connect_timeout_ms [1000],\n"
         "              https only: ca_file, client_cert, client_key (credentials backend-ca,\n"
         "              backend-client-cert, backend-client-key win),\n"
-        "              token_credential [" PROXY_TOKEN_CREDENTIAL "], token_file, token: the backend's write token\n"
+        "              token_credential [" PROXY_TOKEN_CREDENTIAL "], token_file, token (write token)\n"
         "  [auth]      client_token_credential, client_token_file, client_token: when set, /api requests\n"
         "              other than GET and HEAD need \"Authorization: Bearer <it>\" (off by default)\n"
         "  [ui]        jaeger_url (e.g. http://localhost:16686: the footer links each trace there)\n"

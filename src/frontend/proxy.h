@@ -25,8 +25,8 @@ typedef struct proxy_config {
                                               * the system's) */
         char client_cert[HTTP_TLS_PATH_MAX]; /* https: the frontend's certificate (mutual TLS), or "" */
         char client_key[HTTP_TLS_PATH_MAX];  /* its private key */
-        credential_source token;             /* [backend] token(_credential, _file): sent as the bearer token */
-        credential_source client_token;      /* [auth] client_token(_credential, _file): required of writes */
+        credential_source token;             /* [backend] token(_credential, _file): the bearer token sent */
+        credential_source client_token;      /* [auth] client_token(_credential, _file): writes need it */
 } proxy_config;
 
 typedef struct proxy proxy;
