@@ -1,19 +1,19 @@
 # SPDX-License-Identifier: Apache-2.0
 # The shop's end-to-end benchmark (run through bench/run, which builds and installs first): a throwaway
 # PostgreSQL cluster (tests/integration/pg.py, non-durable settings), oteldemo-backend and
-# oteldemo-frontend from a release build, and a local OTLP/HTTP sink, all on loopback; wrk drives the
+# oteldemo-frontend from a release build, and a local OTLP/HTTP sink (bench/otlp-sink), all on loopback; wrk drives the
 # frontend. Prints one name=value line per figure, then a table (or one JSON object with --json).
 #
 # Scenarios, each measured RUNS times after a warm-up (min/median/max over the runs):
 #   get_traced / get_untraced       GET /api/products/{id}; 100 % sampled + exported / OTEL_SDK_DISABLED
-#   post_traced / post_untraced     POST /api/orders, payment_latency_ms fault 0
-#   post50_traced                   POST /api/orders, payment_latency_ms fault 50
+#   post_traced / post_untraced     POST /api/orders, payment latency 0 ([payment] base latency 0, fault 0)
+#   post50_traced                   POST /api/orders, payment latency exactly 50 ms (fault 50)
 #   post_backend_traced             POST /api/orders straight to the backend (its own request model)
 # Per run: req/s, p50/p99/max latency, errors (wrk's connect/read/write/timeout + non-2xx), CPU-ms per
 # request of the frontend, the backend and PostgreSQL (utime+stime from /proc), RSS of each daemon.
+# The daemons reach PostgreSQL over its Unix socket (as their default conninfo does on one host).
 import argparse
 import http.client
-import http.server
 import json
 import os
 import re
@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -44,45 +43,34 @@ SAMPLE_USERS = 120
 DEFAULT_BSP_SCHEDULE_DELAY_MS = 5000
 WRK_TIMEOUT_S = 2
 SPAN_FLUSH_WAIT_S = 7
+# The payment latency of the post50 scenario: Little's law bounds orders at connections / latency.
+POST50_LATENCY_MS = 50
 STATEMENT_COUNT_ORDERS = 20  # > default schedule delay: every queued span is exported or counted dropped
 
 
 class OtlpSink:
-    """A loopback OTLP/HTTP receiver that accepts every export with 200 and an empty (valid)
-    Export*ServiceResponse, counting requests and bytes; it decodes nothing so that it stays cheap."""
+    """bench/otlp-sink (C, libmicrohttpd) on a free loopback port: answers every export with 200 and an
+    empty (valid) Export*ServiceResponse and decodes nothing, so that it is as quick as a Collector and
+    the daemons' exporters, not the sink, decide whether spans are dropped. (A Python sink could not
+    keep up under load: its answers came late enough for the queues to overflow.)"""
 
-    def __init__(self):
-        sink = self
-        self.requests = 0
-        self.bytes = 0
-        self.lock = threading.Lock()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):  # noqa: N802 (http.server's naming)
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                with sink.lock:
-                    sink.requests += 1
-                    sink.bytes += length
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+    def __init__(self, build_dir):
+        self.proc = subprocess.Popen([str(build_dir / "bench" / "otlp-sink")], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("port="):
+            self.close()
+            raise RuntimeError(f"otlp-sink did not start: {line!r}")
+        self.endpoint = f"http://127.0.0.1:{line.split('=', 1)[1]}"
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
 
 
 # ---- /proc -------------------------------------------------------------------------------------------
@@ -131,6 +119,17 @@ def postgres_cpu_ticks(postmaster_pid):
     return total
 
 
+def cpu_ms_of_threads(pid):
+    """CPU time of every thread of pid so far (ns resolution: /proc/PID/task/*/schedstat), in ms."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # the thread exited meanwhile
+    return total / 1e6
+
+
 def rss_kib(pid, field="VmRSS"):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -146,22 +145,26 @@ class Stack:
     def __init__(self, build_dir, workdir):
         self.build_dir = build_dir
         self.workdir = workdir
-        self.sink = OtlpSink()
+        self.sink = OtlpSink(build_dir)
         self.pg = PgCluster()
         self.db = self.pg.create_database("bench")
         self.postmaster = int(Path(self.pg.data, "postmaster.pid").read_text().split()[0])
+        # The Unix socket, not TCP over loopback: what a daemon on the database's host uses.
+        self.conninfo = f"host={self.pg.sockets} port={self.pg.port} user={self.pg.user} dbname={self.db.name}"
         self.backend = self.frontend = None
         self.ready_ms = {"backend": [], "frontend": []}
+        self.ready_cpu_ms = {"backend": [], "frontend": []}
         self.migrate()
 
     def migrate(self):
-        b = Backend(self.build_dir, self.db, self.workdir, config=self.backend_config())
+        b = Backend(self.build_dir, self.conninfo, self.workdir, config=self.backend_config())
         b.migrate()
         self.db.sql(f"UPDATE products SET stock = {BENCH_STOCK}")
         self.db.sql("VACUUM ANALYZE")
 
     def backend_config(self):
-        return {"admin": {"token": ADMIN_TOKEN}}
+        # A provider without base latency: the scenarios set the whole latency with the fault.
+        return {"admin": {"token": ADMIN_TOKEN}, "payment": {"latency_min_ms": 0, "latency_jitter_ms": 0}}
 
     def start(self, traced):
         self.stop()
@@ -169,15 +172,19 @@ class Stack:
             env = {"OTEL_TRACES_SAMPLER": "always_on", "OTEL_BSP_SCHEDULE_DELAY": DEFAULT_BSP_SCHEDULE_DELAY_MS}
         else:
             env = {"OTEL_SDK_DISABLED": "true"}
-        self.backend = Backend(self.build_dir, self.db, self.workdir, self.sink, config=self.backend_config(),
-                               **env)
-        t0 = time.monotonic()
-        self.backend.start()
-        self.ready_ms["backend"].append((time.monotonic() - t0) * 1000)
+        self.backend = Backend(self.build_dir, self.conninfo, self.workdir, self.sink,
+                               config=self.backend_config(), **env)
+        self.timed_start("backend", self.backend)
         self.frontend = Frontend(self.build_dir, self.backend.url, self.workdir, self.sink, **env)
+        self.timed_start("frontend", self.frontend)
+
+    def timed_start(self, name, daemon):
+        """exec → READY=1 on the daemon's NOTIFY_SOCKET (wall clock), and the CPU its threads used until
+        then (the figure the machine's load does not stretch)."""
         t0 = time.monotonic()
-        self.frontend.start()
-        self.ready_ms["frontend"].append((time.monotonic() - t0) * 1000)
+        daemon.start()
+        self.ready_ms[name].append((time.monotonic() - t0) * 1000)
+        self.ready_cpu_ms[name].append(cpu_ms_of_threads(daemon.daemon.proc.pid))
 
     def set_faults(self, faults):
         request(self.backend.port, "PUT", "/admin/faults", faults, 200,
@@ -256,7 +263,7 @@ SCENARIOS = [
     # name, traced, script, faults, target daemon
     ("get_traced", True, "get-product.lua", None, "frontend"),
     ("post_traced", True, "post-order.lua", {"payment_latency_ms": 0}, "frontend"),
-    ("post50_traced", True, "post-order.lua", {"payment_latency_ms": 50}, "frontend"),
+    ("post50_traced", True, "post-order.lua", {"payment_latency_ms": POST50_LATENCY_MS}, "frontend"),
     # The backend alone: its request model without the frontend's proxy in front.
     ("post_backend_traced", True, "post-order.lua", {"payment_latency_ms": 0}, "backend"),
     ("get_untraced", False, "get-product.lua", None, "frontend"),
@@ -334,9 +341,15 @@ def otel_bench(build_dir):
     return figures
 
 
+def git_commit():
+    out = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True)
+    return out.stdout.strip() or "unknown"
+
+
 # ---- report --------------------------------------------------------------------------------------------
 
-def summarise(results, dropped, ready_ms, micro, meta):
+def summarise(results, dropped, ready_ms, ready_cpu_ms, micro, meta):
     fig = {}
     for name, runs in results.items():
         for key in runs[0]:
@@ -352,13 +365,25 @@ def summarise(results, dropped, ready_ms, micro, meta):
             cpu = lambda runs: statistics.median(  # noqa: E731
                 sum(r[f"cpu_ms_per_req_{p}"] for p in ("frontend", "backend")) for r in runs)
             fig[f"{base}.tracing_cpu_overhead_pct"] = 100 * (cpu(t) / cpu(u) - 1) if cpu(u) else 0
+            for p in ("frontend", "backend"):
+                pt = statistics.median(r[f"cpu_ms_per_req_{p}"] for r in t)
+                pu = statistics.median(r[f"cpu_ms_per_req_{p}"] for r in u)
+                fig[f"{base}.tracing_cpu_overhead_pct.{p}"] = 100 * (pt / pu - 1) if pu else 0
             fig[f"{base}.tracing_rps_ratio"] = (statistics.median(r["rps"] for r in t)
                                                 / statistics.median(r["rps"] for r in u))
+    if "post50_traced" in results:
+        bound = meta["connections"] * 1000 / POST50_LATENCY_MS
+        fig["post50_traced.littles_law_bound_rps"] = bound
+        fig["post50_traced.littles_law_pct"] = 100 * fig["post50_traced.rps.median"] / bound
     fig["spans_dropped"] = dropped
     for name, vals in ready_ms.items():
         if vals:
             fig[f"start_to_ready_ms.{name}.median"] = statistics.median(vals)
+            fig[f"start_to_ready_ms.{name}.min"] = min(vals)
             fig[f"start_to_ready_ms.{name}.max"] = max(vals)
+    for name, vals in ready_cpu_ms.items():
+        if vals:
+            fig[f"start_to_ready_cpu_ms.{name}.median"] = statistics.median(vals)
     for k, v in micro.items():
         fig[f"otel_bench.{k}"] = v
     return {"meta": meta, "figures": fig}
@@ -403,6 +428,7 @@ def main():
         print(f"bench: {msg}", file=sys.stderr, flush=True)
 
     t0 = time.monotonic()
+    load_start = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="oteldemo-bench-"))
     stack = None
     try:
@@ -410,16 +436,18 @@ def main():
         results, dropped = run_scenarios(stack, args, log)
         startup_figures(stack, 3)
         per_order = statements_per_order(stack)
-        ready = stack.ready_ms
+        ready, ready_cpu = stack.ready_ms, stack.ready_cpu_ms
     finally:
         if stack:
             stack.close()
         shutil.rmtree(workdir, ignore_errors=True)
     micro = {} if args.no_micro else otel_bench(args.build_dir)
-    meta = {"connections": args.connections, "wrk_threads": args.threads, "runs": args.runs,
-            "seconds": args.seconds, "loadavg_1m": os.getloadavg()[0], "cpus": os.cpu_count(),
+    meta = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": git_commit(),
+            "connections": args.connections, "wrk_threads": args.threads, "runs": args.runs,
+            "seconds": args.seconds, "loadavg_1m_start": load_start,
+            "loadavg_1m_end": os.getloadavg()[0], "cpus": os.cpu_count(),
             "elapsed_s": round(time.monotonic() - t0, 1)}
-    report = summarise(results, dropped, ready, micro, meta)
+    report = summarise(results, dropped, ready, ready_cpu, micro, meta)
     report["figures"]["post.statements_per_order"] = per_order
     if args.json:
         print(json.dumps(report, indent=1, sort_keys=True))

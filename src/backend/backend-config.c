@@ -19,6 +19,7 @@ const char backend_config_help[] =
         "              migrations_dir [/usr/share/oteldemo/db]\n"
         "              (password: systemd credential 'db-password', else a libpq passfile)\n"
         "  [telemetry] service_name [" BACKEND_SERVICE_NAME "]" TELEMETRY_CONFIG_HELP_KEYS
+        "  [payment]   latency_min_ms [20], latency_jitter_ms [60], timeout_ms [5000]\n"
         "  [faults]    payment_failure_rate [0], payment_latency_ms [0], payment_unreachable [false],\n"
         "              db_slow_query_ms [0], product_failure_id [0]\n"
         "  [admin]     token_credential [admin-token], token_file, token (at least 16 characters;\n"
@@ -61,6 +62,23 @@ static int backend_config_database(config_file *cfg, backend_config *c)
         if ((r = config_strdup(conninfo, &c->conninfo)) < 0 ||
             (r = config_strdup(dir, &c->migrations_dir)) < 0)
                 return r;
+        return 0;
+}
+
+static int backend_config_payment(config_file *cfg, backend_config *c)
+{
+        unsigned min, jitter, timeout;
+        int r;
+
+        if ((r = config_get_uint(cfg, "payment", "latency_min_ms", PAYMENT_LATENCY_MIN_MS_DEFAULT, 0,
+                                 PAYMENT_LATENCY_MAX_MS, &min)) < 0 ||
+            (r = config_get_uint(cfg, "payment", "latency_jitter_ms", PAYMENT_LATENCY_JITTER_MS_DEFAULT, 0,
+                                 PAYMENT_LATENCY_MAX_MS, &jitter)) < 0 ||
+            (r = config_get_uint(cfg, "payment", "timeout_ms", PAYMENT_TIMEOUT_MS_DEFAULT, 1,
+                                 PAYMENT_TIMEOUT_MAX_MS, &timeout)) < 0)
+                return r;
+        c->payment =
+                (payment_config){.latency_min_ms = min, .latency_jitter_ms = jitter, .timeout_ms = timeout};
         return 0;
 }
 
@@ -109,7 +127,8 @@ static int backend_config_read(config_file *cfg, void *userdata)
         if ((r = http_server_config_load(cfg, BACKEND_DEFAULT_LISTEN, &c->server)) < 0 ||
             (r = backend_config_database(cfg, c)) < 0 ||
             (r = telemetry_config_load(cfg, BACKEND_SERVICE_NAME, &c->telemetry)) < 0 ||
-            (r = backend_config_faults(cfg, c)) < 0 || (r = backend_config_tokens(cfg, c)) < 0)
+            (r = backend_config_payment(cfg, c)) < 0 || (r = backend_config_faults(cfg, c)) < 0 ||
+            (r = backend_config_tokens(cfg, c)) < 0)
                 return r;
         return 0;
 }

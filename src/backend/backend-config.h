@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oteldemo-backend's configuration (/etc/oteldemo/backend.conf): [server] (shared with the frontend,
- * see http-server.h), [database], [telemetry], [faults], [admin] and [auth]. Loaded whole at start and again
- * on SIGHUP (a reload applies only what can change at run time: faults, the log level and the sampler).
+ * see http-server.h), [database], [telemetry], [payment], [faults], [admin] and [auth]. Loaded whole at
+ * start and again on SIGHUP (a reload applies only what can change at run time: faults, the log level
+ * and the sampler).
  */
 #pragma once
 
 #include "credential.h"
 #include "http-server.h"
 #include "otel.h"
+#include "payment.h"
 #include "shop.h"
 #include "telemetry.h"
 
@@ -29,6 +31,7 @@ typedef struct backend_config {
         unsigned acquire_timeout_ms;   /* [database] acquire_timeout_ms */
         char *migrations_dir;          /* [database] migrations_dir */
         telemetry_config telemetry;    /* [telemetry] */
+        payment_config payment;        /* [payment]: the simulated provider (read at start) */
         shop_faults faults;            /* [faults] */
         credential_source admin_token; /* [admin] token, token_credential, token_file */
         credential_source write_token; /* [auth] write_token, write_token_credential, write_token_file */

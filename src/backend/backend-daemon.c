@@ -59,6 +59,7 @@ int backend_daemon_open(void *userdata, http_server **ret_http, const http_serve
         int listen_fd, r;
 
         shop_faults_set(&d->config.faults);
+        payment_configure(&d->config.payment);
         r = backend_daemon_tokens(d);
         if (r < 0)
                 return r;
@@ -115,6 +116,14 @@ int backend_daemon_wait_ready(void *userdata)
                         OTEL_SEVERITY_ERROR, r,
                         "The database schema is older than this version needs: run oteldemo-backend "
                         "--migrate");
+        /* Orders a crash left pending are compensated from now on; the first sweep runs at once. */
+        r = order_sweeper_start(
+                d->app.pool,
+                order_sweep_expiry_ms(d->config.payment.timeout_ms, d->config.acquire_timeout_ms),
+                &d->sweeper);
+        if (r < 0)
+                return otel_log_errno(OTEL_SEVERITY_ERROR, r,
+                                      "Cannot start the sweeper of abandoned orders: %m");
         return 0;
 }
 
@@ -192,6 +201,8 @@ void backend_daemon_close(void *userdata)
                 payment_shutdown(); /* answers the orders still waiting for the provider (after the drain) */
         http_server_free(d->http);
         d->http = NULL;
+        order_sweeper_stop(d->sweeper);
+        d->sweeper = NULL;
         db_pool_free(d->app.pool);
         d->app.pool = NULL;
         credential_free(d->app.admin_token);

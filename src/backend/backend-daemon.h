@@ -8,6 +8,7 @@
 #pragma once
 
 #include "backend-config.h"
+#include "order-sweeper.h"
 #include "routes.h"
 #include "service.h"
 
@@ -19,6 +20,7 @@ typedef struct backend_daemon {
         backend_config config;
         backend_app app;
         http_server *http;
+        order_sweeper *sweeper;    /* compensates orders a crash left pending; from READY on */
         uint64_t status_completed; /* requests completed at the previous STATUS= */
         uint64_t status_ms;        /* when that was (CLOCK_MONOTONIC ms) */
 } backend_daemon;

@@ -34,10 +34,14 @@
 #define ORDER_SETTLE_POLL_MIN_MS 2u
 #define ORDER_SETTLE_POLL_MAX_MS 50u
 #define ORDER_SETTLE_MARGIN_MS   1000u
-/* A pending order older than this has lost its request: the payment answers within PAYMENT_TIMEOUT_MS,
- * and the confirmation that should have followed failed (the database went away in between, so the
- * compensation failed too). A retry with its key cancels it (stock back) and orders afresh. */
-#define ORDER_STALE_MS (PAYMENT_TIMEOUT_MS + ORDER_SETTLE_MARGIN_MS)
+/* A pending order older than order_stale_ms() has lost its request: the payment answers within
+ * [payment] timeout_ms, and the confirmation that should have followed failed (the database went away
+ * in between, so the compensation failed too, or the backend was killed). A retry with its key cancels
+ * it (stock back) and orders afresh; without a retry the sweeper (order-sweeper.c) does, later. */
+static uint32_t order_stale_ms(void)
+{
+        return payment_timeout_ms() + ORDER_SETTLE_MARGIN_MS;
+}
 /* Reservations tried when a duplicate's order keeps vanishing (each time its payment failed). */
 #define ORDER_RESERVE_ATTEMPTS 3
 
@@ -445,25 +449,36 @@ static int order_reserve(db_conn *c, order_request *req, const char *key, int64_
         return r;
 }
 
-/* The compensation of a failed payment: stock back, pending order deleted (its key free again). A
- * failure leaves the order pending with its stock taken; it is logged for the operator. */
-static void order_compensate(db_pool *pool, int64_t order_id)
+int shop_order_cancel(db_pool *pool, int64_t order_id, bool *ret_cancelled)
 {
-        order_step step = step_start("order.compensate");
+        _cleanup_result_ PGresult *res = NULL;
+        _cleanup_conn_ db_conn *c = NULL;
         char oid[24];
-        PGresult *res = NULL;
-        shop_error err;
-        db_conn *c;
         int r;
 
         snprintf(oid, sizeof(oid), "%" PRId64, order_id);
-        otel_span_set_int(step.span, "oteldemo.order.id", order_id);
         r = db_pool_acquire(pool, &c);
-        if (r >= 0) {
-                r = db_exec(c, &STMT_ORDER_CANCEL, (const char *const[]){oid}, &res);
-                db_pool_release(pool, c);
-                PQclear(res);
-        }
+        if (r < 0)
+                return r;
+        r = db_exec(c, &STMT_ORDER_CANCEL, (const char *const[]){oid}, &res);
+        if (r < 0)
+                return r;
+        *ret_cancelled = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        return 0;
+}
+
+/* The compensation of a failed payment: stock back, pending order deleted (its key free again). A
+ * failure leaves the order pending with its stock taken; it is logged for the operator, and the
+ * sweeper (order-sweeper.c) compensates it later. */
+static void order_compensate(db_pool *pool, int64_t order_id)
+{
+        order_step step = step_start("order.compensate");
+        bool cancelled;
+        shop_error err;
+        int r;
+
+        otel_span_set_int(step.span, "oteldemo.order.id", order_id);
+        r = shop_order_cancel(pool, order_id, &cancelled);
         if (r < 0) {
                 db_error(r, &err);
                 otel_log(OTEL_SEVERITY_ERROR,
@@ -523,14 +538,14 @@ static int created_order_json(int64_t order_id, const order_request *req, const 
         return 0;
 }
 
-/* Cancels the order of key if it is pending and stale (ORDER_STALE_MS): 1 cancelled, 0 not. */
+/* Cancels the order of key if it is pending and stale (order_stale_ms()): 1 cancelled, 0 not. */
 static int order_cancel_stale(db_conn *c, const char *key, shop_error *err)
 {
         char age[24];
         PGresult *res = NULL;
         int r;
 
-        snprintf(age, sizeof(age), "%u", ORDER_STALE_MS);
+        snprintf(age, sizeof(age), "%" PRIu32, order_stale_ms());
         r = db_exec(c, &STMT_ORDER_CANCEL_STALE, (const char *const[]){key, age}, &res);
         if (r < 0)
                 return db_error(r, err);
@@ -549,7 +564,7 @@ static int order_cancel_stale(db_conn *c, const char *key, shop_error *err)
  * lost, comes here. */
 static int order_settled(db_pool *pool, const char *key, json_object **ret, shop_error *err)
 {
-        uint64_t deadline = db_now_ms() + ORDER_STALE_MS + ORDER_SETTLE_MARGIN_MS;
+        uint64_t deadline = db_now_ms() + order_stale_ms() + ORDER_SETTLE_MARGIN_MS;
         unsigned pause_ms = ORDER_SETTLE_POLL_MIN_MS;
 
         for (;;) {
@@ -632,7 +647,7 @@ static void order_finish(shop_order_op *op, int r, json_object *order, bool repl
         free(op);
 }
 
-/* Step 3 on the payment timer thread: confirm or compensate, then the outcome. */
+/* Step 3 on a payment timer thread: confirm or compensate, then the outcome. */
 static void order_paid(void *userdata, int pr, const shop_error *perr)
 {
         shop_order_op *op = userdata;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A simulated payment provider, the backend's "external API": it costs a realistic 20-80 ms, and the
- * fault flags make it slow, decline a share of payments or be unreachable, so traces show a CLIENT span
- * to another service with the failures an operator would see from a real one. The latency is a timer
- * (timer-queue.c), not a sleep: no server thread waits for the provider.
+ * A simulated payment provider, the backend's "external API": it costs a realistic 20-80 ms by default
+ * ([payment] latency_min_ms, latency_jitter_ms; 0 for benchmarks of the shop itself), and the fault flags
+ * make it slow, decline a share of payments or be unreachable, so traces show a CLIENT span to another
+ * service with the failures an operator would see from a real one. The latency is a timer (timer-queue.c),
+ * not a sleep: no server thread waits for the provider.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -20,11 +21,12 @@
 #include "shop.h"
 #include "timer-queue.h"
 
-#define PAYMENT_PEER_SERVICE    "payment-provider"
-#define PAYMENT_SERVER_ADDRESS  "payments.oteldemo.internal"
-#define PAYMENT_SERVER_PORT     443
-#define PAYMENT_LATENCY_MIN_MS  20u
-#define PAYMENT_LATENCY_SPAN_MS 60u /* latency is MIN + uniform [0, SPAN] */
+#define PAYMENT_PEER_SERVICE   "payment-provider"
+#define PAYMENT_SERVER_ADDRESS "payments.oteldemo.internal"
+#define PAYMENT_SERVER_PORT    443
+/* Threads that deliver the provider's answers: each answer confirms or compensates its order (one
+ * database round trip), so one thread would serialise every order's last step. */
+#define PAYMENT_ANSWER_THREADS 4u
 /* What a refused TCP connect to a down host costs. */
 #define PAYMENT_UNREACHABLE_MS 3u
 
@@ -60,12 +62,30 @@ typedef struct payment_call {
         int r;                /* the answer: 0 or a negative errno */
         shop_error err;       /* filled when r < 0 */
         int64_t order_id;     /* for the failure's log line */
-        payment_done_fn done; /* called with the answer, on the timer thread */
+        payment_done_fn done; /* called with the answer, on a timer thread */
         void *userdata;
 } payment_call;
 
 static pthread_mutex_t payment_lock = PTHREAD_MUTEX_INITIALIZER;
 static timer_queue *payment_queue; /* started on first use, stopped by payment_shutdown */
+static payment_config payment_settings = PAYMENT_CONFIG_DEFAULT; /* under payment_lock */
+
+void payment_configure(const payment_config *c)
+{
+        pthread_mutex_lock(&payment_lock);
+        payment_settings = *c;
+        pthread_mutex_unlock(&payment_lock);
+}
+
+uint32_t payment_timeout_ms(void)
+{
+        uint32_t t;
+
+        pthread_mutex_lock(&payment_lock);
+        t = payment_settings.timeout_ms;
+        pthread_mutex_unlock(&payment_lock);
+        return t;
+}
 
 static void payment_answer(void *userdata)
 {
@@ -87,14 +107,16 @@ static void payment_answer(void *userdata)
         free(c);
 }
 
-static int payment_queue_get(timer_queue **ret)
+/* The timer queue (started on first use) and the settings in force, read together under the lock. */
+static int payment_queue_get(timer_queue **ret, payment_config *ret_config)
 {
         int r = 0;
 
         pthread_mutex_lock(&payment_lock);
         if (!payment_queue)
-                r = timer_queue_new(&payment_queue);
+                r = timer_queue_new(PAYMENT_ANSWER_THREADS, &payment_queue);
         *ret = payment_queue;
+        *ret_config = payment_settings;
         pthread_mutex_unlock(&payment_lock);
         return r;
 }
@@ -123,13 +145,14 @@ int payment_authorize_start(int64_t order_id, int64_t amount_cents, const char *
                 OTEL_ATTR_I64("oteldemo.payment.amount_cents", amount_cents),
                 OTEL_ATTR_STR("oteldemo.payment.currency", currency),
         };
+        payment_config cfg;
         timer_queue *q;
         payment_call *c;
-        uint32_t latency;
+        uint64_t latency;
         shop_faults f;
         int r;
 
-        r = payment_queue_get(&q);
+        r = payment_queue_get(&q, &cfg);
         if (r < 0)
                 return r;
         c = calloc(1, sizeof(*c));
@@ -144,10 +167,11 @@ int payment_authorize_start(int64_t order_id, int64_t amount_cents, const char *
                 c->reason = "unreachable";
                 c->r = shop_error_set(&c->err, -ECONNREFUSED, 502, "payment provider unreachable");
         } else {
-                latency = PAYMENT_LATENCY_MIN_MS + (uint32_t)(rng_unit() * PAYMENT_LATENCY_SPAN_MS) +
-                          f.payment_latency_ms;
-                if (latency > PAYMENT_TIMEOUT_MS) {
-                        latency = PAYMENT_TIMEOUT_MS;
+                latency = (uint64_t)cfg.latency_min_ms + f.payment_latency_ms;
+                if (cfg.latency_jitter_ms > 0)
+                        latency += (uint64_t)(rng_unit() * (double)cfg.latency_jitter_ms);
+                if (latency > cfg.timeout_ms) {
+                        latency = cfg.timeout_ms;
                         c->reason = "timeout";
                         c->r = shop_error_set(&c->err, -ETIMEDOUT, 504, "payment provider timed out");
                 } else if (f.payment_failure_rate > 0 && rng_unit() < f.payment_failure_rate) {
@@ -158,7 +182,7 @@ int payment_authorize_start(int64_t order_id, int64_t amount_cents, const char *
         c->span = otel_span_start(
                 tracer, "payment.authorize", OTEL_SPAN_KIND_CLIENT,
                 &(otel_span_start_opts){.attrs = attrs, .n_attrs = sizeof(attrs) / sizeof(attrs[0])});
-        r = timer_queue_add(q, latency, payment_answer, c);
+        r = timer_queue_add(q, (uint32_t)latency, payment_answer, c);
         if (r < 0) {
                 otel_span_set_status(c->span, OTEL_STATUS_ERROR, "payment queue full");
                 otel_span_end(c->span);

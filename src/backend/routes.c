@@ -147,7 +147,7 @@ static void route_product_get(http_request *req, void *userdata)
 }
 
 /* The outcome of an order, on the thread that finished it: the handler's when no payment was needed,
- * else the payment timer thread, which then resumes the suspended connection. */
+ * else a payment timer thread, which then resumes the suspended connection. */
 static void order_created(void *userdata, int r, json_object *order, bool replayed, const shop_error *err)
 {
         http_request *req = userdata;

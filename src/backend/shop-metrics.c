@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The data side's metrics: the pool registers its own db.client.* instruments (db_pool_metrics_init);
- * this module adds oteldemo.orders.created and oteldemo.payment.failures. Instruments are created by
- * shop_telemetry_init; until then recording is a no-op.
+ * this module adds oteldemo.orders.created, oteldemo.orders.expired and oteldemo.payment.failures.
+ * Instruments are created by shop_telemetry_init; until then recording is a no-op.
  */
 #include "shop-metrics.h"
 
@@ -12,6 +12,7 @@
 #include "shop.h"
 
 static otel_instrument *m_orders_created; /* oteldemo.orders.created */
+static otel_instrument *m_orders_expired; /* oteldemo.orders.expired */
 static otel_instrument *m_payment_fails;  /* oteldemo.payment.failures */
 
 int shop_telemetry_init(db_pool *pool)
@@ -30,6 +31,14 @@ int shop_telemetry_init(db_pool *pool)
                                         .integer = true,
                                 });
         __atomic_store_n(&m_orders_created, i, __ATOMIC_RELEASE);
+        i = otel_instrument_new(meter, OTEL_INSTRUMENT_COUNTER, "oteldemo.orders.expired",
+                                &(otel_instrument_opts){
+                                        .unit = "{order}",
+                                        .description = "Orders abandoned pending (a crash before the "
+                                                       "payment's answer) and compensated by the sweeper.",
+                                        .integer = true,
+                                });
+        __atomic_store_n(&m_orders_expired, i, __ATOMIC_RELEASE);
         i = otel_instrument_new(meter, OTEL_INSTRUMENT_COUNTER, "oteldemo.payment.failures",
                                 &(otel_instrument_opts){
                                         .unit = "{payment}",
@@ -43,6 +52,14 @@ int shop_telemetry_init(db_pool *pool)
 void shop_metrics_order_created(void)
 {
         otel_instrument *i = __atomic_load_n(&m_orders_created, __ATOMIC_ACQUIRE);
+
+        if (i)
+                otel_instrument_add(i, 1, NULL, 0);
+}
+
+void shop_metrics_order_expired(void)
+{
+        otel_instrument *i = __atomic_load_n(&m_orders_expired, __ATOMIC_ACQUIRE);
 
         if (i)
                 otel_instrument_add(i, 1, NULL, 0);

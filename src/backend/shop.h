@@ -106,7 +106,7 @@ int shop_order_create(db_pool *pool, json_object *body, const char *idempotency_
  * r 0 with order (a new reference for the caller) and replayed, or a negative errno with err.
  * Returns 0 when the order is finished already (done was called on this thread), or 1 when it waits for
  * the provider: the caller then passes *ret_op to shop_order_continue() once it is ready for done to be
- * called on another thread (the payment timer thread). */
+ * called on another thread (a payment timer thread). */
 typedef struct shop_order_op shop_order_op;
 typedef void (*shop_order_done_fn)(void *userdata, int r, json_object *order, bool replayed,
                                    const shop_error *err);
@@ -114,6 +114,10 @@ int shop_order_create_start(db_pool *pool, json_object *body, const char *idempo
                             shop_order_done_fn done, void *userdata, shop_order_op **ret_op);
 void shop_order_continue(shop_order_op *op);
 int shop_order_get(db_pool *pool, int64_t id, json_object **ret, shop_error *err);
+/* The compensation of an order whose payment failed (or never answered): if order_id is still pending,
+ * its stock is given back and it is deleted with its items (its Idempotency-Key free again), in one
+ * statement; *ret_cancelled tells whether it was. 0 or a negative errno of db_exec. */
+int shop_order_cancel(db_pool *pool, int64_t order_id, bool *ret_cancelled);
 /* Unknown user → 404. */
 int shop_user_orders(db_pool *pool, int64_t user_id, json_object **ret, shop_error *err);
 

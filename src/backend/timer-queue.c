@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A binary min-heap of deadlines under one mutex, served by one thread that sleeps on a condition
- * variable (CLOCK_MONOTONIC) until the earliest deadline. Callbacks run outside the lock.
+ * A binary min-heap of deadlines under one mutex, served by a few threads that sleep on one condition
+ * variable (CLOCK_MONOTONIC) until the earliest deadline. Callbacks run outside the lock, so that
+ * several can run at once.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,7 +25,8 @@ typedef struct timer_entry {
 struct timer_queue {
         pthread_mutex_t lock;
         pthread_cond_t wake; /* signalled when an earlier deadline arrives or on shutdown */
-        pthread_t thread;
+        pthread_t threads[TIMER_QUEUE_THREADS_MAX];
+        unsigned n_threads;
         timer_entry *heap; /* min-heap by (deadline_ns, seq) */
         size_t n, cap;
         uint64_t next_seq;
@@ -94,6 +96,8 @@ static void *timer_queue_run(void *arg)
 
                 q->heap[0] = q->heap[--q->n];
                 heap_down(q->heap, q->n, 0);
+                if (q->n > 0 && q->heap[0].deadline_ns <= now)
+                        pthread_cond_signal(&q->wake); /* more are due: another thread takes the next */
                 pthread_mutex_unlock(&q->lock);
                 e.fn(e.userdata);
                 pthread_mutex_lock(&q->lock);
@@ -102,12 +106,29 @@ static void *timer_queue_run(void *arg)
         return NULL;
 }
 
-int timer_queue_new(timer_queue **ret)
+static void timer_queue_stop(timer_queue *q)
+{
+        pthread_mutex_lock(&q->lock);
+        q->stopping = true;
+        pthread_cond_broadcast(&q->wake);
+        pthread_mutex_unlock(&q->lock);
+        for (unsigned i = 0; i < q->n_threads; i++)
+                pthread_join(q->threads[i], NULL);
+        pthread_cond_destroy(&q->wake);
+        pthread_mutex_destroy(&q->lock);
+        free(q->heap);
+        free(q);
+}
+
+int timer_queue_new(unsigned n_threads, timer_queue **ret)
 {
         pthread_condattr_t ca;
-        timer_queue *q = calloc(1, sizeof(*q));
+        timer_queue *q;
         int r;
 
+        if (n_threads < 1 || n_threads > TIMER_QUEUE_THREADS_MAX)
+                return -EINVAL;
+        q = calloc(1, sizeof(*q));
         if (!q)
                 return -ENOMEM;
         q->heap = calloc(TIMER_QUEUE_INITIAL, sizeof(*q->heap));
@@ -121,13 +142,12 @@ int timer_queue_new(timer_queue **ret)
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
         pthread_cond_init(&q->wake, &ca);
         pthread_condattr_destroy(&ca);
-        r = pthread_create(&q->thread, NULL, timer_queue_run, q);
-        if (r != 0) {
-                pthread_cond_destroy(&q->wake);
-                pthread_mutex_destroy(&q->lock);
-                free(q->heap);
-                free(q);
-                return -r;
+        for (; q->n_threads < n_threads; q->n_threads++) {
+                r = pthread_create(&q->threads[q->n_threads], NULL, timer_queue_run, q);
+                if (r != 0) {
+                        timer_queue_stop(q); /* the threads started so far */
+                        return -r;
+                }
         }
         *ret = q;
         return 0;
@@ -172,15 +192,6 @@ out:
 
 void timer_queue_free(timer_queue *q)
 {
-        if (!q)
-                return;
-        pthread_mutex_lock(&q->lock);
-        q->stopping = true;
-        pthread_cond_signal(&q->wake);
-        pthread_mutex_unlock(&q->lock);
-        pthread_join(q->thread, NULL);
-        pthread_cond_destroy(&q->wake);
-        pthread_mutex_destroy(&q->lock);
-        free(q->heap);
-        free(q);
+        if (q)
+                timer_queue_stop(q);
 }

@@ -17,11 +17,13 @@
 #include "otel.h"
 #include "resource.h"
 
-#define OTEL_LOG_MESSAGE_MAX     4096 /* bytes of a formatted message kept (longer ones are cut) */
-#define OTEL_LOG_MAX_ATTRS       32   /* caller attributes kept per event; the rest are dropped */
-#define OTEL_LOG_FIELD_NAME_MAX  64   /* journald's limit on a field name (journal-file format) */
-#define OTEL_LOG_SERVICE_MAX     256  /* bytes of service.name kept for SERVICE_NAME and stderr lines */
-#define OTEL_LOG_RECORD_INLINE   512  /* arena bytes inside a queued record: most need no second block */
+#define OTEL_LOG_MESSAGE_MAX    4096 /* bytes of a formatted message kept (longer ones are cut) */
+#define OTEL_LOG_MAX_ATTRS      32   /* caller attributes kept per event; the rest are dropped */
+#define OTEL_LOG_FIELD_NAME_MAX 64   /* journald's limit on a field name (journal-file format) */
+#define OTEL_LOG_SERVICE_MAX    256  /* bytes of service.name kept for SERVICE_NAME and stderr lines */
+#define OTEL_LOG_RECORD_INLINE                                                                              \
+        1024 /* arena bytes inside a queued record: an access-log record (message, 10+ attributes) needs no \
+                second block */
 #define OTEL_LOG_SCOPE_NAME      "oteldemo" /* instrumentation scope of every record */
 #define OTEL_SEVERITY_NUMBER_MIN 1
 #define OTEL_SEVERITY_NUMBER_MAX 24

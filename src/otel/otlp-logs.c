@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* OTLP for the logs signal: an ExportLogsServiceRequest as protobuf (protoc-c generated code from
- * src/proto/logs*.proto; a batch a second is no hot path, so the generated packer is fast enough) or
+/* OTLP for the logs signal: an ExportLogsServiceRequest as protobuf (the writer of pb-writer.h; the
+ * protoc-c generated code from src/proto/logs*.proto decodes responses and, in tests, our output) or
  * as OTLP/JSON (json-c: lowerCamelCase, hex ids, enums as integers, 64-bit integers as strings,
  * defaults left out), the OTLP/HTTP exporter to /v1/logs over the shared transport, and the console
  * exporter (one JSON LogRecord per line). */
@@ -14,113 +14,87 @@
 #include "logs_service.pb-c.h"
 #include "otlp-common.h"
 #include "otlp-export.h"
+#include "pb-writer.h"
 
 #define OTLP_LOGS_SIGNAL "LOGS"
 #define OTLP_LOGS_PATH   "/v1/logs"
 /* LogRecordFlags: the low byte carries the W3C trace flags. */
 #define OTLP_LOG_FLAGS_TRACE_FLAGS_MASK 0xffu
 
-typedef Opentelemetry__Proto__Common__V1__InstrumentationScope pb_scope;
-typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
-typedef Opentelemetry__Proto__Logs__V1__ResourceLogs pb_rl;
-typedef Opentelemetry__Proto__Logs__V1__ScopeLogs pb_sl;
-typedef Opentelemetry__Proto__Logs__V1__LogRecord pb_record;
-typedef Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest pb_request;
-
 /* ---- protobuf --------------------------------------------------------------------------------- */
 
-typedef otlp_pb_arena pb_ctx;
+/* Field numbers of logs.proto and logs_service.proto. */
+enum {
+        F_REQUEST_RESOURCE_LOGS = 1, /* ExportLogsServiceRequest */
+        F_RL_RESOURCE = 1,           /* ResourceLogs */
+        F_RL_SCOPE_LOGS = 2,
+        F_SL_SCOPE = 1, /* ScopeLogs */
+        F_SL_LOG_RECORDS = 2,
+        F_LR_TIME = 1, /* LogRecord */
+        F_LR_SEVERITY_NUMBER = 2,
+        F_LR_SEVERITY_TEXT = 3,
+        F_LR_BODY = 5,
+        F_LR_ATTRIBUTES = 6,
+        F_LR_DROPPED_ATTRIBUTES = 7,
+        F_LR_FLAGS = 8,
+        F_LR_TRACE_ID = 9,
+        F_LR_SPAN_ID = 10,
+        F_LR_OBSERVED_TIME = 11,
+};
 
-static pb_record *pb_log_record(pb_ctx *c, const otel_log_record *rec)
+/* First guess of the encoded size of a record, to size the buffer once for typical batches. */
+#define OTLP_LOG_RECORD_SIZE_GUESS 384u
+
+/* One LogRecord as field F_SL_LOG_RECORDS; fields in descending order, proto3 defaults left out. */
+static void pbw_log_record(pb_writer *w, const otel_log_record *rec)
 {
-        static const pb_record init = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
-        pb_record *lr = otlp_pb_alloc(c, sizeof(*lr));
         otel_attr body = OTEL_ATTR_STR("", rec->body);
+        size_t mark = pbw_written(w), value;
+        uint32_t flags = rec->context.trace_flags & OTLP_LOG_FLAGS_TRACE_FLAGS_MASK;
 
-        if (!lr)
-                return NULL;
-        *lr = init;
-        lr->time_unix_nano = rec->time_ns;
-        lr->observed_time_unix_nano = rec->observed_ns;
-        lr->severity_number = (Opentelemetry__Proto__Logs__V1__SeverityNumber)rec->severity;
-        lr->severity_text = (char *)otel_severity_text(rec->severity);
-        lr->body = otlp_pb_any_value(c, &body);
-        lr->attributes = otlp_pb_attrs(c, rec->attrs.items, rec->attrs.n);
-        if (!lr->body || !lr->attributes)
-                return NULL;
-        lr->n_attributes = rec->attrs.n;
-        lr->dropped_attributes_count = rec->attrs.dropped;
+        if (rec->observed_ns)
+                pbw_fixed64(w, F_LR_OBSERVED_TIME, rec->observed_ns);
         if (rec->has_span) {
-                lr->flags = rec->context.trace_flags & OTLP_LOG_FLAGS_TRACE_FLAGS_MASK;
-                lr->trace_id = (ProtobufCBinaryData){.len = OTEL_TRACE_ID_SIZE,
-                                                     .data = (uint8_t *)rec->context.trace_id};
-                lr->span_id = (ProtobufCBinaryData){.len = OTEL_SPAN_ID_SIZE,
-                                                    .data = (uint8_t *)rec->context.span_id};
+                pbw_id_field(w, F_LR_SPAN_ID, rec->context.span_id, OTEL_SPAN_ID_SIZE);
+                pbw_id_field(w, F_LR_TRACE_ID, rec->context.trace_id, OTEL_TRACE_ID_SIZE);
+                if (flags)
+                        pbw_fixed32(w, F_LR_FLAGS, flags);
         }
-        return lr;
+        pbw_uint(w, F_LR_DROPPED_ATTRIBUTES, rec->attrs.dropped);
+        pbw_attrs(w, F_LR_ATTRIBUTES, rec->attrs.items, rec->attrs.n);
+        value = pbw_written(w);
+        pbw_any_value(w, &body);
+        pbw_close(w, F_LR_BODY, value);
+        pbw_string(w, F_LR_SEVERITY_TEXT, otel_severity_text(rec->severity));
+        pbw_uint(w, F_LR_SEVERITY_NUMBER, (uint64_t)rec->severity);
+        if (rec->time_ns)
+                pbw_fixed64(w, F_LR_TIME, rec->time_ns);
+        pbw_close(w, F_SL_LOG_RECORDS, mark);
 }
 
-static int pb_build(pb_ctx *c, const otel_resource *res, otel_log_record *const *recs, size_t n,
-                    pb_request *req)
-{
-        static const pb_rl rl_init = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
-        static const pb_sl sl_init = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
-        static const pb_scope scope_init = OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
-        pb_rl *rl = otlp_pb_alloc(c, sizeof(*rl));
-        pb_sl *sl = otlp_pb_alloc(c, sizeof(*sl));
-        pb_scope *scope = otlp_pb_alloc(c, sizeof(*scope));
-        pb_resource *resource = otlp_pb_resource(c, res);
-        pb_rl **rls = otlp_pb_alloc(c, sizeof(pb_rl *));
-        pb_sl **sls = otlp_pb_alloc(c, sizeof(pb_sl *));
-
-        if (!rl || !sl || !scope || !resource || !rls || !sls)
-                return -ENOMEM;
-        *rl = rl_init;
-        *sl = sl_init;
-        *scope = scope_init;
-        scope->name = (char *)OTEL_LOG_SCOPE_NAME;
-        scope->version = (char *)OTEL_SDK_VERSION;
-        sl->scope = scope;
-        sl->log_records = otlp_pb_alloc(c, n * sizeof(pb_record *));
-        if (!sl->log_records)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                sl->log_records[i] = pb_log_record(c, recs[i]);
-                if (!sl->log_records[i])
-                        return -ENOMEM;
-        }
-        sl->n_log_records = n;
-        rl->resource = resource;
-        sls[0] = sl;
-        rl->scope_logs = sls;
-        rl->n_scope_logs = 1;
-        rls[0] = rl;
-        req->resource_logs = rls;
-        req->n_resource_logs = 1;
-        return 0;
-}
-
+/* The generated packer re-sizes every sub-message at each level; with a record per request (the
+ * access log) it cost more than the spans of that request. The writer of the span encoder does it in
+ * one pass; protoc-c's code stays the reference the tests decode with. */
 int otlp_logs_encode_proto(const otel_resource *res, otel_log_record *const *recs, size_t n, otel_buf *out)
 {
-        pb_request req = OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
-        pb_ctx c = {0};
-        size_t size;
+        size_t rl, sl;
+        pb_writer w;
         int r;
 
-        otel_arena_init(&c.arena, NULL, 0);
-        r = pb_build(&c, res, recs, n, &req);
-        if (r >= 0) {
-                size = opentelemetry__proto__collector__logs__v1__export_logs_service_request__get_packed_size(
-                        &req);
-                r = otel_buf_reserve(out, size);
-                if (r >= 0) {
-                        opentelemetry__proto__collector__logs__v1__export_logs_service_request__pack(
-                                &req, out->data + out->len);
-                        out->len += size;
-                }
-        }
-        otel_arena_release(&c.arena);
-        return r;
+        if (!out || (n > 0 && !recs))
+                return -EINVAL;
+        r = pbw_init(&w, out, 256 + n * OTLP_LOG_RECORD_SIZE_GUESS);
+        if (r < 0)
+                return r;
+        rl = pbw_written(&w);
+        sl = pbw_written(&w);
+        for (size_t i = n; i-- > 0;)
+                pbw_log_record(&w, recs[i]);
+        pbw_scope(&w, F_SL_SCOPE, OTEL_LOG_SCOPE_NAME, OTEL_SDK_VERSION);
+        pbw_close(&w, F_RL_SCOPE_LOGS, sl);
+        pbw_resource(&w, F_RL_RESOURCE, res);
+        pbw_close(&w, F_REQUEST_RESOURCE_LOGS, rl);
+        return pbw_finish(&w);
 }
 
 /* ---- OTLP/JSON -------------------------------------------------------------------------------- */

@@ -636,3 +636,92 @@ def test_sigterm_under_load_with_the_watchdog_probe_running_exits_every_time(bui
             assert status == 0, (round_, status, stacks if status is None else backend.daemon.log_text())
         finally:
             backend.close()
+
+
+# ---- orders abandoned by a crash -------------------------------------------------------------------
+
+CRASH_ORDERS = 6
+# In flight while the backend is killed: the provider answers only after this (timeout above it).
+CRASH_PAYMENT_LATENCY_MS = 30000
+PENDING_WAIT_S = 30
+SWEEP_WAIT_S = 40
+
+
+def pending_orders(db):
+    return int(db.scalar("SELECT count(*) FROM orders WHERE status = 'pending'"))
+
+
+def metric_value(port, name):
+    """The value of an unlabelled series in the daemon's /metrics, or None."""
+    _, _, text = request(port, "GET", "/metrics")
+    for line in text.decode().splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_orders_pending_when_the_backend_was_killed_are_compensated_after_restart(build_dir, pg_cluster):  # noqa: F811
+    db = pg_cluster.create_database()
+    products = list(range(40, 40 + CRASH_ORDERS))
+    slow = {"payment": {"latency_min_ms": CRASH_PAYMENT_LATENCY_MS, "latency_jitter_ms": 0,
+                        "timeout_ms": CRASH_PAYMENT_LATENCY_MS + 1000}}
+    first = shop_stack.Backend(build_dir, db, workdir(), config=dict(daemon_sections(), **slow))
+    # Expiry after the restart: timeout 1000 + acquire 500 + the 5000 ms margin.
+    fast = {"payment": {"latency_min_ms": 0, "latency_jitter_ms": 0, "timeout_ms": 1000}}
+    second = None
+    try:
+        first.migrate()
+        first.start()
+        stock = {p: int(db.scalar(f"SELECT stock FROM products WHERE id = {p}")) for p in products}
+        orders = int(db.scalar("SELECT count(*) FROM orders"))
+
+        def order(p):
+            try:
+                request_json(first.port, "POST", "/api/orders", {"user_id": 2, "product_id": p, "quantity": 2},
+                             {"Idempotency-Key": f"crash-{p}"}, timeout=60)
+            except OSError:
+                pass  # the backend is killed under it
+
+        threads = [threading.Thread(target=order, args=(p,)) for p in products]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + PENDING_WAIT_S
+        while pending_orders(db) < CRASH_ORDERS:
+            assert time.monotonic() < deadline, first.daemon.log_text()
+            time.sleep(0.05)
+        first.daemon.proc.kill()  # kill -9 while every payment is in flight
+        first.daemon.proc.wait()
+        for t in threads:
+            t.join(timeout=60)
+        taken = {p: int(db.scalar(f"SELECT stock FROM products WHERE id = {p}")) for p in products}
+        assert taken == {p: s - 2 for p, s in stock.items()}
+
+        second = shop_stack.Backend(build_dir, db, workdir(),
+                                    config=dict(daemon_sections(), **fast))
+        second.start()
+        # Younger than the expiry: the sweep at start leaves them alone (a live backend may own them).
+        assert pending_orders(db) == CRASH_ORDERS
+        deadline = time.monotonic() + SWEEP_WAIT_S
+        while pending_orders(db) > 0:
+            assert time.monotonic() < deadline, second.daemon.log_text()
+            time.sleep(0.2)
+        after = {p: int(db.scalar(f"SELECT stock FROM products WHERE id = {p}")) for p in products}
+        assert after == stock
+        assert int(db.scalar("SELECT count(*) FROM orders")) == orders
+        assert db.scalar("SELECT count(*) FROM order_items i LEFT JOIN orders o ON o.id = i.order_id"
+                         " WHERE o.id IS NULL") == "0"
+        second.daemon.wait_for_log("was abandoned pending")
+        assert second.daemon.log_text().count("was abandoned pending") == CRASH_ORDERS
+        assert metric_value(second.port, "oteldemo_orders_expired_total") == CRASH_ORDERS
+        # The key of an abandoned order is free again: a retry creates the order, once.
+        status, _, body = second.req("POST", "/api/orders", {"user_id": 2, "product_id": products[0], "quantity": 2},
+                                     {"Idempotency-Key": f"crash-{products[0]}"})
+        assert status == 201 and body["status"] == "paid", body
+        assert int(db.scalar(f"SELECT stock FROM products WHERE id = {products[0]}")) == stock[products[0]] - 2
+    finally:
+        first.close()
+        if second:
+            second.close()
+        for b in (first, second):
+            if b:
+                shutil.rmtree(b.workdir, ignore_errors=True)
