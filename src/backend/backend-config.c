@@ -11,8 +11,10 @@
 
 const char backend_config_help[] =
         "Configuration (INI; defaults in brackets):\n"
-        "  [server]    listen [127.0.0.1:8081], threads [4], max_connections [1024],\n"
-        "              connection_timeout_s [60], max_body_bytes [1048576], max_header_bytes [32768],\n"
+        "  [server]    listen [127.0.0.1:8081], threads [4 per CPU], max_connections [8192],\n"
+        "              max_connections_per_client [256], health_connections [32],\n"
+        "              request_head_timeout_s [10], request_body_timeout_s [30],\n"
+        "              connection_timeout_s [30], max_body_bytes [1048576], max_header_bytes [32768],\n"
         "              drain_timeout_ms [10000], access_log [true], tls_cert, tls_key, tls_client_ca\n"
         "              (TLS files: systemd credentials tls-cert, tls-key, tls-client-ca win)\n"
         "  [database]  conninfo [dbname=oteldemo], pool_size [8], acquire_timeout_ms [1000],\n"
@@ -125,6 +127,10 @@ static int backend_config_read(config_file *cfg, void *userdata)
         int r;
 
         if ((r = http_server_config_load(cfg, BACKEND_DEFAULT_LISTEN, &c->server)) < 0 ||
+            /* threads again, with the backend's default (backend-config.h). */
+            (r = config_get_uint(cfg, "server", "threads",
+                                 http_server_default_threads(BACKEND_THREADS_PER_CPU), 1, HTTP_THREADS_MAX,
+                                 &c->server.threads)) < 0 ||
             (r = backend_config_database(cfg, c)) < 0 ||
             (r = telemetry_config_load(cfg, BACKEND_SERVICE_NAME, &c->telemetry)) < 0 ||
             (r = backend_config_payment(cfg, c)) < 0 || (r = backend_config_faults(cfg, c)) < 0 ||

@@ -14,8 +14,12 @@
 #include "shop.h"
 #include "telemetry.h"
 
-#define BACKEND_DEFAULT_CONFIG     "/etc/oteldemo/backend.conf"
-#define BACKEND_DEFAULT_LISTEN     "127.0.0.1:8081"
+#define BACKEND_DEFAULT_CONFIG "/etc/oteldemo/backend.conf"
+#define BACKEND_DEFAULT_LISTEN "127.0.0.1:8081"
+/* [server] threads defaults to this many per CPU online: a request holds its server thread while it
+ * waits for PostgreSQL (libpq is blocking), so one per CPU would leave the CPUs idle; on 2 CPUs this
+ * is 8, the pool_size default. */
+#define BACKEND_THREADS_PER_CPU    4u
 #define BACKEND_DEFAULT_CONNINFO   "dbname=oteldemo"
 #define BACKEND_DEFAULT_MIGRATIONS "/usr/share/oteldemo/db"
 #define BACKEND_SERVICE_NAME       "oteldemo-backend"

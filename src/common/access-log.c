@@ -8,7 +8,6 @@
 
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -140,24 +139,20 @@ void access_log_request(bool enabled, const access_log_entry *e)
                        note);
 }
 
-void access_log_warn(const char *fmt, ...)
+void access_log_refused(const char *reason)
+{
+        access_log_limit("Connection refused", reason);
+}
+
+void access_log_limit(const char *what, const char *detail)
 {
         uint64_t suppressed = 0;
-        char line[ACCESS_LOG_WARN_MAX], note[64];
-        va_list ap;
+        char note[64];
 
         if (!access_log_rate_take(otel_mono_ns(), &suppressed))
                 return;
-        va_start(ap, fmt);
-        (void)vsnprintf(line, sizeof(line), fmt, ap);
-        va_end(ap);
         suppressed_note(suppressed, note, sizeof(note));
-        otel_log(OTEL_SEVERITY_WARN, "%s%s", line, note);
-}
-
-void access_log_refused(const char *reason)
-{
-        access_log_warn("Connection refused: %s", reason);
+        otel_log(OTEL_SEVERITY_WARN, "%s: %s%s", what, detail, note);
 }
 
 bool access_log_mhd_message(const char *msg)

@@ -17,7 +17,6 @@
 #define ACCESS_LOG_REJECT_BURST 20u /* rejection lines logged back to back before the limit applies */
 #define ACCESS_LOG_REJECT_PER_S 10u /* rejection lines per second after the burst */
 #define ACCESS_LOG_DEFAULT_ON   true
-#define ACCESS_LOG_WARN_MAX     512u /* one access_log_warn() line */
 
 /* What one completed request looked like; the strings are borrowed. */
 typedef struct access_log_entry {
@@ -41,11 +40,11 @@ bool access_log_is_rejection(unsigned status);
 /* Logs a completed request with the calling thread's current span (the request's) as the trace
  * context: an info line when enabled, a rate-limited warning for a rejection either way. */
 void access_log_request(bool enabled, const access_log_entry *e);
-/* A warning line an outsider can cause at will (refused connections, wrong tokens): through the same
- * token bucket as the rejection lines, with the count held back noted. */
-void access_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* libmicrohttpd turned a connection away (connection limit, per-IP limit, accept failure). */
 void access_log_refused(const char *reason);
+/* A limit was hit or a request turned away that anyone can cause (http-accept.c's connection limits, a
+ * wrong bearer token): "<what>: <detail>", under the same bucket. */
+void access_log_limit(const char *what, const char *detail);
 
 /* Called with each message libmicrohttpd logs: true (and logged through access_log_refused()) when it
  * says a connection was turned away. */

@@ -10,6 +10,7 @@
 #include "access-log.h"
 
 #define HTTP_AUTH_CHALLENGE_MAX 128u /* the WWW-Authenticate value */
+#define HTTP_AUTH_DETAIL_MAX    512u /* method, path and realm of a rejected request, for the log */
 
 bool http_auth_token_equal(const char *given, const char *expected)
 {
@@ -37,9 +38,12 @@ int http_auth_require(http_request *req, const char *expected, const char *realm
                 return -EACCES;
         }
         if (!expected || !http_auth_token_equal(auth + sizeof(scheme) - 1, expected)) {
+                char detail[HTTP_AUTH_DETAIL_MAX];
+
                 /* Anyone can cause this line: rate-limited like the other rejections. */
-                access_log_warn("Rejected a %s request to %s with a wrong bearer token (realm %s)",
-                                http_request_method(req), http_request_path(req), realm);
+                snprintf(detail, sizeof(detail), "%s %s (realm %s)", http_request_method(req),
+                         http_request_path(req), realm);
+                access_log_limit("Rejected a wrong bearer token", detail);
                 http_reply_error(req, 403, "forbidden");
                 return -EPERM;
         }

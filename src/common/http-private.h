@@ -4,14 +4,17 @@
 #pragma once
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
+#include "http-clients.h"
 #include "http-router.h"
 #include "http-server.h"
 #include "http-tls.h"
 
 #define HTTP_METHOD_MAX         16u
-#define HTTP_CLIENT_ADDRESS_MAX 46u /* INET6_ADDRSTRLEN */
+#define HTTP_CLIENT_ADDRESS_MAX 46u  /* INET6_ADDRSTRLEN */
+#define HTTP_LINGER_MAX         256u /* refused connections lingering at once; more are closed at once */
 
 typedef struct http_reply_header_entry {
         char *name;  /* owned */
@@ -57,17 +60,89 @@ struct http_request {
         void *defer_arg;
         bool suspended; /* suspended, not yet resumed */
         bool resumed;   /* resumed with its reply made: queue it */
+
+        bool reserve; /* on the health reserve: only /healthz and /readyz, then the connection closes */
 };
 
 typedef struct http_server_metrics {
         otel_instrument *duration;        /* http.server.request.duration (s) */
         otel_instrument *active_requests; /* http.server.active_requests */
+        otel_instrument *limit_hits;      /* oteldemo.http.limit_hits {reason = the [server] key} */
+        otel_instrument *worker_conns;    /* oteldemo.http.worker.connections {worker} */
 } http_server_metrics;
+
+/* Where a connection is in its life, as far as the deadlines of http-accept.c care. Changed only by
+ * compare-and-swap, so that the sweep's cut and libmicrohttpd's progress never both win. */
+typedef enum http_conn_phase {
+        HTTP_CONN_FREE,    /* slot unused */
+        HTTP_CONN_ADDED,   /* handed to a worker, libmicrohttpd has not taken it up yet */
+        HTTP_CONN_HEAD,    /* waiting for a request head: since accept, or since a keep-alive request line */
+        HTTP_CONN_IDLE,    /* kept alive between requests */
+        HTTP_CONN_BODY,    /* head complete, body arriving */
+        HTTP_CONN_BUSY,    /* handler running or reply going out: no deadline here */
+        HTTP_CONN_CUTTING, /* the sweep is writing its 408 and shutting the socket down */
+        HTTP_CONN_CUT,     /* cut by a deadline; libmicrohttpd is still to notice */
+        HTTP_CONN_PHASE_MAX,
+} http_conn_phase;
+
+/* One accepted connection's slot (zeroed memory is a free slot). */
+typedef struct http_conn {
+        _Atomic int phase;         /* http_conn_phase */
+        _Atomic uint64_t since_ns; /* CLOCK_MONOTONIC when the phase began (stored before the swap) */
+        int fd;                    /* the socket, while not FREE */
+        unsigned worker;           /* index into workers; n_workers = the health reserve */
+        uint8_t client[HTTP_CLIENT_KEY_SIZE]; /* client address key (http-clients.h) */
+        uint32_t next_free;                   /* free list link (index + 1, 0 = end) */
+} http_conn;
+
+/* One libmicrohttpd daemon with its own epoll thread; connections come from the acceptor. */
+typedef struct http_worker {
+        struct MHD_Daemon *mhd;
+        atomic_uint live;       /* connections it holds now */
+        atomic_bool in_handler; /* its thread is inside a handler (e.g. waiting for PostgreSQL) */
+        char name[8];           /* "0".."255", "health": the worker attribute */
+} http_worker;
+
+/* A refused connection whose reply is on its way: kept open (write side shut) until the client
+ * closes or HTTP_LINGER_MS pass, so that its request arriving late does not reset the reply away. */
+typedef struct http_linger {
+        int fd;               /* -1 = unused */
+        uint64_t deadline_ns; /* closed at this time at the latest */
+} http_linger;
+
+/* The acceptor thread's state (http-accept.c). */
+typedef struct http_acceptor {
+        pthread_t thread;
+        bool running;             /* thread started */
+        atomic_bool stop;         /* asked to end */
+        int epoll_fd;             /* listen socket, wake eventfd, lingering sockets */
+        int wake_fd;              /* eventfd: stop */
+        int spare_fd;             /* /dev/null, given up to accept-and-refuse at EMFILE */
+        bool listening;           /* listen_fd is in the epoll set (false once drained) */
+        unsigned max_connections; /* the effective limit (config, lowered to RLIMIT_NOFILE) */
+        pthread_mutex_t lock;     /* the counts, the client table and the free list below */
+        http_conn *conns;         /* max_connections + health_connections slots */
+        unsigned n_conns;
+        uint32_t free_head;    /* index + 1 of the first free slot, 0 = none */
+        unsigned live_main;    /* connections on the workers */
+        unsigned live_reserve; /* connections on the health reserve */
+        uint32_t *fd_conn;     /* socket fd → slot index + 1 */
+        size_t fd_conn_size;   /* entries (RLIMIT_NOFILE) */
+        http_clients clients;  /* connections per client address */
+        http_linger lingers[HTTP_LINGER_MAX];
+        unsigned next_worker; /* round-robin start of the least-loaded search */
+        uint64_t next_sweep_ns;
+        unsigned sweep_next; /* slot the sweep goes on from */
+} http_acceptor;
 
 struct http_server {
         http_server_config config;
         http_router *router;
-        struct MHD_Daemon *mhd;
+        http_worker *workers; /* config.threads request workers, then the health reserve's */
+        unsigned n_workers;   /* request workers (the health worker is workers[n_workers]) */
+        bool started;
+        bool encrypted; /* TLS listener: the acceptor writes no plain-HTTP replies, it only closes */
+        http_acceptor acceptor;
         int listen_fd;                 /* bound here or passed by systemd; closed at free */
         char address[HTTP_LISTEN_MAX]; /* bound "host:port" */
         char host[HTTP_LISTEN_MAX];    /* server.address default (no Host header) */
@@ -81,6 +156,29 @@ struct http_server {
         atomic_uint_fast64_t completed; /* requests completed since start */
         bool quiesced;
 };
+
+/* ---- http-accept.c: admission, spreading, deadlines ---- */
+
+/* Sets the acceptor's state up as not started (http_server_new). */
+void http_accept_init(http_server *s);
+/* Sizes the tables (raising RLIMIT_NOFILE to its hard limit, lowering max_connections to fit) and
+ * starts the acceptor thread on s->listen_fd; the workers run already. */
+int http_accept_start(http_server *s);
+/* Stops taking connections (they wait in the backlog); the deadlines keep running. */
+void http_accept_pause(http_server *s);
+/* Ends the thread (before the workers stop). */
+void http_accept_stop(http_server *s);
+/* Frees its tables, after the workers have stopped. Both accept a server that never started. */
+void http_accept_free(http_server *s);
+/* libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION callback (cls: the server). */
+void http_accept_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                        enum MHD_ConnectionNotificationCode code);
+/* The slot of a connection (NULL when libmicrohttpd accepted it itself). */
+http_conn *http_conn_of(struct MHD_Connection *conn);
+/* Moves c from phase from to phase to; false when it is elsewhere (e.g. cut by a deadline). */
+bool http_conn_move(http_conn *c, http_conn_phase from, http_conn_phase to);
+/* Counts a limit being hit: reason is the [server] key that set it. */
+void http_limit_hit(http_server *s, const char *reason);
 
 /* Registers /healthz, /readyz, /metrics and /debug/tracez. */
 int http_builtin_register(http_server *s);

@@ -22,16 +22,26 @@
 
 #include "otel-http.h"
 
-#define HTTP_LISTEN_BACKLOG    512
-#define HTTP_DRAIN_POLL_NS     (10 * 1000 * 1000L)
-#define HTTP_DEFAULT_THREADS   4u
-#define HTTP_DEFAULT_MAX_CONNS 1024u
-#define HTTP_DEFAULT_TIMEOUT_S 60u
-#define HTTP_DEFAULT_BODY      (1024u * 1024u)
-#define HTTP_DEFAULT_HEADERS   (32u * 1024u)
-#define HTTP_DEFAULT_DRAIN_MS  10000u
-#define HTTP_DRAIN_MAX_MS      600000u
-#define HTTP_BODY_INITIAL      4096u
+/* Connections the kernel queues before the acceptor takes them: a burst bigger than this (a flood opening
+ * thousands at once) drops SYNs, and every client, health probes too, then waits for the 1 s SYN
+ * retransmit. The kernel caps it at net.core.somaxconn (4096 by default). */
+#define HTTP_LISTEN_BACKLOG 4096
+#define HTTP_DRAIN_POLL_NS  (10 * 1000 * 1000L)
+/* Limits and their defaults: a connection costs an fd, ~1 KiB of kernel and a libmicrohttpd pool
+ * touched only as far as the request needs, so thousands are cheap; what must not be cheap is holding
+ * one without sending a request (the head and body deadlines) or taking all of them from one address. */
+#define HTTP_DEFAULT_THREADS        4u
+#define HTTP_DEFAULT_MAX_CONNS      8192u
+#define HTTP_DEFAULT_PER_CLIENT     256u
+#define HTTP_DEFAULT_HEALTH_CONNS   32u
+#define HTTP_DEFAULT_HEAD_TIMEOUT_S 10u
+#define HTTP_DEFAULT_BODY_TIMEOUT_S 30u
+#define HTTP_DEFAULT_TIMEOUT_S      30u
+#define HTTP_DEFAULT_BODY           (1024u * 1024u)
+#define HTTP_DEFAULT_HEADERS        (32u * 1024u)
+#define HTTP_DEFAULT_DRAIN_MS       10000u
+#define HTTP_DRAIN_MAX_MS           600000u
+#define HTTP_BODY_INITIAL           4096u
 /* A refused request (413, 431) whose body is on its way is read and dropped up to this many bytes
  * before the reply, as production servers linger: closing on a client that is still sending makes
  * its next write fail (EPIPE, RST) and it never reads the answer. Past this, the reply goes at once
@@ -78,6 +88,14 @@ int http_listen_split(const char *listen, char *ret_host, size_t host_size, char
         return 0;
 }
 
+unsigned http_server_default_threads(unsigned threads_per_cpu)
+{
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        unsigned long n = (unsigned long)(cpus > 0 ? cpus : 1) * threads_per_cpu;
+
+        return n < 1 ? 1 : n > HTTP_THREADS_MAX ? HTTP_THREADS_MAX : (unsigned)n;
+}
+
 int http_server_config_load(config_file *cfg, const char *default_listen, http_server_config *ret)
 {
         http_server_config c = {0};
@@ -99,6 +117,14 @@ int http_server_config_load(config_file *cfg, const char *default_listen, http_s
                                  &c.threads)) < 0 ||
             (r = config_get_uint(cfg, "server", "max_connections", HTTP_DEFAULT_MAX_CONNS, 1,
                                  HTTP_CONNECTIONS_MAX, &c.max_connections)) < 0 ||
+            (r = config_get_uint(cfg, "server", "max_connections_per_client", HTTP_DEFAULT_PER_CLIENT, 1,
+                                 HTTP_CONNECTIONS_MAX, &c.max_connections_per_client)) < 0 ||
+            (r = config_get_uint(cfg, "server", "health_connections", HTTP_DEFAULT_HEALTH_CONNS, 0,
+                                 HTTP_HEALTH_CONNS_MAX, &c.health_connections)) < 0 ||
+            (r = config_get_uint(cfg, "server", "request_head_timeout_s", HTTP_DEFAULT_HEAD_TIMEOUT_S, 1,
+                                 HTTP_TIMEOUT_MAX_S, &c.request_head_timeout_s)) < 0 ||
+            (r = config_get_uint(cfg, "server", "request_body_timeout_s", HTTP_DEFAULT_BODY_TIMEOUT_S, 1,
+                                 HTTP_TIMEOUT_MAX_S, &c.request_body_timeout_s)) < 0 ||
             (r = config_get_uint(cfg, "server", "connection_timeout_s", HTTP_DEFAULT_TIMEOUT_S, 1,
                                  HTTP_TIMEOUT_MAX_S, &c.connection_timeout_s)) < 0 ||
             (r = config_get_uint(cfg, "server", "max_body_bytes", HTTP_DEFAULT_BODY, 1, HTTP_BODY_MAX_BYTES,
@@ -358,6 +384,8 @@ static enum MHD_Result http_queue(http_request *req)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
         for (size_t i = 0; i < req->n_headers; i++)
                 MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
+        if (req->reserve) /* a reserve slot serves one probe and is free again */
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
         ret = MHD_queue_response(req->conn, req->status, resp);
         MHD_destroy_response(resp);
         return ret;
@@ -366,15 +394,26 @@ static enum MHD_Result http_queue(http_request *req)
 static void http_dispatch(http_request *req)
 {
         otel_context_token token = otel_context_attach(req->span, req->baggage);
+        http_conn *c = http_conn_of(req->conn);
 
-        if (req->headers_too_large)
+        if (c)
+                (void)http_conn_move(c, HTTP_CONN_BODY, HTTP_CONN_BUSY);
+        if (req->headers_too_large) {
+                http_limit_hit(req->server, "max_header_bytes");
                 http_reply_error(req, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
                                  "request headers larger than %zu bytes",
                                  req->server->config.max_header_bytes);
-        else if (req->body_too_large)
+        } else if (req->body_too_large) {
+                http_limit_hit(req->server, "max_body_bytes");
                 http_reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %zu bytes",
                                  req->server->config.max_body_bytes);
-        else if (req->route_result == -EILSEQ)
+        } else if (req->route_result == -EBUSY) {
+                http_limit_hit(req->server, "max_connections");
+                http_reply_header(req, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+                http_reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                 "server at its connection limit (%u); only /healthz and /readyz answered",
+                                 req->server->acceptor.max_connections);
+        } else if (req->route_result == -EILSEQ)
                 http_reply_error(req, MHD_HTTP_BAD_REQUEST, "request path contains a control character");
         else if (req->route_result == -ENOENT)
                 http_reply_error(req, MHD_HTTP_NOT_FOUND, "no such resource: %s", req->url);
@@ -383,7 +422,13 @@ static void http_dispatch(http_request *req)
                 http_reply_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed here",
                                  req->method);
         } else {
+                /* While the handler runs, this worker's thread serves nothing else: new connections
+                 * go to another (http_pick_worker). */
+                if (c)
+                        atomic_store(&req->server->workers[c->worker].in_handler, true);
                 req->match.handler(req, req->match.userdata);
+                if (c)
+                        atomic_store(&req->server->workers[c->worker].in_handler, false);
                 if (!req->replied && !req->defer_start) {
                         otel_log(OTEL_SEVERITY_ERROR, "handler of %s %s made no reply", req->method,
                                  req->match.pattern);
@@ -398,9 +443,14 @@ static void http_dispatch(http_request *req)
 static void *http_request_alloc(void *cls, const char *uri, struct MHD_Connection *conn)
 {
         http_request *req = calloc(1, sizeof(*req));
+        http_conn *c = http_conn_of(conn);
 
         (void)cls;
-        (void)conn;
+        if (c && atomic_load(&c->phase) == HTTP_CONN_IDLE) {
+                /* The next request on a kept-alive connection: its head has a deadline of its own. */
+                atomic_store(&c->since_ns, otel_mono_ns());
+                (void)http_conn_move(c, HTTP_CONN_IDLE, HTTP_CONN_HEAD);
+        }
         if (!req)
                 return NULL;
         req->raw_uri = strdup(uri ? uri : "");
@@ -413,7 +463,8 @@ static void *http_request_alloc(void *cls, const char *uri, struct MHD_Connectio
 
 /* The first access call for a request: state, routing, span. */
 static http_request *http_request_begin(http_server *s, http_request *req, struct MHD_Connection *conn,
-                                        const char *url, const char *method, const char *version)
+                                        const char *url, const char *method, const char *version,
+                                        const http_conn *c)
 {
         otel_attr attrs[2];
 
@@ -424,6 +475,7 @@ static http_request *http_request_begin(http_server *s, http_request *req, struc
         }
         req->begun = true;
         req->server = s;
+        req->reserve = c && c->worker == s->n_workers;
         req->conn = conn;
         req->url = url;
         req->version = version;
@@ -434,6 +486,10 @@ static http_request *http_request_begin(http_server *s, http_request *req, struc
                 req->route_result = -EILSEQ;
         else
                 req->route_result = http_router_lookup(s->router, req->method, url, &req->match, req->allow);
+        if (req->reserve && req->route_result != -EILSEQ &&
+            !(req->route_result == 0 &&
+              (strcmp(req->match.pattern, "/healthz") == 0 || strcmp(req->match.pattern, "/readyz") == 0)))
+                req->route_result = -EBUSY;
         atomic_fetch_add(&s->in_flight, 1);
         http_span_start(req);
 
@@ -538,7 +594,17 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         http_request *req = *con_cls;
 
         if (!req || !req->begun) {
-                req = http_request_begin(s, req, conn, url, method, version);
+                http_conn *c = http_conn_of(conn);
+
+                if (c) {
+                        /* The head is complete: its deadline ends, the body's starts; unless the sweep
+                         * has already cut the connection. */
+                        atomic_store(&c->since_ns, otel_mono_ns());
+                        if (!http_conn_move(c, HTTP_CONN_HEAD, HTTP_CONN_BODY) &&
+                            !http_conn_move(c, HTTP_CONN_IDLE, HTTP_CONN_BODY))
+                                return MHD_NO;
+                }
+                req = http_request_begin(s, req, conn, url, method, version, c);
                 if (!req)
                         return MHD_NO;
                 *con_cls = req;
@@ -554,6 +620,13 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         }
         if (req->replied || req->suspended) {
                 *upload_data_size = 0; /* early reply (413): drop the rest */
+                /* A body dropped after an early reply still has its deadline (the sweep leaves
+                 * connections that have a reply alone): past it, the connection closes. */
+                if (req->replied && otel_mono_ns() - req->start_mono_ns >
+                                            (uint64_t)s->config.request_body_timeout_s * 1000000000u) {
+                        http_limit_hit(s, "request_body_timeout_s");
+                        return MHD_NO;
+                }
                 return MHD_YES;
         }
         if (*upload_data_size > 0) {
@@ -600,8 +673,8 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 {
         http_server *s = cls;
         http_request *req = *con_cls;
+        http_conn *c;
 
-        (void)conn;
         if (!req)
                 return;
         *con_cls = NULL;
@@ -610,6 +683,12 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
                 http_request_clear(req);
                 free(req);
                 return;
+        }
+        if ((c = http_conn_of(conn))) {
+                /* Kept alive: the idle timeout runs until the next request line. */
+                atomic_store(&c->since_ns, otel_mono_ns());
+                if (!http_conn_move(c, HTTP_CONN_BUSY, HTTP_CONN_IDLE))
+                        (void)http_conn_move(c, HTTP_CONN_BODY, HTTP_CONN_IDLE);
         }
         access_log_http_completed(req, (int)toe);
         http_request_finish(req, toe);
@@ -646,6 +725,7 @@ int http_server_new(const http_server_options *opts, http_server **ret)
                 return -ENOMEM;
         s->config = *opts->config;
         s->listen_fd = opts->listen_fd;
+        http_accept_init(s);
         s->ready = opts->ready;
         s->ready_userdata = opts->ready_userdata;
         atomic_init(&s->in_flight, 0);
@@ -675,6 +755,17 @@ int http_server_new(const http_server_options *opts, http_server **ret)
                 &(otel_instrument_opts){.unit = "{request}",
                                         .description = "Number of active HTTP server requests.",
                                         .integer = true});
+        s->metrics.limit_hits = otel_instrument_new(
+                meter, OTEL_INSTRUMENT_COUNTER, "oteldemo.http.limit_hits",
+                &(otel_instrument_opts){.unit = "{event}",
+                                        .description = "Connections or requests turned away or cut by a "
+                                                       "[server] limit (reason: the key).",
+                                        .integer = true});
+        s->metrics.worker_conns = otel_instrument_new(
+                meter, OTEL_INSTRUMENT_COUNTER, "oteldemo.http.worker.connections",
+                &(otel_instrument_opts){.unit = "{connection}",
+                                        .description = "Connections handed to each server worker.",
+                                        .integer = true});
         *ret = s;
         return 0;
 fail:
@@ -688,8 +779,36 @@ int http_server_route(http_server *s, const char *method, const char *pattern, h
         return http_router_add(s->router, method, pattern, handler, userdata);
 }
 
+/* Starts one worker: a libmicrohttpd daemon without a listening socket (the acceptor hands it
+ * connections), with its own epoll thread. Every option of the server is here, plus extra flags and an
+ * extra option array (TLS: http-tls.c; NULL = none). */
+static struct MHD_Daemon *http_daemon_start(http_server *s, unsigned timeout_s, unsigned extra_flags,
+                                            const struct MHD_OptionItem *extra_options)
+{
+        static const struct MHD_OptionItem no_options[] = {{MHD_OPTION_END, 0, NULL}};
+
+        return MHD_start_daemon(
+                MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
+                        MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | extra_flags,
+                0, NULL, NULL, http_access, s,
+                /* The acceptor enforces the limits; libmicrohttpd's own would only refuse silently. */
+                MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS_MAX + HTTP_HEALTH_CONNS_MAX,
+                MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                s->config.max_header_bytes * HTTP_HEADER_POOL_FACTOR, MHD_OPTION_NOTIFY_COMPLETED,
+                http_completed, s, MHD_OPTION_NOTIFY_CONNECTION, http_accept_notify, s,
+                MHD_OPTION_URI_LOG_CALLBACK, http_request_alloc, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log,
+                NULL, MHD_OPTION_ARRAY, extra_options ? extra_options : no_options, MHD_OPTION_END);
+}
+
 int http_server_start(http_server *s)
 {
+        /* libmicrohttpd's inactivity timeout is the backstop for what the acceptor's sweep does not
+         * watch (a client that stops reading its reply); one second later, so that the sweep, which
+         * answers and counts, cuts idle connections first. */
+        unsigned timeout_s = s->config.connection_timeout_s + 1;
+        /* What the listener needs beyond plain HTTP (TLS). */
+        unsigned flags = http_tls_mhd_flags(s->tls);
+        const struct MHD_OptionItem *options = http_tls_mhd_options(s->tls);
         int r;
 
         if (s->listen_fd < 0) {
@@ -698,20 +817,30 @@ int http_server_start(http_server *s)
                         return r;
         }
         http_describe_socket(s);
+        /* A reply written by the acceptor itself (refusals, deadline cuts) is plain HTTP. */
+        s->encrypted = flags & MHD_USE_TLS;
 
-        s->mhd = MHD_start_daemon(
-                MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-                        http_tls_mhd_flags(s->tls),
-                0, NULL, NULL, http_access, s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
-                MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->config.threads, MHD_OPTION_CONNECTION_LIMIT,
-                (unsigned)s->config.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-                (unsigned)s->config.connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                s->config.max_header_bytes * HTTP_HEADER_POOL_FACTOR, MHD_OPTION_NOTIFY_COMPLETED,
-                http_completed, s, MHD_OPTION_URI_LOG_CALLBACK, http_request_alloc, s,
-                MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_ARRAY,
-                http_tls_mhd_options(s->tls), MHD_OPTION_END);
-        if (!s->mhd)
-                return -EIO;
+        s->n_workers = s->config.threads;
+        s->workers = calloc(s->n_workers + 1, sizeof(*s->workers));
+        if (!s->workers)
+                return -ENOMEM;
+        for (unsigned i = 0; i <= s->n_workers; i++) {
+                http_worker *w = &s->workers[i];
+
+                atomic_init(&w->live, 0);
+                atomic_init(&w->in_handler, false);
+                if (i == s->n_workers)
+                        snprintf(w->name, sizeof(w->name), "health");
+                else
+                        snprintf(w->name, sizeof(w->name), "%u", i);
+                w->mhd = http_daemon_start(s, timeout_s, flags, options);
+                if (!w->mhd)
+                        return -EIO;
+        }
+        r = http_accept_start(s);
+        if (r < 0)
+                return r;
+        s->started = true;
         return 0;
 }
 
@@ -722,7 +851,7 @@ const char *http_server_address(const http_server *s)
 
 int http_server_probe(http_server *s, unsigned timeout_ms)
 {
-        if (!s->mhd || s->quiesced)
+        if (!s->started || s->quiesced)
                 return -ESHUTDOWN;
         return http_probe_healthz(s->listen_fd, s->tls, timeout_ms);
 }
@@ -737,12 +866,12 @@ int http_server_drain(http_server *s, unsigned timeout_ms)
 {
         uint64_t deadline = otel_mono_ns() + (uint64_t)timeout_ms * 1000000u;
 
-        if (!s->mhd)
+        if (!s->started)
                 return 0;
         if (!s->quiesced) {
-                /* The listening socket stays open (and ours) until MHD_stop_daemon; new connections
-                 * wait in the backlog and are refused when it closes. */
-                (void)MHD_quiesce_daemon(s->mhd);
+                /* The listening socket stays open until http_server_free(); new connections wait in
+                 * the backlog and are refused when it closes. */
+                http_accept_pause(s);
                 s->quiesced = true;
         }
         while (atomic_load(&s->in_flight) > 0) {
@@ -757,9 +886,15 @@ void http_server_free(http_server *s)
 {
         if (!s)
                 return;
-        if (s->mhd)
-                MHD_stop_daemon(s->mhd); /* closes the listening socket, unless quiesced */
-        if (s->listen_fd >= 0 && (!s->mhd || s->quiesced))
+        /* The acceptor first (no connection arrives at a stopped worker), the workers (their
+         * connections close, releasing slots), then the acceptor's tables. */
+        http_accept_stop(s);
+        for (unsigned i = 0; s->workers && i <= s->n_workers; i++)
+                if (s->workers[i].mhd)
+                        MHD_stop_daemon(s->workers[i].mhd);
+        http_accept_free(s);
+        free(s->workers);
+        if (s->listen_fd >= 0)
                 close(s->listen_fd);
         http_router_free(s->router);
         http_tls_free(s->tls);

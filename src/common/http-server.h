@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The HTTP server layer both daemons share, over libmicrohttpd (epoll, internal thread pool): a routing
+ * The HTTP server layer both daemons share, over libmicrohttpd (one epoll worker daemon per thread,
+ * fed by one acceptor that applies the connection limits and deadlines, http-accept.c): a routing
  * table, request bodies with limits, JSON replies, and OpenTelemetry instrumentation of every request
  * (SERVER span continuing the caller's W3C context, http.server.* metrics, a traceresponse header).
  * Built-in endpoints: /healthz, /readyz, /metrics, /debug/tracez.
@@ -25,6 +26,7 @@
 #define HTTP_LISTEN_MAX        128u /* "host:port" text */
 #define HTTP_THREADS_MAX       256u
 #define HTTP_CONNECTIONS_MAX   65536u
+#define HTTP_HEALTH_CONNS_MAX  1024u
 #define HTTP_TIMEOUT_MAX_S     3600u
 #define HTTP_BODY_MAX_BYTES    (64u * 1024u * 1024u)
 #define HTTP_HEADER_MIN_BYTES  4096u /* below this libmicrohttpd cannot hold a normal request */
@@ -38,10 +40,15 @@ typedef int (*http_ready_fn)(void *userdata, char *ret_reason, size_t reason_siz
 
 /* The [server] section both daemons share. */
 typedef struct http_server_config {
-        char listen[HTTP_LISTEN_MAX];  /* "host:port", "[v6addr]:port" (ignored under socket activation) */
-        unsigned threads;              /* worker threads (libmicrohttpd thread pool) */
-        unsigned max_connections;      /* concurrent connections; more are refused */
-        unsigned connection_timeout_s; /* idle connections are closed after this */
+        char listen[HTTP_LISTEN_MAX]; /* "host:port", "[v6addr]:port" (ignored under socket activation) */
+        unsigned threads;             /* request workers (one libmicrohttpd daemon and thread each) */
+        unsigned max_connections;     /* concurrent connections; more go to the health reserve, then 503 */
+        unsigned max_connections_per_client; /* concurrent connections of one client address; more → 429 */
+        unsigned health_connections;         /* reserved beyond max_connections for /healthz and /readyz */
+        unsigned request_head_timeout_s;     /* the whole request head must arrive within this → 408 */
+        unsigned request_body_timeout_s; /* the whole body must arrive within this after the head → 408 */
+        unsigned connection_timeout_s; /* idle keep-alive connections (and stalled replies) close after this
+                                        */
         size_t max_body_bytes;         /* larger request bodies → 413 */
         size_t max_header_bytes;       /* largest request line + headers → 431 */
         unsigned drain_timeout_ms;     /* how long SIGTERM waits for in-flight requests */
@@ -49,10 +56,14 @@ typedef struct http_server_config {
         http_tls_config tls;           /* tls_cert, tls_key, tls_client_ca (http-tls.h) */
 } http_server_config;
 
-/* Reads [server] listen, threads, max_connections, connection_timeout_s, max_body_bytes,
+/* Reads [server] listen, threads, max_connections, max_connections_per_client, health_connections,
+ * request_head_timeout_s, request_body_timeout_s, connection_timeout_s, max_body_bytes,
  * max_header_bytes, drain_timeout_ms, access_log and the TLS keys; the listen address is checked for
- * syntax, the TLS files by loading them. -EINVAL with config_error(cfg) set. */
+ * syntax, the TLS files by loading them. A daemon with its own threads default reads that key again
+ * after this. -EINVAL with config_error(cfg) set. */
 int http_server_config_load(config_file *cfg, const char *default_listen, http_server_config *ret) OTEL_WUR;
+/* threads_per_cpu × sysconf(_SC_NPROCESSORS_ONLN), within 1..HTTP_THREADS_MAX. */
+unsigned http_server_default_threads(unsigned threads_per_cpu);
 
 typedef struct http_server_options {
         const http_server_config *config;

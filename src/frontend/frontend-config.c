@@ -15,8 +15,10 @@ const char frontend_config_help[] =
         "Configuration (INI; defaults in brackets):\n"
         "  [server]    listen [" FRONTEND_DEFAULT_LISTEN "], www_dir [" FRONTEND_DEFAULT_WWW
         "], threads [4],\n"
-        "              max_connections [1024], connection_timeout_s [60], max_body_bytes [1048576],\n"
-        "              max_header_bytes [32768], drain_timeout_ms [10000], access_log [true],\n"
+        "              max_connections [8192], max_connections_per_client [256], health_connections [32],\n"
+        "              request_head_timeout_s [10], request_body_timeout_s [30],\n"
+        "              connection_timeout_s [30], max_body_bytes [1048576], max_header_bytes [32768],\n"
+        "              drain_timeout_ms [10000], access_log [true],\n"
         "              tls_cert, tls_key, tls_client_ca (credentials tls-cert, tls-key, tls-client-ca win)\n"
         "  [backend]   url [http://127.0.0.1:8081], timeout_ms [10000], connect_timeout_ms [1000],\n"
         "              https only: ca_file, client_cert, client_key (credentials backend-ca,\n"

@@ -368,7 +368,7 @@ def test_secrets_never_reach_spans_logs_or_access_logs(shop, receiver):
     exported = json.dumps([r.get("decoded") for r in receiver.requests()])
     assert "/v1/logs" in json.dumps([r.get("path") for r in receiver.requests()])
     logs = shop.logs()
-    assert "Rejected a POST request to /api/users with a wrong bearer token" in logs
+    assert "Rejected a wrong bearer token: POST /api/users (realm oteldemo)" in logs
     for secret in SECRETS:
         assert secret not in exported, secret
         assert secret not in logs, secret
