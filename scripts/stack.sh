@@ -477,7 +477,9 @@ stack_make_tls() {
 }
 
 # The daemons' configs; with the stack, the frontend links traces to Jaeger and an admin token
-# (STACK_ADMIN_TOKEN, in a file only we can read) opens PUT /admin/faults.
+# (STACK_ADMIN_TOKEN, in a file only we can read) opens PUT /admin/faults. A write token
+# (STACK_WRITE_TOKEN) becomes the credential "write-token" of both daemons (stack_daemon_env): the
+# backend then wants it on POST /api/users and /api/orders, and the frontend sends it.
 stack_write_daemon_configs() { # repo
         local repo=$1
         cat >"$STACK_TMP/backend.conf" <<EOF
@@ -496,6 +498,10 @@ EOF
                 printf '\n[admin]\ntoken = %s\n' "$STACK_ADMIN_TOKEN" >>"$STACK_TMP/backend.conf"
         fi
         chmod 600 "$STACK_TMP/backend.conf"
+        if [[ -n ${STACK_WRITE_TOKEN:-} ]]; then
+                mkdir -p -m 0700 "$STACK_TMP/credentials"
+                (umask 077 && printf '%s\n' "$STACK_WRITE_TOKEN" >"$STACK_TMP/credentials/write-token")
+        fi
         cat >"$STACK_TMP/frontend.conf" <<EOF
 [server]
 listen = 127.0.0.1:$STACK_SHOP_PORT
@@ -519,6 +525,9 @@ EOF
 # Collector over OTLP/HTTP and metrics stay on /metrics, scraped by Prometheus (not pushed as
 # well, which would store every series twice).
 stack_daemon_env() {
+        if [[ -e $STACK_TMP/credentials/write-token ]]; then
+                printf '%s\n' "CREDENTIALS_DIRECTORY=$STACK_TMP/credentials"
+        fi
         if [[ ${STACK_WITH_COLLECTOR:-false} == true ]]; then
                 printf '%s\n' "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$STACK_OTLP_HTTP_PORT" \
                         OTEL_TRACES_EXPORTER=otlp OTEL_LOGS_EXPORTER=otlp OTEL_METRICS_EXPORTER=prometheus \
@@ -532,8 +541,8 @@ stack_start_daemons() { # build_dir repo
         local -a envs
         backend=$build/src/backend/oteldemo-backend
         frontend=$build/src/frontend/oteldemo-frontend
+        stack_write_daemon_configs "$repo" # first: the environment names its credentials
         mapfile -t envs < <(stack_daemon_env)
-        stack_write_daemon_configs "$repo"
         log_info "migrating the database (schema and sample data)"
         "$backend" --config "$STACK_TMP/backend.conf" --migrate >"$STACK_TMP/logs/migrate.log" 2>&1 ||
                 die "migration failed: $(tail -n 5 "$STACK_TMP/logs/migrate.log")"

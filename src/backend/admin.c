@@ -2,66 +2,20 @@
 /*
  * The admin endpoint: GET/PUT /admin/faults with "Authorization: Bearer <token>" (RFC 6750). 401 when
  * the credentials are missing or malformed, 403 when they are wrong (or no token is configured, which
- * disables the endpoint). The token comes from a systemd credential or [admin] token.
+ * disables the endpoint); see http-auth.h. The token: [admin] token_credential, token_file or token.
  */
 #include "admin.h"
 
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-
 #include "backend-app.h"
-#include "credential.h"
+#include "http-auth.h"
 #include "shop.h"
 
-bool admin_token_equal(const char *given, const char *expected)
-{
-        size_t lg = strlen(given), le = strlen(expected);
-        unsigned char diff = lg != le;
+#define ADMIN_REALM "oteldemo-admin"
 
-        /* Every byte of the expected token is looked at whatever the input. */
-        for (size_t i = 0; i < le; i++)
-                diff |= (unsigned char)(expected[i] ^ (i < lg ? given[i] : 0));
-        return diff == 0;
-}
-
-int admin_token_resolve(const char *credential, const char *config_token, char **ret)
-{
-        int r;
-
-        r = credential_read(credential, ret);
-        if (r >= 0)
-                return 0;
-        if (r != -ENOENT)
-                return r;
-        *ret = NULL;
-        if (config_token) {
-                *ret = strdup(config_token);
-                if (!*ret)
-                        return -ENOMEM;
-        }
-        return 0;
-}
-
-/* 0 when the request carries the right bearer token; otherwise the 401/403 reply is made. */
+/* 0 when the request carries the admin token; otherwise the 401/403 reply is made. */
 static int admin_authorize(http_request *req, const backend_app *app)
 {
-        static const char scheme[] = "Bearer ";
-        const char *auth = http_request_header(req, "Authorization");
-
-        if (!auth || strncasecmp(auth, scheme, sizeof(scheme) - 1) != 0 ||
-            auth[sizeof(scheme) - 1] == '\0') {
-                (void)http_reply_header(req, "WWW-Authenticate", "Bearer realm=\"oteldemo-admin\"");
-                http_reply_error(req, 401, "bearer token required");
-                return -EACCES;
-        }
-        if (!app->admin_token || !admin_token_equal(auth + sizeof(scheme) - 1, app->admin_token)) {
-                otel_log(OTEL_SEVERITY_WARN, "Rejected admin request with a wrong token");
-                http_reply_error(req, 403, "forbidden");
-                return -EPERM;
-        }
-        return 0;
+        return http_auth_require(req, app->admin_token, ADMIN_REALM);
 }
 
 void admin_faults_get(http_request *req, void *userdata)

@@ -4,6 +4,7 @@
 #include "backend-config.h"
 
 #include <errno.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,25 @@ const char backend_config_help[] =
         "  [payment]   latency_min_ms [20], latency_jitter_ms [60], timeout_ms [5000]\n"
         "  [faults]    payment_failure_rate [0], payment_latency_ms [0], payment_unreachable [false],\n"
         "              db_slow_query_ms [0], product_failure_id [0]\n"
-        "  [admin]     token (at least 16 characters), token_credential [admin-token]\n"
+        "  [admin]     token_credential [admin-token], token_file, token (at least 16 characters;\n"
+        "              inline only in a file group and others cannot read)\n"
+        "  [auth]      write_token_credential [write-token], write_token_file, write_token: when one\n"
+        "              is found, POST /api/users and /api/orders need \"Authorization: Bearer <it>\"\n"
         "SIGHUP reloads [faults], log_level, sampler, sampler_arg and the TLS certificate.\n";
+
+/* true when conninfo (keywords or URI) carries a password; a conninfo libpq cannot parse is reported
+ * when the pool first uses it. */
+static bool backend_conninfo_has_password(const char *conninfo)
+{
+        PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+        bool found = false;
+
+        for (PQconninfoOption *o = opts; o && o->keyword; o++)
+                if (strcmp(o->keyword, "password") == 0 && o->val && o->val[0])
+                        found = true;
+        PQconninfoFree(opts);
+        return found;
+}
 
 static int backend_config_database(config_file *cfg, backend_config *c)
 {
@@ -39,6 +57,10 @@ static int backend_config_database(config_file *cfg, backend_config *c)
                 return r;
         if (conninfo[0] == '\0')
                 return config_reject(cfg, "database", "conninfo", "must not be empty");
+        if (config_is_shared(cfg) && backend_conninfo_has_password(conninfo))
+                return config_reject(cfg, "database", "conninfo",
+                                     "a password inline in a file group or others may read; use the "
+                                     "credential 'db-password' or a libpq passfile");
         if ((r = config_strdup(conninfo, &c->conninfo)) < 0 ||
             (r = config_strdup(dir, &c->migrations_dir)) < 0)
                 return r;
@@ -85,23 +107,16 @@ static int backend_config_faults(config_file *cfg, backend_config *c)
         return 0;
 }
 
-static int backend_config_admin(config_file *cfg, backend_config *c)
+/* [admin] token and [auth] write_token: credential, root-only file or (in a private config file)
+ * inline. */
+static int backend_config_tokens(config_file *cfg, backend_config *c)
 {
-        const char *token, *credential;
         int r;
 
-        if ((r = config_get_string(cfg, "admin", "token", NULL, &token)) < 0 ||
-            (r = config_get_string(cfg, "admin", "token_credential", BACKEND_ADMIN_CREDENTIAL,
-                                   &credential)) < 0)
-                return r;
-        if (token && strlen(token) < BACKEND_ADMIN_TOKEN_MIN)
-                return config_reject(cfg, "admin", "token", "must be at least %u characters",
-                                     BACKEND_ADMIN_TOKEN_MIN);
-        if (credential[0] == '\0' || strchr(credential, '/'))
-                return config_reject(cfg, "admin", "token_credential",
-                                     "must be a credential name without '/'");
-        if ((r = config_strdup(token, &c->admin_token)) < 0 ||
-            (r = config_strdup(credential, &c->admin_credential)) < 0)
+        if ((r = credential_source_load(cfg, "admin", "token", BACKEND_ADMIN_CREDENTIAL,
+                                        CREDENTIAL_TOKEN_MIN, &c->admin_token)) < 0 ||
+            (r = credential_source_load(cfg, "auth", "write_token", BACKEND_WRITE_CREDENTIAL,
+                                        CREDENTIAL_TOKEN_MIN, &c->write_token)) < 0)
                 return r;
         return 0;
 }
@@ -119,7 +134,7 @@ static int backend_config_read(config_file *cfg, void *userdata)
             (r = backend_config_database(cfg, c)) < 0 ||
             (r = telemetry_config_load(cfg, BACKEND_SERVICE_NAME, &c->telemetry)) < 0 ||
             (r = backend_config_payment(cfg, c)) < 0 || (r = backend_config_faults(cfg, c)) < 0 ||
-            (r = backend_config_admin(cfg, c)) < 0)
+            (r = backend_config_tokens(cfg, c)) < 0)
                 return r;
         return 0;
 }
@@ -143,9 +158,7 @@ void backend_config_free(backend_config *c)
         free(c->conninfo);
         free(c->migrations_dir);
         telemetry_config_free(&c->telemetry);
-        if (c->admin_token)
-                explicit_bzero(c->admin_token, strlen(c->admin_token));
-        free(c->admin_token);
-        free(c->admin_credential);
+        credential_source_free(&c->admin_token);
+        credential_source_free(&c->write_token);
         *c = (backend_config){0};
 }

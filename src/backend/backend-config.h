@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oteldemo-backend's configuration (/etc/oteldemo/backend.conf): [server] (shared with the frontend,
- * see http-server.h), [database], [telemetry], [payment], [faults] and [admin]. Loaded whole at start and
- * again on SIGHUP (a reload applies only what can change at run time: faults, the log level and the
- * sampler).
+ * see http-server.h), [database], [telemetry], [payment], [faults], [admin] and [auth]. Loaded whole at
+ * start and again on SIGHUP (a reload applies only what can change at run time: faults, the log level
+ * and the sampler).
  */
 #pragma once
 
+#include "credential.h"
 #include "http-server.h"
 #include "otel.h"
 #include "payment.h"
@@ -24,20 +25,20 @@
 #define BACKEND_SERVICE_NAME       "oteldemo-backend"
 #define BACKEND_POOL_MAX           256u
 #define BACKEND_ACQUIRE_MAX_MS     60000u
-#define BACKEND_ADMIN_TOKEN_MIN    16u /* shorter bearer tokens are guessable */
 #define BACKEND_ADMIN_CREDENTIAL   "admin-token"
+#define BACKEND_WRITE_CREDENTIAL   "write-token"
 
 typedef struct backend_config {
         http_server_config server;
-        char *conninfo;              /* [database] conninfo (libpq keywords or URI) */
-        unsigned pool_size;          /* [database] pool_size */
-        unsigned acquire_timeout_ms; /* [database] acquire_timeout_ms */
-        char *migrations_dir;        /* [database] migrations_dir */
-        telemetry_config telemetry;  /* [telemetry] */
-        payment_config payment;      /* [payment]: the simulated provider (read at start) */
-        shop_faults faults;          /* [faults] */
-        char *admin_token;           /* [admin] token, NULL when unset */
-        char *admin_credential;      /* [admin] token_credential: systemd credential name */
+        char *conninfo;                /* [database] conninfo (libpq keywords or URI) */
+        unsigned pool_size;            /* [database] pool_size */
+        unsigned acquire_timeout_ms;   /* [database] acquire_timeout_ms */
+        char *migrations_dir;          /* [database] migrations_dir */
+        telemetry_config telemetry;    /* [telemetry] */
+        payment_config payment;        /* [payment]: the simulated provider (read at start) */
+        shop_faults faults;            /* [faults] */
+        credential_source admin_token; /* [admin] token, token_credential, token_file */
+        credential_source write_token; /* [auth] write_token, write_token_credential, write_token_file */
 } backend_config;
 
 /* Loads and validates path. On failure returns a negative errno and writes one line naming the file,

@@ -10,6 +10,7 @@
 
 #include "admin.h"
 #include "config-file.h"
+#include "credential.h"
 #include "config.h" /* OTELDEMO_VERSION (generated) */
 #include "db-pool.h"
 #include "notify.h"
@@ -35,6 +36,23 @@ const telemetry_config *backend_daemon_telemetry(void *userdata)
         return &d->config.telemetry;
 }
 
+static int backend_daemon_tokens(backend_daemon *d)
+{
+        int r;
+
+        if ((r = credential_source_read(&d->config.admin_token, &d->app.admin_token)) < 0 ||
+            (r = credential_source_read(&d->config.write_token, &d->app.write_token)) < 0)
+                return r;
+        if (!d->app.admin_token)
+                otel_log(OTEL_SEVERITY_INFO,
+                         "No admin token configured: /admin/faults refuses every request");
+        if (!d->app.write_token)
+                otel_log(OTEL_SEVERITY_WARN, "No write token configured ([auth] write_token_credential, "
+                                             "write_token_file): POST /api/users and /api/orders accept "
+                                             "anyone");
+        return 0;
+}
+
 int backend_daemon_open(void *userdata, http_server **ret_http, const http_server_config **ret_server)
 {
         backend_daemon *d = userdata;
@@ -42,14 +60,9 @@ int backend_daemon_open(void *userdata, http_server **ret_http, const http_serve
 
         shop_faults_set(&d->config.faults);
         payment_configure(&d->config.payment);
-        r = admin_token_resolve(d->config.admin_credential, d->config.admin_token, &d->app.admin_token);
+        r = backend_daemon_tokens(d);
         if (r < 0)
-                return otel_log_errno(OTEL_SEVERITY_ERROR, r,
-                                      "Cannot read the admin token credential '%s': %m",
-                                      d->config.admin_credential);
-        if (!d->app.admin_token)
-                otel_log(OTEL_SEVERITY_INFO,
-                         "No admin token configured: /admin/faults refuses every request");
+                return r;
 
         r = db_pool_new(d->config.conninfo, d->config.pool_size, d->config.acquire_timeout_ms, &d->app.pool);
         if (r < 0)
@@ -192,10 +205,10 @@ void backend_daemon_close(void *userdata)
         d->sweeper = NULL;
         db_pool_free(d->app.pool);
         d->app.pool = NULL;
-        if (d->app.admin_token)
-                explicit_bzero(d->app.admin_token, strlen(d->app.admin_token));
-        free(d->app.admin_token);
+        credential_free(d->app.admin_token);
         d->app.admin_token = NULL;
+        credential_free(d->app.write_token);
+        d->app.write_token = NULL;
         pthread_mutex_destroy(&d->app.faults_lock);
         backend_config_free(&d->config);
 }

@@ -6,18 +6,15 @@
  * libpq's as one log line, NOTICEs dropped.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "credential.h"
 #include "db-params.h"
 #include "otel.h"
 
-/* The password credential: one line, at most this long. */
-#define DB_PASSWORD_MAX     1024
 #define DB_CREDENTIAL_NAME  "db-password"
 #define DB_APPLICATION_NAME "oteldemo-backend"
 
@@ -67,35 +64,9 @@ static int params_set(db_params *p, const char *key, const char *value, bool rep
         return 0;
 }
 
-/* The first line of $CREDENTIALS_DIRECTORY/db-password into buf; -ENOENT when there is none. */
-static int read_password_credential(char *buf, size_t size)
-{
-        const char *dir = getenv("CREDENTIALS_DIRECTORY");
-        char path[4096];
-        ssize_t n;
-        int fd, r;
-
-        if (!dir || !*dir)
-                return -ENOENT;
-        r = snprintf(path, sizeof(path), "%s/%s", dir, DB_CREDENTIAL_NAME);
-        if (r < 0 || (size_t)r >= sizeof(path))
-                return -ENAMETOOLONG;
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        n = read(fd, buf, size - 1);
-        r = n < 0 ? -errno : 0;
-        close(fd);
-        if (r < 0)
-                return r;
-        buf[n] = '\0';
-        buf[strcspn(buf, "\r\n")] = '\0';
-        return 0;
-}
-
 int db_params_build(const char *conninfo, db_params *ret)
 {
-        char password[DB_PASSWORD_MAX];
+        char *password = NULL;
         PQconninfoOption *opts, *o;
         db_params p = {0};
         char *errmsg = NULL, line[DB_ERROR_LINE_MAX];
@@ -129,10 +100,12 @@ int db_params_build(const char *conninfo, db_params *ret)
                 if (r < 0)
                         goto fail;
         }
-        r = read_password_credential(password, sizeof(password));
+        r = credential_read(DB_CREDENTIAL_NAME, &password);
         if (r == 0) {
+                /* The first line: a file written by hand may have more. */
+                password[strcspn(password, "\r\n")] = '\0';
                 r = params_set(&p, "password", password, true);
-                explicit_bzero(password, sizeof(password));
+                credential_free(password);
                 if (r < 0)
                         goto fail;
         } else if (r != -ENOENT) {

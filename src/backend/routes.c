@@ -8,6 +8,9 @@
 
 #include "admin.h"
 #include "db-pool.h"
+#include "http-auth.h"
+
+#define BACKEND_WRITE_REALM "oteldemo" /* WWW-Authenticate realm of the writes */
 
 /* The reply for a failed shop operation: its status and message; an unset status is our bug. */
 static void backend_reply_shop_error(http_request *req, const shop_error *err)
@@ -28,6 +31,12 @@ static void backend_reply(http_request *req, int r, unsigned status, json_object
                 return;
         }
         http_reply_json(req, status, obj);
+}
+
+/* The writes need the write token when one is configured ([auth]); checked before the body is. */
+static bool backend_write_allowed(http_request *req, const backend_app *app)
+{
+        return !app->write_token || http_auth_require(req, app->write_token, BACKEND_WRITE_REALM) >= 0;
 }
 
 /* limit (1..SHOP_LIMIT_MAX, default SHOP_LIMIT_DEFAULT) and offset (>= 0, default 0). */
@@ -99,7 +108,7 @@ static void route_user_create(http_request *req, void *userdata)
         json_object *body, *obj = NULL;
         int r;
 
-        if (http_request_json(req, &body) < 0)
+        if (!backend_write_allowed(req, app) || http_request_json(req, &body) < 0)
                 return;
         r = shop_user_create(app->pool, body, &obj, &err);
         json_object_put(body);
@@ -162,7 +171,7 @@ static void route_order_create(http_request *req, void *userdata)
         json_object *body;
         int r;
 
-        if (http_request_json(req, &body) < 0)
+        if (!backend_write_allowed(req, app) || http_request_json(req, &body) < 0)
                 return;
         r = shop_order_create_start(app->pool, body, http_request_header(req, "Idempotency-Key"),
                                     order_created, req, &op);

@@ -325,7 +325,7 @@ int cmd_health(const cli_globals *g, int argc, char **argv)
                 }
         if (optind < argc)
                 return cli_usage_error("health", "unexpected argument '%s'", argv[optind]);
-        r = http_client_new(g->url, g->timeout_ms, NULL, &g->tls, &client);
+        r = http_client_new(g->url, g->timeout_ms, NULL, NULL, &g->tls, &client);
         if (r < 0)
                 return cli_usage_error(NULL, "invalid URL '%s' (expected http://HOST[:PORT])", g->url);
         for (size_t i = 0; i < n; i++) {

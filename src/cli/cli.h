@@ -16,7 +16,7 @@
 #define CLI_DEFAULT_URL  "http://127.0.0.1:8080"
 /* The frontend exposes no admin routes: fault flags go to the backend unless told otherwise. */
 #define CLI_DEFAULT_ADMIN_URL "http://127.0.0.1:8081"
-#define CLI_TOKEN_MAX         512             /* bytes of an admin token read from a file */
+#define CLI_TOKEN_MAX         512             /* bytes of a token read from a file */
 #define CLI_PEM_FILE_MAX      (1024u * 1024u) /* a CA bundle, certificate or key larger than this is refused */
 #define CLI_DEFAULT_TIMEOUT   (10u * 1000u)   /* ms per request */
 /* A missing collector must not hold the CLI up for longer than this at exit. */
@@ -47,4 +47,7 @@ typedef struct cli_globals {
                                   backend */
         cli_tls_files tls;     /* --cacert, --cert, --key, or $OTELDEMO_{CA,CERT,KEY}_FILE */
         char token_buf[CLI_TOKEN_MAX + 1]; /* the token read from --token-file / $OTELDEMO_TOKEN_FILE */
+        const char *write_token;           /* bearer token of the writes (POST), or NULL */
+        char write_token_buf[CLI_TOKEN_MAX +
+                             1]; /* read from --write-token-file / $OTELDEMO_WRITE_TOKEN_FILE */
 } cli_globals;

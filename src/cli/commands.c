@@ -142,7 +142,7 @@ int cli_api_call(const cli_globals *g, const char *cmd, const http_client_reques
         int r, code;
 
         *ret_json = NULL;
-        r = http_client_new(g->url, g->timeout_ms, g->token, &g->tls, &client);
+        r = http_client_new(g->url, g->timeout_ms, g->token, g->write_token, &g->tls, &client);
         if (r == -ENOMEM) {
                 fprintf(stderr, "%s %s: out of memory\n", CLI_PROGRAM_NAME, cmd);
                 return OTELDEMO_EXIT_FAILURE;

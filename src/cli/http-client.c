@@ -25,12 +25,14 @@ struct http_client {
         char *base_url;          /* without trailing '/' */
         otel_http_server server; /* server.address, server.port */
         uint64_t timeout_ms;     /* whole request */
-        char *token;             /* bearer token, or NULL */
+        char *token;             /* bearer token of requests marked auth (the admin's), or NULL */
+        char *write_token;       /* bearer token of the other requests but GET (the writes'), or NULL */
         cli_tls_files tls;       /* CA file and client certificate (NULL members: none) */
         otel_tracer *tracer;     /* the CLI's instrumentation scope */
 };
 
-int http_client_new(const char *base_url, uint64_t timeout_ms, const char *token, const cli_tls_files *tls,
+int http_client_new(const char *base_url, uint64_t timeout_ms, const char *token, const char *write_token,
+                    const cli_tls_files *tls,
                     http_client **ret)
 {
         http_client *c;
@@ -44,8 +46,9 @@ int http_client_new(const char *base_url, uint64_t timeout_ms, const char *token
                 return -ENOMEM;
         c->base_url = strdup(base_url);
         c->token = token ? strdup(token) : NULL;
+        c->write_token = write_token ? strdup(write_token) : NULL;
         c->curl = curl_easy_init();
-        if (!c->base_url || (token && !c->token) || !c->curl) {
+        if (!c->base_url || (token && !c->token) || (write_token && !c->write_token) || !c->curl) {
                 http_client_free(c);
                 return -ENOMEM;
         }
@@ -72,7 +75,12 @@ void http_client_free(http_client *c)
         if (c->curl)
                 curl_easy_cleanup(c->curl);
         free(c->base_url);
+        if (c->token)
+                explicit_bzero(c->token, strlen(c->token));
         free(c->token);
+        if (c->write_token)
+                explicit_bzero(c->write_token, strlen(c->write_token));
+        free(c->write_token);
         free(c);
 }
 
@@ -141,6 +149,7 @@ int http_client_do(http_client *c, const http_client_request *req, http_client_r
         header_list headers = {};
         otel_http_body body = {.buf.max = HTTP_CLIENT_BODY_MAX};
         otel_http_client call;
+        const char *bearer;
         CURLcode cc;
         int r, n;
 
@@ -171,11 +180,13 @@ int http_client_do(http_client *c, const http_client_request *req, http_client_r
                 header_add(&headers, "Content-Type", "application/json");
         if (req->idempotency_key)
                 header_add(&headers, "Idempotency-Key", req->idempotency_key);
-        if (req->auth && c->token) {
+        bearer = req->auth ? c->token : strcmp(req->method, "GET") != 0 ? c->write_token : NULL;
+        if (bearer) {
                 char auth[HTTP_CLIENT_HEADER_MAX];
 
-                (void)snprintf(auth, sizeof(auth), "Bearer %s", c->token);
+                (void)snprintf(auth, sizeof(auth), "Bearer %s", bearer);
                 header_add(&headers, "Authorization", auth);
+                explicit_bzero(auth, sizeof(auth));
         }
         otel_propagation_inject(call.span, NULL, inject_header, &headers);
         if (headers.failed) {

@@ -26,7 +26,7 @@ typedef struct http_client_request {
         const char *route;           /* low-cardinality template for the span name ("/api/users/{id}") */
         const char *json_body;       /* request body (Content-Type: application/json), or NULL */
         const char *idempotency_key; /* Idempotency-Key header, or NULL */
-        bool auth;                   /* send the client's bearer token */
+        bool auth;                   /* send the admin token (else the write token, on all but GET) */
 } http_client_request;
 
 typedef struct http_client_response {
@@ -37,10 +37,12 @@ typedef struct http_client_response {
         char error[HTTP_CLIENT_ERROR_MAX];    /* transport error text, "" when a reply came */
 } http_client_response;
 
-/* base_url: "http://host:port" or "https://host:port" (a trailing '/' is dropped); token may be NULL;
- * tls (NULL: none) names a CA file that replaces the system's and a client certificate, used for an
- * https:// base URL; its strings must outlive the client. */
-int http_client_new(const char *base_url, uint64_t timeout_ms, const char *token, const cli_tls_files *tls,
+/* base_url: "http://host:port" or "https://host:port" (a trailing '/' is dropped); token (the admin's,
+ * for requests marked auth) and write_token (for the others but GET) may be NULL; tls (NULL: none) names
+ * a CA file that replaces the system's and a client certificate, used for an https:// base URL; its
+ * strings must outlive the client. */
+int http_client_new(const char *base_url, uint64_t timeout_ms, const char *token, const char *write_token,
+                    const cli_tls_files *tls,
                     http_client **ret);
 void http_client_free(http_client *c);
 

@@ -45,6 +45,8 @@ static const char main_help[] =
         "  --token TOKEN          admin token for 'faults' (default $OTELDEMO_TOKEN)\n"
         "  --token-file PATH      read the admin token from a file only its owner can read\n"
         "                         (default $OTELDEMO_TOKEN_FILE; scripts/demo writes one)\n"
+        "  --write-token-file PATH  read the write token (POST /api/users, /api/orders, 'load') from\n"
+        "                         a file only its owner can read (default $OTELDEMO_WRITE_TOKEN_FILE)\n"
         "  --admin-url URL        the backend for 'faults' (default $OTELDEMO_ADMIN_URL, else --url\n"
         "                         when given, else " CLI_DEFAULT_ADMIN_URL ")\n"
         "  --cacert FILE          PEM CA certificates that verify an https:// server, instead of the\n"
@@ -65,6 +67,20 @@ static const char *env_or_null(const char *name)
         return v && *v ? v : NULL;
 }
 
+/* A token file into buf: OTELDEMO_EXIT_OK, or the usage error naming what is wrong with it. */
+static int read_token_file(const char *path, char *buf, size_t size)
+{
+        int r = cli_read_token_file(path, buf, size);
+
+        if (r == -EPERM)
+                return cli_usage_error(NULL, "token file %s may be read by others (chmod 600 it)", path);
+        if (r == -EBADMSG)
+                return cli_usage_error(NULL, "token file %s must hold one line, the token", path);
+        if (r < 0)
+                return cli_usage_error(NULL, "cannot read token file %s: %s", path, strerror(-r));
+        return OTELDEMO_EXIT_OK;
+}
+
 /* Global options, up to the command name. Returns OTELDEMO_EXIT_OK, CLI_HELP_SHOWN or a usage error. */
 static int parse_globals(int argc, char **argv, cli_globals *g)
 {
@@ -78,6 +94,7 @@ static int parse_globals(int argc, char **argv, cli_globals *g)
                 {"cacert", required_argument, NULL, 'C'},
                 {"cert", required_argument, NULL, 'c'},
                 {"key", required_argument, NULL, 'K'},
+                {"write-token-file", required_argument, NULL, 'w'},
                 {"verbose", no_argument, NULL, 'v'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
@@ -86,6 +103,7 @@ static int parse_globals(int argc, char **argv, cli_globals *g)
         const char *token_file = getenv("OTELDEMO_TOKEN_FILE");
         /* Where each TLS file came from, for the error that names it. */
         const char *tls_src[3] = {"$OTELDEMO_CA_FILE", "$OTELDEMO_CERT_FILE", "$OTELDEMO_KEY_FILE"};
+        const char *write_token_file = getenv("OTELDEMO_WRITE_TOKEN_FILE");
         bool url_given = false;
         uint64_t ns;
         int c, r, code;
@@ -129,6 +147,9 @@ static int parse_globals(int argc, char **argv, cli_globals *g)
                 case 'f':
                         token_file = optarg;
                         break;
+                case 'w':
+                        write_token_file = optarg;
+                        break;
                 case 'a':
                         g->admin_url = optarg;
                         break;
@@ -169,17 +190,16 @@ static int parse_globals(int argc, char **argv, cli_globals *g)
                 return code;
         /* An explicit --token wins over a file, as the command line wins over the environment. */
         if (!g->token && token_file && *token_file) {
-                r = cli_read_token_file(token_file, g->token_buf, sizeof(g->token_buf));
-                if (r == -EPERM)
-                        return cli_usage_error(NULL, "token file %s may be read by others (chmod 600 it)",
-                                               token_file);
-                if (r == -EBADMSG)
-                        return cli_usage_error(NULL, "token file %s must hold one line, the token",
-                                               token_file);
-                if (r < 0)
-                        return cli_usage_error(NULL, "cannot read token file %s: %s", token_file,
-                                               strerror(-r));
+                r = read_token_file(token_file, g->token_buf, sizeof(g->token_buf));
+                if (r != OTELDEMO_EXIT_OK)
+                        return r;
                 g->token = g->token_buf;
+        }
+        if (write_token_file && *write_token_file) {
+                r = read_token_file(write_token_file, g->write_token_buf, sizeof(g->write_token_buf));
+                if (r != OTELDEMO_EXIT_OK)
+                        return r;
+                g->write_token = g->write_token_buf;
         }
         return OTELDEMO_EXIT_OK;
 }

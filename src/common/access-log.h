@@ -42,7 +42,8 @@ bool access_log_is_rejection(unsigned status);
 void access_log_request(bool enabled, const access_log_entry *e);
 /* libmicrohttpd turned a connection away (connection limit, per-IP limit, accept failure). */
 void access_log_refused(const char *reason);
-/* A connection limit of http-accept.c was hit: "<what>: <detail>", under the same bucket. */
+/* A limit was hit or a request turned away that anyone can cause (http-accept.c's connection limits, a
+ * wrong bearer token): "<what>: <detail>", under the same bucket. */
 void access_log_limit(const char *what, const char *detail);
 
 /* Called with each message libmicrohttpd logs: true (and logged through access_log_refused()) when it

@@ -39,6 +39,7 @@ struct config_file {
         size_t n_sections;
         size_t cap_sections;
         char error[CONFIG_ERROR_MAX]; /* last error line */
+        bool shared; /* the file's group or others may read it (secrets must not be in it) */
 };
 
 static void config_set_error(config_file *cfg, unsigned line, const char *fmt, ...)
@@ -84,6 +85,11 @@ const char *config_error(const config_file *cfg)
 const char *config_path(const config_file *cfg)
 {
         return cfg->path;
+}
+
+bool config_is_shared(const config_file *cfg)
+{
+        return cfg->shared;
 }
 
 static bool config_name_valid(const char *s, size_t len)
@@ -360,6 +366,8 @@ int config_load(const char *path, config_file **ret, char *ret_error)
         }
         close(fd);
         r = config_parse_string(path, text, len, ret, ret_error);
+        if (r >= 0)
+                (*ret)->shared = (st.st_mode & (S_IRWXG | S_IRWXO)) != 0;
         free(text);
         return r;
 }

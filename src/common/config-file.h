@@ -38,6 +38,9 @@ void config_free(config_file *cfg);
 /* The last error of a getter or of config_check_unknown(), "" when none. */
 const char *config_error(const config_file *cfg);
 const char *config_path(const config_file *cfg);
+/* true when the file's group or others have any access to it (config_load() only; a parsed string is
+ * not a file): a secret written inline in such a file is refused (see credential.h). */
+bool config_is_shared(const config_file *cfg);
 
 /* Getters. Each marks the key as known. When the key is absent *ret is set to def and 0 is returned;
  * when present and valid, its value; otherwise -EINVAL with config_error() set and *ret unchanged.

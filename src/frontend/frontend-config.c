@@ -23,7 +23,10 @@ const char frontend_config_help[] =
         "  [backend]   url [http://127.0.0.1:8081], timeout_ms [10000], connect_timeout_ms [1000],\n"
         "              max_connections [128], max_in_flight [512],\n"
         "              https only: ca_file, client_cert, client_key (credentials backend-ca,\n"
-        "              backend-client-cert, backend-client-key win)\n"
+        "              backend-client-cert, backend-client-key win),\n"
+        "              token_credential [" PROXY_TOKEN_CREDENTIAL "], token_file, token (write token)\n"
+        "  [auth]      client_token_credential, client_token_file, client_token: when set, /api requests\n"
+        "              other than GET and HEAD need \"Authorization: Bearer <it>\" (off by default)\n"
         "  [ui]        jaeger_url (e.g. http://localhost:16686: the footer links each trace there)\n"
         "  [telemetry] service_name [" FRONTEND_SERVICE_NAME "]" TELEMETRY_CONFIG_HELP_KEYS
         "SIGHUP reloads log_level, sampler, sampler_arg and the TLS certificate.\n";
@@ -114,6 +117,7 @@ void frontend_config_free(frontend_config *c)
 {
         free(c->www_dir);
         free(c->jaeger_url);
+        proxy_config_free(&c->backend);
         telemetry_config_free(&c->telemetry);
         *c = (frontend_config){0};
 }

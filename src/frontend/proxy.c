@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http-auth.h"
 #include "otel-http.h"
 #include "otel.h"
 #include "proxy-loop.h"
@@ -37,6 +38,7 @@
 #define PROXY_HEADER_LINE_MAX       8192u /* one forwarded header line */
 #define PROXY_TARGET_MAX            (PROXY_URL_MAX + 3u * 2048u + 4096u)
 #define PROXY_SCOPE                 "oteldemo-frontend/proxy"
+#define PROXY_CLIENT_REALM          "oteldemo-shop" /* WWW-Authenticate realm of the client token */
 
 struct proxy {
         proxy_config config;
@@ -45,6 +47,8 @@ struct proxy {
         atomic_uint in_flight;   /* exchanges admitted and not yet answered (/readyz not counted) */
         otel_tracer *tracer;
         otel_instrument *duration; /* http.client.request.duration (s) */
+        char *auth_header;         /* "Authorization: Bearer <backend token>" (owned), or NULL */
+        char *client_token;        /* required of the writes (owned), or NULL */
 };
 
 typedef struct proxy_header {
@@ -134,7 +138,45 @@ int proxy_config_load(config_file *cfg, proxy_config *ret)
                                  PROXY_IN_FLIGHT_MAX, &c.max_in_flight)) < 0 ||
             (r = proxy_config_tls(cfg, &c)) < 0)
                 return r;
+        if ((r = credential_source_load(cfg, "backend", "token", PROXY_TOKEN_CREDENTIAL,
+                                        CREDENTIAL_TOKEN_MIN, &c.token)) < 0)
+                return r;
+        /* Off by default: the shop is public and browsers post orders through it. */
+        r = credential_source_load(cfg, "auth", "client_token", NULL, CREDENTIAL_TOKEN_MIN, &c.client_token);
+        if (r < 0) {
+                credential_source_free(&c.token);
+                return r;
+        }
         *ret = c;
+        return 0;
+}
+
+void proxy_config_free(proxy_config *c)
+{
+        credential_source_free(&c->token);
+        credential_source_free(&c->client_token);
+}
+
+/* The header line sent to the backend with the frontend's token. */
+static int proxy_auth_header(const proxy_config *config, char **ret)
+{
+        char *token = NULL;
+        int r = credential_source_read(&config->token, &token);
+
+        *ret = NULL;
+        if (r < 0)
+                return r;
+        if (!token) {
+                otel_log(OTEL_SEVERITY_INFO, "No backend token ([backend] token_credential, token_file): "
+                                             "writes go to the backend without one");
+                return 0;
+        }
+        r = asprintf(ret, "Authorization: Bearer %s", token);
+        credential_free(token);
+        if (r < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
         return 0;
 }
 
@@ -210,8 +252,13 @@ int proxy_new(const proxy_config *config, proxy **ret)
         }
         p->config = *config;
         atomic_init(&p->in_flight, 0);
+        /* The secrets' sources stay with the configuration; the proxy keeps only what it read. */
+        p->config.token = p->config.client_token = (credential_source){0};
         r = proxy_url_parse(p->config.backend_url, &p->server);
         if (r < 0)
+                goto fail;
+        if ((r = proxy_auth_header(config, &p->auth_header)) < 0 ||
+            (r = credential_source_read(&config->client_token, &p->client_token)) < 0)
                 goto fail;
         r = proxy_loop_new(p->config.max_connections, &p->loop);
         if (r < 0)
@@ -223,6 +270,8 @@ int proxy_new(const proxy_config *config, proxy **ret)
         *ret = p;
         return 0;
 fail:
+        credential_free(p->auth_header);
+        credential_free(p->client_token);
         free(p);
         curl_global_cleanup();
         return r;
@@ -239,6 +288,8 @@ void proxy_free(proxy *p)
         if (!p)
                 return;
         proxy_loop_free(p->loop);
+        credential_free(p->auth_header);
+        credential_free(p->client_token);
         free(p);
         curl_global_cleanup();
 }
@@ -270,13 +321,14 @@ static bool proxy_token_listed(const char *list, const char *name)
 bool proxy_header_is_hop_by_hop(const char *name, const char *connection)
 {
         /* RFC 9110 7.6.1 and the usual suspects; Host, Content-Length and the trace context headers are
-         * set by the proxy itself (curl and the propagators). */
+         * set by the proxy itself (curl and the propagators); Authorization too, with its own token. */
         static const char *const own[] = {
                 "connection",
                 "keep-alive",
                 "proxy-connection",
                 "proxy-authenticate",
                 "proxy-authorization",
+                "authorization", /* the client's credentials are not the frontend's to pass on */
                 "te",
                 "trailer",
                 "transfer-encoding",
@@ -558,6 +610,8 @@ static void proxy_exchange_start(proxy_exchange *ex, const char *method, const c
                                                   .duration = p->duration,
                                           });
         otel_propagation_inject(ex->call.span, NULL, proxy_inject, ex);
+        if (p->auth_header)
+                proxy_send_line(ex, p->auth_header);
         /* "Name:" removes a header curl would add by itself: a form Content-Type for bodies, a
          * default Accept header, and "Expect: 100-continue" (a round trip of waiting before larger bodies).
          */
@@ -705,11 +759,15 @@ static bool proxy_admit(proxy *p)
 void proxy_handle(http_request *req, void *userdata)
 {
         proxy *p = userdata;
+        const char *method = http_request_method(req), *body;
         char target[PROXY_TARGET_MAX];
         proxy_exchange *ex;
-        const char *body;
         size_t pos, body_len;
 
+        /* With a client token every write needs it; GET and HEAD stay open to the shop's browsers. */
+        if (p->client_token && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+            http_auth_require(req, p->client_token, PROXY_CLIENT_REALM) < 0)
+                return;
         pos = strlen(p->config.backend_url);
         memcpy(target, p->config.backend_url, pos);
         if (proxy_encode_path(http_request_path(req), target + pos, sizeof(target) - pos) < 0) {
@@ -737,7 +795,7 @@ void proxy_handle(http_request *req, void *userdata)
         }
         http_request_foreach_header(req, proxy_forward_header, ex);
         body = http_request_body(req, &body_len);
-        proxy_exchange_start(ex, http_request_method(req), body, body_len, p->config.timeout_ms);
+        proxy_exchange_start(ex, method, body, body_len, p->config.timeout_ms);
         if (ex->oom) {
                 proxy_exchange_fail(ex); /* replies 500 here: the request was not deferred */
                 return;

@@ -1,21 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The frontend's gateway to the backend: /api/... is forwarded 1:1 (method, path, query, body and the
- * end-to-end headers) over libcurl with keep-alive, inside a CLIENT span that carries the W3C context
- * on to the backend. The request is deferred while the backend answers, so no server thread waits for
- * it (proxy-loop.h). A backend that is down or slow becomes a 502/504 JSON error, never a hang; more
- * than max_in_flight exchanges at once a 503.
+ * end-to-end headers but Authorization) over libcurl with keep-alive, inside a CLIENT span that carries
+ * the W3C context on to the backend. The request is deferred while the backend answers, so no server
+ * thread waits for it (proxy-loop.h). A backend that is down or slow becomes a 502/504 JSON error, never
+ * a hang; more than max_in_flight exchanges at once a 503.
  */
 #pragma once
 
 #include <stddef.h>
 
+#include "credential.h"
 #include "http-server.h"
 
 #define PROXY_URL_MAX            1024u                 /* backend base URL */
 #define PROXY_RESPONSE_MAX_BYTES (16u * 1024u * 1024u) /* a larger backend reply is a 502 */
 #define PROXY_TIMEOUT_MAX_MS     600000u
-#define PROXY_READY_TIMEOUT_MS   1000u /* /readyz asks the backend within this */
+#define PROXY_READY_TIMEOUT_MS   1000u         /* /readyz asks the backend within this */
+#define PROXY_TOKEN_CREDENTIAL   "write-token" /* the backend's write token ([auth] there) */
 
 typedef struct proxy_config {
         char backend_url[PROXY_URL_MAX];     /* "http://host:port" or "https://…", no trailing '/' */
@@ -27,20 +29,27 @@ typedef struct proxy_config {
         char client_key[HTTP_TLS_PATH_MAX];  /* its private key */
         unsigned max_connections;            /* backend connections open at once (kept alive) */
         unsigned max_in_flight;              /* exchanges at once; more are answered 503 at once */
+        credential_source token;             /* [backend] token(_credential, _file): the bearer token sent */
+        credential_source client_token;      /* [auth] client_token(_credential, _file): writes need it */
 } proxy_config;
 
 typedef struct proxy proxy;
 
 /* Reads [backend] url, timeout_ms, connect_timeout_ms, max_connections, max_in_flight, ca_file,
  * client_cert, client_key (the TLS files from the systemd credentials backend-ca, backend-client-cert,
- * backend-client-key when present; only with an https:// url; each file loaded once). -EINVAL with
+ * backend-client-key when present; only with an https:// url; each file loaded once), token*, and
+ * [auth] client_token*. -EINVAL with
  * config_error(cfg) set. */
 int proxy_config_load(config_file *cfg, proxy_config *ret) OTEL_WUR;
+void proxy_config_free(proxy_config *c);
 /* The [backend] TLS options on a libcurl easy handle (curl is a CURL *): every request to the backend
  * goes through it. */
 void proxy_tls_setopt(void *curl, const proxy_config *config);
 
-/* Starts the proxy's loop thread. */
+/* Reads the tokens (an unreadable configured one is an error, logged) and starts the proxy's loop
+ * thread. The client's Authorization header is never forwarded: the backend sees the frontend's own
+ * token on every request, and with a client token every /api request but GET and HEAD needs
+ * "Authorization: Bearer <client token>". */
 int proxy_new(const proxy_config *config, proxy **ret) OTEL_WUR;
 /* After the drain, before the HTTP server is freed: exchanges still running are answered 503 and their
  * requests resumed, so that none is left suspended; later ones are answered 503 at once. NULL-safe. */

@@ -139,6 +139,83 @@ size_t otel_http_body_write(char *data, size_t size, size_t nmemb, void *userdat
         return size * nmemb;
 }
 
+/* ---- url.full redaction --------------------------------------------------------------------------- */
+
+#define OTEL_HTTP_REDACTED          "REDACTED"
+#define OTEL_HTTP_REDACTED_USERINFO "REDACTED:REDACTED"
+
+/* The query keys whose values the semantic conventions redact by default (exact, case-sensitive). */
+static bool otel_http_query_key_sensitive(const char *key, size_t len)
+{
+        static const char *const keys[] = {"AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"};
+
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+                if (strlen(keys[i]) == len && memcmp(keys[i], key, len) == 0)
+                        return true;
+        return false;
+}
+
+int otel_http_url_redact(const char *url, char **ret)
+{
+        const char *auth = strstr(url, "://"), *auth_end, *at = NULL, *query, *end;
+        size_t pairs = 1, len = strlen(url), o = 0;
+        bool changed = false;
+        char *out;
+
+        *ret = NULL;
+        if (!auth)
+                return 0;
+        auth += 3;
+        auth_end = auth + strcspn(auth, "/?#");
+        for (const char *p = auth; p < auth_end; p++)
+                if (*p == '@')
+                        at = p; /* the last '@' ends the userinfo (RFC 3986 3.2.1) */
+        query = strchr(auth_end, '?');
+        if (query && strchr(auth_end, '#') && strchr(auth_end, '#') < query)
+                query = NULL; /* a '?' inside the fragment */
+        for (const char *p = query; p && *p && *p != '#'; p++)
+                pairs += *p == '&';
+        out = malloc(len + sizeof(OTEL_HTTP_REDACTED_USERINFO) + pairs * sizeof(OTEL_HTTP_REDACTED) + 1);
+        if (!out)
+                return -ENOMEM;
+        memcpy(out, url, (size_t)(auth - url));
+        o = (size_t)(auth - url);
+        if (at) {
+                memcpy(out + o, OTEL_HTTP_REDACTED_USERINFO, sizeof(OTEL_HTTP_REDACTED_USERINFO) - 1);
+                o += sizeof(OTEL_HTTP_REDACTED_USERINFO) - 1;
+                auth = at;
+                changed = true;
+        }
+        end = query ? query + 1 : url + len;
+        memcpy(out + o, auth, (size_t)(end - auth));
+        o += (size_t)(end - auth);
+        /* key=value pairs up to the fragment; a sensitive key keeps its name, its value goes. */
+        while (query && *end && *end != '#') {
+                size_t plen = strcspn(end, "&#"), klen = strcspn(end, "=&#");
+
+                if (klen < plen && otel_http_query_key_sensitive(end, klen)) {
+                        memcpy(out + o, end, klen + 1);
+                        o += klen + 1;
+                        memcpy(out + o, OTEL_HTTP_REDACTED, sizeof(OTEL_HTTP_REDACTED) - 1);
+                        o += sizeof(OTEL_HTTP_REDACTED) - 1;
+                        changed = true;
+                } else {
+                        memcpy(out + o, end, plen);
+                        o += plen;
+                }
+                end += plen;
+                if (*end == '&')
+                        out[o++] = *end++;
+        }
+        memcpy(out + o, end, strlen(end) + 1);
+        if (!changed) {
+                free(out);
+                return 0;
+        }
+        *ret = out;
+        return 1;
+}
+
 /* ---- the CLIENT span ------------------------------------------------------------------------------ */
 
 void otel_http_client_start(otel_http_client *ret, const otel_http_client_opts *opts)
@@ -148,6 +225,7 @@ void otel_http_client_start(otel_http_client *ret, const otel_http_client_opts *
                                                                          : OTEL_HTTP_CLIENT_ATTRS_MAX;
         const char *method = otel_http_method_semconv(opts->method);
         const char *name = opts->span_name;
+        char *redacted = NULL;
 
         *ret = (otel_http_client){
                 .method = method,
@@ -157,7 +235,9 @@ void otel_http_client_start(otel_http_client *ret, const otel_http_client_opts *
         attrs[n++] = OTEL_ATTR_STR("http.request.method", method);
         if (method[0] == '_')
                 attrs[n++] = OTEL_ATTR_STR("http.request.method_original", opts->method);
-        attrs[n++] = OTEL_ATTR_STR("url.full", opts->url);
+        /* Without memory to redact it, no url.full at all rather than one with secrets. */
+        if (otel_http_url_redact(opts->url, &redacted) >= 0)
+                attrs[n++] = OTEL_ATTR_STR("url.full", redacted ? redacted : opts->url);
         attrs[n++] = OTEL_ATTR_STR("server.address", opts->server->address);
         attrs[n++] = OTEL_ATTR_I64("server.port", opts->server->port);
         for (size_t i = 0; i < extra; i++)
@@ -166,6 +246,7 @@ void otel_http_client_start(otel_http_client *ret, const otel_http_client_opts *
                 name = method[0] == '_' ? "HTTP" : method;
         ret->span = otel_span_start(opts->tracer, name, OTEL_SPAN_KIND_CLIENT,
                                     &(otel_span_start_opts){.attrs = attrs, .n_attrs = n});
+        free(redacted); /* the span keeps its own copy */
         ret->start_mono_ns = otel_mono_ns();
 }
 

@@ -34,6 +34,12 @@ typedef struct otel_http_server {
  * fits, -ENOMEM. */
 int otel_http_url_server(const char *url, otel_http_server *ret) OTEL_WUR;
 
+/* url.full as the semantic conventions want it (docs/url/url.md, "Sensitive information"): userinfo
+ * replaced by "REDACTED:REDACTED", and the values of the query keys AWSAccessKeyId, Signature, sig and
+ * X-Goog-Signature by "REDACTED". Returns 1 with *ret the malloc'ed redacted URL, 0 with *ret NULL when
+ * url has nothing to redact, -ENOMEM (then url must not be recorded). */
+int otel_http_url_redact(const char *url, char **ret) OTEL_WUR;
+
 /* What a failed transfer means, for every caller alike. */
 typedef struct otel_http_curl_error {
         const char *error_type; /* error.type; NULL for CURLE_OK */

@@ -35,7 +35,8 @@ TELEMETRY_ENV = {
 
 
 def write_config(path, sections):
-    """Writes an INI file from {section: {key: value}}; a section that is None is left out."""
+    """Writes an INI file from {section: {key: value}}, readable by its owner only (the daemons refuse
+    an inline token in a file others may read); a section that is None is left out."""
     lines = []
     for section, keys in sections.items():
         if keys is None:
@@ -43,6 +44,8 @@ def write_config(path, sections):
         lines.append(f"[{section}]")
         lines.extend(f"{k} = {v}" for k, v in keys.items())
         lines.append("")
+    Path(path).touch(mode=0o600)
+    Path(path).chmod(0o600)
     Path(path).write_text("\n".join(lines))
     return Path(path)
 
@@ -273,18 +276,30 @@ class Shop:
         self.db = db
 
 
+def credentials_dir(parent, secrets):
+    """A systemd-style $CREDENTIALS_DIRECTORY under parent (0700) with {name: value} as 0600 files."""
+    path = Path(parent) / "credentials"
+    path.mkdir(mode=0o700)
+    for name, value in secrets.items():
+        (path / name).touch(mode=0o600)
+        (path / name).write_text(value + "\n")
+    return path
+
+
 @contextlib.contextmanager
-def running_shop(build_dir, pg_cluster, receiver, backend_config=None, **frontend_args):
+def running_shop(build_dir, pg_cluster, receiver, backend_config=None, credentials=None, **frontend_args):
     """A Shop over a fresh migrated database of pg_cluster, both daemons exporting to receiver; all
-    of it stopped and removed on exit. frontend_args go to Frontend (www_dir, timeout_ms, ...)."""
+    of it stopped and removed on exit. credentials ({name: value}, e.g. the write-token) become both
+    daemons' $CREDENTIALS_DIRECTORY; frontend_args go to Frontend (www_dir, timeout_ms, ...)."""
     wd = workdir()
     db = pg_cluster.create_database()
-    backend = Backend(build_dir, db, wd, receiver, config=backend_config)
+    creds = {"CREDENTIALS_DIRECTORY": credentials_dir(wd, credentials)} if credentials else {}
+    backend = Backend(build_dir, db, wd, receiver, config=backend_config, **creds)
     frontend = None
     try:
         backend.migrate()
         backend.start()
-        frontend = Frontend(build_dir, backend.url, wd, receiver, **frontend_args).start()
+        frontend = Frontend(build_dir, backend.url, wd, receiver, **creds, **frontend_args).start()
         yield Shop(backend, frontend, db)
     finally:
         if frontend:

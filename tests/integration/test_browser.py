@@ -5,6 +5,7 @@
 import json
 import os
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,9 @@ def browser_node_modules(otlp_node_modules):
 
 def test_shop_flow_in_chromium_is_one_trace_per_click(build_dir, pg_cluster, otlp_receiver,  # noqa: F811
                                                       browser_node_modules):
-    with running_shop(build_dir, pg_cluster, otlp_receiver, jaeger_url=JAEGER_URL) as shop:
+    # As installed: the backend's writes need the write token, which the frontend has and the browser not.
+    with running_shop(build_dir, pg_cluster, otlp_receiver, jaeger_url=JAEGER_URL,
+                      credentials={"write-token": "browser-" + uuid.uuid4().hex}) as shop:
         backend, frontend = shop.backend, shop.frontend
         status, _, user = request_json(frontend.port, "POST", "/api/users",
                                        {"name": XSS_NAME, "email": "mallory@example.com"})

@@ -470,8 +470,8 @@ def complete(words, cword=None):
 @pytest.mark.parametrize("words, expected", [
     (["oteldemo", ""], ["users", "products", "orders", "faults", "health", "load"]),
     (["oteldemo", "pr"], ["products"]),
-    (["oteldemo", "--"], ["--url", "--output", "--timeout", "--token", "--token-file", "--admin-url",
-                          "--cacert", "--cert", "--key", "--verbose", "--help", "--version"]),
+    (["oteldemo", "--"], ["--url", "--output", "--timeout", "--token", "--token-file", "--write-token-file",
+                          "--admin-url", "--cacert", "--cert", "--key", "--verbose", "--help", "--version"]),
     (["oteldemo", "--cacert", "/etc/hostn"], ["/etc/hostname"]),
     (["oteldemo", "--cacert", "/etc/hostname", "he"], ["health"]),
     (["oteldemo", "--output", ""], ["table", "json"]),

@@ -138,6 +138,23 @@ def assert_faults_through_the_cli(text, tmp, backend_port):
     assert status == 401  # the token is what opens it
 
 
+def assert_writes_need_the_demos_token(tmp, shop_port, backend_port):
+    """Secure by default: the backend's writes need the generated write token (a 0600 credential of both
+    daemons), the shop's frontend sends it, and the CLI reads it through cli.env."""
+    token = Path(tmp, "credentials", "write-token")
+    assert token.stat().st_mode & 0o777 == 0o600
+    order = {"user_id": 1, "product_id": 3, "quantity": 1}
+    status, hdrs, _ = request(backend_port, "POST", "/api/orders", order)
+    assert status == 401 and hdrs["www-authenticate"] == 'Bearer realm="oteldemo"'
+    assert request(shop_port, "POST", "/api/orders", order)[0] == 201
+    env = cli_env_of_demo(tmp)
+    assert env["OTELDEMO_WRITE_TOKEN_FILE"] == str(token)
+    out = subprocess.run(["oteldemo", "--url", f"http://127.0.0.1:{backend_port}", "orders", "create", "--user", "1",
+                          "--product", "3", "--quantity", "1"], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+
+
 def test_demo_runs_the_shop_then_stops_and_cleans_up(build_dir):
     ports = {"--port": free_port(), "--backend-port": free_port(), "--pg-port": free_port(),
              "--prometheus-port": free_port()}
@@ -160,6 +177,7 @@ def test_demo_runs_the_shop_then_stops_and_cleans_up(build_dir):
         if Path("/usr/bin/prometheus").exists():
             assert f"http://127.0.0.1:{ports['--prometheus-port']}/" in text
         assert processes_mentioning(tmp), "nothing runs from the demo's temp dir?"
+        assert_writes_need_the_demos_token(tmp, shop, ports["--backend-port"])  # before the payment faults
         assert_faults_through_the_cli(text, tmp, ports["--backend-port"])
 
         assert_stops_by_itself(proc, text)

@@ -18,7 +18,8 @@ import uuid
 import pytest
 
 from pg import pg_cluster  # noqa: F401  (pytest fixture)
-from shop_stack import (WWW_DIR, Frontend, LocalHttpServer, clean_env, free_port, merge_sections, request,
+from shop_stack import (WWW_DIR, Frontend, LocalHttpServer, clean_env, credentials_dir, free_port, merge_sections,
+                        request,
                         request_json, running_shop, wait_for_spans, workdir, write_config)
 
 TRACEPARENT_RE = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$")
@@ -531,14 +532,32 @@ def test_method_path_query_body_and_end_to_end_headers_are_forwarded(fake_shop, 
     h = got["headers"]
     assert h["content-type"] == "application/json"
     assert h["idempotency-key"] == "k-123"
-    assert h["authorization"] == "Bearer t0ken"
     assert h["user-agent"] == "pytest-proxy"
-    for hop in ("x-hop", "keep-alive", "proxy-authorization", "expect"):
+    # The client's credentials are not the frontend's to pass on (it sends its own token, if any).
+    for hop in ("x-hop", "keep-alive", "proxy-authorization", "authorization", "expect"):
         assert hop not in h, f"{hop} was forwarded"
     m = TRACEPARENT_RE.match(h["traceparent"])
     assert m and m.group(1) == trace_id and m.group(2) != caller_span  # the CLIENT span is the new parent
     assert h["tracestate"] == "vendor=abc"
     assert "user.tier=gold" in h["baggage"]
+
+
+def test_the_frontends_write_token_replaces_the_clients_authorization(build_dir, fake_backend):
+    wd = workdir()
+    token = "frontend-token-" + uuid.uuid4().hex
+    creds = credentials_dir(wd, {"write-token": token})
+    fe = Frontend(build_dir, fake_backend.url, wd, None, CREDENTIALS_DIRECTORY=creds)
+    try:
+        fe.start()
+        for method in ("POST", "GET"):
+            status, _, _ = request(fe.port, method, "/api/orders", b"{}" if method == "POST" else None,
+                                   {"Authorization": "Bearer client-token", "Content-Type": "application/json"})
+            assert status == 200
+        assert [r["headers"].get("authorization") for r in fake_backend.requests] == [f"Bearer {token}"] * 2
+        assert token not in fe.daemon.log_text()
+    finally:
+        fe.close()
+        shutil.rmtree(wd, ignore_errors=True)
 
 
 def test_get_without_body_sends_no_content_type_or_form_defaults(fake_shop, fake_backend):

@@ -212,8 +212,10 @@ def checks(s: Shop, debs: list[str], upgrade: list[str]) -> None:
         for unit in UNITS:
             assert s.sh(["systemctl", "is-enabled", unit]).stdout.strip() == "enabled"
         assert s.sh(["getent", "passwd", "oteldemo"]).stdout.startswith("oteldemo:")
-        mode = s.sh(["stat", "-c", "%a %U", "/etc/oteldemo/db-password", "/etc/oteldemo/admin-token"]).stdout
-        assert mode.split("\n")[:2] == ["600 root", "600 root"], mode
+        mode = s.sh(["stat", "-c", "%a %U", "/etc/oteldemo/db-password", "/etc/oteldemo/admin-token",
+                     "/etc/oteldemo/write-token"]).stdout
+        assert mode.split("\n")[:3] == ["600 root", "600 root", "600 root"], mode
+        assert len(s.c.read_file("/etc/oteldemo/write-token").strip()) == 32
 
     @check
     def test_target_start_blocks_until_ready_with_status_text():
@@ -223,6 +225,15 @@ def checks(s: Shop, debs: list[str], upgrade: list[str]) -> None:
             assert s.prop(unit, "StatusText"), f"{unit} has no StatusText"
         code, _, body = s.curl("http://127.0.0.1:8081/readyz")
         assert code == 200, (code, body)
+
+    @check
+    def test_writes_need_the_generated_token_which_the_frontend_sends():
+        user = '{"name": "Package Test", "email": "package-test@example.com"}'
+        post = ("-X", "POST", "-H", "Content-Type: application/json", "--data", user)
+        code, headers, body = s.curl("http://127.0.0.1:8081/api/users", *post)
+        assert code == 401 and headers.get("www-authenticate") == 'Bearer realm="oteldemo"', (code, body)
+        code, _, body = s.curl("http://127.0.0.1:8080/api/users", *post)
+        assert code == 201, (code, body)
 
     @check
     def test_backend_is_not_active_before_the_database_answers():

@@ -158,8 +158,15 @@ static void test_end_to_end_headers_are_forwarded(void **state)
         (void)state;
         assert_false(proxy_header_is_hop_by_hop("Content-Type", NULL));
         assert_false(proxy_header_is_hop_by_hop("Idempotency-Key", NULL));
-        assert_false(proxy_header_is_hop_by_hop("Authorization", NULL));
         assert_false(proxy_header_is_hop_by_hop("User-Agent", "close"));
+}
+
+static void test_the_clients_authorization_is_not_forwarded(void **state)
+{
+        (void)state;
+        /* The frontend sends its own token to the backend; the client's credentials stay with it. */
+        assert_true(proxy_header_is_hop_by_hop("Authorization", NULL));
+        assert_true(proxy_header_is_hop_by_hop("authorization", NULL));
 }
 
 static void test_encode_path_escapes_what_a_url_path_cannot_hold(void **state)
@@ -192,6 +199,7 @@ int main(void)
                 cmocka_unit_test(test_hop_by_hop_headers_are_not_forwarded),
                 cmocka_unit_test(test_headers_named_in_connection_are_hop_by_hop),
                 cmocka_unit_test(test_end_to_end_headers_are_forwarded),
+                cmocka_unit_test(test_the_clients_authorization_is_not_forwarded),
                 cmocka_unit_test(test_encode_path_escapes_what_a_url_path_cannot_hold),
         };
 

@@ -219,6 +219,57 @@ static void test_client_span_has_the_conventions_attributes(void **state)
         assert_int_equal(s->status, OTEL_STATUS_UNSET);
 }
 
+/* ---- url.full redaction (semantic conventions, docs/url/url.md "Sensitive information") ---- */
+
+static const struct {
+        const char *url;
+        const char *want; /* NULL: nothing to redact */
+} redact_cases[] = {
+        {"http://127.0.0.1:8081/api/products?page=2", NULL},
+        {"http://user:secret@example.com/x", "http://REDACTED:REDACTED@example.com/x"},
+        {"https://user@example.com", "https://REDACTED:REDACTED@example.com"},
+        {"https://a:b@c@example.com:8443/", "https://REDACTED:REDACTED@example.com:8443/"},
+        {"https://s3.example.com/o?AWSAccessKeyId=AKIA123&Expires=1&Signature=abc%2B",
+         "https://s3.example.com/o?AWSAccessKeyId=REDACTED&Expires=1&Signature=REDACTED"},
+        {"https://e.com/?sig=x&X-Goog-Signature=y#f",
+         "https://e.com/?sig=REDACTED&X-Goog-Signature=REDACTED#f"},
+        {"https://e.com/?sig=&q=1", "https://e.com/?sig=REDACTED&q=1"},
+        /* exact keys only, values of other keys and a bare key stay; a '@' in the path is no userinfo */
+        {"https://e.com/u@x?SIG=1&signature=2&sig&xsig=3", NULL},
+        {"https://e.com/#?sig=1", NULL},
+        {"http://u:p@h/?sig=s", "http://REDACTED:REDACTED@h/?sig=REDACTED"},
+};
+
+static void test_url_redact_follows_the_semantic_conventions(void **state)
+{
+        (void)state;
+        for (size_t i = 0; i < sizeof(redact_cases) / sizeof(redact_cases[0]); i++) {
+                char *out = NULL;
+                int r = otel_http_url_redact(redact_cases[i].url, &out);
+
+                if (!redact_cases[i].want) {
+                        assert_int_equal(r, 0);
+                        assert_null(out);
+                        continue;
+                }
+                assert_int_equal(r, 1);
+                assert_string_equal(out, redact_cases[i].want);
+                free(out);
+        }
+}
+
+static void test_client_span_records_url_full_redacted(void **state)
+{
+        otel_http_client c;
+        const otel_span *s =
+                client_call((otel_http_client_opts){.method = "GET",
+                                                    .url = "http://me:pw@127.0.0.1:8081/a?sig=s3cret&x=1"},
+                            CURLE_OK, 200, NULL, NULL, &c);
+
+        (void)state;
+        assert_attr_str(s, "url.full", "http://REDACTED:REDACTED@127.0.0.1:8081/a?sig=REDACTED&x=1");
+}
+
 static void test_client_span_counts_4xx_as_an_error_named_by_the_status(void **state)
 {
         otel_http_client c;
@@ -335,6 +386,8 @@ int main(void)
                 cmocka_unit_test(test_curl_error_table_has_no_error_for_ok),
                 cmocka_unit_test(test_method_semconv_keeps_known_methods_only),
                 cmocka_unit_test(test_body_write_keeps_up_to_the_cap),
+                cmocka_unit_test(test_url_redact_follows_the_semantic_conventions),
+                cmocka_unit_test_setup_teardown(test_client_span_records_url_full_redacted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_client_span_has_the_conventions_attributes, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_client_span_counts_4xx_as_an_error_named_by_the_status,
