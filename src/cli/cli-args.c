@@ -194,9 +194,9 @@ int cli_parse_mix(const char *s, load_mix *ret)
 }
 
 const cli_global_option cli_global_options[] = {
-        {"url", true},       {"output", true}, {"timeout", true}, {"token", true}, {"token-file", true},
-        {"admin-url", true}, {"cacert", true}, {"cert", true},    {"key", true},   {"verbose", false},
-        {"write-token-file", true},
+        {"url", true},        {"output", true},    {"timeout", true},          {"token", true},
+        {"token-file", true}, {"admin-url", true}, {"cacert", true},           {"cert", true},
+        {"key", true},        {"verbose", false},  {"write-token-file", true},
 };
 const size_t cli_n_global_options = sizeof(cli_global_options) / sizeof(cli_global_options[0]);
 

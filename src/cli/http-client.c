@@ -32,8 +32,7 @@ struct http_client {
 };
 
 int http_client_new(const char *base_url, uint64_t timeout_ms, const char *token, const char *write_token,
-                    const cli_tls_files *tls,
-                    http_client **ret)
+                    const cli_tls_files *tls, http_client **ret)
 {
         http_client *c;
         size_t len;

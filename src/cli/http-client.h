@@ -42,8 +42,7 @@ typedef struct http_client_response {
  * a CA file that replaces the system's and a client certificate, used for an https:// base URL; its
  * strings must outlive the client. */
 int http_client_new(const char *base_url, uint64_t timeout_ms, const char *token, const char *write_token,
-                    const cli_tls_files *tls,
-                    http_client **ret);
+                    const cli_tls_files *tls, http_client **ret);
 void http_client_free(http_client *c);
 
 /* Sends req. Returns 0 when a reply came (whatever its status), -ECONNREFUSED when nothing listens or

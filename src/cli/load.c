@@ -381,7 +381,8 @@ static int load_execute(const cli_globals *g, const load_options *opts)
                 load_session_init(&workers[i].session,
                                   opts->seed ^ ((uint64_t)(i + 1) * UINT64_C(0x9e3779b97f4a7c15)));
                 workers[i].session.max_retries = opts->retries;
-                r = http_client_new(g->url, g->timeout_ms, NULL, g->write_token, &g->tls, &workers[i].client);
+                r = http_client_new(g->url, g->timeout_ms, NULL, g->write_token, &g->tls,
+                                    &workers[i].client);
                 if (r < 0) {
                         code = r == -ENOMEM
                                        ? OTELDEMO_EXIT_FAILURE

@@ -817,10 +817,10 @@ static struct MHD_Daemon *http_daemon_start(http_server *s, unsigned timeout_s, 
                 /* The acceptor enforces the limits; libmicrohttpd's own would only refuse silently. */
                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS_MAX + HTTP_HEALTH_CONNS_MAX,
                 MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                http_pool_bytes(&s->config), MHD_OPTION_NOTIFY_COMPLETED,
-                http_completed, s, MHD_OPTION_NOTIFY_CONNECTION, http_accept_notify, s,
-                MHD_OPTION_URI_LOG_CALLBACK, http_request_alloc, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log,
-                NULL, MHD_OPTION_ARRAY, extra_options ? extra_options : no_options, MHD_OPTION_END);
+                http_pool_bytes(&s->config), MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
+                MHD_OPTION_NOTIFY_CONNECTION, http_accept_notify, s, MHD_OPTION_URI_LOG_CALLBACK,
+                http_request_alloc, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_ARRAY,
+                extra_options ? extra_options : no_options, MHD_OPTION_END);
 }
 
 int http_server_start(http_server *s)
