@@ -8,9 +8,11 @@ import json
 import os
 import re
 import queue
+import shutil
 import signal
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -86,6 +88,7 @@ def start_demo(build_dir, ports, *flags, env=None):
 @contextlib.contextmanager
 def demo_process(build_dir, ports, *flags, env=None):
     """start_demo(), and the whole process group killed on the way out if it still runs."""
+    started = time.time()
     proc = start_demo(build_dir, ports, *flags, env=env)
     try:
         yield proc
@@ -93,6 +96,24 @@ def demo_process(build_dir, ports, *flags, env=None):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+            remove_killed_demo_dirs(started)
+
+
+def remove_killed_demo_dirs(since):
+    """After a SIGKILL the demo's trap never ran: stop what outlives its process group (pg_ctl starts
+    PostgreSQL in a session of its own) and remove the temp dirs it made since `since`."""
+    for tmp in Path(tempfile.gettempdir()).glob("oteldemo-stack.*"):
+        try:
+            if tmp.stat().st_mtime < since:
+                continue
+        except OSError:
+            continue
+        for pid in processes_mentioning(str(tmp)):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def assert_stops_by_itself(proc, text):
