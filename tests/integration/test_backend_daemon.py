@@ -52,6 +52,12 @@ class Backend(shop_stack.Backend):
         super().close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
 
 def admin(headers=None):
     return dict({"Authorization": f"Bearer {ADMIN_TOKEN}"}, **(headers or {}))
@@ -90,7 +96,8 @@ def shop(build_dir, pg_cluster, receiver):  # noqa: F811
 # ---- start-up and configuration --------------------------------------------------------------------
 
 def test_check_config_accepts_the_shipped_default(build_dir):
-    out = Backend(build_dir, "dbname=x").run("--check-config")
+    with Backend(build_dir, "dbname=x") as b:
+        out = b.run("--check-config")
     assert out.returncode == 0, out.stdout
     shipped = Path(__file__).resolve().parent.parent.parent / "etc/backend.conf"
     out = subprocess.run([str(Path(build_dir) / "src/backend/oteldemo-backend"), "--config", str(shipped),
@@ -99,19 +106,20 @@ def test_check_config_accepts_the_shipped_default(build_dir):
 
 
 def test_check_config_names_file_line_and_key_and_exits_78(build_dir):
-    b = Backend(build_dir, "dbname=x")
-    b.config.write_text("[server]\nlisten = 127.0.0.1:1\n\n[faults]\npayment_failure_rate = 2\n")
-    out = b.run("--check-config")
-    assert out.returncode == 78
-    assert f"{b.config}:5: [faults] payment_failure_rate: expected a number in 0..1, got '2'" in out.stdout
-    b.config.write_text("[server]\nthreds = 4\n")
-    out = b.run("--check-config")
-    assert out.returncode == 78
-    assert f"{b.config}:2: [server] threds: unknown key" in out.stdout
+    with Backend(build_dir, "dbname=x") as b:
+        b.config.write_text("[server]\nlisten = 127.0.0.1:1\n\n[faults]\npayment_failure_rate = 2\n")
+        out = b.run("--check-config")
+        assert out.returncode == 78
+        assert f"{b.config}:5: [faults] payment_failure_rate: expected a number in 0..1, got '2'" in out.stdout
+        b.config.write_text("[server]\nthreds = 4\n")
+        out = b.run("--check-config")
+        assert out.returncode == 78
+        assert f"{b.config}:2: [server] threds: unknown key" in out.stdout
 
 
 def test_help_documents_flags_and_keys(build_dir):
-    out = Backend(build_dir, "dbname=x").run("--help")
+    with Backend(build_dir, "dbname=x") as b:
+        out = b.run("--help")
     assert out.returncode == 0
     for word in ("--config", "--check-config", "--migrate", "--version", "listen", "pool_size",
                  "conninfo", "payment_failure_rate", "token_credential"):
