@@ -302,6 +302,10 @@ static void http_accept_at_fd_limit(http_server *s)
         socklen_t len = sizeof(ss);
         int fd;
 
+        /* Lost when another thread took the descriptor between our close and open: take it back as
+         * soon as one is free, or no connection would be refused at the limit again. */
+        if (a->spare_fd < 0)
+                a->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (a->spare_fd < 0)
                 return;
         close(a->spare_fd);
