@@ -526,6 +526,8 @@ void http_accept_init(http_server *s)
         pthread_mutex_init(&a->lock, NULL);
         atomic_init(&a->stop, false);
         a->epoll_fd = a->wake_fd = a->spare_fd = -1;
+        for (unsigned i = 0; i < HTTP_LINGER_MAX; i++)
+                a->lingers[i].fd = -1;
 }
 
 int http_accept_start(http_server *s)
@@ -555,8 +557,6 @@ int http_accept_start(http_server *s)
         for (unsigned i = 0; i < a->n_conns; i++)
                 a->conns[i].next_free = i + 2 <= a->n_conns ? i + 2 : 0;
         a->free_head = a->n_conns ? 1 : 0;
-        for (unsigned i = 0; i < HTTP_LINGER_MAX; i++)
-                a->lingers[i].fd = -1;
 
         a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         a->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -601,7 +601,7 @@ void http_accept_free(http_server *s)
 {
         http_acceptor *a = &s->acceptor;
 
-        for (unsigned i = 0; a->conns && i < HTTP_LINGER_MAX; i++)
+        for (unsigned i = 0; i < HTTP_LINGER_MAX; i++)
                 if (a->lingers[i].fd >= 0)
                         close(a->lingers[i].fd);
         if (a->epoll_fd >= 0)
