@@ -794,9 +794,6 @@ int http_server_route(http_server *s, const char *method, const char *pattern, h
         return http_router_add(s->router, method, pattern, handler, userdata);
 }
 
-/* Starts one worker: a libmicrohttpd daemon without a listening socket (the acceptor hands it
- * connections), with its own epoll thread. Every option of the server is here, plus extra flags and an
- * extra option array (TLS: http-tls.c; NULL = none). */
 /* libmicrohttpd's per-connection pool: see HTTP_HEADER_POOL_FACTOR. */
 static size_t http_pool_bytes(const http_server_config *c)
 {
@@ -805,11 +802,12 @@ static size_t http_pool_bytes(const http_server_config *c)
         return bytes < HTTP_POOL_MMAP_MIN ? HTTP_POOL_MMAP_MIN : bytes;
 }
 
+/* Starts one worker: a libmicrohttpd daemon without a listening socket (the acceptor hands it
+ * connections), with its own epoll thread. Every option of the server is here, plus extra flags and an
+ * extra option array (TLS: http-tls.c; an empty array without TLS). */
 static struct MHD_Daemon *http_daemon_start(http_server *s, unsigned timeout_s, unsigned extra_flags,
                                             const struct MHD_OptionItem *extra_options)
 {
-        static const struct MHD_OptionItem no_options[] = {{MHD_OPTION_END, 0, NULL}};
-
         return MHD_start_daemon(
                 MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | extra_flags,
@@ -820,7 +818,7 @@ static struct MHD_Daemon *http_daemon_start(http_server *s, unsigned timeout_s, 
                 http_pool_bytes(&s->config), MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
                 MHD_OPTION_NOTIFY_CONNECTION, http_accept_notify, s, MHD_OPTION_URI_LOG_CALLBACK,
                 http_request_alloc, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_ARRAY,
-                extra_options ? extra_options : no_options, MHD_OPTION_END);
+                extra_options, MHD_OPTION_END);
 }
 
 int http_server_start(http_server *s)
