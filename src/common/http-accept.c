@@ -87,7 +87,8 @@ void http_limit_hit(http_server *s, const char *reason)
 /* Writes a JSON error reply to a socket libmicrohttpd is not writing to (refused at accept, or cut
  * while its head or body was still arriving), under a new trace of its own so that the reply's
  * trace_id finds the log line; then shuts the write side. Nothing is written on a TLS listener (the
- * socket has no session to write through): there the connection is only closed. */
+ * reply is plain HTTP and the socket has no session to write it through): there the connection is
+ * only closed. */
 static void http_write_refusal(http_server *s, int fd, unsigned status, const char *reason_text,
                                const char *client, const char *key)
 {
@@ -117,7 +118,7 @@ static void http_write_refusal(http_server *s, int fd, unsigned status, const ch
                        "Connection: close\r\n%straceresponse: %s\r\n\r\n%s",
                        status, phrase, strlen(body), status == 408 ? "" : "Retry-After: 1\r\n",
                        traceresponse, body);
-        if (!s->encrypted && len > 0 && (size_t)len < sizeof(reply))
+        if (!s->tls && len > 0 && (size_t)len < sizeof(reply))
                 (void)send(fd, reply, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
         (void)shutdown(fd, SHUT_WR);
         http_limit_hit(s, key);

@@ -143,7 +143,6 @@ struct http_server {
         http_worker *workers; /* config.threads request workers, then the health reserve's */
         unsigned n_workers;   /* request workers (the health worker is workers[n_workers]) */
         bool started;
-        bool encrypted; /* TLS listener: the acceptor writes no plain-HTTP replies, it only closes */
         http_acceptor acceptor;
         int listen_fd;                 /* bound here or passed by systemd; closed at free */
         char address[HTTP_LISTEN_MAX]; /* bound "host:port" */

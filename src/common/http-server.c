@@ -838,8 +838,6 @@ int http_server_start(http_server *s)
                         return r;
         }
         http_describe_socket(s);
-        /* A reply written by the acceptor itself (refusals, deadline cuts) is plain HTTP. */
-        s->encrypted = flags & MHD_USE_TLS;
 
         s->n_workers = s->config.threads;
         s->workers = calloc(s->n_workers + 1, sizeof(*s->workers));
