@@ -120,26 +120,26 @@ int http_server_config_load(config_file *cfg, const char *default_listen, http_s
                                      listen);
         memcpy(c.listen, listen, strlen(listen) + 1);
 
-        if ((r = config_get_uint(cfg, "server", "threads", HTTP_DEFAULT_THREADS, 1, HTTP_THREADS_MAX,
-                                 &c.threads)) < 0 ||
-            (r = config_get_uint(cfg, "server", "max_connections", HTTP_DEFAULT_MAX_CONNS, 1,
-                                 HTTP_CONNECTIONS_MAX, &c.max_connections)) < 0 ||
-            (r = config_get_uint(cfg, "server", "max_connections_per_client", HTTP_DEFAULT_PER_CLIENT, 1,
-                                 HTTP_CONNECTIONS_MAX, &c.max_connections_per_client)) < 0 ||
-            (r = config_get_uint(cfg, "server", "health_connections", HTTP_DEFAULT_HEALTH_CONNS, 0,
-                                 HTTP_HEALTH_CONNS_MAX, &c.health_connections)) < 0 ||
-            (r = config_get_uint(cfg, "server", "request_head_timeout_s", HTTP_DEFAULT_HEAD_TIMEOUT_S, 1,
-                                 HTTP_TIMEOUT_MAX_S, &c.request_head_timeout_s)) < 0 ||
-            (r = config_get_uint(cfg, "server", "request_body_timeout_s", HTTP_DEFAULT_BODY_TIMEOUT_S, 1,
-                                 HTTP_TIMEOUT_MAX_S, &c.request_body_timeout_s)) < 0 ||
-            (r = config_get_uint(cfg, "server", "connection_timeout_s", HTTP_DEFAULT_TIMEOUT_S, 1,
-                                 HTTP_TIMEOUT_MAX_S, &c.connection_timeout_s)) < 0 ||
-            (r = config_get_uint(cfg, "server", "max_body_bytes", HTTP_DEFAULT_BODY, 1, HTTP_BODY_MAX_BYTES,
-                                 &body)) < 0 ||
-            (r = config_get_uint(cfg, "server", "max_header_bytes", HTTP_DEFAULT_HEADERS,
-                                 HTTP_HEADER_MIN_BYTES, HTTP_HEADER_MAX_BYTES, &headers)) < 0 ||
-            (r = config_get_uint(cfg, "server", "drain_timeout_ms", HTTP_DEFAULT_DRAIN_MS, 0,
-                                 HTTP_DRAIN_MAX_MS, &c.drain_timeout_ms)) < 0 ||
+        const config_uint_key uints[] = {
+                {"threads", HTTP_DEFAULT_THREADS, 1, HTTP_THREADS_MAX, &c.threads},
+                {"max_connections", HTTP_DEFAULT_MAX_CONNS, 1, HTTP_CONNECTIONS_MAX, &c.max_connections},
+                {"max_connections_per_client", HTTP_DEFAULT_PER_CLIENT, 1, HTTP_CONNECTIONS_MAX,
+                 &c.max_connections_per_client},
+                {"health_connections", HTTP_DEFAULT_HEALTH_CONNS, 0, HTTP_HEALTH_CONNS_MAX,
+                 &c.health_connections},
+                {"request_head_timeout_s", HTTP_DEFAULT_HEAD_TIMEOUT_S, 1, HTTP_TIMEOUT_MAX_S,
+                 &c.request_head_timeout_s},
+                {"request_body_timeout_s", HTTP_DEFAULT_BODY_TIMEOUT_S, 1, HTTP_TIMEOUT_MAX_S,
+                 &c.request_body_timeout_s},
+                {"connection_timeout_s", HTTP_DEFAULT_TIMEOUT_S, 1, HTTP_TIMEOUT_MAX_S,
+                 &c.connection_timeout_s},
+                {"max_body_bytes", HTTP_DEFAULT_BODY, 1, HTTP_BODY_MAX_BYTES, &body},
+                {"max_header_bytes", HTTP_DEFAULT_HEADERS, HTTP_HEADER_MIN_BYTES, HTTP_HEADER_MAX_BYTES,
+                 &headers},
+                {"drain_timeout_ms", HTTP_DEFAULT_DRAIN_MS, 0, HTTP_DRAIN_MAX_MS, &c.drain_timeout_ms},
+        };
+
+        if ((r = config_get_uints(cfg, "server", uints, sizeof(uints) / sizeof(uints[0]))) < 0 ||
             (r = access_log_config_load(cfg, &c.access_log)) < 0 ||
             (r = http_tls_config_load(cfg, &c.tls)) < 0)
                 return r;
