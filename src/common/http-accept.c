@@ -276,14 +276,9 @@ static http_conn *http_admit(http_server *s, int fd, const uint8_t key[HTTP_CLIE
 
 static void http_refuse(http_server *s, int fd, const struct sockaddr *sa, unsigned status, const char *key)
 {
-        char client[HTTP_CLIENT_ADDRESS_MAX] = "", text[128];
+        char client[HTTP_CLIENT_ADDRESS_MAX], text[128];
 
-        if (sa->sa_family == AF_INET)
-                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, client,
-                          sizeof(client));
-        else if (sa->sa_family == AF_INET6)
-                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, client,
-                          sizeof(client));
+        http_sockaddr_text(sa, client, sizeof(client));
         if (status == 429)
                 (void)snprintf(text, sizeof(text), "too many connections from this address (at most %u)",
                                s->config.max_connections_per_client);
@@ -312,7 +307,10 @@ static void http_accept_at_fd_limit(http_server *s)
         close(a->spare_fd);
         fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-                http_write_refusal(s, fd, 503, "server out of file descriptors", "", "fd_limit");
+                char client[HTTP_CLIENT_ADDRESS_MAX];
+
+                http_sockaddr_text((struct sockaddr *)&ss, client, sizeof(client));
+                http_write_refusal(s, fd, 503, "server out of file descriptors", client, "fd_limit");
                 close(fd);
         }
         a->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);

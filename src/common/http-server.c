@@ -244,20 +244,25 @@ static const char *http_carrier_get(void *carrier, const char *name, size_t idx)
         return c.value;
 }
 
+void http_sockaddr_text(const struct sockaddr *sa, char *buf, size_t size)
+{
+        buf[0] = '\0';
+        if (sa->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+                          (socklen_t)size);
+        else if (sa->sa_family == AF_INET6)
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+                          (socklen_t)size);
+}
+
 void http_client_address(struct MHD_Connection *conn, char *buf, size_t size)
 {
         const union MHD_ConnectionInfo *ci =
                 MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
         buf[0] = '\0';
-        if (!ci || !ci->client_addr)
-                return;
-        if (ci->client_addr->sa_family == AF_INET)
-                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
-                          buf, (socklen_t)size);
-        else if (ci->client_addr->sa_family == AF_INET6)
-                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr,
-                          buf, (socklen_t)size);
+        if (ci && ci->client_addr)
+                http_sockaddr_text(ci->client_addr, buf, size);
 }
 
 /* server.address / server.port from the Host header (what the client asked for), else the socket. */
