@@ -448,6 +448,18 @@ int config_get_uint(config_file *cfg, const char *section, const char *key, unsi
         return 0;
 }
 
+int config_get_uints(config_file *cfg, const char *section, const config_uint_key *keys, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                const config_uint_key *k = &keys[i];
+                int r = config_get_uint(cfg, section, k->key, k->def, k->min, k->max, k->ret);
+
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int config_get_double(config_file *cfg, const char *section, const char *key, double def, double min,
                       double max, double *ret)
 {

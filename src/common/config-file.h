@@ -51,6 +51,16 @@ int config_get_int(config_file *cfg, const char *section, const char *key, int64
                    int64_t max, int64_t *ret) OTEL_WUR;
 int config_get_uint(config_file *cfg, const char *section, const char *key, unsigned def, unsigned min,
                     unsigned max, unsigned *ret) OTEL_WUR;
+/* One unsigned key of a section for config_get_uints(): its default, its range, where it goes. */
+typedef struct config_uint_key {
+        const char *key;
+        unsigned def;
+        unsigned min;
+        unsigned max;
+        unsigned *ret;
+} config_uint_key;
+/* config_get_uint() for each of keys[0..n) in turn; stops at the first error. */
+int config_get_uints(config_file *cfg, const char *section, const config_uint_key *keys, size_t n) OTEL_WUR;
 int config_get_double(config_file *cfg, const char *section, const char *key, double def, double min,
                       double max, double *ret) OTEL_WUR;
 /* true/false, yes/no, on/off, 1/0. */

@@ -54,11 +54,12 @@ static int credential_read_fd(int fd, bool (*allowed)(const struct stat *st), ch
                         goto fail_buf;
                 }
         }
-        close(fd);
+        /* Not credential_free(): it would wipe only up to that NUL. */
         if (memchr(buf, '\0', len)) {
-                credential_free(buf);
-                return -EINVAL;
+                r = -EINVAL;
+                goto fail_buf;
         }
+        close(fd);
         if (len > 0 && buf[len - 1] == '\n')
                 len--;
         buf[len] = '\0';

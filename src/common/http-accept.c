@@ -87,7 +87,8 @@ void http_limit_hit(http_server *s, const char *reason)
 /* Writes a JSON error reply to a socket libmicrohttpd is not writing to (refused at accept, or cut
  * while its head or body was still arriving), under a new trace of its own so that the reply's
  * trace_id finds the log line; then shuts the write side. Nothing is written on a TLS listener (the
- * socket has no session to write through): there the connection is only closed. */
+ * reply is plain HTTP and the socket has no session to write it through): there the connection is
+ * only closed. */
 static void http_write_refusal(http_server *s, int fd, unsigned status, const char *reason_text,
                                const char *client, const char *key)
 {
@@ -117,7 +118,7 @@ static void http_write_refusal(http_server *s, int fd, unsigned status, const ch
                        "Connection: close\r\n%straceresponse: %s\r\n\r\n%s",
                        status, phrase, strlen(body), status == 408 ? "" : "Retry-After: 1\r\n",
                        traceresponse, body);
-        if (!s->encrypted && len > 0 && (size_t)len < sizeof(reply))
+        if (!s->tls && len > 0 && (size_t)len < sizeof(reply))
                 (void)send(fd, reply, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
         (void)shutdown(fd, SHUT_WR);
         http_limit_hit(s, key);
@@ -275,14 +276,9 @@ static http_conn *http_admit(http_server *s, int fd, const uint8_t key[HTTP_CLIE
 
 static void http_refuse(http_server *s, int fd, const struct sockaddr *sa, unsigned status, const char *key)
 {
-        char client[HTTP_CLIENT_ADDRESS_MAX] = "", text[128];
+        char client[HTTP_CLIENT_ADDRESS_MAX], text[128];
 
-        if (sa->sa_family == AF_INET)
-                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, client,
-                          sizeof(client));
-        else if (sa->sa_family == AF_INET6)
-                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, client,
-                          sizeof(client));
+        http_sockaddr_text(sa, client, sizeof(client));
         if (status == 429)
                 (void)snprintf(text, sizeof(text), "too many connections from this address (at most %u)",
                                s->config.max_connections_per_client);
@@ -302,12 +298,19 @@ static void http_accept_at_fd_limit(http_server *s)
         socklen_t len = sizeof(ss);
         int fd;
 
+        /* Lost when another thread took the descriptor between our close and open: take it back as
+         * soon as one is free, or no connection would be refused at the limit again. */
+        if (a->spare_fd < 0)
+                a->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (a->spare_fd < 0)
                 return;
         close(a->spare_fd);
         fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-                http_write_refusal(s, fd, 503, "server out of file descriptors", "", "fd_limit");
+                char client[HTTP_CLIENT_ADDRESS_MAX];
+
+                http_sockaddr_text((struct sockaddr *)&ss, client, sizeof(client));
+                http_write_refusal(s, fd, 503, "server out of file descriptors", client, "fd_limit");
                 close(fd);
         }
         a->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -522,6 +525,8 @@ void http_accept_init(http_server *s)
         pthread_mutex_init(&a->lock, NULL);
         atomic_init(&a->stop, false);
         a->epoll_fd = a->wake_fd = a->spare_fd = -1;
+        for (unsigned i = 0; i < HTTP_LINGER_MAX; i++)
+                a->lingers[i].fd = -1;
 }
 
 int http_accept_start(http_server *s)
@@ -551,8 +556,6 @@ int http_accept_start(http_server *s)
         for (unsigned i = 0; i < a->n_conns; i++)
                 a->conns[i].next_free = i + 2 <= a->n_conns ? i + 2 : 0;
         a->free_head = a->n_conns ? 1 : 0;
-        for (unsigned i = 0; i < HTTP_LINGER_MAX; i++)
-                a->lingers[i].fd = -1;
 
         a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         a->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -597,7 +600,7 @@ void http_accept_free(http_server *s)
 {
         http_acceptor *a = &s->acceptor;
 
-        for (unsigned i = 0; a->conns && i < HTTP_LINGER_MAX; i++)
+        for (unsigned i = 0; i < HTTP_LINGER_MAX; i++)
                 if (a->lingers[i].fd >= 0)
                         close(a->lingers[i].fd);
         if (a->epoll_fd >= 0)

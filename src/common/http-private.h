@@ -143,7 +143,6 @@ struct http_server {
         http_worker *workers; /* config.threads request workers, then the health reserve's */
         unsigned n_workers;   /* request workers (the health worker is workers[n_workers]) */
         bool started;
-        bool encrypted; /* TLS listener: the acceptor writes no plain-HTTP replies, it only closes */
         http_acceptor acceptor;
         int listen_fd;                 /* bound here or passed by systemd; closed at free */
         char address[HTTP_LISTEN_MAX]; /* bound "host:port" */
@@ -199,6 +198,8 @@ void http_request_clear(http_request *req);
 /* GET /healthz over a new connection to the bound socket's address within timeout_ms (over TLS when
  * tls is not NULL). */
 int http_probe_healthz(int listen_fd, const http_tls *tls, unsigned timeout_ms);
+/* An IPv4 or IPv6 address as text ("" for another family), into a buffer of HTTP_CLIENT_ADDRESS_MAX. */
+void http_sockaddr_text(const struct sockaddr *sa, char *buf, size_t size);
 /* The client's IP address as text ("" when unknown), into a buffer of HTTP_CLIENT_ADDRESS_MAX. */
 void http_client_address(struct MHD_Connection *conn, char *buf, size_t size);
 /* Parses "host:port" / "[v6]:port" into host and port. -EINVAL on bad syntax. */

@@ -120,26 +120,26 @@ int http_server_config_load(config_file *cfg, const char *default_listen, http_s
                                      listen);
         memcpy(c.listen, listen, strlen(listen) + 1);
 
-        if ((r = config_get_uint(cfg, "server", "threads", HTTP_DEFAULT_THREADS, 1, HTTP_THREADS_MAX,
-                                 &c.threads)) < 0 ||
-            (r = config_get_uint(cfg, "server", "max_connections", HTTP_DEFAULT_MAX_CONNS, 1,
-                                 HTTP_CONNECTIONS_MAX, &c.max_connections)) < 0 ||
-            (r = config_get_uint(cfg, "server", "max_connections_per_client", HTTP_DEFAULT_PER_CLIENT, 1,
-                                 HTTP_CONNECTIONS_MAX, &c.max_connections_per_client)) < 0 ||
-            (r = config_get_uint(cfg, "server", "health_connections", HTTP_DEFAULT_HEALTH_CONNS, 0,
-                                 HTTP_HEALTH_CONNS_MAX, &c.health_connections)) < 0 ||
-            (r = config_get_uint(cfg, "server", "request_head_timeout_s", HTTP_DEFAULT_HEAD_TIMEOUT_S, 1,
-                                 HTTP_TIMEOUT_MAX_S, &c.request_head_timeout_s)) < 0 ||
-            (r = config_get_uint(cfg, "server", "request_body_timeout_s", HTTP_DEFAULT_BODY_TIMEOUT_S, 1,
-                                 HTTP_TIMEOUT_MAX_S, &c.request_body_timeout_s)) < 0 ||
-            (r = config_get_uint(cfg, "server", "connection_timeout_s", HTTP_DEFAULT_TIMEOUT_S, 1,
-                                 HTTP_TIMEOUT_MAX_S, &c.connection_timeout_s)) < 0 ||
-            (r = config_get_uint(cfg, "server", "max_body_bytes", HTTP_DEFAULT_BODY, 1, HTTP_BODY_MAX_BYTES,
-                                 &body)) < 0 ||
-            (r = config_get_uint(cfg, "server", "max_header_bytes", HTTP_DEFAULT_HEADERS,
-                                 HTTP_HEADER_MIN_BYTES, HTTP_HEADER_MAX_BYTES, &headers)) < 0 ||
-            (r = config_get_uint(cfg, "server", "drain_timeout_ms", HTTP_DEFAULT_DRAIN_MS, 0,
-                                 HTTP_DRAIN_MAX_MS, &c.drain_timeout_ms)) < 0 ||
+        const config_uint_key uints[] = {
+                {"threads", HTTP_DEFAULT_THREADS, 1, HTTP_THREADS_MAX, &c.threads},
+                {"max_connections", HTTP_DEFAULT_MAX_CONNS, 1, HTTP_CONNECTIONS_MAX, &c.max_connections},
+                {"max_connections_per_client", HTTP_DEFAULT_PER_CLIENT, 1, HTTP_CONNECTIONS_MAX,
+                 &c.max_connections_per_client},
+                {"health_connections", HTTP_DEFAULT_HEALTH_CONNS, 0, HTTP_HEALTH_CONNS_MAX,
+                 &c.health_connections},
+                {"request_head_timeout_s", HTTP_DEFAULT_HEAD_TIMEOUT_S, 1, HTTP_TIMEOUT_MAX_S,
+                 &c.request_head_timeout_s},
+                {"request_body_timeout_s", HTTP_DEFAULT_BODY_TIMEOUT_S, 1, HTTP_TIMEOUT_MAX_S,
+                 &c.request_body_timeout_s},
+                {"connection_timeout_s", HTTP_DEFAULT_TIMEOUT_S, 1, HTTP_TIMEOUT_MAX_S,
+                 &c.connection_timeout_s},
+                {"max_body_bytes", HTTP_DEFAULT_BODY, 1, HTTP_BODY_MAX_BYTES, &body},
+                {"max_header_bytes", HTTP_DEFAULT_HEADERS, HTTP_HEADER_MIN_BYTES, HTTP_HEADER_MAX_BYTES,
+                 &headers},
+                {"drain_timeout_ms", HTTP_DEFAULT_DRAIN_MS, 0, HTTP_DRAIN_MAX_MS, &c.drain_timeout_ms},
+        };
+
+        if ((r = config_get_uints(cfg, "server", uints, sizeof(uints) / sizeof(uints[0]))) < 0 ||
             (r = access_log_config_load(cfg, &c.access_log)) < 0 ||
             (r = http_tls_config_load(cfg, &c.tls)) < 0)
                 return r;
@@ -244,20 +244,25 @@ static const char *http_carrier_get(void *carrier, const char *name, size_t idx)
         return c.value;
 }
 
+void http_sockaddr_text(const struct sockaddr *sa, char *buf, size_t size)
+{
+        buf[0] = '\0';
+        if (sa->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+                          (socklen_t)size);
+        else if (sa->sa_family == AF_INET6)
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+                          (socklen_t)size);
+}
+
 void http_client_address(struct MHD_Connection *conn, char *buf, size_t size)
 {
         const union MHD_ConnectionInfo *ci =
                 MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
         buf[0] = '\0';
-        if (!ci || !ci->client_addr)
-                return;
-        if (ci->client_addr->sa_family == AF_INET)
-                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
-                          buf, (socklen_t)size);
-        else if (ci->client_addr->sa_family == AF_INET6)
-                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr,
-                          buf, (socklen_t)size);
+        if (ci && ci->client_addr)
+                http_sockaddr_text(ci->client_addr, buf, size);
 }
 
 /* server.address / server.port from the Host header (what the client asked for), else the socket. */
@@ -794,9 +799,6 @@ int http_server_route(http_server *s, const char *method, const char *pattern, h
         return http_router_add(s->router, method, pattern, handler, userdata);
 }
 
-/* Starts one worker: a libmicrohttpd daemon without a listening socket (the acceptor hands it
- * connections), with its own epoll thread. Every option of the server is here, plus extra flags and an
- * extra option array (TLS: http-tls.c; NULL = none). */
 /* libmicrohttpd's per-connection pool: see HTTP_HEADER_POOL_FACTOR. */
 static size_t http_pool_bytes(const http_server_config *c)
 {
@@ -805,11 +807,12 @@ static size_t http_pool_bytes(const http_server_config *c)
         return bytes < HTTP_POOL_MMAP_MIN ? HTTP_POOL_MMAP_MIN : bytes;
 }
 
+/* Starts one worker: a libmicrohttpd daemon without a listening socket (the acceptor hands it
+ * connections), with its own epoll thread. Every option of the server is here, plus extra flags and an
+ * extra option array (TLS: http-tls.c; an empty array without TLS). */
 static struct MHD_Daemon *http_daemon_start(http_server *s, unsigned timeout_s, unsigned extra_flags,
                                             const struct MHD_OptionItem *extra_options)
 {
-        static const struct MHD_OptionItem no_options[] = {{MHD_OPTION_END, 0, NULL}};
-
         return MHD_start_daemon(
                 MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | extra_flags,
@@ -820,7 +823,7 @@ static struct MHD_Daemon *http_daemon_start(http_server *s, unsigned timeout_s, 
                 http_pool_bytes(&s->config), MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
                 MHD_OPTION_NOTIFY_CONNECTION, http_accept_notify, s, MHD_OPTION_URI_LOG_CALLBACK,
                 http_request_alloc, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_ARRAY,
-                extra_options ? extra_options : no_options, MHD_OPTION_END);
+                extra_options, MHD_OPTION_END);
 }
 
 int http_server_start(http_server *s)
@@ -840,8 +843,6 @@ int http_server_start(http_server *s)
                         return r;
         }
         http_describe_socket(s);
-        /* A reply written by the acceptor itself (refusals, deadline cuts) is plain HTTP. */
-        s->encrypted = flags & MHD_USE_TLS;
 
         s->n_workers = s->config.threads;
         s->workers = calloc(s->n_workers + 1, sizeof(*s->workers));

@@ -351,6 +351,18 @@ static int http_tls_verify_client(gnutls_session_t session)
         return status == 0 ? 0 : -1;
 }
 
+/* Both retrieve callbacks: c's chain and key; -1 (fail the handshake) without credentials. */
+static int http_tls_hand_over(http_tls_creds *c, gnutls_pcert_st **pcert, unsigned int *pcert_length,
+                              gnutls_privkey_t *privkey)
+{
+        if (!c)
+                return -1;
+        *pcert = c->pcerts;
+        *pcert_length = c->n_pcerts;
+        *privkey = c->key;
+        return 0;
+}
+
 /* gnutls_certificate_retrieve_function2 for the listeners (MHD_OPTION_HTTPS_CERT_CALLBACK): the
  * current chain and key, and the client-certificate demand when tls_client_ca is set. GnuTLS calls it
  * while handling the ClientHello, before a CertificateRequest would go out. */
@@ -364,11 +376,8 @@ static int http_tls_retrieve(gnutls_session_t session, const gnutls_datum_t *req
         (void)nreqs;
         (void)pk_algos;
         (void)pk_algos_length;
-        if (!c)
+        if (http_tls_hand_over(c, pcert, pcert_length, privkey) < 0)
                 return -1;
-        *pcert = c->pcerts;
-        *pcert_length = c->n_pcerts;
-        *privkey = c->key;
         if (c->client_ca) {
                 gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
                 gnutls_session_set_verify_function(session, http_tls_verify_client);
@@ -382,19 +391,12 @@ static int http_tls_probe_retrieve(gnutls_session_t session, const gnutls_datum_
                                    gnutls_pcert_st **pcert, unsigned int *pcert_length,
                                    gnutls_privkey_t *privkey)
 {
-        http_tls_creds *c = http_tls_current();
-
         (void)session;
         (void)req_ca_rdn;
         (void)nreqs;
         (void)pk_algos;
         (void)pk_algos_length;
-        if (!c)
-                return -1;
-        *pcert = c->pcerts;
-        *pcert_length = c->n_pcerts;
-        *privkey = c->key;
-        return 0;
+        return http_tls_hand_over(http_tls_current(), pcert, pcert_length, privkey);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------------------ */

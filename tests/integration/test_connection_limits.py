@@ -7,6 +7,7 @@
 import contextlib
 import json
 import re
+import select
 import shutil
 import socket
 import subprocess
@@ -291,6 +292,31 @@ def test_invalid_limits_are_rejected_naming_the_key(build_dir, key, value, allow
         assert out.returncode == 78, out.stdout
         assert f"frontend.conf:2: [server] {key}: expected an integer in {allowed}, got '{value}'" in out.stdout
     finally:
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+def test_a_connection_past_the_descriptor_limit_gets_a_json_503_naming_the_client(build_dir):
+    # 40 descriptors: max_connections is lowered to 16, but the daemon's own descriptors leave room for
+    # fewer connections than that, so accept() meets EMFILE and the spare descriptor refuses the rest.
+    wd = workdir()
+    fe = Frontend(build_dir, NO_BACKEND, wd)
+    write_config(fe.config, {"server": {"listen": f"127.0.0.1:{fe.port}", "www_dir": WWW_DIR, "threads": 1,
+                                        "max_connections_per_client": 1000},
+                             "backend": {"url": NO_BACKEND}})
+    fe.daemon = Daemon(["prlimit", "--nofile=40:40", fe.binary, "--config", fe.config], fe.env, wd, "frontend")
+    held = []
+    try:
+        fe.daemon.wait_for_notify("READY=1")
+        held = [connect(fe.port, ATTACKER) for _ in range(40)]
+        readable, _, _ = select.select(held, [], [], REPLY_TIMEOUT_S)
+        assert readable, "none of 40 connections was refused"
+        assert_json_error(*read_reply(readable[0]), 503, "server out of file descriptors")
+        # The line is written after the reply: wait for it.
+        fe.daemon.wait_for_log("Connection refused: 503 for 127.0.0.2: server out of file descriptors")
+    finally:
+        for s in held:
+            s.close()
+        fe.close()
         shutil.rmtree(wd, ignore_errors=True)
 
 

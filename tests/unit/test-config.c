@@ -81,6 +81,30 @@ static void test_config_integer_out_of_range_names_file_line_and_key(void **stat
         config_free(cfg);
 }
 
+static void test_config_uints_reads_each_key_and_stops_at_the_first_bad_one(void **state)
+{
+        config_file *cfg = parse_ok("[server]\nthreads = 8\nmax_connections = 0\n");
+        unsigned threads = 0, limit = 7, drain = 7, absent = 0;
+        const config_uint_key keys[] = {
+                {"threads", 4, 1, 256, &threads},
+                {"timeout_s", 30, 1, 3600, &absent},
+                {"max_connections", 1024, 1, 8192, &limit},
+                {"drain_timeout_ms", 100, 0, 1000, &drain},
+        };
+
+        (void)state;
+        assert_int_equal(config_get_uints(cfg, "server", keys, 4), -EINVAL);
+        assert_int_equal(threads, 8);
+        assert_int_equal(absent, 30);
+        assert_int_equal(limit, 7);
+        assert_int_equal(drain, 7); /* not read after the error */
+        assert_string_equal(
+                config_error(cfg),
+                "test.conf:3: [server] max_connections: expected an integer in 1..8192, got '0'");
+        assert_int_equal(config_get_uints(cfg, "server", keys, 2), 0);
+        config_free(cfg);
+}
+
 static void test_config_integer_with_trailing_garbage_is_rejected(void **state)
 {
         config_file *cfg = parse_ok("[s]\nn = 12abc\nm = \nneg = -1\n");
@@ -356,6 +380,7 @@ int main(void)
                 cmocka_unit_test(test_config_unquotes_values_with_escapes),
                 cmocka_unit_test(test_config_absent_key_yields_default),
                 cmocka_unit_test(test_config_integer_out_of_range_names_file_line_and_key),
+                cmocka_unit_test(test_config_uints_reads_each_key_and_stops_at_the_first_bad_one),
                 cmocka_unit_test(test_config_integer_with_trailing_garbage_is_rejected),
                 cmocka_unit_test(test_config_double_range_and_nan_rejected),
                 cmocka_unit_test(test_config_bool_accepts_common_spellings),

@@ -134,6 +134,24 @@ static void test_relative_token_file_and_bad_credential_names_are_refused(void *
         assert_non_null(strstr(error, "[auth] write_token_credential"));
 }
 
+static void test_secret_file_with_a_nul_byte_is_refused(void **state)
+{
+        static const char text[] = TOKEN_A "\0" TOKEN_B;
+        char path[256], *secret = NULL;
+        int fd;
+
+        (void)state;
+        snprintf(path, sizeof(path), "%s/nul-token", dir);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+        assert_int_equal(close(fd), 0);
+        assert_int_equal(credential_read_file(path, &secret), -EINVAL);
+        assert_null(secret);
+        assert_int_equal(credential_read("nul-token", &secret), -EINVAL);
+        assert_null(secret);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -144,6 +162,8 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(
                         test_relative_token_file_and_bad_credential_names_are_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_secret_file_with_a_nul_byte_is_refused, setup,
+                                                teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
