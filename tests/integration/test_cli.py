@@ -404,51 +404,16 @@ def read_record(path):
     return [json.loads(line) for line in Path(path).read_text().splitlines()]
 
 
-def test_load_record_has_one_line_per_request_and_the_order_ids(cli_path, tmp_path):
-    stub = StubServer(routes={("POST", "/api/orders"): (201, {"id": 77, "status": "paid"}, 0.0)})
-    path = tmp_path / "record.jsonl"
-    summary = json_summary(run_against(stub, cli_path, "--output", "json", "load", "--rate", "50", "--duration", "1",
-                                       "--mix", "order=100", "--seed", "4", "--record", path))
-    lines = read_record(path)
-    assert len(lines) == summary["requests"] == len(stub.requests) == 50
-    assert {line["route"] for line in lines} <= {"/api/users", "/api/products", "/api/products/{id}",
-                                                   "/api/orders", "/api/users/{id}/orders"}
-    orders = [line for line in lines if line["route"] == "/api/orders"]
-    assert orders and all(o["status"] == 201 and o["order_id"] == 77 and o["attempt"] == 1 for o in orders)
-    sent = {r["headers"]["idempotency-key"]: json.loads(r["body"]) for r in stub.requests if r["method"] == "POST"}
-    assert {o["idempotency_key"]: json.loads(o["body"]) for o in orders} == sent
-    assert all(0 <= line["start_ms"] < 1000 and line["latency_ms"] >= 0 for line in lines)
-    assert all("idempotency_key" not in line for line in lines if line["route"] != "/api/orders")
-
-
-def test_load_retries_a_failed_order_with_the_same_key_and_body(cli_path, tmp_path):
-    stub = StubServer(routes={("POST", "/api/orders"): (503, {"error": "database unavailable"}, 0.0)})
-    path = tmp_path / "record.jsonl"
-    run_against(stub, cli_path, "--output", "json", "load", "--rate", "40", "--duration", "2", "--mix", "order=100",
-                "--concurrency", "1", "--seed", "6", "--retries", "2", "--record", path)
-    orders = [line for line in read_record(path) if line["route"] == "/api/orders"]
-    attempts = {}
-    for o in orders:
-        assert o["status"] == 503 and o["order_id"] is None
-        attempts.setdefault(o["idempotency_key"], []).append((o["attempt"], o["body"]))
-    assert len(attempts) >= 2, orders
-    # One worker: each key's attempts are 1, 2, 3 with one body (the last key may be cut by the end).
-    for key, tries in list(attempts.items())[:-1]:
-        assert [a for a, _ in tries] == [1, 2, 3], (key, tries)
-        assert len({b for _, b in tries}) == 1, (key, tries)
-    posts = [(r["headers"]["idempotency-key"], r["body"]) for r in stub.requests if r["method"] == "POST"]
-    assert posts == [(o["idempotency_key"], o["body"]) for o in orders]
-
-
-def test_load_record_to_an_unwritable_file_is_exit_1(cli_path, tmp_path):
-    out = run_against(StubServer(), cli_path, "load", "--rate", "10", "--duration", "1",
-                      "--record", tmp_path / "missing-dir" / "record.jsonl")
+def test_load_record_to_an_unwritable_file_is_exit_1(cli_path, shop, tmp_path):
+    out = run_cli(cli_path, "load", "--rate", "10", "--duration", "1",
+                  "--record", tmp_path / "missing-dir" / "record.jsonl", url=shop.frontend.url)
     assert out.returncode == EXIT_FAILED
     assert "oteldemo load: cannot create " in out.stderr and "No such file or directory" in out.stderr
 
 
-def test_load_record_write_failure_is_exit_1(cli_path):
-    out = run_against(StubServer(), cli_path, "load", "--rate", "20", "--duration", "0.5s", "--record", "/dev/full")
+def test_load_record_write_failure_is_exit_1(cli_path, shop):
+    out = run_cli(cli_path, "load", "--rate", "20", "--duration", "0.5s", "--record", "/dev/full",
+                  url=shop.frontend.url)
     assert out.returncode == EXIT_FAILED
     assert one_line(out.stderr) == "oteldemo load: cannot write /dev/full: No space left on device"
 
@@ -915,3 +880,82 @@ def test_cli_client_span_is_parent_of_backend_server_span(cli_path, shop, receiv
     assert be_server["parent"] == cli_span["span_id"]
     assert be_server["attrs"].get("http.route") == "/api/users/{id}"
     assert cli_span["attrs"]["http.response.status_code"] == 200
+
+
+def api_request_counts(port):
+    """The backend's http.server.request.duration counts of /api/ routes (see request_counts)."""
+    return {k: n for k, n in request_counts(port).items() if k[1] and k[1].startswith("/api/")}
+
+
+def backend_recorded(port, before, expected):
+    """The /api/ requests the backend recorded since before, once they add up to expected (it records
+    a request when its reply has been sent: the last ones get a moment)."""
+    deadline = time.monotonic() + 5
+    while True:
+        after = api_request_counts(port)
+        theirs = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+        if sum(theirs.values()) >= expected or time.monotonic() > deadline:
+            return theirs
+        time.sleep(0.2)
+
+
+def test_load_record_has_one_line_per_request_and_the_order_ids(cli_path, shop, tmp_path):
+    path = tmp_path / "record.jsonl"
+    before = api_request_counts(shop.backend.port)
+    out = run_cli(cli_path, "--output", "json", "load", "--rate", "50", "--duration", "1", "--mix", "order=100",
+                  "--seed", "4", "--record", path, url=shop.frontend.url, timeout=60)
+    assert out.returncode == EXIT_OK, out.stderr
+    summary = json.loads(out.stdout)
+    lines = read_record(path)
+    assert len(lines) == summary["requests"] == 50
+    theirs = backend_recorded(shop.backend.port, before, 50)
+    assert sum(theirs.values()) == 50, theirs  # each recorded request reached the backend, once
+    assert {line["route"] for line in lines} <= {"/api/users", "/api/products", "/api/products/{id}",
+                                                   "/api/orders", "/api/users/{id}/orders"}
+    orders = [line for line in lines if line["route"] == "/api/orders"]
+    assert orders and all(o["attempt"] == 1 for o in orders)
+    assert theirs.get(("POST", "/api/orders", "201"), 0) == sum(o["status"] == 201 for o in orders) > 0, theirs
+    for o in orders:
+        if o["status"] != 201:
+            assert o["order_id"] is None, o
+            continue
+        # The recorded id is the order the backend made of the recorded body.
+        got = api(shop, f"/api/orders/{o['order_id']}")
+        body = json.loads(o["body"])
+        assert got["id"] == o["order_id"] and got["user_id"] == body["user_id"], (o, got)
+    assert all(0 <= line["start_ms"] < 1000 and line["latency_ms"] >= 0 for line in lines)
+    assert all("idempotency_key" not in line for line in lines if line["route"] != "/api/orders")
+
+
+def test_load_retries_a_failed_order_with_the_same_key_and_body(cli_path, shop, tmp_path):
+    # The backend's own failure: payment_unreachable fails every order with 502 (a 5xx, retried) and
+    # compensates it, so the retry with the same key is a new attempt, not a replay.
+    path = tmp_path / "record.jsonl"
+    fault = run_cli(cli_path, "--token", ADMIN_TOKEN, "faults", "set", "payment_unreachable=true",
+                    url=shop.backend.url)
+    assert fault.returncode == EXIT_OK, fault.stderr
+    try:
+        before = api_request_counts(shop.backend.port)
+        out = run_cli(cli_path, "--output", "json", "load", "--rate", "40", "--duration", "2", "--mix", "order=100",
+                      "--concurrency", "1", "--seed", "6", "--retries", "2", "--record", path,
+                      url=shop.frontend.url, timeout=60)
+        lines = read_record(path)
+        theirs = backend_recorded(shop.backend.port, before, len(lines))
+    finally:
+        fault = run_cli(cli_path, "--token", ADMIN_TOKEN, "faults", "set", "payment_unreachable=false",
+                        url=shop.backend.url)
+        assert fault.returncode == EXIT_OK, fault.stderr
+    assert out.returncode == EXIT_OK, out.stderr
+    orders = [line for line in lines if line["route"] == "/api/orders"]
+    attempts = {}
+    for o in orders:
+        assert o["status"] == 502 and o["order_id"] is None, o
+        attempts.setdefault(o["idempotency_key"], []).append((o["attempt"], o["body"]))
+    assert len(attempts) >= 2, orders
+    # One worker: each key's attempts are 1, 2, 3 with one body (the last key may be cut by the end).
+    for key, tries in list(attempts.items())[:-1]:
+        assert [a for a, _ in tries] == [1, 2, 3], (key, tries)
+        assert len({b for _, b in tries}) == 1, (key, tries)
+    # Each recorded attempt reached the backend once.
+    assert theirs.get(("POST", "/api/orders", "502"), 0) == len(orders), theirs
+    assert sum(theirs.values()) == len(lines), theirs

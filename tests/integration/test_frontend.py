@@ -654,6 +654,13 @@ def wait_until(predicate, timeout=10.0, what="condition"):
         time.sleep(0.02)
 
 
+def held_at_backend(pool, fe, fake_backend, n, path):
+    """n GETs of path/<i> submitted to pool, returned once the backend holds every one of them."""
+    futures = [pool.submit(request, fe.port, "GET", f"{path}/{i}") for i in range(n)]
+    wait_until(lambda: fake_backend.active == n, what=f"{n} requests at the backend")
+    return futures
+
+
 @pytest.fixture
 def start_frontend(build_dir, fake_backend):
     """Starts a frontend (Frontend arguments, backend_url defaults to the fake backend's) with
@@ -693,8 +700,7 @@ def test_static_files_and_healthz_answer_while_slow_exchanges_outnumber_the_thre
     fake_backend.delay_s = 3.0
     n = 4 * FEW_THREADS
     with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
-        slow = [pool.submit(request, fe.port, "GET", f"/api/slow/{i}") for i in range(n)]
-        wait_until(lambda: fake_backend.active == n, what=f"{n} requests at the backend")
+        slow = held_at_backend(pool, fe, fake_backend, n, "/api/slow")
         t0 = time.monotonic()
         assert fe.get("/healthz")[0] == 200
         assert fe.get("/app.js")[0] == 200
@@ -718,8 +724,7 @@ def test_exchanges_beyond_max_in_flight_are_503_at_once_and_never_reach_the_back
     fe = start_frontend({"backend": {"max_in_flight": 3}}, timeout_ms=10000)
     fake_backend.delay_s = 3.0
     with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
-        held = [pool.submit(request, fe.port, "GET", f"/api/held/{i}") for i in range(3)]
-        wait_until(lambda: fake_backend.active == 3, what="3 requests at the backend")
+        held = held_at_backend(pool, fe, fake_backend, 3, "/api/held")
         trace_id, _, tp = new_traceparent()
         t0 = time.monotonic()
         status, hdrs, body = request(fe.port, "GET", "/api/one-too-many", headers={"traceparent": tp})
@@ -776,8 +781,7 @@ def test_sigterm_past_the_drain_timeout_answers_503_and_exits_0(start_frontend, 
     fake_backend.delay_s = 5.0
     n = 2 * FEW_THREADS
     with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
-        futures = [pool.submit(request, fe.port, "GET", f"/api/stuck/{i}") for i in range(n)]
-        wait_until(lambda: fake_backend.active == n, what=f"{n} requests at the backend")
+        futures = held_at_backend(pool, fe, fake_backend, n, "/api/stuck")
         t0 = time.monotonic()
         assert fe.daemon.stop(signal.SIGTERM) == 0  # (under ASan: and nothing leaked)
         elapsed = time.monotonic() - t0
