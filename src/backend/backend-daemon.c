@@ -119,7 +119,7 @@ int backend_daemon_wait_ready(void *userdata)
         /* Orders a crash left pending are compensated from now on; the first sweep runs at once. */
         r = order_sweeper_start(
                 d->app.pool,
-                order_sweep_expiry_ms(d->config.payment.timeout_ms, d->config.acquire_timeout_ms),
+                shop_order_expiry_ms(d->config.payment.timeout_ms, d->config.acquire_timeout_ms),
                 &d->sweeper);
         if (r < 0)
                 return otel_log_errno(OTEL_SEVERITY_ERROR, r,

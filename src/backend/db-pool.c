@@ -180,6 +180,11 @@ static int64_t db_port_parse(const char *v)
         return port;
 }
 
+unsigned db_pool_acquire_timeout_ms(const db_pool *pool)
+{
+        return pool->acquire_timeout_ms;
+}
+
 int db_pool_new(const char *conninfo, unsigned size, unsigned acquire_timeout_ms, db_pool **ret)
 {
         const char *v;

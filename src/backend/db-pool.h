@@ -42,6 +42,8 @@ typedef struct db_stmt {
  */
 int db_pool_new(const char *conninfo, unsigned size, unsigned acquire_timeout_ms, db_pool **ret);
 void db_pool_free(db_pool *pool);
+/* The acquire_timeout_ms it was made with. */
+unsigned db_pool_acquire_timeout_ms(const db_pool *pool);
 /* One round trip ("SELECT 1") on a pooled connection within timeout_ms, without the statement delay:
  * 0, or negative errno. */
 int db_pool_ping(db_pool *pool, unsigned timeout_ms);

@@ -39,11 +39,6 @@ struct order_sweeper {
         bool stopping;       /* under lock */
 };
 
-uint32_t order_sweep_expiry_ms(uint32_t payment_timeout_ms, uint32_t acquire_timeout_ms)
-{
-        return payment_timeout_ms + acquire_timeout_ms + ORDER_SWEEP_MARGIN_MS;
-}
-
 /* A non-recording parent with a fresh trace id and the sampled flag off: its children are not sampled
  * (under the parent-based samplers) and nothing of an empty sweep is exported. */
 static otel_span *sweep_quiet_parent(void)

@@ -10,9 +10,6 @@
 
 #include "shop.h"
 
-/* A margin on top of the longest a live order stays pending (payment timeout + one acquire of a pooled
- * connection for the confirmation): a loaded machine runs the payment timers late. */
-#define ORDER_SWEEP_MARGIN_MS 5000u
 /* Pause between sweeps: half the expiry, within these bounds. */
 #define ORDER_SWEEP_INTERVAL_MIN_MS 1000u
 #define ORDER_SWEEP_INTERVAL_MAX_MS 30000u
@@ -21,12 +18,8 @@
 
 typedef struct order_sweeper order_sweeper;
 
-/* How long an order may stay pending before it is taken for abandoned. Every backend sharing a
- * database must use the same payment timeout and acquire timeout, or one may sweep the other's orders
- * in flight (those then fail with 500 and are compensated: nothing is lost or sold twice). */
-uint32_t order_sweep_expiry_ms(uint32_t payment_timeout_ms, uint32_t acquire_timeout_ms);
-/* One sweep: the orders pending for more than expiry_ms (by the database's clock) are compensated
- * (shop_order_cancel), each in its own transaction; the count in *ret_n. Each one is logged and
+/* One sweep: the orders pending for more than expiry_ms (shop_order_expiry_ms) (by the database's clock) are
+ * compensated (shop_order_cancel), each in its own transaction; the count in *ret_n. Each one is logged and
  * counted in oteldemo.orders.expired. 0 or a negative errno (the count so far in *ret_n). */
 int order_sweep(db_pool *pool, uint32_t expiry_ms, unsigned *ret_n);
 /* A thread that sweeps now and then every interval until order_sweeper_stop. */

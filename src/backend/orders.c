@@ -35,10 +35,11 @@
 /* A pending order older than order_stale_ms() has lost its request: the payment answers within
  * [payment] timeout_ms, and the confirmation that should have followed failed (the database went away
  * in between, so the compensation failed too, or the backend was killed). A retry with its key cancels
- * it (stock back) and orders afresh; without a retry the sweeper (order-sweeper.c) does, later. */
-static uint32_t order_stale_ms(void)
+ * it (stock back) and orders afresh; without a retry the sweeper (order-sweeper.c) does, later. Both
+ * take an order for abandoned at the same age, shop_order_expiry_ms(). */
+static uint32_t order_stale_ms(const db_pool *pool)
 {
-        return payment_timeout_ms() + ORDER_SETTLE_MARGIN_MS;
+        return shop_order_expiry_ms(payment_timeout_ms(), db_pool_acquire_timeout_ms(pool));
 }
 /* Reservations tried when a duplicate's order keeps vanishing (each time its payment failed). */
 #define ORDER_RESERVE_ATTEMPTS 3
@@ -360,6 +361,11 @@ static int order_reserve(db_conn *c, shop_order_request *req, const char *key, i
         return r;
 }
 
+uint32_t shop_order_expiry_ms(uint32_t payment_timeout_ms, uint32_t acquire_timeout_ms)
+{
+        return payment_timeout_ms + acquire_timeout_ms + SHOP_ORDER_EXPIRY_MARGIN_MS;
+}
+
 int shop_order_cancel(db_pool *pool, int64_t order_id, bool *ret_cancelled)
 {
         _cleanup_result_ PGresult *res = NULL;
@@ -449,14 +455,14 @@ static int created_order_json(int64_t order_id, const shop_order_request *req, c
         return 0;
 }
 
-/* Cancels the order of key if it is pending and stale (order_stale_ms()): 1 cancelled, 0 not. */
-static int order_cancel_stale(db_conn *c, const char *key, shop_error *err)
+/* Cancels the order of key if it is pending for over stale_ms (order_stale_ms()): 1 cancelled, 0 not. */
+static int order_cancel_stale(db_conn *c, const char *key, uint32_t stale_ms, shop_error *err)
 {
         char age[24];
         PGresult *res = NULL;
         int r;
 
-        snprintf(age, sizeof(age), "%" PRIu32, order_stale_ms());
+        snprintf(age, sizeof(age), "%" PRIu32, stale_ms);
         r = db_exec(c, &STMT_ORDER_CANCEL_STALE, (const char *const[]){key, age}, &res);
         if (r < 0)
                 return db_error(r, err);
@@ -475,7 +481,8 @@ static int order_cancel_stale(db_conn *c, const char *key, shop_error *err)
  * lost, comes here. */
 static int order_settled(db_pool *pool, const char *key, json_object **ret, shop_error *err)
 {
-        uint64_t deadline = db_now_ms() + order_stale_ms() + ORDER_SETTLE_MARGIN_MS;
+        uint32_t stale_ms = order_stale_ms(pool);
+        uint64_t deadline = db_now_ms() + stale_ms + ORDER_SETTLE_MARGIN_MS;
         unsigned pause_ms = ORDER_SETTLE_POLL_MIN_MS;
 
         for (;;) {
@@ -486,7 +493,7 @@ static int order_settled(db_pool *pool, const char *key, json_object **ret, shop
                 r = db_pool_acquire(pool, &c);
                 if (r < 0)
                         return db_error(r, err);
-                r = order_cancel_stale(c, key, err);
+                r = order_cancel_stale(c, key, stale_ms, err);
                 if (r == 0)
                         r = order_by_key(c, key, &o, err);
                 else if (r > 0)

@@ -118,6 +118,14 @@ int shop_order_get(db_pool *pool, int64_t id, json_object **ret, shop_error *err
  * its stock is given back and it is deleted with its items (its Idempotency-Key free again), in one
  * statement; *ret_cancelled tells whether it was. 0 or a negative errno of db_exec. */
 int shop_order_cancel(db_pool *pool, int64_t order_id, bool *ret_cancelled);
+/* A margin on top of the longest a live order stays pending (payment timeout + one acquire of a pooled
+ * connection for the confirmation): a loaded machine runs the payment timers late. */
+#define SHOP_ORDER_EXPIRY_MARGIN_MS 5000u
+/* How long an order may stay pending before it is taken for abandoned, by a retry with its key and by
+ * the sweeper (order-sweeper.h) alike. Every backend sharing a database must use the same payment
+ * timeout and acquire timeout, or one may cancel the other's orders in flight (those then fail with 500
+ * and are compensated: nothing is lost or sold twice). */
+uint32_t shop_order_expiry_ms(uint32_t payment_timeout_ms, uint32_t acquire_timeout_ms);
 /* Unknown user → 404. */
 int shop_user_orders(db_pool *pool, int64_t user_id, json_object **ret, shop_error *err);
 

@@ -158,7 +158,7 @@ static bool otel_http_query_key_sensitive(const char *key, size_t len)
 int otel_http_url_redact(const char *url, char **ret)
 {
         const char *auth = strstr(url, "://"), *auth_end, *at = NULL, *query, *end;
-        size_t pairs = 1, len = strlen(url), o = 0;
+        size_t pairs = 0, len = strlen(url), o = 0;
         bool changed = false;
         char *out;
 
@@ -173,8 +173,18 @@ int otel_http_url_redact(const char *url, char **ret)
         query = strchr(auth_end, '?');
         if (query && strchr(auth_end, '#') && strchr(auth_end, '#') < query)
                 query = NULL; /* a '?' inside the fragment */
-        for (const char *p = query; p && *p && *p != '#'; p++)
-                pairs += *p == '&';
+        for (const char *p = query ? query + 1 : NULL; p && *p && *p != '#'; p++) {
+                size_t plen = strcspn(p, "&#"), klen = strcspn(p, "=&#");
+
+                if (klen < plen && otel_http_query_key_sensitive(p, klen))
+                        changed = true;
+                pairs++;
+                p += plen;
+                if (*p != '&')
+                        break;
+        }
+        if (!at && !changed)
+                return 0; /* nothing to redact: the common case allocates nothing */
         out = malloc(len + sizeof(OTEL_HTTP_REDACTED_USERINFO) + pairs * sizeof(OTEL_HTTP_REDACTED) + 1);
         if (!out)
                 return -ENOMEM;
@@ -184,7 +194,6 @@ int otel_http_url_redact(const char *url, char **ret)
                 memcpy(out + o, OTEL_HTTP_REDACTED_USERINFO, sizeof(OTEL_HTTP_REDACTED_USERINFO) - 1);
                 o += sizeof(OTEL_HTTP_REDACTED_USERINFO) - 1;
                 auth = at;
-                changed = true;
         }
         end = query ? query + 1 : url + len;
         memcpy(out + o, auth, (size_t)(end - auth));
@@ -198,7 +207,6 @@ int otel_http_url_redact(const char *url, char **ret)
                         o += klen + 1;
                         memcpy(out + o, OTEL_HTTP_REDACTED, sizeof(OTEL_HTTP_REDACTED) - 1);
                         o += sizeof(OTEL_HTTP_REDACTED) - 1;
-                        changed = true;
                 } else {
                         memcpy(out + o, end, plen);
                         o += plen;
@@ -208,10 +216,6 @@ int otel_http_url_redact(const char *url, char **ret)
                         out[o++] = *end++;
         }
         memcpy(out + o, end, strlen(end) + 1);
-        if (!changed) {
-                free(out);
-                return 0;
-        }
         *ret = out;
         return 1;
 }

@@ -3,6 +3,7 @@
 # frontend sends its own copy of that token on what it forwards (never the client's Authorization)
 # and may require a client token of its own; the CLI takes it from --write-token-file. Secrets never
 # come from a config file others can read, and never reach exported spans, logs or access logs.
+import contextlib
 import json
 import os
 import shutil
@@ -24,6 +25,24 @@ SECRETS = (WRITE_TOKEN, CLIENT_TOKEN, ADMIN_TOKEN, COOKIE_SECRET, QUERY_SECRET)
 EXIT_CONFIG = 78
 CLI_TIMEOUT_S = 60
 LOGS_ENV = {"OTEL_LOGS_EXPORTER": "otlp", "OTEL_BLRP_SCHEDULE_DELAY": "100"}
+
+
+@pytest.fixture
+def wd():
+    """A work directory of the test's own, removed after it."""
+    d = workdir()
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def shop_backend(build_dir, shop, wd, **kwargs):
+    """A backend of its own on the shop's database, closed after the block."""
+    backend = Backend(build_dir, shop.backend.sections["database"]["conninfo"], wd, **kwargs)
+    try:
+        yield backend
+    finally:
+        backend.close()
 
 
 def secret_file(directory, name, value, mode=0o600):
@@ -168,27 +187,23 @@ def test_frontend_without_a_token_gets_the_backends_401(shop):
     assert request_json(shop.bare.port, "GET", "/api/products?limit=1")[0] == 200
 
 
-def test_frontend_client_token_guards_its_writes(build_dir, shop):
-    wd = workdir()
+def test_frontend_client_token_guards_its_writes(build_dir, shop, wd):
+    token_file = secret_file(wd, "client-token", CLIENT_TOKEN)
+    fe = Frontend(build_dir, shop.backend.url, wd, None, CREDENTIALS_DIRECTORY=shop.creds,
+                  config={"auth": {"client_token_file": token_file}})
     try:
-        token_file = secret_file(wd, "client-token", CLIENT_TOKEN)
-        fe = Frontend(build_dir, shop.backend.url, wd, None, CREDENTIALS_DIRECTORY=shop.creds,
-                      config={"auth": {"client_token_file": token_file}})
-        try:
-            fe.start()
-            assert_unauthorized(request_json(fe.port, "POST", "/api/users", new_user()), "oteldemo-shop")
-            status, headers, body = request_json(fe.port, "POST", "/api/users", new_user(), bearer(WRITE_TOKEN))
-            assert_json_error(status, headers, body, 403)
-            status, _, user = request_json(fe.port, "POST", "/api/users", new_user(), bearer(CLIENT_TOKEN))
-            assert status == 201, user
-            status, _, order = request_json(fe.port, "POST", "/api/orders", dict(ORDER, user_id=user["id"]),
-                                            bearer(CLIENT_TOKEN))
-            assert status == 201, order
-            assert request_json(fe.port, "GET", "/api/products?limit=1")[0] == 200
-        finally:
-            fe.close()
+        fe.start()
+        assert_unauthorized(request_json(fe.port, "POST", "/api/users", new_user()), "oteldemo-shop")
+        status, headers, body = request_json(fe.port, "POST", "/api/users", new_user(), bearer(WRITE_TOKEN))
+        assert_json_error(status, headers, body, 403)
+        status, _, user = request_json(fe.port, "POST", "/api/users", new_user(), bearer(CLIENT_TOKEN))
+        assert status == 201, user
+        status, _, order = request_json(fe.port, "POST", "/api/orders", dict(ORDER, user_id=user["id"]),
+                                        bearer(CLIENT_TOKEN))
+        assert status == 201, order
+        assert request_json(fe.port, "GET", "/api/products?limit=1")[0] == 200
     finally:
-        shutil.rmtree(wd, ignore_errors=True)
+        fe.close()
 
 
 # ---- the CLI ------------------------------------------------------------------------------------
@@ -214,15 +229,11 @@ def test_cli_write_token_file_opens_the_backends_writes(build_dir, shop):
     assert out.returncode == 0, out.stderr
 
 
-def test_cli_refuses_a_token_file_others_can_read(build_dir, shop):
-    wd = workdir()
-    try:
-        loose = secret_file(wd, "write-token", WRITE_TOKEN, mode=0o644)
-        out = run_cli(build_dir, shop.backend.url, "--write-token-file", loose, "users", "list")
-        assert out.returncode == 2
-        assert out.stderr.strip() == f"oteldemo: token file {loose} may be read by others (chmod 600 it)"
-    finally:
-        shutil.rmtree(wd, ignore_errors=True)
+def test_cli_refuses_a_token_file_others_can_read(build_dir, shop, wd):
+    loose = secret_file(wd, "write-token", WRITE_TOKEN, mode=0o644)
+    out = run_cli(build_dir, shop.backend.url, "--write-token-file", loose, "users", "list")
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"oteldemo: token file {loose} may be read by others (chmod 600 it)"
 
 
 def test_cli_load_sends_the_write_token(build_dir, shop):
@@ -249,95 +260,64 @@ INLINE_SECRETS = [
 
 
 @pytest.mark.parametrize("daemon,sections,key", INLINE_SECRETS)
-def test_inline_secret_in_a_config_others_can_read_is_refused(build_dir, daemon, sections, key):
-    wd = workdir()
-    try:
-        base = {"server": {"www_dir": str(wd)}} if daemon == "frontend" else {}
-        config = write_config(wd / f"{daemon}.conf", {**base, **sections})
-        binary = build_dir / f"src/{daemon}/oteldemo-{daemon}"
-        for mode in (0o644, 0o640, 0o604):
-            config.chmod(mode)
-            out = subprocess.run([str(binary), "--config", str(config), "--check-config"], stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True, timeout=30)
-            assert out.returncode == EXIT_CONFIG, out.stdout
-            lines = out.stdout.strip().splitlines()
-            assert len(lines) == 1 and f"Invalid configuration: {config}:" in lines[0] and key in lines[0], lines
-            for secret in (WRITE_TOKEN, ADMIN_TOKEN, CLIENT_TOKEN, "hunter2"):
-                assert secret not in out.stdout
-        config.chmod(0o600)  # the owner's alone: inline is allowed
+def test_inline_secret_in_a_config_others_can_read_is_refused(build_dir, daemon, sections, key, wd):
+    base = {"server": {"www_dir": str(wd)}} if daemon == "frontend" else {}
+    config = write_config(wd / f"{daemon}.conf", {**base, **sections})
+    binary = build_dir / f"src/{daemon}/oteldemo-{daemon}"
+    for mode in (0o644, 0o640, 0o604):
+        config.chmod(mode)
         out = subprocess.run([str(binary), "--config", str(config), "--check-config"], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, timeout=30)
-        assert out.returncode == 0, out.stdout
-    finally:
-        shutil.rmtree(wd, ignore_errors=True)
+        assert out.returncode == EXIT_CONFIG, out.stdout
+        lines = out.stdout.strip().splitlines()
+        assert len(lines) == 1 and f"Invalid configuration: {config}:" in lines[0] and key in lines[0], lines
+        for secret in (WRITE_TOKEN, ADMIN_TOKEN, CLIENT_TOKEN, "hunter2"):
+            assert secret not in out.stdout
+    config.chmod(0o600)  # the owner's alone: inline is allowed
+    out = subprocess.run([str(binary), "--config", str(config), "--check-config"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, timeout=30)
+    assert out.returncode == 0, out.stdout
 
 
-def test_short_inline_token_is_refused(build_dir):
-    wd = workdir()
-    try:
-        config = write_config(wd / "backend.conf", {"auth": {"write_token": "short"}})
-        out = subprocess.run([str(build_dir / "src/backend/oteldemo-backend"), "--config", str(config),
-                              "--check-config"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             timeout=30)
-        assert out.returncode == EXIT_CONFIG
-        assert "[auth] write_token: must be at least 16 characters" in out.stdout
-    finally:
-        shutil.rmtree(wd, ignore_errors=True)
+def test_short_inline_token_is_refused(build_dir, wd):
+    config = write_config(wd / "backend.conf", {"auth": {"write_token": "short"}})
+    out = subprocess.run([str(build_dir / "src/backend/oteldemo-backend"), "--config", str(config),
+                          "--check-config"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         timeout=30)
+    assert out.returncode == EXIT_CONFIG
+    assert "[auth] write_token: must be at least 16 characters" in out.stdout
 
 
 @pytest.mark.parametrize("problem", ["group-readable", "missing", "symlink", "short"])
-def test_write_token_file_must_be_root_only(build_dir, shop, problem):
-    wd = workdir()
-    try:
-        path = wd / "write-token"
-        if problem == "group-readable":
-            secret_file(wd, "write-token", WRITE_TOKEN, mode=0o640)
-        elif problem == "symlink":
-            os.symlink(shop.creds / "write-token", path)
-        elif problem == "short":
-            secret_file(wd, "write-token", "0123456789")
-        backend = Backend(build_dir, shop.backend.sections["database"]["conninfo"], wd,
-                          config={"auth": {"write_token_file": path}})
-        try:
-            backend.start(wait_ready=False)
-            assert backend.daemon.proc.wait(timeout=30) != 0
-            log = backend.daemon.log_text()
-            assert f"file {path} ([auth] write_token_file)" in log, log
-            assert WRITE_TOKEN not in log
-        finally:
-            backend.close()
-    finally:
-        shutil.rmtree(wd, ignore_errors=True)
+def test_write_token_file_must_be_root_only(build_dir, shop, problem, wd):
+    path = wd / "write-token"
+    if problem == "group-readable":
+        secret_file(wd, "write-token", WRITE_TOKEN, mode=0o640)
+    elif problem == "symlink":
+        os.symlink(shop.creds / "write-token", path)
+    elif problem == "short":
+        secret_file(wd, "write-token", "0123456789")
+    with shop_backend(build_dir, shop, wd, config={"auth": {"write_token_file": path}}) as backend:
+        backend.start(wait_ready=False)
+        assert backend.daemon.proc.wait(timeout=30) != 0
+        log = backend.daemon.log_text()
+        assert f"file {path} ([auth] write_token_file)" in log, log
+        assert WRITE_TOKEN not in log
 
 
-def test_write_token_file_opens_the_writes(build_dir, shop):
-    wd = workdir()
-    try:
-        path = secret_file(wd, "write-token", WRITE_TOKEN)
-        backend = Backend(build_dir, shop.backend.sections["database"]["conninfo"], wd,
-                          config={"auth": {"write_token_file": path}})
-        try:
-            backend.start()
-            assert backend.req("POST", "/api/users", new_user())[0] == 401
-            assert backend.req("POST", "/api/users", new_user(), bearer(WRITE_TOKEN))[0] == 201
-        finally:
-            backend.close()
-    finally:
-        shutil.rmtree(wd, ignore_errors=True)
+def test_write_token_file_opens_the_writes(build_dir, shop, wd):
+    path = secret_file(wd, "write-token", WRITE_TOKEN)
+    with shop_backend(build_dir, shop, wd, config={"auth": {"write_token_file": path}}) as backend:
+        backend.start()
+        assert backend.req("POST", "/api/users", new_user())[0] == 401
+        assert backend.req("POST", "/api/users", new_user(), bearer(WRITE_TOKEN))[0] == 201
 
 
-def test_backend_without_a_token_warns_that_writes_are_open(build_dir, shop):
-    wd = workdir()
-    try:
-        backend = Backend(build_dir, shop.backend.sections["database"]["conninfo"], wd)
-        try:
-            backend.start()
-            assert backend.req("POST", "/api/users", new_user())[0] == 201
-            backend.daemon.wait_for_log("No write token configured")
-        finally:
-            backend.close()
-    finally:
-        shutil.rmtree(wd, ignore_errors=True)
+def test_backend_without_a_token_warns_that_writes_are_open(build_dir, shop, wd):
+    with shop_backend(build_dir, shop, wd) as backend:
+        backend.start()
+        assert backend.req("POST", "/api/users", new_user())[0] == 201
+        backend.daemon.wait_for_log("No write token configured")
 
 
 # ---- nothing secret in telemetry or logs --------------------------------------------------------

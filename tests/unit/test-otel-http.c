@@ -238,6 +238,9 @@ static const struct {
         {"https://e.com/u@x?SIG=1&signature=2&sig&xsig=3", NULL},
         {"https://e.com/#?sig=1", NULL},
         {"http://u:p@h/?sig=s", "http://REDACTED:REDACTED@h/?sig=REDACTED"},
+        /* empty pairs before a sensitive one, and a query of empty pairs only */
+        {"https://e.com/?&&sig=1#f", "https://e.com/?&&sig=REDACTED#f"},
+        {"https://e.com/?&&", NULL},
 };
 
 static void test_url_redact_follows_the_semantic_conventions(void **state)
