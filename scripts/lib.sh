@@ -130,6 +130,21 @@ print_summary() { # [title]
         [[ $total_failed -eq 0 && $total_passed -gt 0 ]]
 }
 
+# The EXIT trap of a test layer: removes the caller's work_dir (when set), and an unexpected exit (a
+# failed install or build, a bug in the script) still ends with the summary line, counted as a failure,
+# so that nobody reads a partial log as a green run.
+summary_on_exit() {
+        local rc=$?
+        if [[ -n ${work_dir:-} ]]; then
+                rm -rf "$work_dir"
+        fi
+        if [[ $summary_printed == false ]]; then
+                record_step "$LIB_PROG itself" 0 1 0 "aborted with status $rc"
+                print_summary || true
+                exit 1
+        fi
+}
+
 # Reads a layer's summary from its log: prints "passed failed skipped" from the last line when it is
 # "N passed, N failed" or "N passed, N failed, N skipped"; fails when the last line is anything else.
 read_summary_line() { # log
@@ -162,13 +177,31 @@ count_cases() { # meson|junit report
                 "${DECLARED_SKIPS:-tests/declared-skips.txt}") && [[ -n $case_counts ]]
 }
 
-# Records a step from its counts: every skip that tests/declared-skips.txt does not list is a failure.
-record_counted_step() { # name note
-        local passed failed skipped undeclared note=$2
+# Records a step from its counts: every skip that tests/declared-skips.txt does not list is a failure,
+# and so is a non-zero exit status (rc) of the runner that left no failed case behind (pytest's exit 5,
+# nothing collected, a usage or internal error; meson's own errors).
+record_counted_step() { # name note [rc]
+        local passed failed skipped undeclared note=$2 rc=${3:-0}
         read -r passed failed skipped undeclared <<<"$case_counts"
+        if [[ $rc -ne 0 && $failed -eq 0 ]]; then
+                failed=1
+        fi
         if [[ $undeclared -gt 0 ]]; then
                 failed=$((failed + undeclared))
                 note="$undeclared undeclared skip(s), counted as failed; $note"
         fi
         record_step "$1" "$passed" "$failed" "$skipped" "$note"
+}
+
+# ---- builds ---------------------------------------------------------------------------------------
+
+# meson setup of dir with the options, or --reconfigure when dir is already a meson build.
+meson_setup() { # dir meson-options...
+        local dir=$1
+        shift
+        if [[ -d $dir/meson-private ]]; then
+                meson setup --reconfigure "$dir" "$@"
+        else
+                meson setup "$dir" "$@"
+        fi
 }

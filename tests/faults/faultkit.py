@@ -1,12 +1,10 @@
 # Helpers of the fault tests (see conftest.py for the fixtures built on them): the running shop, the
 # load generator in the background with its record, raw HTTP, table checksums, /metrics, process
 # figures, and test-made OTLP endpoints that misbehave (hang, answer an error status).
-import contextlib
 import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -15,20 +13,14 @@ import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-from shop_stack import Backend, Frontend, LocalHttpServer, request, wait_http, workdir
+import shop_stack
+from shop_stack import LocalHttpServer, Shop, request, wait_http
 
 LOAD_TIMEOUT_S = 120
 RAW_TIMEOUT_S = 10
 SHOP_TABLES = {  # every table the shop writes, each with its full ordering key
     "users": "id", "products": "id", "orders": "id", "order_items": "order_id, product_id",
 }
-
-
-class Shop:
-    """A running backend (and frontend, or None) over database db."""
-
-    def __init__(self, backend, frontend, db):
-        self.backend, self.frontend, self.db = backend, frontend, db
 
 
 class _Exporter:
@@ -38,28 +30,15 @@ class _Exporter:
         self.endpoint = endpoint
 
 
-@contextlib.contextmanager
 def running_shop(build_dir, pg_cluster, backend_config=None, frontend=True, backend_env=None,
                  frontend_args=None, otlp_endpoint=None):
-    """A Shop over a fresh migrated database; export to otlp_endpoint (a URL) or nowhere."""
-    if not pg_cluster.running():  # a test that stopped the shared server must not break the next
+    """shop_stack.running_shop exporting to otlp_endpoint (a URL) or nowhere; a test that stopped the
+    shared server must not break the next, so pg_cluster is started again first when it is down."""
+    if not pg_cluster.running():
         pg_cluster.start()
-    wd = workdir()
-    db = pg_cluster.create_database()
     exporter = _Exporter(otlp_endpoint) if otlp_endpoint else None
-    backend = Backend(build_dir, db, wd, exporter, config=backend_config, **(backend_env or {}))
-    fe = None
-    try:
-        backend.migrate()
-        backend.start()
-        if frontend:
-            fe = Frontend(build_dir, backend.url, wd, None, **(frontend_args or {})).start()
-        yield Shop(backend, fe, db)
-    finally:
-        if fe:
-            fe.close()
-        backend.close()
-        shutil.rmtree(wd, ignore_errors=True)
+    return shop_stack.running_shop(build_dir, pg_cluster, exporter, backend_config=backend_config,
+                                   frontend=frontend, backend_env=backend_env, **(frontend_args or {}))
 
 
 class LoadRun:

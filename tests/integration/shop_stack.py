@@ -268,7 +268,7 @@ def workdir():
 
 
 class Shop:
-    """A running backend + frontend over database db."""
+    """A running backend + frontend (or None) over database db."""
 
     def __init__(self, backend, frontend, db):
         self.backend = backend
@@ -287,23 +287,26 @@ def credentials_dir(parent, secrets):
 
 
 @contextlib.contextmanager
-def running_shop(build_dir, pg_cluster, receiver, backend_config=None, credentials=None, **frontend_args):
+def running_shop(build_dir, pg_cluster, receiver, backend_config=None, credentials=None, frontend=True,
+                 backend_env=None, **frontend_args):
     """A Shop over a fresh migrated database of pg_cluster, both daemons exporting to receiver; all
     of it stopped and removed on exit. credentials ({name: value}, e.g. the write-token) become both
-    daemons' $CREDENTIALS_DIRECTORY; frontend_args go to Frontend (www_dir, timeout_ms, ...)."""
+    daemons' $CREDENTIALS_DIRECTORY; backend_env ({name: value}) is more of the backend's environment;
+    frontend=False starts the backend alone; frontend_args go to Frontend (www_dir, timeout_ms, ...)."""
     wd = workdir()
     db = pg_cluster.create_database()
     creds = {"CREDENTIALS_DIRECTORY": credentials_dir(wd, credentials)} if credentials else {}
-    backend = Backend(build_dir, db, wd, receiver, config=backend_config, **creds)
-    frontend = None
+    backend = Backend(build_dir, db, wd, receiver, config=backend_config, **creds, **(backend_env or {}))
+    fe = None
     try:
         backend.migrate()
         backend.start()
-        frontend = Frontend(build_dir, backend.url, wd, receiver, **creds, **frontend_args).start()
-        yield Shop(backend, frontend, db)
-    finally:
         if frontend:
-            frontend.close()
+            fe = Frontend(build_dir, backend.url, wd, receiver, **creds, **frontend_args).start()
+        yield Shop(backend, fe, db)
+    finally:
+        if fe:
+            fe.close()
         backend.close()
         shutil.rmtree(wd, ignore_errors=True)
 
