@@ -126,11 +126,9 @@ static int backend_config_read(config_file *cfg, void *userdata)
         backend_config *c = userdata;
         int r;
 
-        if ((r = http_server_config_load(cfg, BACKEND_DEFAULT_LISTEN, &c->server)) < 0 ||
-            /* threads again, with the backend's default (backend-config.h). */
-            (r = config_get_uint(cfg, "server", "threads",
-                                 http_server_default_threads(BACKEND_THREADS_PER_CPU), 1, HTTP_THREADS_MAX,
-                                 &c->server.threads)) < 0 ||
+        if ((r = http_server_config_load(cfg, BACKEND_DEFAULT_LISTEN,
+                                         http_server_default_threads(BACKEND_THREADS_PER_CPU), &c->server)) <
+                    0 ||
             (r = backend_config_database(cfg, c)) < 0 ||
             (r = telemetry_config_load(cfg, BACKEND_SERVICE_NAME, &c->telemetry)) < 0 ||
             (r = backend_config_payment(cfg, c)) < 0 || (r = backend_config_faults(cfg, c)) < 0 ||

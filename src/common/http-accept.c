@@ -302,8 +302,15 @@ static void http_accept_at_fd_limit(http_server *s)
          * soon as one is free, or no connection would be refused at the limit again. */
         if (a->spare_fd < 0)
                 a->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (a->spare_fd < 0)
+        if (a->spare_fd < 0) {
+                /* The listening socket stays readable and epoll would return at once, forever: stop
+                 * watching it until the next sweep, when descriptors may have been freed. */
+                struct epoll_event ev = {.events = 0, .data.u64 = HTTP_TAG_LISTEN};
+
+                if (epoll_ctl(a->epoll_fd, EPOLL_CTL_MOD, s->listen_fd, &ev) == 0)
+                        a->listen_paused = true;
                 return;
+        }
         close(a->spare_fd);
         fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
@@ -489,9 +496,16 @@ static void *http_acceptor_main(void *arg)
                                 http_linger_readable(a, (unsigned)evs[i].data.u64);
                 }
                 now = otel_mono_ns();
-                if (now >= a->next_sweep_ns)
+                if (now >= a->next_sweep_ns) {
                         a->next_sweep_ns =
                                 http_sweep(s, now) ? now : now + HTTP_SWEEP_INTERVAL_MS * NSEC_PER_MSEC;
+                        if (a->listen_paused) {
+                                struct epoll_event ev = {.events = EPOLLIN, .data.u64 = HTTP_TAG_LISTEN};
+
+                                if (epoll_ctl(a->epoll_fd, EPOLL_CTL_MOD, s->listen_fd, &ev) == 0)
+                                        a->listen_paused = false;
+                        }
+                }
         }
         return NULL;
 }

@@ -120,6 +120,7 @@ typedef struct http_acceptor {
         int epoll_fd;             /* listen socket, wake eventfd, lingering sockets */
         int wake_fd;              /* eventfd: stop */
         int spare_fd;             /* /dev/null, given up to accept-and-refuse at EMFILE */
+        bool listen_paused;       /* out of descriptors with no spare: not watched until the next sweep */
         bool listening;           /* listen_fd is in the epoll set (false once drained) */
         unsigned max_connections; /* the effective limit (config, lowered to RLIMIT_NOFILE) */
         pthread_mutex_t lock;     /* the counts, the client table and the free list below */

@@ -30,7 +30,6 @@
 /* Limits and their defaults: a connection costs an fd, ~1 KiB of kernel and a libmicrohttpd pool
  * touched only as far as the request needs, so thousands are cheap; what must not be cheap is holding
  * one without sending a request (the head and body deadlines) or taking all of them from one address. */
-#define HTTP_DEFAULT_THREADS        4u
 #define HTTP_DEFAULT_MAX_CONNS      8192u
 #define HTTP_DEFAULT_PER_CLIENT     256u
 #define HTTP_DEFAULT_HEALTH_CONNS   32u
@@ -103,7 +102,8 @@ unsigned http_server_default_threads(unsigned threads_per_cpu)
         return n < 1 ? 1 : n > HTTP_THREADS_MAX ? HTTP_THREADS_MAX : (unsigned)n;
 }
 
-int http_server_config_load(config_file *cfg, const char *default_listen, http_server_config *ret)
+int http_server_config_load(config_file *cfg, const char *default_listen, unsigned default_threads,
+                            http_server_config *ret)
 {
         http_server_config c = {0};
         const char *listen;
@@ -121,7 +121,7 @@ int http_server_config_load(config_file *cfg, const char *default_listen, http_s
         memcpy(c.listen, listen, strlen(listen) + 1);
 
         const config_uint_key uints[] = {
-                {"threads", HTTP_DEFAULT_THREADS, 1, HTTP_THREADS_MAX, &c.threads},
+                {"threads", default_threads, 1, HTTP_THREADS_MAX, &c.threads},
                 {"max_connections", HTTP_DEFAULT_MAX_CONNS, 1, HTTP_CONNECTIONS_MAX, &c.max_connections},
                 {"max_connections_per_client", HTTP_DEFAULT_PER_CLIENT, 1, HTTP_CONNECTIONS_MAX,
                  &c.max_connections_per_client},

@@ -59,9 +59,10 @@ typedef struct http_server_config {
 /* Reads [server] listen, threads, max_connections, max_connections_per_client, health_connections,
  * request_head_timeout_s, request_body_timeout_s, connection_timeout_s, max_body_bytes,
  * max_header_bytes, drain_timeout_ms, access_log and the TLS keys; the listen address is checked for
- * syntax, the TLS files by loading them. A daemon with its own threads default reads that key again
- * after this. -EINVAL with config_error(cfg) set. */
-int http_server_config_load(config_file *cfg, const char *default_listen, http_server_config *ret) OTEL_WUR;
+ * syntax, the TLS files by loading them; threads defaults to default_threads (each daemon's own,
+ * e.g. http_server_default_threads()). -EINVAL with config_error(cfg) set. */
+int http_server_config_load(config_file *cfg, const char *default_listen, unsigned default_threads,
+                            http_server_config *ret) OTEL_WUR;
 /* threads_per_cpu × sysconf(_SC_NPROCESSORS_ONLN), within 1..HTTP_THREADS_MAX. */
 unsigned http_server_default_threads(unsigned threads_per_cpu);
 

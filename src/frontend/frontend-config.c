@@ -89,10 +89,8 @@ static int frontend_config_read(config_file *cfg, void *userdata)
         frontend_config *c = userdata;
         int r;
 
-        /* The shared [server] keys, then threads again with the frontend's own default. */
-        if ((r = http_server_config_load(cfg, FRONTEND_DEFAULT_LISTEN, &c->server)) < 0 ||
-            (r = config_get_uint(cfg, "server", "threads", frontend_default_threads(), 1, HTTP_THREADS_MAX,
-                                 &c->server.threads)) < 0 ||
+        if ((r = http_server_config_load(cfg, FRONTEND_DEFAULT_LISTEN, frontend_default_threads(),
+                                         &c->server)) < 0 ||
             (r = frontend_config_ui(cfg, c)) < 0 || (r = proxy_config_load(cfg, &c->backend)) < 0 ||
             (r = telemetry_config_load(cfg, FRONTEND_SERVICE_NAME, &c->telemetry)) < 0)
                 return r;

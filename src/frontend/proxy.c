@@ -111,6 +111,14 @@ int proxy_config_load(config_file *cfg, proxy_config *ret)
         otel_http_server srv;
         size_t len;
         int r;
+        const config_uint_key uints[] = {
+                {"timeout_ms", PROXY_DEFAULT_TIMEOUT_MS, 1, PROXY_TIMEOUT_MAX_MS, &c.timeout_ms},
+                {"connect_timeout_ms", PROXY_DEFAULT_CONNECT_MS, 1, PROXY_TIMEOUT_MAX_MS,
+                 &c.connect_timeout_ms},
+                {"max_connections", PROXY_DEFAULT_CONNECTIONS, 1, PROXY_LOOP_CONNECTIONS_MAX,
+                 &c.max_connections},
+                {"max_in_flight", PROXY_DEFAULT_MAX_IN_FLIGHT, 1, PROXY_IN_FLIGHT_MAX, &c.max_in_flight},
+        };
 
         r = config_get_string(cfg, "backend", "url", PROXY_DEFAULT_URL, &url);
         if (r < 0)
@@ -128,14 +136,7 @@ int proxy_config_load(config_file *cfg, proxy_config *ret)
         if (r < 0)
                 return config_reject(cfg, "backend", "url",
                                      "expected http(s)://host:port (no path), got '%s'", url);
-        if ((r = config_get_uint(cfg, "backend", "timeout_ms", PROXY_DEFAULT_TIMEOUT_MS, 1,
-                                 PROXY_TIMEOUT_MAX_MS, &c.timeout_ms)) < 0 ||
-            (r = config_get_uint(cfg, "backend", "connect_timeout_ms", PROXY_DEFAULT_CONNECT_MS, 1,
-                                 PROXY_TIMEOUT_MAX_MS, &c.connect_timeout_ms)) < 0 ||
-            (r = config_get_uint(cfg, "backend", "max_connections", PROXY_DEFAULT_CONNECTIONS, 1,
-                                 PROXY_LOOP_CONNECTIONS_MAX, &c.max_connections)) < 0 ||
-            (r = config_get_uint(cfg, "backend", "max_in_flight", PROXY_DEFAULT_MAX_IN_FLIGHT, 1,
-                                 PROXY_IN_FLIGHT_MAX, &c.max_in_flight)) < 0 ||
+        if ((r = config_get_uints(cfg, "backend", uints, sizeof(uints) / sizeof(uints[0]))) < 0 ||
             (r = proxy_config_tls(cfg, &c)) < 0)
                 return r;
         if ((r = credential_source_load(cfg, "backend", "token", PROXY_TOKEN_CREDENTIAL,
