@@ -1,12 +1,16 @@
 # Slowloris and connection floods against each daemon of the real shop (backend over PostgreSQL, the
 # frontend in front): 2,000 connections trickling a request head one byte a second and 2,000 kept
 # alive idle after one request, from 20 loopback addresses (200 each, under the default per-client
-# limit, so that all of them hold a connection), while /healthz is probed from 127.0.0.1 and a normal
-# client asks for a product from 127.0.0.3. Asserted: every probe answers, ≥ 90 % of them within
-# 100 ms and none beyond 2 s (the margin a loaded machine needs); the normal client ≥ 99 % successful;
+# limit, so that all of them hold a connection), while /healthz is probed from 127.0.0.1 (one request
+# per connection, "Connection: close", as load balancers and the watchdog probe) and a normal client
+# asks for a product from 127.0.0.3. Asserted: every probe answers within 100 ms; the normal client
+# ≥ 99 % successful;
 # every slow connection is cut with a 408 at the head deadline and every idle one closed at the idle
 # timeout; service normal within 1 s after the flood; the daemon's fd count and RSS back to baseline.
-# One selectors loop drives the 4,000 sockets; the normal client is a thread, the probe a process.
+# One selectors loop drives the 4,000 sockets; the normal client is a thread, the probe a process of
+# its own at real-time priority (SCHED_FIFO, when allowed: root or CAP_SYS_NICE), so that what it
+# measures is the daemon, not its own turn on a loaded machine: it stands for a load balancer on
+# another host.
 import errno
 import http.client
 import multiprocessing
@@ -35,13 +39,15 @@ DEADLINE_MARGIN_S = 2.5  # the sweep runs every 100 ms; the rest is for a loaded
 # The server's clock starts before the client's sees the event (accept, the reply's last byte) when
 # the attack loop lags on a loaded machine; still far from a cut that comes early.
 EARLY_S = 0.5
-PROBE_INTERVAL_S = 0.05  # ~150 probes a run, so that the share under 100 ms means something
-# The issue asks for every probe within 100 ms. Measured at load average 10-20: all of them, the
-# slowest 25-81 ms; at load average ~29 on 2 cores (every runnable thread gets a fifteenth of a CPU)
-# 96.8-98 % of them, the slowest 0.2-0.9 s. The bounds are what survives the latter.
-PROBE_FAST_S = 0.1
-PROBE_FAST_SHARE = 0.9
-PROBE_MAX_S = 2.0
+PROBE_INTERVAL_S = 0.05  # ~150 probes a run
+# Every probe within 100 ms, as the issue asks. Where the time went, from kernel timestamps of the
+# probes' packets on lo: at load average ~11 the probe's own part (connect to request sent, reply
+# to read) was under 2 ms; the daemon's (request in to reply out) up to 52 ms, while a request worker
+# got through the flood's 2,000 head cuts or 2,000 idle closes before the probe's connection. Since
+# then a probe is served on the health reserve's worker (http-accept.c).
+PROBE_MAX_S = 0.1
+PROBE_PRIORITY = 10  # SCHED_FIFO priority of the probe process
+PROBE_HEADERS = {"Connection": "close"}
 CLIENT_INTERVAL_S = 0.05  # 20 requests/s
 CLIENT_SUCCESS_MIN = 0.99
 RECOVERY_S = 1.0
@@ -86,10 +92,10 @@ def flood_shop(build_dir, pg_cluster):
         shutil.rmtree(wd, ignore_errors=True)
 
 
-def get(port, path, source, timeout=5):
+def get(port, path, source, timeout=5, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers=headers or {})
         resp = conn.getresponse()
         resp.read()
         return resp.status
@@ -125,11 +131,15 @@ class Repeater(threading.Thread):
 def probe_process(port, stop, results):
     """The /healthz probe, in a process of its own so that the attack loop's share of the
     interpreter does not show up as probe latency: (start, seconds, status or error) per probe."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(PROBE_PRIORITY))
+    except PermissionError:
+        pass  # measured at normal priority: on a loaded machine its own wake-ups may count
     out = []
     while not stop.is_set():
         t0 = time.monotonic()
         try:
-            result = get(port, "/healthz", PROBE_FROM, timeout=PROBE_MAX_S * 5)
+            result = get(port, "/healthz", PROBE_FROM, timeout=5, headers=PROBE_HEADERS)
         except OSError as e:
             result = repr(e)
         out.append((t0, time.monotonic() - t0, result))
@@ -264,14 +274,11 @@ def test_slowloris_and_idle_flood_leave_health_and_service_intact(flood_shop, da
     assert IDLE_TIMEOUT_S - EARLY_S <= closed[0] and closed[-1] <= IDLE_TIMEOUT_S + DEADLINE_MARGIN_S, \
         (closed[0], closed[-1])
 
-    slow_probes = [(round(t0 - probes[0][0], 2), round(took * 1000)) for t0, took, _ in probes if took >= PROBE_FAST_S]
-    print(f"{daemon}: probes over {PROBE_FAST_S * 1000:.0f} ms (s since start, ms): {slow_probes}")
+    slow_probes = [(round(t0 - probes[0][0], 2), round(took * 1000)) for t0, took, _ in probes if took >= PROBE_MAX_S]
     times = sorted(took for _, took, result in probes if result == 200)
     failed = [r for r in probes if r[2] != 200]
     assert not failed, failed[:5]
-    fast = sum(1 for t in times if t < PROBE_FAST_S) / len(times)
-    assert fast >= PROBE_FAST_SHARE and times[-1] < PROBE_MAX_S, \
-        f"{len(times)} probes: {fast:.1%} under {PROBE_FAST_S}s, slowest {times[-1]:.3f}s"
+    assert not slow_probes, f"{len(probes)} probes, over {PROBE_MAX_S * 1000:.0f} ms (s since start, ms): {slow_probes}"
 
     ok = sum(1 for _, _, result in served if result == 200)
     assert ok / len(served) >= CLIENT_SUCCESS_MIN, \
