@@ -252,8 +252,12 @@ int proxy_new(const proxy_config *config, unsigned workers, proxy **ret)
         if ((r = proxy_auth_header(config, &p->auth_header)) < 0 ||
             (r = credential_source_read(&config->client_token, &p->client_token)) < 0)
                 goto fail;
+        /* Each worker's loop its share, at least one: the total stays within max_connections
+         * unless that is below the number of workers. */
         workers = workers ? workers : 1;
-        p->worker_connections = (p->config.max_connections + workers - 1) / workers;
+        p->worker_connections = p->config.max_connections / workers;
+        if (p->worker_connections == 0)
+                p->worker_connections = 1;
         p->tracer = otel_tracer_get(PROXY_SCOPE, OTELDEMO_VERSION);
         meter = otel_meter_get(PROXY_SCOPE, OTELDEMO_VERSION);
         p->duration =

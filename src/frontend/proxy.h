@@ -27,7 +27,7 @@ typedef struct proxy_config {
                                               * the system's) */
         char client_cert[HTTP_TLS_PATH_MAX]; /* https: the frontend's certificate (mutual TLS), or "" */
         char client_key[HTTP_TLS_PATH_MAX];  /* its private key */
-        unsigned max_connections;            /* backend connections open at once (kept alive) */
+        unsigned max_connections;            /* backend connections open at once (kept alive), all workers */
         unsigned max_in_flight;              /* exchanges at once; more are answered 503 at once */
         credential_source token;             /* [backend] token(_credential, _file): the bearer token sent */
         credential_source client_token;      /* [auth] client_token(_credential, _file): writes need it */
@@ -48,8 +48,8 @@ void proxy_tls_setopt(void *curl, const proxy_config *config);
 
 /* Reads the tokens (an unreadable configured one is an error, logged). The exchanges run in the HTTP
  * server's workers (proxy_worker_hooks, with the proxy as the hooks' userdata): [backend]
- * max_connections is split evenly over the workers, of which there are `workers` (the request
- * workers: config threads). The client's Authorization header is never forwarded: the backend sees the
+ * max_connections is split evenly over the `workers` request workers ([server] threads), at least one
+ * each. The client's Authorization header is never forwarded: the backend sees the
  * frontend's own token on every request, and with a client token every /api request but GET and HEAD
  * needs "Authorization: Bearer <client token>". */
 int proxy_new(const proxy_config *config, unsigned workers, proxy **ret) OTEL_WUR;

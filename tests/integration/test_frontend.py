@@ -3,6 +3,7 @@
 # that is down or slow. A small fake backend (in this process) shows exactly what the proxy forwards.
 import concurrent.futures
 import gzip
+import http.client
 import http.server
 import json
 import os
@@ -585,7 +586,24 @@ def test_backend_connections_are_kept_alive(fake_shop, fake_backend):
     for _ in range(20):
         assert request(fake_shop.port, "GET", "/api/products")[0] == 200
     peers = {r["peer"] for r in fake_backend.requests}
-    # One after the other: the loop's connection cache hands each the connection the last one used.
+    # One after the other, each on a new client connection, which the acceptor spreads over the server
+    # threads: each thread's loop hands its next exchange the connection its last one used, so there
+    # are at most as many backend connections as threads (the test stack's 8).
+    assert len(peers) <= 8, f"{len(peers)} connections for 20 requests"
+
+
+def test_requests_of_one_client_connection_reuse_one_backend_connection(fake_shop, fake_backend):
+    conn = http.client.HTTPConnection("127.0.0.1", fake_shop.port, timeout=10)
+    try:
+        for _ in range(20):
+            conn.request("GET", "/api/products")
+            resp = conn.getresponse()
+            resp.read()
+            assert resp.status == 200
+    finally:
+        conn.close()
+    peers = {r["peer"] for r in fake_backend.requests}
+    # One client connection lives on one server thread, whose loop reuses its kept-alive connection.
     assert len(peers) == 1, f"{len(peers)} connections for 20 requests"
 
 
@@ -711,7 +729,8 @@ def test_static_files_and_healthz_answer_while_slow_exchanges_outnumber_the_thre
 
 
 def test_backend_connections_are_capped_by_max_connections_and_reused(start_frontend, fake_backend):
-    fe = start_frontend({"backend": {"max_connections": 3}})
+    # One server thread: the cap is split over the threads (each thread's loop has its own share).
+    fe = start_frontend({"server": {"threads": 1}, "backend": {"max_connections": 3}})
     fake_backend.delay_s = 0.3
     results = concurrently(9, lambda i: request(fe.port, "GET", f"/api/x/{i}"))
     assert [r[0] for r in results] == [200] * 9
