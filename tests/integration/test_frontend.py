@@ -450,6 +450,29 @@ def test_tracez_lists_the_proxy_spans(shop, receiver):
             ("oteldemo-frontend", "GET", SPAN_KIND_CLIENT)
 
 
+def test_trace_view_assembles_the_spans_of_one_trace_from_both_daemons(shop):
+    time.sleep(TRACEZ_SAMPLE_INTERVAL_S)  # the buckets our spans land in take them (see above)
+    trace_id, _, tp = new_traceparent()
+    assert request(shop.frontend.port, "GET", "/api/products/1", headers={"traceparent": tp})[0] == 200
+    status, hdrs, body = shop.frontend.get(f"/debug/trace/{trace_id}")
+    assert status == 200 and hdrs["cache-control"] == "no-store", body
+    doc = json.loads(body)
+    assert doc["trace_id"] == trace_id
+    services = {s["service"]: s for s in doc["services"]}
+    assert set(services) == {"frontend", "backend"}
+    assert "error" not in services["backend"], services["backend"]
+    for role in ("frontend", "backend"):
+        assert services[role]["samples"], role
+        assert {s["trace_id"] for s in services[role]["samples"]} == {trace_id}
+
+
+def test_backend_tracez_is_relayed_as_the_backend_answers_it(shop):
+    status, hdrs, body = shop.frontend.get("/debug/backend/tracez?name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D&bucket=0")
+    assert status == 200 and hdrs["cache-control"] == "no-store", body
+    assert isinstance(json.loads(body), dict)
+    assert shop.frontend.get("/debug/backend/tracez?bucket=9")[0] == 400
+
+
 # ---- what exactly is forwarded: a fake backend --------------------------------------------------------
 
 class FakeBackend(LocalHttpServer):
@@ -590,6 +613,19 @@ def test_backend_connections_are_kept_alive(fake_shop, fake_backend):
     # threads: each thread's loop hands its next exchange the connection its last one used, so there
     # are at most as many backend connections as threads (the test stack's 8).
     assert len(peers) <= 8, f"{len(peers)} connections for 20 requests"
+
+
+def test_trace_view_without_the_backend_says_why_and_keeps_the_frontends_spans(fake_shop, fake_backend):
+    fake_backend.reply = (500, {"Content-Type": "text/plain"}, b"no")
+    trace_id, _, tp = new_traceparent()
+    assert request(fake_shop.port, "GET", "/api/x", headers={"traceparent": tp})[0] == 500
+    status, _, body = request(fake_shop.port, "GET", f"/debug/trace/{trace_id}")
+    assert status == 200, body
+    services = {s["service"]: s for s in json.loads(body)["services"]}
+    assert services["backend"]["samples"] == []
+    assert services["backend"]["error"] == "the backend's tracez answered HTTP 500"
+    status, _, body = request(fake_shop.port, "GET", "/debug/backend/tracez")
+    assert status == 502 and json.loads(body)["error"] == "the backend's tracez answered HTTP 500"
 
 
 def test_requests_of_one_client_connection_reuse_one_backend_connection(fake_shop, fake_backend):
