@@ -299,9 +299,10 @@ static int service_serve(const service_desc *desc, void *userdata, bool *ret_sta
 }
 
 /* glibc gives every thread that allocates an arena of its own, up to 8 per CPU, and each arena keeps
- * the memory freed into it: under bench/run's GET load the frontend's 13 threads held 7.0 MB of heap in
- * 13 arenas, 2.6 MB of it free (malloc_stats()). No more threads than CPUs allocate at the same moment,
- * so one arena per CPU keeps that free memory in few places at no cost in req/s (README "Performance").
+ * the memory freed into it: under bench/run's GET load the frontend's 13 threads had 13 arenas of
+ * 5.4 MB, 2.6 MB of it free (malloc_stats()); with 2 (2 CPUs) they had 3.9 MB, 1.5 MB free. No more
+ * threads than CPUs run malloc() at the same moment, so one arena per CPU costs no req/s measurable
+ * here (README "Performance", "Memory").
  * The operator's own setting (MALLOC_ARENA_MAX, GLIBC_TUNABLES=glibc.malloc.arena_max=N) wins. Called
  * before any thread exists: a thread keeps the arena it first got. */
 static void service_limit_malloc_arenas(void)
