@@ -10,7 +10,8 @@
 #   post50_traced                   POST /api/orders, payment latency exactly 50 ms (fault 50)
 #   post_backend_traced             POST /api/orders straight to the backend (its own request model)
 # Per run: req/s, p50/p99/max latency, errors (wrk's connect/read/write/timeout + non-2xx), CPU-ms per
-# request of the frontend, the backend and PostgreSQL (utime+stime from /proc), RSS of each daemon.
+# request of the frontend, the backend and PostgreSQL (utime+stime from /proc), the highest RSS, RssAnon
+# and Pss of each daemon during the run.
 # The daemons reach PostgreSQL over its Unix socket (as their default conninfo does on one host).
 import argparse
 import http.client
@@ -23,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -45,6 +47,7 @@ WRK_TIMEOUT_S = 2
 SPAN_FLUSH_WAIT_S = 7
 # The payment latency of the post50 scenario: Little's law bounds orders at connections / latency.
 POST50_LATENCY_MS = 50
+MEMORY_SAMPLE_S = 0.25
 STATEMENT_COUNT_ORDERS = 20  # > default schedule delay: every queued span is exported or counted dropped
 
 
@@ -130,11 +133,49 @@ def cpu_ms_of_threads(pid):
     return total / 1e6
 
 
-def rss_kib(pid, field="VmRSS"):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
+def memory_kib(pid):
+    """VmRSS and RssAnon (/proc/PID/status) and Pss (/proc/PID/smaps_rollup: shared pages divided among
+    the processes mapping them) of pid, in KiB."""
+    out = {}
+    for path, fields in ((f"/proc/{pid}/status", ("VmRSS", "RssAnon")), (f"/proc/{pid}/smaps_rollup", ("Pss",))):
+        for line in Path(path).read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in fields:
+                out[key] = int(value.split()[0])
+    return out
+
+
+class MemorySampler:
+    """The highest VmRSS, RssAnon and Pss of each pid while a run goes on, sampled every
+    MEMORY_SAMPLE_S (the figure after the run would miss what the run's connections held)."""
+
+    def __init__(self, pids):
+        self.pids = pids
+        self.peak = {name: {} for name in pids}
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def sample(self):
+        for name, pid in self.pids.items():
+            try:
+                mem = memory_kib(pid)
+            except OSError:
+                continue  # exited: the run fails anyway
+            for key, value in mem.items():
+                self.peak[name][key] = max(self.peak[name].get(key, 0), value)
+
+    def run(self):
+        while not self.stop_event.wait(MEMORY_SAMPLE_S):
+            self.sample()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        self.thread.join()
+        self.sample()
 
 
 # ---- the stack -----------------------------------------------------------------------------------------
@@ -243,7 +284,8 @@ def wrk(url, script, seconds, connections, threads, run_id):
 def measure(stack, url, script, seconds, connections, threads, run_id):
     pids = stack.pids()
     before = stack.cpu_ticks()
-    w = wrk(url, script, seconds, connections, threads, run_id)
+    with MemorySampler(pids) as memory:
+        w = wrk(url, script, seconds, connections, threads, run_id)
     after = stack.cpu_ticks()
     n = max(w["requests"], 1)
     run = {
@@ -254,8 +296,11 @@ def measure(stack, url, script, seconds, connections, threads, run_id):
     }
     for name in ("frontend", "backend", "postgres"):
         run[f"cpu_ms_per_req_{name}"] = (after[name] - before[name]) * 1000 / CLK_TCK / n
-    for name, pid in pids.items():
-        run[f"rss_mib_{name}"] = rss_kib(pid) / 1024
+    for name in pids:
+        peak = memory.peak[name]
+        run[f"rss_mib_{name}"] = peak.get("VmRSS", 0) / 1024
+        run[f"rss_anon_mib_{name}"] = peak.get("RssAnon", 0) / 1024
+        run[f"pss_mib_{name}"] = peak.get("Pss", 0) / 1024
     return run
 
 
@@ -390,9 +435,11 @@ def summarise(results, dropped, ready_ms, ready_cpu_ms, micro, meta):
 
 
 def table(results):
-    cols = ("req/s", "p50 ms", "p99 ms", "max ms", "errors", "cpu-ms/req fe", "be", "pg", "RSS MiB fe", "be")
+    cols = ("req/s", "p50 ms", "p99 ms", "max ms", "errors", "cpu-ms/req fe", "be", "pg", "RSS MiB fe", "be",
+            "anon MiB fe", "be")
     keys = ("rps", "p50_ms", "p99_ms", "max_ms", "errors", "cpu_ms_per_req_frontend", "cpu_ms_per_req_backend",
-            "cpu_ms_per_req_postgres", "rss_mib_frontend", "rss_mib_backend")
+            "cpu_ms_per_req_postgres", "rss_mib_frontend", "rss_mib_backend", "rss_anon_mib_frontend",
+            "rss_anon_mib_backend")
     lines = ["| scenario (median of runs) | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for name, runs in results.items():
         cells = []
