@@ -109,7 +109,8 @@ def order_body(user_id=1, product_id=1, quantity=1):
 def test_migrate_records_each_migration_in_schema_migrations(fresh_shop):
     fresh_shop.ok("migrate", MIGRATIONS)
     rows = fresh_shop.db.sql("SELECT version, name FROM schema_migrations ORDER BY version")
-    assert rows == [["1", "0001_init.sql"], ["2", "0002_sample_data.sql"], ["3", "0003_order_flow.sql"]]
+    assert rows == [["1", "0001_init.sql"], ["2", "0002_sample_data.sql"], ["3", "0003_order_flow.sql"],
+                    ["4", "0004_order_reserve_insert_first.sql"]]
 
 
 def test_migrate_twice_applies_nothing_the_second_time(shop):
@@ -126,7 +127,7 @@ def test_concurrent_migrations_apply_each_migration_once(fresh_shop):
     assert all(r["ok"] for r in results), results
     assert fresh_shop.count("users") == SAMPLE_USERS
     assert fresh_shop.count("products") == SAMPLE_PRODUCTS
-    assert fresh_shop.count("schema_migrations") == 3
+    assert fresh_shop.count("schema_migrations") == 4
 
 
 def test_migrate_fails_on_missing_directory(fresh_shop, tmp_path):
