@@ -110,7 +110,7 @@ def test_migrate_records_each_migration_in_schema_migrations(fresh_shop):
     fresh_shop.ok("migrate", MIGRATIONS)
     rows = fresh_shop.db.sql("SELECT version, name FROM schema_migrations ORDER BY version")
     assert rows == [["1", "0001_init.sql"], ["2", "0002_sample_data.sql"], ["3", "0003_order_flow.sql"],
-                    ["4", "0004_order_reserve_insert_first.sql"]]
+                    ["4", "0004_order_reserve_fewer_statements.sql"]]
 
 
 def test_migrate_twice_applies_nothing_the_second_time(shop):
