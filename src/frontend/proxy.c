@@ -38,6 +38,11 @@
 #define PROXY_SCOPE                 "oteldemo-frontend/proxy"
 #define PROXY_CLIENT_REALM          "oteldemo-shop" /* WWW-Authenticate realm of the client token */
 
+/* libcurl's receive buffer, malloc()ed for each exchange while it runs (libcurl's default is 16 KiB:
+ * 50 exchanges in flight held 800 KiB). A reply of the shop is a few hundred bytes, a page of products
+ * a few KiB; a larger one takes more recv() calls, not more memory (the body is collected anyway). */
+#define PROXY_RECV_BUFFER_BYTES 4096L
+
 struct proxy {
         proxy_config config;
         otel_http_server server;     /* server.address and server.port of the backend */
@@ -598,6 +603,7 @@ static void proxy_easy_setup(proxy *p, CURL *c, proxy_exchange *ex, const char *
         curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+        curl_easy_setopt(c, CURLOPT_BUFFERSIZE, PROXY_RECV_BUFFER_BYTES);
         /* Counted from the hand-over to the loop, a wait for a free connection included. */
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,

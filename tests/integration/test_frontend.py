@@ -605,6 +605,17 @@ def test_reply_status_headers_and_body_pass_through_and_hop_headers_do_not(fake_
     assert TRACEPARENT_RE.match(hdrs["traceresponse"]).group(1) == trace_id  # the frontend's own
 
 
+def test_a_reply_many_times_the_receive_buffer_passes_through_whole(fake_shop, fake_backend):
+    # proxy.c gives libcurl a 4 KiB receive buffer (PROXY_RECV_BUFFER_BYTES): a larger reply is read in
+    # many pieces and must still arrive byte for byte.
+    body = json.dumps({"items": [{"id": i, "name": f"product {i}" * 8} for i in range(2000)]}).encode()
+    assert len(body) > 50 * 4096
+    fake_backend.reply = (200, {"Content-Type": "application/json"}, body)
+    status, hdrs, got = request(fake_shop.port, "GET", "/api/products")
+    assert status == 200 and hdrs["content-type"] == "application/json"
+    assert got == body
+
+
 def test_backend_connections_are_kept_alive(fake_shop, fake_backend):
     for _ in range(20):
         assert request(fake_shop.port, "GET", "/api/products")[0] == 200
