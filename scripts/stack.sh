@@ -272,6 +272,24 @@ stack_build() { # [--no-install]
         log_info "stack components ready in $((SECONDS - start))s ($(stack_cache_dir))"
 }
 
+# The Collector alone (scripts/test-faults runs it as the daemons' OTLP endpoint): taken from the
+# cache, or built into it under the same lock as stack_build, so that a layer running beside .ci/run's
+# background build waits for that build instead of starting a second one. Installs no Debian package
+# (the Go toolchain aside, which stack_go installs when there is none).
+stack_build_collector() {
+        stack_paths
+        if [[ ! -x $STACK_OTELCOL_BIN ]]; then
+                stack_lock_cache
+        fi
+        if [[ ! -x $STACK_OTELCOL_BIN ]]; then
+                STACK_GO_BIN=$(stack_go)
+                log_info "using $("$STACK_GO_BIN" version)"
+                stack_build_otelcol
+        fi
+        stack_unlock_cache
+        log_info "Collector: $STACK_OTELCOL_BIN"
+}
+
 # ---- ports ---------------------------------------------------------------------------------------
 
 # True when something listens on 127.0.0.1:port, or any socket uses it (ss sees the sockets of

@@ -3,11 +3,13 @@
  * Connection admission, spreading and deadlines. One acceptor thread takes every connection from the
  * listening socket, applies the connection limits (per client address → 429; total → the health
  * reserve, then 503) and hands each accepted socket to the least-loaded worker (a libmicrohttpd daemon
- * run by a thread of ours, http-worker.c), whose thread adds it with MHD_add_connection(). The same thread
- * sweeps the connections for the deadlines libmicrohttpd does not have: its timeout is an inactivity
- * timeout, which a client sending one byte a second never meets, so the whole request head must arrive
- * within request_head_timeout_s and the body within request_body_timeout_s (408), and a kept-alive
- * connection may idle for connection_timeout_s.
+ * run by a thread of ours, http-worker.c), whose thread adds it with MHD_add_connection(). A second
+ * thread, the sweeper, watches the connections for the deadlines libmicrohttpd does not have: its
+ * timeout is an inactivity timeout, which a client sending one byte a second never meets, so the whole
+ * request head must arrive within request_head_timeout_s and the body within request_body_timeout_s
+ * (408), and a kept-alive connection may idle for connection_timeout_s. The sweep is not the
+ * acceptor's, so that cutting the thousands of connections of a flood, which all expire together,
+ * never holds up the accept of a health probe.
  *
  * Why one acceptor and not libmicrohttpd's thread pool or SO_REUSEPORT: the pool's threads all wait on
  * the one listening socket and whichever wakes first takes the connection, so with keep-alive one
@@ -26,10 +28,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -37,14 +41,16 @@
 #include <unistd.h>
 
 #define HTTP_SWEEP_INTERVAL_MS 100u /* granularity of the deadlines */
-#define HTTP_SWEEP_CUTS_MAX    64u  /* cuts per pass, between which new connections are accepted */
-#define HTTP_ACCEPT_BATCH      64u  /* accepts per wake-up before the sweep gets its turn */
+#define HTTP_SWEEP_CUTS_MAX    64u  /* cuts per pass, each pass one look at the clock */
+#define HTTP_ACCEPT_BATCH      64u  /* accepts per wake-up before the lingering sockets get a turn */
 #define HTTP_EPOLL_EVENTS      64
 #define HTTP_LINGER_MS         1000u /* a refused connection's reply gets this long to be read */
 #define HTTP_REFUSAL_MAX       768u  /* bytes of a reply written by the acceptor */
 #define HTTP_DRAIN_CHUNK       4096u
 /* A health reserve slot serves one probe: its head must come quickly, or the slot goes back. */
 #define HTTP_RESERVE_HEAD_MS 1000u
+/* Bytes of a new connection looked at for a liveness probe; a probe's head is a few hundred. */
+#define HTTP_PROBE_PEEK_MAX 1024u
 /* Descriptors besides the connections: logs, the database pool, libcurl, OTLP export. */
 #define HTTP_FD_MARGIN   256u
 #define HTTP_FD_CONN_MAX (1u << 20) /* entries of the fd → slot table at most */
@@ -223,9 +229,10 @@ static void http_slot_release(http_server *s, http_conn *c)
         pthread_mutex_unlock(&s->acceptor.lock);
 }
 
-/* Decides on one accepted socket: a slot and a worker, or a refusal. Returns the slot, or NULL with
- * *ret_status / *ret_key saying why. Under a->lock. */
-static http_conn *http_admit(http_server *s, int fd, const uint8_t key[HTTP_CLIENT_KEY_SIZE],
+/* Decides on one accepted socket: a slot and a worker, or a refusal; a liveness probe goes to the
+ * health worker while its reserve has room. Returns the slot, or NULL with *ret_status / *ret_key
+ * saying why. Under a->lock. */
+static http_conn *http_admit(http_server *s, int fd, const uint8_t key[HTTP_CLIENT_KEY_SIZE], bool probe,
                              unsigned *ret_status, const char **ret_key)
 {
         http_acceptor *a = &s->acceptor;
@@ -249,7 +256,9 @@ static http_conn *http_admit(http_server *s, int fd, const uint8_t key[HTTP_CLIE
                 *ret_key = "max_connections_per_client";
                 return NULL;
         }
-        if (a->live_main < a->max_connections)
+        if (probe && a->live_reserve < s->config.health_connections)
+                worker = s->n_workers;
+        else if (a->live_main < a->max_connections)
                 worker = http_pick_worker(s);
         else if (a->live_reserve < s->config.health_connections)
                 worker = s->n_workers;
@@ -324,6 +333,54 @@ static void http_accept_at_fd_limit(http_server *s)
         a->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+/* Whether a request head (NUL-terminated) asks for its connection to end with the reply: a
+ * Connection header listing "close", or HTTP/1.0 without "keep-alive" (RFC 9112 §9.3). */
+static bool http_head_asks_close(const char *head)
+{
+        const char *eol = strstr(head, "\r\n");
+        bool http10 = eol && eol - head >= 9 && memcmp(eol - 9, " HTTP/1.0", 9) == 0;
+
+        for (const char *line = eol; line && line[2] != '\r'; line = strstr(line + 2, "\r\n")) {
+                const char *end = strstr(line + 2, "\r\n");
+                char value[HTTP_PROBE_PEEK_MAX];
+
+                if (!end || strncasecmp(line + 2, "connection:", 11) != 0)
+                        continue;
+                (void)snprintf(value, sizeof(value), "%.*s", (int)(end - (line + 13)), line + 13);
+                if (strcasestr(value, "close"))
+                        return true;
+                if (strcasestr(value, "keep-alive"))
+                        return false;
+        }
+        return http10;
+}
+
+/* Whether what a new connection has sent so far is exactly one complete "GET /healthz" head that
+ * asks for the connection to close after the reply, and nothing after it: a liveness probe, as
+ * load balancers, kubelet and our own watchdog (http-probe.c) send it. Such a probe is served on the
+ * health reserve, whose worker thread has no flood of connections to get through first (a request
+ * worker with hundreds of them, cut or closed together at a deadline, held probes behind that work
+ * for 10-50 ms at load average 11, longer on a busier machine); the reserve's one reply per
+ * connection is what the probe asked for. A head not all there yet, a longer one, a pipelined
+ * request, a kept-alive connection or TLS take the normal path. */
+static bool http_is_liveness_probe(const http_server *s, int fd)
+{
+        static const char get[] = "GET /healthz ";
+        char buf[HTTP_PROBE_PEEK_MAX + 1];
+        const char *end;
+        ssize_t n;
+
+        if (s->tls)
+                return false;
+        n = recv(fd, buf, HTTP_PROBE_PEEK_MAX, MSG_PEEK | MSG_DONTWAIT);
+        if (n < (ssize_t)sizeof(get) || memcmp(buf, get, sizeof(get) - 1) != 0 ||
+            memchr(buf, '\0', (size_t)n))
+                return false;
+        buf[n] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+        return end && end + 4 == buf + n && http_head_asks_close(buf);
+}
+
 static void http_accept_some(http_server *s)
 {
         http_acceptor *a = &s->acceptor;
@@ -335,6 +392,7 @@ static void http_accept_some(http_server *s)
                 const char *key = NULL;
                 uint8_t client[HTTP_CLIENT_KEY_SIZE];
                 http_conn *c;
+                bool probe;
                 int fd;
 
                 fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -346,8 +404,9 @@ static void http_accept_some(http_server *s)
                         return;
                 }
                 http_client_key((struct sockaddr *)&ss, client);
+                probe = http_is_liveness_probe(s, fd);
                 pthread_mutex_lock(&a->lock);
-                c = http_admit(s, fd, client, &status, &key);
+                c = http_admit(s, fd, client, probe, &status, &key);
                 pthread_mutex_unlock(&a->lock);
                 if (!c) {
                         http_refuse(s, fd, (struct sockaddr *)&ss, status, key);
@@ -467,8 +526,8 @@ static void http_cut(http_server *s, http_conn *c, http_conn_phase p)
 }
 
 /* One pass over the slots from where the last one stopped, cutting at most HTTP_SWEEP_CUTS_MAX (a
- * flood's connections all expire together: accepting must not wait for thousands of cuts). Returns
- * true when the pass stopped early and must go on at once. */
+ * flood's connections all expire together: the next pass takes a fresh look at the clock). Returns
+ * true when the pass stopped early and must go on at once. On the sweeper thread. */
 static bool http_sweep(http_server *s, uint64_t now)
 {
         http_acceptor *a = &s->acceptor;
@@ -504,10 +563,28 @@ static bool http_sweep(http_server *s, uint64_t now)
                 cuts++;
         }
         a->sweep_next = 0;
-        for (unsigned i = 0; i < HTTP_LINGER_MAX; i++)
-                if (a->lingers[i].fd >= 0 && now >= a->lingers[i].deadline_ns)
-                        http_linger_close(a, i);
         return false;
+}
+
+/* The sweeper thread: a pass every HTTP_SWEEP_INTERVAL_MS (at once again when one stopped early),
+ * until the wake eventfd says stop. */
+static void *http_sweeper_main(void *arg)
+{
+        http_server *s = arg;
+        http_acceptor *a = &s->acceptor;
+        uint64_t next_ns = 0;
+
+        while (!atomic_load(&a->stop)) {
+                uint64_t now = otel_mono_ns();
+                struct pollfd p = {.fd = a->wake_fd, .events = POLLIN};
+
+                if (now < next_ns) {
+                        (void)poll(&p, 1, (int)((next_ns - now) / NSEC_PER_MSEC) + 1);
+                        continue;
+                }
+                next_ns = http_sweep(s, now) ? now : now + HTTP_SWEEP_INTERVAL_MS * NSEC_PER_MSEC;
+        }
+        return NULL;
 }
 
 /* ---- the thread ----------------------------------------------------------------------------------- */
@@ -532,8 +609,10 @@ static void *http_acceptor_main(void *arg)
                 }
                 now = otel_mono_ns();
                 if (now >= a->next_sweep_ns) {
-                        a->next_sweep_ns =
-                                http_sweep(s, now) ? now : now + HTTP_SWEEP_INTERVAL_MS * NSEC_PER_MSEC;
+                        a->next_sweep_ns = now + HTTP_SWEEP_INTERVAL_MS * NSEC_PER_MSEC;
+                        for (unsigned i = 0; i < HTTP_LINGER_MAX; i++)
+                                if (a->lingers[i].fd >= 0 && now >= a->lingers[i].deadline_ns)
+                                        http_linger_close(a, i);
                         if (a->listen_paused) {
                                 struct epoll_event ev = {.events = EPOLLIN, .data.u64 = HTTP_TAG_LISTEN};
 
@@ -621,6 +700,10 @@ int http_accept_start(http_server *s)
         if (r != 0)
                 return -r;
         a->running = true;
+        r = pthread_create(&a->sweeper, NULL, http_sweeper_main, s);
+        if (r != 0)
+                return -r;
+        a->sweeper_running = true;
         return 0;
 }
 
@@ -640,9 +723,12 @@ void http_accept_stop(http_server *s)
         if (!a->running)
                 return;
         atomic_store(&a->stop, true);
-        (void)eventfd_write(a->wake_fd, 1);
+        (void)eventfd_write(a->wake_fd, 1); /* never read: wakes both threads, for good */
         pthread_join(a->thread, NULL);
         a->running = false;
+        if (a->sweeper_running)
+                pthread_join(a->sweeper, NULL);
+        a->sweeper_running = false;
 }
 
 void http_accept_free(http_server *s)

@@ -143,9 +143,11 @@ typedef struct http_linger {
 typedef struct http_acceptor {
         pthread_t thread;
         bool running;             /* thread started */
+        pthread_t sweeper;        /* the deadlines' thread (http_sweep) */
+        bool sweeper_running;     /* sweeper started */
         atomic_bool stop;         /* asked to end */
         int epoll_fd;             /* listen socket, wake eventfd, lingering sockets */
-        int wake_fd;              /* eventfd: stop */
+        int wake_fd;              /* eventfd: stop (both threads) */
         int spare_fd;             /* /dev/null, given up to accept-and-refuse at EMFILE */
         bool listen_paused;       /* out of descriptors with no spare: not watched until the next sweep */
         bool listening;           /* listen_fd is in the epoll set (false once drained) */
@@ -160,9 +162,9 @@ typedef struct http_acceptor {
         size_t fd_conn_size;   /* entries (RLIMIT_NOFILE) */
         http_clients clients;  /* connections per client address */
         http_linger lingers[HTTP_LINGER_MAX];
-        unsigned next_worker; /* round-robin start of the least-loaded search */
-        uint64_t next_sweep_ns;
-        unsigned sweep_next; /* slot the sweep goes on from */
+        unsigned next_worker;   /* round-robin start of the least-loaded search */
+        uint64_t next_sweep_ns; /* the acceptor's next look at lingering sockets and a paused listen */
+        unsigned sweep_next;    /* slot the sweep goes on from (the sweeper's) */
 } http_acceptor;
 
 struct http_server {

@@ -13,12 +13,18 @@
 #   load           load(url, rate=, duration=, mix=, retries=, concurrency=, seed=) runs
 #                  `oteldemo load --output json --record FILE` in the background: a faultkit.LoadRun
 #                  whose .result() waits and gives (summary dict, record lines)
+#   otelcol_bin    the Collector distribution (oteldemo-otelcol): $STACK_OTELCOL_BIN (scripts/test-faults
+#                  sets it), else where scripts/stack.sh caches it; missing is a failure, not a skip
+#   collector      collector(): a started faultkit.Collector (the real one, test-only config in
+#                  tmp_path) to kill, restart, freeze and thaw; killed at the end of the test
 #   tmp_path       pytest's, as usual
 # faultkit also has: raw_http (one request as raw bytes on a fresh connection), table_checksum
 # (md5 of every shop table), prometheus_values (parse /metrics), proc_rss_kb / proc_fd_count,
-# HangingEndpoint (accepts, never answers), StatusEndpoint (answers every request with a status).
+# StatusEndpoint (answers every request with a status), Collector (the real one, as the collector
+# fixture starts it).
 import importlib.util
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -79,3 +85,27 @@ def load(cli_path, tmp_path):
     yield start
     for run in runs:
         run.kill()
+
+
+@pytest.fixture(scope="session")
+def otelcol_bin():
+    path = os.environ.get("STACK_OTELCOL_BIN")
+    if not path:
+        out = subprocess.run(["bash", str(REPO / "scripts/stack.sh"), "paths"], stdout=subprocess.PIPE, text=True)
+        path = out.stdout.splitlines()[0] if out.returncode == 0 and out.stdout else ""
+    if not (path and os.access(path, os.X_OK)):
+        pytest.fail(f"no Collector at '{path}': build it with scripts/stack.sh build (scripts/test-faults does)")
+    return Path(path)
+
+
+@pytest.fixture
+def collector(otelcol_bin, tmp_path):
+    started = []
+
+    def start():
+        c = faultkit.Collector(otelcol_bin, tmp_path / f"otelcol-{len(started) + 1}")
+        started.append(c)
+        return c.start()
+    yield start
+    for c in started:
+        c.close()

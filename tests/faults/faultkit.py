@@ -1,6 +1,7 @@
 # Helpers of the fault tests (see conftest.py for the fixtures built on them): the running shop, the
 # load generator in the background with its record, raw HTTP, table checksums, /metrics, process
-# figures, and test-made OTLP endpoints that misbehave (hang, answer an error status).
+# figures, the real Collector as an OTLP endpoint to kill or freeze, and test-made OTLP endpoints that
+# misbehave in a way a real Collector does not on demand (answer an error status).
 import hashlib
 import json
 import os
@@ -166,35 +167,6 @@ def healthy(port, path="/healthz"):
         return False
 
 
-class HangingEndpoint:
-    """A loopback listener that accepts every connection and never answers (nor closes) it."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(1024)
-        self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.conns = []
-        self.stopping = False
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self):
-        while not self.stopping:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
-
-    def close(self):
-        self.stopping = True
-        self.sock.close()
-        for c in self.conns:
-            c.close()
-
-
 class StatusEndpoint(LocalHttpServer):
     """An OTLP/HTTP stand-in answering every POST with .status (settable), counting the requests per
     status it answered; the fault injector for 'the Collector answers 503 for minutes'."""
@@ -228,6 +200,127 @@ class StatusEndpoint(LocalHttpServer):
             return self.answered.get(status, 0)
 
 
+# The real Collector's test-only config: OTLP/HTTP in, every span to a JSON-lines file (OTLP JSON, one
+# ExportTraceServiceRequest a line) named by SPANS_FILE, readiness on the health_check extension, its
+# own metrics (otelcol_receiver_accepted_spans_total, ...) on a Prometheus port.
+COLLECTOR_CONFIG = """\
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:{otlp_port}
+exporters:
+  file/spans:
+    path: ${{env:SPANS_FILE}}
+    format: json
+    flush_interval: 100ms
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:{health_port}
+service:
+  extensions: [health_check]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [file/spans]
+  telemetry:
+    logs:
+      level: warn
+    metrics:
+      level: normal
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: {metrics_port}
+"""
+COLLECTOR_READY_TIMEOUT_S = 60
+
+
+class Collector:
+    """The real OpenTelemetry Collector (the project's oteldemo-otelcol build) on free loopback ports,
+    with COLLECTOR_CONFIG in workdir. It can be killed and started again on the same ports (each
+    start writes its own spans file and log), or frozen (SIGSTOP: the kernel still completes the TCP
+    handshake and queues the requests, nothing answers) and thawed."""
+
+    def __init__(self, binary, workdir):
+        self.binary = str(binary)
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.otlp_port, self.health_port, self.metrics_port = free_ports(3)
+        self.url = f"http://127.0.0.1:{self.otlp_port}"
+        self.config = self.workdir / "otelcol.yaml"
+        self.config.write_text(COLLECTOR_CONFIG.format(otlp_port=self.otlp_port, health_port=self.health_port,
+                                                       metrics_port=self.metrics_port))
+        self.starts = 0
+        self.proc = None
+        self.log = None
+
+    def start(self):
+        self.starts += 1
+        self.log = open(self.workdir / f"otelcol-{self.starts}.log", "wb")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+        env["SPANS_FILE"] = str(self.workdir / f"spans-{self.starts}.jsonl")
+        self.proc = subprocess.Popen([self.binary, "--config", str(self.config)], env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + COLLECTOR_READY_TIMEOUT_S
+        while not healthy(self.health_port, "/"):
+            assert self.proc.poll() is None, f"the Collector exited {self.proc.returncode}: {self.log_text()}"
+            assert time.monotonic() < deadline, f"the Collector not ready in {COLLECTOR_READY_TIMEOUT_S}s: {self.log_text()}"
+            time.sleep(0.05)
+        return self
+
+    def log_text(self):
+        self.log.flush()
+        return "".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.workdir.glob("otelcol-*.log")))
+
+    def kill(self):
+        stop_process(self.proc)
+        self.log.close()
+
+    def freeze(self):
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self):
+        self.proc.send_signal(signal.SIGCONT)
+
+    def accepted_spans(self):
+        """otelcol_receiver_accepted_spans_total of the running process (since its start)."""
+        return sum(prometheus_values(self.metrics_port, "otelcol_receiver_accepted_spans_total").values())
+
+    def trace_ids(self):
+        """The trace id (hex) of every span in the spans files so far, with how many spans each has."""
+        out = {}
+        for path in sorted(self.workdir.glob("spans-*.jsonl")):
+            for line in path.read_text().splitlines():
+                try:
+                    doc = json.loads(line)
+                except ValueError:
+                    continue  # the last line of a killed process, cut short
+                for rs in doc.get("resourceSpans", []):
+                    for ss in rs.get("scopeSpans", []):
+                        for span in ss.get("spans", []):
+                            out[span["traceId"]] = out.get(span["traceId"], 0) + 1
+        return out
+
+    def close(self):
+        if self.proc:
+            self.kill()  # SIGKILL ends a frozen process too
+
+
+def free_ports(n):
+    """n distinct loopback ports that nothing listens on right now."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def stop_process(proc, sig=signal.SIGKILL):
     if proc.poll() is None:
         proc.send_signal(sig)
@@ -235,5 +328,5 @@ def stop_process(proc, sig=signal.SIGKILL):
 
 
 __all__ = ["Shop", "running_shop", "LoadRun", "percentile", "raw_http", "table_checksum", "prometheus_values",
-           "proc_rss_kb", "proc_fd_count", "wait_until", "healthy", "HangingEndpoint", "StatusEndpoint",
-           "wait_http", "stop_process"]
+           "proc_rss_kb", "proc_fd_count", "wait_until", "healthy", "StatusEndpoint",
+           "Collector", "free_ports", "wait_http", "stop_process"]

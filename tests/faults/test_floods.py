@@ -1,12 +1,16 @@
 # Slowloris and connection floods against each daemon of the real shop (backend over PostgreSQL, the
 # frontend in front): 2,000 connections trickling a request head one byte a second and 2,000 kept
 # alive idle after one request, from 20 loopback addresses (200 each, under the default per-client
-# limit, so that all of them hold a connection), while /healthz is probed from 127.0.0.1 and a normal
-# client asks for a product from 127.0.0.3. Asserted: every probe answers, ≥ 90 % of them within
-# 100 ms and none beyond 2 s (the margin a loaded machine needs); the normal client ≥ 99 % successful;
+# limit, so that all of them hold a connection), while /healthz is probed from 127.0.0.1 (one request
+# per connection, "Connection: close", as load balancers and the watchdog probe) and a normal client
+# asks for a product from 127.0.0.3. Asserted: every probe answers, ≥ 95 % of them within 100 ms and
+# none beyond 1 s (see PROBE_FAST_S); the normal client ≥ 99 % successful;
 # every slow connection is cut with a 408 at the head deadline and every idle one closed at the idle
 # timeout; service normal within 1 s after the flood; the daemon's fd count and RSS back to baseline.
-# One selectors loop drives the 4,000 sockets; the normal client is a thread, the probe a process.
+# One selectors loop drives the 4,000 sockets; the normal client is a thread, the probe a process of
+# its own at real-time priority (SCHED_FIFO, when allowed: root or CAP_SYS_NICE), so that what it
+# measures is the daemon, not its own turn on a loaded machine: it stands for a load balancer on
+# another host.
 import errno
 import http.client
 import multiprocessing
@@ -36,12 +40,21 @@ DEADLINE_MARGIN_S = 2.5  # the sweep runs every 100 ms; the rest is for a loaded
 # the attack loop lags on a loaded machine; still far from a cut that comes early.
 EARLY_S = 0.5
 PROBE_INTERVAL_S = 0.05  # ~150 probes a run, so that the share under 100 ms means something
-# The issue asks for every probe within 100 ms. Measured at load average 10-20: all of them, the
-# slowest 25-81 ms; at load average ~29 on 2 cores (every runnable thread gets a fifteenth of a CPU)
-# 96.8-98 % of them, the slowest 0.2-0.9 s. The bounds are what survives the latter.
+# The issue asks for every probe within 100 ms. Where a slow probe's time goes, from kernel timestamps
+# of its packets on lo and of the daemon's accept and handler: the probe's own part (to the request
+# sent, from the reply in) stays under 2 ms at this priority; the rest is the daemon's. It was the
+# acceptor, busy cutting the flood's 2,000 expired heads when the probe's connection came (up to
+# 65 ms from request to accept at load average ~11), and the request worker's turn after its
+# hundreds of flood connections (up to 46 ms). Now the sweep has its own thread and a probe is served
+# on the health reserve's worker (http-accept.c); what remains is the acceptor and that worker waiting
+# for one of the 2 CPUs at load average 10-17, mostly while the flood opens (its 4,000 connections are
+# ahead of the probe's in the accept queue): 0-3 of ~150 probes a run over 100 ms, the slowest
+# 102-420 ms (before: 0-6 a run, up to 560 ms, side by side). So not every probe within 100 ms.
 PROBE_FAST_S = 0.1
-PROBE_FAST_SHARE = 0.9
-PROBE_MAX_S = 2.0
+PROBE_FAST_SHARE = 0.95
+PROBE_MAX_S = 1.0
+PROBE_PRIORITY = 10  # SCHED_FIFO priority of the probe process
+PROBE_HEADERS = {"Connection": "close"}
 CLIENT_INTERVAL_S = 0.05  # 20 requests/s
 CLIENT_SUCCESS_MIN = 0.99
 RECOVERY_S = 1.0
@@ -86,10 +99,10 @@ def flood_shop(build_dir, pg_cluster):
         shutil.rmtree(wd, ignore_errors=True)
 
 
-def get(port, path, source, timeout=5):
+def get(port, path, source, timeout=5, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers=headers or {})
         resp = conn.getresponse()
         resp.read()
         return resp.status
@@ -125,11 +138,15 @@ class Repeater(threading.Thread):
 def probe_process(port, stop, results):
     """The /healthz probe, in a process of its own so that the attack loop's share of the
     interpreter does not show up as probe latency: (start, seconds, status or error) per probe."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(PROBE_PRIORITY))
+    except PermissionError:
+        pass  # measured at normal priority: on a loaded machine its own wake-ups may count
     out = []
     while not stop.is_set():
         t0 = time.monotonic()
         try:
-            result = get(port, "/healthz", PROBE_FROM, timeout=PROBE_MAX_S * 5)
+            result = get(port, "/healthz", PROBE_FROM, timeout=PROBE_MAX_S * 5, headers=PROBE_HEADERS)
         except OSError as e:
             result = repr(e)
         out.append((t0, time.monotonic() - t0, result))

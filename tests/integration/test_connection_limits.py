@@ -1,17 +1,21 @@
 # The connection limits of the shared HTTP server (src/common/http-accept.c), each hit on purpose
 # against a real oteldemo-frontend (no backend needed: /healthz, /metrics and the static files are
-# its own): per client address → 429, total → the health reserve, then 503, the request head and
+# its own): per client address → 429, total → the health reserve, then 503, a liveness probe
+# (GET /healthz asking to close) straight to the reserve, the request head and
 # body deadlines → 408 even while bytes trickle in, the idle keep-alive timeout, the even spread of
 # connections over the workers, and the validation of each key. Clients come from different loopback
 # addresses (all of 127/8 is loopback), so that the per-address limit is testable.
 import contextlib
 import json
+import os
 import re
 import select
 import shutil
+import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -167,6 +171,50 @@ def test_at_max_connections_health_is_answered_from_the_reserve_and_the_rest_get
         wait_for(lambda: connect_and_get(fe.port, BYSTANDER, "/metrics") == 200)
         # At least the 503 on the reserve and the one at accept (a reserve slot closing late adds one).
         assert limit_hits(fe.port)["max_connections"] >= 2
+
+
+@contextlib.contextmanager
+def frozen(fe):
+    """The daemon stopped (SIGSTOP, every thread in state T) for the block, then continued."""
+    pid = fe.daemon.proc.pid
+    fe.daemon.proc.send_signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: all(Path(f"/proc/{pid}/task/{t}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+                             for t in os.listdir(f"/proc/{pid}/task")))
+        yield
+    finally:
+        fe.daemon.proc.send_signal(signal.SIGCONT)
+
+
+@pytest.mark.parametrize("head", [
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    b"GET /healthz HTTP/1.0\r\n\r\n",
+], ids=["connection-close", "http-1.0"])
+def test_a_liveness_probe_already_sent_at_accept_is_served_on_the_health_reserve(build_dir, head):
+    with frontend(build_dir) as fe:
+        with frozen(fe):  # the kernel takes the connection and its bytes
+            probe = connect(fe.port, BYSTANDER)
+            probe.sendall(head)
+        with probe:
+            status, headers, body = read_reply(probe)
+        assert status == 200 and json.loads(body) == {"status": "ok"}
+        assert headers["connection"] == "close"
+        assert worker_connections(fe.port).get("health") == 1
+
+
+@pytest.mark.parametrize("head", [
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",  # kept alive: more requests may follow
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /",  # pipelined
+    b"GET /healthz?x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+], ids=["keep-alive", "pipelined", "query"])
+def test_other_first_requests_go_to_the_request_workers(build_dir, head):
+    with frontend(build_dir) as fe:
+        with frozen(fe):
+            s = connect(fe.port, BYSTANDER)
+            s.sendall(head)
+        with s:
+            assert read_reply(s)[0] == 200
+        assert "health" not in worker_connections(fe.port)
 
 
 def test_a_trickled_request_head_is_cut_with_408_at_the_head_deadline(build_dir):
