@@ -443,8 +443,9 @@ def complete(words, cword=None):
     (["oteldemo", "pr"], ["products"]),
     (["oteldemo", "--"], ["--url", "--output", "--timeout", "--token", "--token-file", "--write-token-file",
                           "--admin-url", "--cacert", "--cert", "--key", "--verbose", "--help", "--version"]),
-    (["oteldemo", "--cacert", "/etc/hostn"], ["/etc/hostname"]),
-    (["oteldemo", "--cacert", "/etc/hostname", "he"], ["health"]),
+    (["oteldemo", "--cacert", "/etc/debian_v"], ["/etc/debian_version"]),  # base-files: on every Debian
+    # (not /etc/hostname: a debootstrap root has none; scripts/test-fresh found it)
+    (["oteldemo", "--cacert", "/etc/debian_version", "he"], ["health"]),
     (["oteldemo", "--output", ""], ["table", "json"]),
     (["oteldemo", "--output", "json", "us"], ["users"]),
     (["oteldemo", "--url", "http://x:8080", "orders", ""], ["create", "get", "list", "--help"]),
