@@ -15,6 +15,9 @@ readonly STACK_JAEGER_VERSION=1.75.0 # github.com/jaegertracing/jaeger (Jaeger v
 readonly STACK_JAEGER_GO=1.24.6      # the go line of Jaeger's own go.mod at that version
 readonly STACK_ZIPKIN_VERSION=3.6.1  # io.zipkin:zipkin-server, classifier exec
 readonly STACK_NFPM_VERSION=2.48.0   # github.com/goreleaser/nfpm/v2
+# Niceness of the Go builds: 10, so that a machine's other work keeps its CPU; .ci/run gives 0, as the
+# build is its critical path on a fresh machine.
+STACK_NICE=${STACK_NICE:-10}
 # Go older than this cannot fetch a newer toolchain by itself (GOTOOLCHAIN appeared in 1.21).
 readonly STACK_GO_MIN_MINOR=21
 readonly STACK_BACKPORTS_LIST=/etc/apt/sources.list.d/oteldemo-bookworm-backports.list
@@ -122,7 +125,7 @@ stack_go() {
 # proxy as the only source.
 stack_go_run() {
         env GOTOOLCHAIN="${STACK_GOTOOLCHAIN:-auto}" GOFLAGS="-buildvcs=false" CGO_ENABLED=0 \
-                nice "$STACK_GO_BIN" "$@"
+                nice -n "$STACK_NICE" "$STACK_GO_BIN" "$@"
 }
 
 # ---- builds --------------------------------------------------------------------------------------
@@ -168,7 +171,7 @@ stack_build_otelcol() {
                 mkdir -p "$(dirname "$ocb")"
                 stack_run_logged "installing ocb v$STACK_OTELCOL_VERSION" "$cache/ocb-$STACK_OTELCOL_VERSION.log" \
                         env GOBIN="$(dirname "$ocb")" GOTOOLCHAIN="${STACK_GOTOOLCHAIN:-auto}" GOFLAGS=-buildvcs=false \
-                        nice "$STACK_GO_BIN" install "go.opentelemetry.io/collector/cmd/builder@v$STACK_OTELCOL_VERSION"
+                        nice -n "$STACK_NICE" "$STACK_GO_BIN" install "go.opentelemetry.io/collector/cmd/builder@v$STACK_OTELCOL_VERSION"
         fi
         work=$dir.tmp
         stack_stage_begin "$dir"
@@ -176,7 +179,7 @@ stack_build_otelcol() {
         # ocb runs the go on PATH: the one chosen above.
         stack_run_logged "building the Collector distribution (ocb, collector v$STACK_OTELCOL_VERSION; 5-15 min the first time)" \
                 "$work/build.log" env PATH="$(dirname "$STACK_GO_BIN"):$PATH" GOTOOLCHAIN="${STACK_GOTOOLCHAIN:-auto}" \
-                GOFLAGS=-buildvcs=false CGO_ENABLED=0 nice "$ocb" --config "$work/manifest.yaml"
+                GOFLAGS=-buildvcs=false CGO_ENABLED=0 nice -n "$STACK_NICE" "$ocb" --config "$work/manifest.yaml"
         mv "$work/dist/oteldemo-otelcol" "$work/oteldemo-otelcol"
         rm -rf "$work/dist"
         stack_stage_commit "$dir"
@@ -223,7 +226,7 @@ stack_build_nfpm() {
         mkdir -p "$dir"
         stack_run_logged "installing nfpm v$STACK_NFPM_VERSION" "$dir.log" \
                 env GOBIN="$dir" GOTOOLCHAIN="${STACK_GOTOOLCHAIN:-auto}" GOFLAGS=-buildvcs=false CGO_ENABLED=0 \
-                nice "$STACK_GO_BIN" install "github.com/goreleaser/nfpm/v2/cmd/nfpm@v$STACK_NFPM_VERSION"
+                nice -n "$STACK_NICE" "$STACK_GO_BIN" install "github.com/goreleaser/nfpm/v2/cmd/nfpm@v$STACK_NFPM_VERSION"
 }
 
 stack_cached() {

@@ -59,7 +59,7 @@ def test_otelcol_validate_rejects_an_unknown_exporter(stack, tmp_path):
 
 def test_otelcol_has_every_component_of_the_manifest(stack):
     out = run(stack.otelcol_bin, "components")
-    for name in ("otlp", "memory_limiter", "batch", "resourcedetection", "spanmetrics", "zipkin", "prometheus",
+    for name in ("otlp", "memory_limiter", "batch", "spanmetrics", "zipkin", "prometheus",
                  "debug", "file", "health_check", "zpages"):
         assert re.search(rf"\bname: {name}\b", out), name
 
