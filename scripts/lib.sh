@@ -66,6 +66,25 @@ deb_missing() {
 }
 
 APT_LOCK_TIMEOUT_S=${APT_LOCK_TIMEOUT_S:-600}
+# One apt-get at a time among our scripts: .ci/run starts several layers (and the stack build) at
+# once, and on a fresh machine each of them installs. dpkg's own lock waits (DPkg::Lock::Timeout), but
+# `apt-get update` fails at once when another apt-get holds /var/lib/apt/lists/lock (apt 2.6): seen on
+# the first cold CI run. tests/system/container.py takes the same lock.
+APT_SERIAL_LOCK=/run/lock/oteldemo-apt.lock
+
+# apt-get as root, noninteractive, after our other apt-gets and waiting for dpkg's lock. `update`
+# is tried again when a process that is not ours (unattended-upgrades) holds the lists lock.
+apt_get() { # apt-get arguments...
+        local try rc=0
+        for try in 1 2 3 4 5 6; do
+                rc=0
+                as_root flock -w "$APT_LOCK_TIMEOUT_S" "$APT_SERIAL_LOCK" env DEBIAN_FRONTEND=noninteractive \
+                        apt-get -o DPkg::Lock::Timeout="$APT_LOCK_TIMEOUT_S" "$@" || rc=$?
+                [[ $rc -ne 0 && $1 == update && $try -lt 6 ]] || return "$rc"
+                log_warn "apt-get update failed (exit $rc; another apt may hold its lock): again in 10 s"
+                sleep 10
+        done
+}
 
 # Installs those of the given Debian packages that are missing. apt-get update runs only when
 # something must be installed: on a machine that has everything this touches nothing.
@@ -77,12 +96,9 @@ deb_install_missing() {
         fi
         have_command apt-get || die "missing packages (${missing[*]}) and no apt-get: not a Debian system?"
         log_info "installing missing packages: ${missing[*]}"
-        # A shared machine or a fresh one (unattended-upgrades) may hold the dpkg lock: wait for it.
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$APT_LOCK_TIMEOUT_S" \
-                update -q
+        apt_get update -q
         # The list names everything needed, recommends included, so recommends are not pulled.
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$APT_LOCK_TIMEOUT_S" \
-                install -y -q --no-install-recommends "${missing[@]}"
+        apt_get install -y -q --no-install-recommends "${missing[@]}"
 }
 
 # ---- test summaries -------------------------------------------------------------------------------

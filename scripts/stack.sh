@@ -110,8 +110,8 @@ stack_go() {
         if [[ ! -f $STACK_BACKPORTS_LIST ]] && ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
                 printf 'deb http://deb.debian.org/debian bookworm-backports main\n' | as_root tee "$STACK_BACKPORTS_LIST" >/dev/null
         fi
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$APT_LOCK_TIMEOUT_S" update -q >&2
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$APT_LOCK_TIMEOUT_S" install -y -q \
+        apt_get update -q >&2
+        apt_get install -y -q \
                 --no-install-recommends -t bookworm-backports golang-go >&2
         cand=$(printf '%s\n' /usr/lib/go-1.2[3-9]/bin/go | sort -V | tail -n 1)
         [[ -x $cand ]] || die "golang-go from bookworm-backports did not install a Go >= 1.23"

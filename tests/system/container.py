@@ -198,6 +198,9 @@ def _flock(path: Path, mode=fcntl.LOCK_EX):
 # Host set-up and the cached root
 
 
+APT_SERIAL_LOCK = "/run/lock/oteldemo-apt.lock"  # scripts/lib.sh's APT_SERIAL_LOCK
+
+
 def ensure_host_tools() -> None:
     missing = [p for p, exe in (("debootstrap", "debootstrap"), ("systemd-container", "systemd-nspawn"))
                if shutil.which(exe) is None]
@@ -205,8 +208,11 @@ def ensure_host_tools() -> None:
         return
     _log(f"installing host tools: {' '.join(missing)}")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    _run_host(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
-    _run_host(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], env=env,
+    # After the other apt-gets of our scripts (scripts/lib.sh, apt_get: the same lock file), which
+    # .ci/run starts beside this one on a fresh machine; dpkg's own lock is waited for too.
+    apt = ["flock", "-w", "600", APT_SERIAL_LOCK, "apt-get", "-o", "DPkg::Lock::Timeout=600"]
+    _run_host([*apt, "update", "-q"], env=env, stdout=subprocess.DEVNULL)
+    _run_host([*apt, "install", "-y", "-q", "--no-install-recommends", *missing], env=env,
               stdout=subprocess.DEVNULL)
 
 
