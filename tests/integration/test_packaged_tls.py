@@ -240,3 +240,32 @@ def test_frontend_ignores_the_backend_tls_credentials_for_an_http_url(build_dir,
     finally:
         shutil.rmtree(wd, ignore_errors=True)
         shutil.rmtree(creds, ignore_errors=True)
+
+
+def test_socket_activated_packaged_backend_answers_the_first_tls_connection(build_dir, pg_cluster, tls_dir):  # noqa: F811
+    # oteldemo-backend.socket: the first client's TLS handshake waits in the socket while the daemon
+    # starts, then gets the packaged certificate.
+    activator = shutil.which("systemd-socket-activate")
+    if not activator:
+        pytest.skip("systemd-socket-activate is not installed")
+    from shop_stack import Daemon, free_port
+
+    tls_setup(tls_dir, "ensure", "backend", "client")
+    wd = workdir()
+    creds = credentials_dir(tls_dir, "oteldemo-backend")
+    port = free_port()
+    backend = Backend(build_dir, pg_cluster.create_database(), wd, CREDENTIALS_DIRECTORY=creds)
+    try:
+        backend.migrate()
+        # The activator passes the daemon no environment but what -E names.
+        backend.daemon = Daemon([activator, "-l", f"127.0.0.1:{port}", "-E", f"CREDENTIALS_DIRECTORY={creds}",
+                                 backend.binary, "--config", backend.config], backend.env, backend.workdir, "backend")
+        backend.daemon.wait_for_log(f"{port} as 3")
+        client = (tls_dir / "client.pem", tls_dir / "client.key")
+        status, _, _, conn = https_get(port, "/healthz", https_context(tls_dir / "ca.pem", client=client))
+        conn.close()
+        assert status == 200
+    finally:
+        backend.close()
+        shutil.rmtree(wd, ignore_errors=True)
+        shutil.rmtree(creds, ignore_errors=True)
