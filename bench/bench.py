@@ -10,7 +10,8 @@
 #   post50_traced                   POST /api/orders, payment latency exactly 50 ms (fault 50)
 #   post_backend_traced             POST /api/orders straight to the backend (its own request model)
 # Per run: req/s, p50/p99/max latency, errors (wrk's connect/read/write/timeout + non-2xx), CPU-ms per
-# request of the frontend, the backend and PostgreSQL (utime+stime from /proc), RSS of each daemon.
+# request of the frontend, the backend and PostgreSQL (utime+stime from /proc), the highest RSS, RssAnon
+# and Pss of each daemon during the run.
 # The daemons reach PostgreSQL over its Unix socket (as their default conninfo does on one host).
 import argparse
 import http.client
@@ -23,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -45,7 +47,17 @@ WRK_TIMEOUT_S = 2
 SPAN_FLUSH_WAIT_S = 7
 # The payment latency of the post50 scenario: Little's law bounds orders at connections / latency.
 POST50_LATENCY_MS = 50
+MEMORY_SAMPLE_S = 0.25
 STATEMENT_COUNT_ORDERS = 20  # > default schedule delay: every queued span is exported or counted dropped
+# Orders of a shop that has been running, loaded before the statistics are taken. With only the 60
+# sample orders, VACUUM ANALYZE recorded a one-page orders table, and PostgreSQL's cached generic plans
+# (the backend's prepared UPDATE by id, order_reserve's statements, the order_items foreign-key check)
+# were sequential scans of it in every session that first ran them then, and stayed so (for the
+# session's life, or until an ANALYZE of orders) while the table grew by ~1,000 orders a second. The
+# scenarios that ran first (the traced ones) paid 2-4.6 ms of PostgreSQL CPU per order for it, the
+# untraced ones (new sessions, a large table by then) 0.4 ms. With a history, every session plans index
+# scans from the start, whichever scenario comes first.
+BENCH_ORDER_HISTORY = 100_000
 
 
 class OtlpSink:
@@ -130,11 +142,49 @@ def cpu_ms_of_threads(pid):
     return total / 1e6
 
 
-def rss_kib(pid, field="VmRSS"):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
+def memory_kib(pid):
+    """VmRSS and RssAnon (/proc/PID/status) and Pss (/proc/PID/smaps_rollup: shared pages divided among
+    the processes mapping them) of pid, in KiB."""
+    out = {}
+    for path, fields in ((f"/proc/{pid}/status", ("VmRSS", "RssAnon")), (f"/proc/{pid}/smaps_rollup", ("Pss",))):
+        for line in Path(path).read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in fields:
+                out[key] = int(value.split()[0])
+    return out
+
+
+class MemorySampler:
+    """The highest VmRSS, RssAnon and Pss of each pid while a run goes on, sampled every
+    MEMORY_SAMPLE_S (the figure after the run would miss what the run's connections held)."""
+
+    def __init__(self, pids):
+        self.pids = pids
+        self.peak = {name: {} for name in pids}
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def sample(self):
+        for name, pid in self.pids.items():
+            try:
+                mem = memory_kib(pid)
+            except OSError:
+                continue  # exited: the run fails anyway
+            for key, value in mem.items():
+                self.peak[name][key] = max(self.peak[name].get(key, 0), value)
+
+    def run(self):
+        while not self.stop_event.wait(MEMORY_SAMPLE_S):
+            self.sample()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        self.thread.join()
+        self.sample()
 
 
 # ---- the stack -----------------------------------------------------------------------------------------
@@ -147,6 +197,13 @@ class Stack:
         self.workdir = workdir
         self.sink = OtlpSink(build_dir)
         self.pg = PgCluster()
+        # pg_stat_statements (part of Debian's postgresql-15) counts what an order runs inside
+        # PostgreSQL as well (statements_per_order); loaded now, it tracks nothing until then.
+        self.pg.sql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+        self.pg.stop()
+        self.pg.start()
+        self.pg.sql("ALTER SYSTEM SET pg_stat_statements.track = 'none'")
+        self.pg.sql("SELECT pg_reload_conf()")
         self.db = self.pg.create_database("bench")
         self.postmaster = int(Path(self.pg.data, "postmaster.pid").read_text().split()[0])
         # The Unix socket, not TCP over loopback: what a daemon on the database's host uses.
@@ -159,7 +216,13 @@ class Stack:
     def migrate(self):
         b = Backend(self.build_dir, self.conninfo, self.workdir, config=self.backend_config())
         b.migrate()
+        self.db.sql("CREATE EXTENSION pg_stat_statements")
         self.db.sql(f"UPDATE products SET stock = {BENCH_STOCK}")
+        self.db.sql("INSERT INTO orders (user_id, status, total_cents, currency, idempotency_key, created_at)"
+                    f" SELECT 1 + g % {SAMPLE_USERS}, 'paid', 100, 'USD', 'history-' || g,"
+                    f" now() - interval '1 day' FROM generate_series(1, {BENCH_ORDER_HISTORY}) g")
+        self.db.sql(f"INSERT INTO order_items SELECT o.id, 1 + o.id % {SAMPLE_PRODUCTS}, 1, 100 FROM orders o"
+                    " WHERE o.idempotency_key LIKE 'history-%'")
         self.db.sql("VACUUM ANALYZE")
 
     def backend_config(self):
@@ -243,7 +306,8 @@ def wrk(url, script, seconds, connections, threads, run_id):
 def measure(stack, url, script, seconds, connections, threads, run_id):
     pids = stack.pids()
     before = stack.cpu_ticks()
-    w = wrk(url, script, seconds, connections, threads, run_id)
+    with MemorySampler(pids) as memory:
+        w = wrk(url, script, seconds, connections, threads, run_id)
     after = stack.cpu_ticks()
     n = max(w["requests"], 1)
     run = {
@@ -254,8 +318,11 @@ def measure(stack, url, script, seconds, connections, threads, run_id):
     }
     for name in ("frontend", "backend", "postgres"):
         run[f"cpu_ms_per_req_{name}"] = (after[name] - before[name]) * 1000 / CLK_TCK / n
-    for name, pid in pids.items():
-        run[f"rss_mib_{name}"] = rss_kib(pid) / 1024
+    for name in pids:
+        peak = memory.peak[name]
+        run[f"rss_mib_{name}"] = peak.get("VmRSS", 0) / 1024
+        run[f"rss_anon_mib_{name}"] = peak.get("RssAnon", 0) / 1024
+        run[f"pss_mib_{name}"] = peak.get("Pss", 0) / 1024
     return run
 
 
@@ -296,14 +363,18 @@ def run_scenarios(stack, args, log):
 
 
 def statements_per_order(stack, n=STATEMENT_COUNT_ORDERS):
-    """Round trips from the backend to PostgreSQL per order: log_statement=all on the throwaway cluster
-    while n orders are posted one after the other; every statement or prepared-statement execution the
-    server logs is one round trip."""
+    """Statements per order while n orders are posted one after the other: round trips from the backend
+    to PostgreSQL (log_statement=all on the throwaway cluster: every statement or prepared-statement
+    execution the server logs is one), and every statement PostgreSQL executes for them, those inside
+    functions and the foreign-key checks included (pg_stat_statements, track = all: the statements run
+    at least n times; the sweeper's or a health check's now and then are not an order's)."""
     stack.start(traced=False)
     stack.set_faults({"payment_latency_ms": 0})
     stack.db.sql("ALTER SYSTEM SET log_statement = 'all'")
+    stack.db.sql("ALTER SYSTEM SET pg_stat_statements.track = 'all'")
     stack.db.sql("SELECT pg_reload_conf()")
     time.sleep(0.5)
+    stack.db.sql("SELECT pg_stat_statements_reset()")
     start = stack.pg.log.stat().st_size
     for i in range(n):
         request(stack.frontend.port, "POST", "/api/orders", {"user_id": 1 + i, "product_id": 1 + i, "quantity": 1},
@@ -311,12 +382,14 @@ def statements_per_order(stack, n=STATEMENT_COUNT_ORDERS):
     with open(stack.pg.log, "rb") as f:
         f.seek(start)
         text = f.read().decode(errors="replace")
+    nested = int(stack.db.scalar(f"SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE calls >= {n}"))
     stack.db.sql("ALTER SYSTEM RESET log_statement")
+    stack.db.sql("ALTER SYSTEM SET pg_stat_statements.track = 'none'")
     stack.db.sql("SELECT pg_reload_conf()")
     stack.stop()
     executed = [ln for ln in text.splitlines() if re.search(r"LOG:  (statement|execute [^:]*):", ln)
-                and "pg_reload_conf" not in ln]
-    return len(executed) / n
+                and "pg_reload_conf" not in ln and "pg_stat_statements" not in ln]
+    return len(executed) / n, nested / n
 
 
 def startup_figures(stack, n):
@@ -390,9 +463,11 @@ def summarise(results, dropped, ready_ms, ready_cpu_ms, micro, meta):
 
 
 def table(results):
-    cols = ("req/s", "p50 ms", "p99 ms", "max ms", "errors", "cpu-ms/req fe", "be", "pg", "RSS MiB fe", "be")
+    cols = ("req/s", "p50 ms", "p99 ms", "max ms", "errors", "cpu-ms/req fe", "be", "pg", "RSS MiB fe", "be",
+            "anon MiB fe", "be")
     keys = ("rps", "p50_ms", "p99_ms", "max_ms", "errors", "cpu_ms_per_req_frontend", "cpu_ms_per_req_backend",
-            "cpu_ms_per_req_postgres", "rss_mib_frontend", "rss_mib_backend")
+            "cpu_ms_per_req_postgres", "rss_mib_frontend", "rss_mib_backend", "rss_anon_mib_frontend",
+            "rss_anon_mib_backend")
     lines = ["| scenario (median of runs) | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for name, runs in results.items():
         cells = []
@@ -448,7 +523,7 @@ def main():
             "loadavg_1m_end": os.getloadavg()[0], "cpus": os.cpu_count(),
             "elapsed_s": round(time.monotonic() - t0, 1)}
     report = summarise(results, dropped, ready, ready_cpu, micro, meta)
-    report["figures"]["post.statements_per_order"] = per_order
+    report["figures"]["post.statements_per_order"], report["figures"]["post.statements_per_order_in_db"] = per_order
     if args.json:
         print(json.dumps(report, indent=1, sort_keys=True))
         return

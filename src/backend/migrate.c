@@ -20,7 +20,7 @@
 #include "shop.h"
 
 /* The schema this binary needs: the highest migration in db/. Keep in sync when adding one. */
-#define SHOP_SCHEMA_VERSION 3
+#define SHOP_SCHEMA_VERSION 4
 /* Arbitrary constant naming "oteldemo migrations" among advisory locks ('otdm'). */
 #define MIGRATE_LOCK_KEY       "1869899885"
 #define MIGRATE_MAX_FILES      1000

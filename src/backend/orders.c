@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Orders: creation as reserve → pay → confirm (db/0003_order_flow.sql), each database step one
- * statement in its own transaction, so that no lock, transaction or pooled connection is held while the
- * payment provider answers; a failed payment is compensated (stock back, order deleted). A duplicate
- * Idempotency-Key replays the first order once it is settled. Plus get by id and list by user.
+ * Orders: creation as reserve → pay → confirm (db/0003_order_flow.sql, order_reserve as of
+ * db/0004_order_reserve_fewer_statements.sql), each database step one statement in its own transaction,
+ * so that no lock, transaction or pooled connection is held while the payment provider answers; a failed
+ * payment is compensated (stock back, order deleted). A duplicate Idempotency-Key replays the first order
+ * once it is settled. Plus get by id and list by user.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -67,8 +68,8 @@ static const db_stmt STMT_ORDER_GET = {
         .n_params = 1,
 };
 
-/* The three steps of an order (db/0003_order_flow.sql): each one statement in its own transaction, so
- * that nothing is locked while the payment provider answers. */
+/* The three steps of an order (db/0003_order_flow.sql, db/0004_...): each one statement in its own
+ * transaction, so that nothing is locked while the payment provider answers. */
 static const db_stmt STMT_ORDER_RESERVE = {
         .name = "order_reserve",
         .sql = "SELECT ret_outcome, ret_order_id, ret_status, ret_product_id, ret_available, "

@@ -3,11 +3,11 @@
  * Connection admission, spreading and deadlines. One acceptor thread takes every connection from the
  * listening socket, applies the connection limits (per client address → 429; total → the health
  * reserve, then 503) and hands each accepted socket to the least-loaded worker (a libmicrohttpd daemon
- * with its own epoll thread) with MHD_add_connection(). The same thread sweeps the connections for the
- * deadlines libmicrohttpd does not have: its timeout is an inactivity timeout, which a client sending
- * one byte a second never meets, so the whole request head must arrive within request_head_timeout_s
- * and the body within request_body_timeout_s (408), and a kept-alive connection may idle for
- * connection_timeout_s.
+ * run by a thread of ours, http-worker.c), whose thread adds it with MHD_add_connection(). The same thread
+ * sweeps the connections for the deadlines libmicrohttpd does not have: its timeout is an inactivity
+ * timeout, which a client sending one byte a second never meets, so the whole request head must arrive
+ * within request_head_timeout_s and the body within request_body_timeout_s (408), and a kept-alive
+ * connection may idle for connection_timeout_s.
  *
  * Why one acceptor and not libmicrohttpd's thread pool or SO_REUSEPORT: the pool's threads all wait on
  * the one listening socket and whichever wakes first takes the connection, so with keep-alive one
@@ -15,7 +15,8 @@
  * of the addresses, even only on average (50 connections over 4 listeners: ±30 %), and cannot split
  * the single socket systemd passes. Least-loaded placement from one thread is exact, works with socket
  * activation, and gives admission one place to count. The acceptor does little per connection (an
- * accept, a table update, an eventfd write), far below what a worker spends on the requests.
+ * accept, a table update, a queue entry and an eventfd write), far below what a worker spends on the
+ * requests.
  */
 #include "http-private.h"
 
@@ -357,12 +358,46 @@ static void http_accept_some(http_server *s)
 
                         otel_instrument_add(s->metrics.worker_conns, 1, &attr, 1);
                 }
-                /* On failure libmicrohttpd has closed the socket and never saw the slot. */
-                if (MHD_add_connection(s->workers[c->worker].mhd, fd, (struct sockaddr *)&ss, len) !=
-                            MHD_YES &&
+                {
+                        http_handoff h = {.fd = fd, .slot = c, .addr_len = len};
+                        http_worker *w = &s->workers[c->worker];
+
+                        memcpy(&h.addr, &ss, sizeof(h.addr));
+                        if (http_worker_handoff(w, &h)) {
+                                http_worker_wake(w);
+                        } else {
+                                close(fd);
+                                if (http_conn_move(c, HTTP_CONN_ADDED, HTTP_CONN_FREE))
+                                        http_slot_release(s, c);
+                        }
+                }
+        }
+}
+
+void http_accept_take_handoffs(http_server *s, http_worker *w, bool drop)
+{
+        http_handoff *q;
+        size_t n;
+
+        pthread_mutex_lock(&w->lock);
+        q = w->queue;
+        n = w->n_queue;
+        w->queue = NULL;
+        w->n_queue = w->cap_queue = 0;
+        pthread_mutex_unlock(&w->lock);
+        for (size_t i = 0; i < n; i++) {
+                http_conn *c = q[i].slot;
+
+                /* Dropped (the worker stopped), or not taken: libmicrohttpd closes the socket on
+                 * failure and never saw the slot. */
+                if (drop)
+                        close(q[i].fd);
+                if ((drop || MHD_add_connection(w->mhd, q[i].fd, (struct sockaddr *)&q[i].addr,
+                                                q[i].addr_len) != MHD_YES) &&
                     http_conn_move(c, HTTP_CONN_ADDED, HTTP_CONN_FREE))
                         http_slot_release(s, c);
         }
+        free(q);
 }
 
 /* ---- libmicrohttpd's connection hooks ------------------------------------------------------------ */

@@ -6,6 +6,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 
 #include "http-clients.h"
 #include "http-router.h"
@@ -15,6 +16,8 @@
 #define HTTP_METHOD_MAX         16u
 #define HTTP_CLIENT_ADDRESS_MAX 46u  /* INET6_ADDRSTRLEN */
 #define HTTP_LINGER_MAX         256u /* refused connections lingering at once; more are closed at once */
+
+typedef struct http_worker http_worker;
 
 typedef struct http_reply_header_entry {
         char *name;  /* owned */
@@ -64,6 +67,7 @@ struct http_request {
         bool resumed;   /* resumed with its reply made: queue it */
 
         bool reserve; /* on the health reserve: only /healthz and /readyz, then the connection closes */
+        struct http_worker *worker; /* whose thread runs the request's daemon */
 };
 
 typedef struct http_server_metrics {
@@ -97,13 +101,36 @@ typedef struct http_conn {
         uint32_t next_free;                   /* free list link (index + 1, 0 = end) */
 } http_conn;
 
-/* One libmicrohttpd daemon with its own epoll thread; connections come from the acceptor. */
-typedef struct http_worker {
+/* An accepted socket on its way from the acceptor to a worker's thread, which adds it to its daemon
+ * (libmicrohttpd without an internal thread adds a connection on the calling thread). */
+typedef struct http_handoff {
+        int fd;
+        http_conn *slot; /* its slot, phase ADDED */
+        socklen_t addr_len;
+        struct sockaddr_storage addr;
+} http_handoff;
+
+/* One libmicrohttpd daemon run by a thread of ours (http-worker.c), which also runs the worker hook's
+ * events; connections come from the acceptor. */
+struct http_worker {
         struct MHD_Daemon *mhd;
+        http_server *server;
         atomic_uint live;       /* connections it holds now */
         atomic_bool in_handler; /* its thread is inside a handler (e.g. waiting for PostgreSQL) */
         char name[8];           /* "0".."255", "health": the worker attribute */
-} http_worker;
+        int epoll_fd;           /* libmicrohttpd's epoll fd, wake_fd, the hook's descriptors */
+        int wake_fd;            /* eventfd: a hand-off, an abort or the stop */
+        pthread_t thread;
+        bool thread_started;
+        void *hook_state;     /* from worker_hooks->start */
+        atomic_bool stop;     /* the thread is to end */
+        atomic_bool abort;    /* http_server_abort_deferred() asked for the hook's abort */
+        bool resumed;         /* its thread resumed a request: libmicrohttpd must run before a wait */
+        pthread_mutex_t lock; /* guards the hand-off queue */
+        http_handoff *queue;  /* sockets handed over, not yet added */
+        size_t n_queue;
+        size_t cap_queue;
+};
 
 /* A refused connection whose reply is on its way: kept open (write side shut) until the client
  * closes or HTTP_LINGER_MS pass, so that its request arriving late does not reset the reply away. */
@@ -154,6 +181,8 @@ struct http_server {
         http_server_metrics metrics;
         http_ready_fn ready;
         void *ready_userdata;
+        const http_worker_hooks *worker_hooks; /* NULL: none */
+        void *worker_userdata;
         atomic_uint in_flight;          /* requests started, not yet completed */
         atomic_uint_fast64_t completed; /* requests completed since start */
         bool quiesced;
@@ -179,6 +208,28 @@ void http_accept_notify(void *cls, struct MHD_Connection *conn, void **socket_co
 http_conn *http_conn_of(struct MHD_Connection *conn);
 /* Moves c from phase from to phase to; false when it is elsewhere (e.g. cut by a deadline). */
 bool http_conn_move(http_conn *c, http_conn_phase from, http_conn_phase to);
+/* Adds the sockets handed to w to its daemon (on w's thread); drop: closes them instead (stopped). */
+void http_accept_take_handoffs(http_server *s, http_worker *w, bool drop);
+
+/* ---- http-worker.c: the workers' threads ---- */
+
+/* Sets w up as not started (before http_worker_start; http_worker_free accepts it). */
+void http_worker_init(http_server *s, http_worker *w);
+/* Starts w's daemon (already created with MHD_USE_EPOLL, no internal thread), its hook state and its
+ * thread. */
+int http_worker_start(http_worker *w);
+/* Queues a socket for w's thread; false without memory (the socket is then the caller's). */
+bool http_worker_handoff(http_worker *w, const http_handoff *h);
+/* The worker whose thread calls, or NULL. */
+http_worker *http_worker_self(void);
+/* Wakes w's thread (a hand-off, an abort, a resume from another thread: libmicrohttpd has no channel
+ * of its own without an internal thread). */
+void http_worker_wake(http_worker *w);
+/* Ends w's thread and runs the stop hook; the daemon is still to be stopped. */
+void http_worker_stop(http_worker *w);
+/* Frees what http_worker_init/start made (not the daemon). */
+void http_worker_free(http_worker *w);
+
 /* Counts a limit being hit: reason is the [server] key that set it. */
 void http_limit_hit(http_server *s, const char *reason);
 

@@ -491,6 +491,7 @@ static http_request *http_request_begin(http_server *s, http_request *req, struc
         }
         req->begun = true;
         req->server = s;
+        req->worker = http_worker_self();
         req->reserve = c && c->worker == s->n_workers;
         req->conn = conn;
         req->url = url;
@@ -679,6 +680,8 @@ void http_request_defer(http_request *req, void (*start)(void *arg), void *arg)
 
 void http_request_resume(http_request *req)
 {
+        http_worker *w = req->worker; /* req may be gone once resumed */
+
         if (!req->defer_start)
                 return; /* answered before it was deferred: the dispatcher queues the reply */
         if (!req->replied)
@@ -686,6 +689,12 @@ void http_request_resume(http_request *req)
         req->suspended = false;
         req->resumed = true;
         MHD_resume_connection(req->conn);
+        /* libmicrohttpd without its own thread has no channel to wake ours; on the worker's own
+         * thread the loop runs libmicrohttpd before it waits again. */
+        if (w && w != http_worker_self())
+                http_worker_wake(w);
+        else if (w)
+                w->resumed = true;
 }
 
 static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -748,6 +757,8 @@ int http_server_new(const http_server_options *opts, http_server **ret)
         http_accept_init(s);
         s->ready = opts->ready;
         s->ready_userdata = opts->ready_userdata;
+        s->worker_hooks = opts->worker_hooks;
+        s->worker_userdata = opts->worker_userdata;
         atomic_init(&s->in_flight, 0);
         atomic_init(&s->completed, 0);
         r = http_tls_new(&s->config.tls, &s->tls, why, sizeof(why));
@@ -807,15 +818,15 @@ static size_t http_pool_bytes(const http_server_config *c)
         return bytes < HTTP_POOL_MMAP_MIN ? HTTP_POOL_MMAP_MIN : bytes;
 }
 
-/* Starts one worker: a libmicrohttpd daemon without a listening socket (the acceptor hands it
- * connections), with its own epoll thread. Every option of the server is here, plus extra flags and an
- * extra option array (TLS: http-tls.c; an empty array without TLS). */
+/* Starts one worker's daemon: libmicrohttpd without a listening socket (the acceptor hands it
+ * connections) and without a thread (http-worker.c runs it). Every option of the server is here, plus extra
+ * flags and an extra option array (TLS: http-tls.c; an empty array without TLS). */
 static struct MHD_Daemon *http_daemon_start(http_server *s, unsigned timeout_s, unsigned extra_flags,
                                             const struct MHD_OptionItem *extra_options)
 {
         return MHD_start_daemon(
-                MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
-                        MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | extra_flags,
+                MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
+                        MHD_USE_ERROR_LOG | extra_flags,
                 0, NULL, NULL, http_access, s,
                 /* The acceptor enforces the limits; libmicrohttpd's own would only refuse silently. */
                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS_MAX + HTTP_HEALTH_CONNS_MAX,
@@ -848,11 +859,11 @@ int http_server_start(http_server *s)
         s->workers = calloc(s->n_workers + 1, sizeof(*s->workers));
         if (!s->workers)
                 return -ENOMEM;
+        for (unsigned i = 0; i <= s->n_workers; i++)
+                http_worker_init(s, &s->workers[i]);
         for (unsigned i = 0; i <= s->n_workers; i++) {
                 http_worker *w = &s->workers[i];
 
-                atomic_init(&w->live, 0);
-                atomic_init(&w->in_handler, false);
                 if (i == s->n_workers)
                         snprintf(w->name, sizeof(w->name), "health");
                 else
@@ -860,6 +871,9 @@ int http_server_start(http_server *s)
                 w->mhd = http_daemon_start(s, timeout_s, flags, options);
                 if (!w->mhd)
                         return -EIO;
+                r = http_worker_start(w);
+                if (r < 0)
+                        return r;
         }
         r = http_accept_start(s);
         if (r < 0)
@@ -884,6 +898,14 @@ void http_server_stats(http_server *s, uint64_t *ret_completed, unsigned *ret_in
 {
         *ret_completed = atomic_load(&s->completed);
         *ret_in_flight = atomic_load(&s->in_flight);
+}
+
+void http_server_abort_deferred(http_server *s)
+{
+        for (unsigned i = 0; s->started && i <= s->n_workers; i++) {
+                atomic_store(&s->workers[i].abort, true);
+                http_worker_wake(&s->workers[i]);
+        }
 }
 
 int http_server_drain(http_server *s, unsigned timeout_ms)
@@ -913,9 +935,12 @@ void http_server_free(http_server *s)
         /* The acceptor first (no connection arrives at a stopped worker), the workers (their
          * connections close, releasing slots), then the acceptor's tables. */
         http_accept_stop(s);
-        for (unsigned i = 0; s->workers && i <= s->n_workers; i++)
+        for (unsigned i = 0; s->workers && i <= s->n_workers; i++) {
+                http_worker_stop(&s->workers[i]);
                 if (s->workers[i].mhd)
                         MHD_stop_daemon(s->workers[i].mhd);
+                http_worker_free(&s->workers[i]);
+        }
         http_accept_free(s);
         free(s->workers);
         if (s->listen_fd >= 0)

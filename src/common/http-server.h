@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The HTTP server layer both daemons share, over libmicrohttpd (one epoll worker daemon per thread,
- * fed by one acceptor that applies the connection limits and deadlines, http-accept.c): a routing
+ * The HTTP server layer both daemons share, over libmicrohttpd (one worker daemon per thread, each
+ * thread running its daemon's events and a hook's beside them from one epoll set, http-worker.c; fed
+ * by one acceptor that applies the connection limits and deadlines, http-accept.c): a routing
  * table, request bodies with limits, JSON replies, and OpenTelemetry instrumentation of every request
  * (SERVER span continuing the caller's W3C context, http.server.* metrics, a traceresponse header).
  * Built-in endpoints: /healthz, /readyz, /metrics, /debug/tracez.
@@ -35,6 +36,7 @@
 #define HTTP_JSON_MAX_DEPTH    32  /* nesting accepted in request bodies */
 
 typedef struct http_server http_server;
+struct epoll_event;
 /* Readiness for /readyz: 0 when ready, else a negative errno and a short reason in ret_reason. */
 typedef int (*http_ready_fn)(void *userdata, char *ret_reason, size_t reason_size);
 
@@ -73,7 +75,33 @@ typedef struct http_server_options {
         const char *scope_version;
         http_ready_fn ready; /* /readyz check; NULL = always ready */
         void *ready_userdata;
+        const struct http_worker_hooks *worker_hooks; /* work beside each worker's requests, or NULL */
+        void *worker_userdata;                        /* passed to worker_hooks->start */
 } http_server_options;
+
+/* Work that runs on every worker's thread beside libmicrohttpd, so that a handler can start it and
+ * see it end without a second thread (the frontend's backend exchanges: one libcurl multi per
+ * worker). The thread waits on one epoll set: libmicrohttpd's, and whatever descriptors the hook adds
+ * with a data.ptr of its own; an event the server does not know goes to event(). */
+typedef struct http_worker_hooks {
+        /* Once per worker (the health reserve's too), on the starting thread before the worker's
+         * thread runs: epoll_fd is the worker's set; *ret_state is what the other callbacks and
+         * http_worker_state() get. 0 or a negative errno (the server does not start). */
+        int (*start)(void *userdata, int epoll_fd, void **ret_state);
+        /* An event of one of the hook's descriptors. */
+        void (*event)(void *state, const struct epoll_event *ev);
+        /* Before every wait, after libmicrohttpd ran: due timers, finished work (replies and resumes
+         * made here go out before the wait). Returns how long the wait may last: ms, -1 = no limit. */
+        int (*run)(void *state);
+        /* http_server_abort_deferred(): end every piece of work that a request waits for. */
+        void (*abort)(void *state);
+        /* After the worker's thread ended, before its daemon stops (requests still suspended are
+         * resumed here at the latest). */
+        void (*stop)(void *state);
+} http_worker_hooks;
+
+/* On a worker's thread (inside a handler or a hook): that worker's hook state; NULL elsewhere. */
+void *http_worker_state(void);
 
 /* Creates the server with its built-in routes; nothing listens yet. */
 int http_server_new(const http_server_options *opts, http_server **ret) OTEL_WUR;
@@ -92,6 +120,9 @@ void http_server_stats(http_server *s, uint64_t *ret_completed, unsigned *ret_in
 /* Stops accepting connections and waits until the in-flight requests have completed or timeout_ms
  * passed. 0, or -ETIMEDOUT (some are still running; http_server_free() cuts them off). */
 int http_server_drain(http_server *s, unsigned timeout_ms);
+/* Calls every worker's abort hook on its own thread (and waits for none of them): what waits for work
+ * ends now (the frontend answers 503 at shutdown). */
+void http_server_abort_deferred(http_server *s);
 /* SIGHUP: the TLS certificate, key and client CAs of fresh (a reloaded [server]) replace the current
  * ones for new handshakes; the listener and open connections are untouched. A set that does not load
  * is logged and the previous one stays (then a negative errno). Turning TLS on or off takes a restart. */
@@ -134,11 +165,12 @@ int http_request_query_int(http_request *req, const char *name, int64_t min, int
  * HTTP_JSON_MAX_DEPTH levels and nothing else (400). *ret is a new reference owned by the caller. */
 int http_request_json(http_request *req, json_object **ret) OTEL_WUR;
 
-/* A reply made later, on another thread, so that no worker thread waits for a slow call: the handler
- * calls http_request_defer() and returns without replying; the server then suspends the connection
- * (libmicrohttpd suspend/resume) and calls start(arg), which hands the work on. Whoever finishes it
- * replies with one of the http_reply_*() calls (from any thread; with the request's span current if it
- * logs) and then calls http_request_resume(), after which req must not be touched. On a request that
+/* A reply made later, so that no worker thread waits for a slow call: the handler calls
+ * http_request_defer() and returns without replying; the server then suspends the connection
+ * (libmicrohttpd suspend/resume) and calls start(arg), which hands the work on (to another thread, or
+ * to the worker's own hook). Whoever finishes it replies with one of the http_reply_*() calls (from any
+ * thread; with the request's span current if it logs) and then calls http_request_resume(), after
+ * which req must not be touched. On a request that
  * was not deferred (its work finished inside the handler) http_request_resume() does nothing. */
 void http_request_defer(http_request *req, void (*start)(void *arg), void *arg);
 void http_request_resume(http_request *req);

@@ -68,7 +68,7 @@ int frontend_daemon_open(void *userdata, http_server **ret_http, const http_serv
         if (r < 0)
                 return otel_log_errno(OTEL_SEVERITY_ERROR, r, "Cannot serve www_dir %s: %m",
                                       fe->config.www_dir);
-        r = proxy_new(&fe->config.backend, &fe->proxy);
+        r = proxy_new(&fe->config.backend, fe->config.server.threads, &fe->proxy);
         if (r < 0)
                 return otel_log_errno(OTEL_SEVERITY_ERROR, r, "Cannot set up the backend proxy: %m");
         r = notify_listen_fd(&listen_fd);
@@ -80,7 +80,9 @@ int frontend_daemon_open(void *userdata, http_server **ret_http, const http_serv
                                                    .scope_name = FRONTEND_SERVICE_NAME,
                                                    .scope_version = OTELDEMO_VERSION,
                                                    .ready = proxy_ready,
-                                                   .ready_userdata = fe->proxy},
+                                                   .ready_userdata = fe->proxy,
+                                                   .worker_hooks = &proxy_worker_hooks,
+                                                   .worker_userdata = fe->proxy},
                             &fe->http);
         if (r < 0)
                 return otel_log_errno(OTEL_SEVERITY_ERROR, r, "Cannot create the HTTP server: %m");
@@ -137,9 +139,10 @@ void frontend_daemon_close(void *userdata)
 
         /* What the drain left waiting for the backend is answered 503 and resumed, then given a moment
          * to go out, so that no request is still suspended when the server stops. */
-        proxy_stop(fe->proxy);
-        if (fe->http)
+        if (fe->http) {
+                http_server_abort_deferred(fe->http);
                 (void)http_server_drain(fe->http, FRONTEND_ABORTED_REPLY_MS);
+        }
         http_server_free(fe->http);
         fe->http = NULL;
         proxy_free(fe->proxy);

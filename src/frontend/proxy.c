@@ -3,19 +3,17 @@
  * /api/... → backend without a server thread waiting: the handler builds the exchange (URL, forwarded
  * headers, a CLIENT span that is a child of the request's SERVER span, its context injected as
  * traceparent/tracestate/baggage), defers the request (http_request_defer) and returns; the exchange
- * runs on the proxy loop's thread (proxy-loop.c: one libcurl multi, keep-alive connections to the
- * backend), which ends the CLIENT span, records http.client.request.duration, builds the reply and
- * resumes the request. At most max_in_flight exchanges at once: beyond, a quick 503.
+ * runs in the worker's own event loop (proxy-loop.c: one libcurl multi per server worker, keep-alive
+ * connections to the backend, driven through the server's http_worker_hooks), which ends the CLIENT
+ * span, records http.client.request.duration, builds the reply and resumes the request, all on the
+ * thread that took the request. At most max_in_flight exchanges at once: beyond, a quick 503.
  *
- * The CLIENT span starts on the server thread (the SERVER span is current there) and ends on the loop
- * thread: spans are reference-counted and locked per span, and ending one uses no thread-local state;
- * nothing on the loop thread reads the thread's current span except the reply, for which the request's
- * SERVER span is attached explicitly.
+ * The reply is built after the handler has returned, in the loop's part of the worker's turn, where no
+ * span is current: the request's SERVER span is attached explicitly for it.
  */
 #include "proxy.h"
 
 #include <curl/curl.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,11 +38,16 @@
 #define PROXY_SCOPE                 "oteldemo-frontend/proxy"
 #define PROXY_CLIENT_REALM          "oteldemo-shop" /* WWW-Authenticate realm of the client token */
 
+/* libcurl's receive buffer, malloc()ed for each exchange while it runs (libcurl's default is 16 KiB:
+ * 50 exchanges in flight held 800 KiB). A reply of the shop is a few hundred bytes, a page of products
+ * a few KiB; a larger one takes more recv() calls, not more memory (the body is collected anyway). */
+#define PROXY_RECV_BUFFER_BYTES 4096L
+
 struct proxy {
         proxy_config config;
-        otel_http_server server; /* server.address and server.port of the backend */
-        proxy_loop *loop;        /* runs the exchanges; owns the backend connections */
-        atomic_uint in_flight;   /* exchanges admitted and not yet answered (/readyz not counted) */
+        otel_http_server server;     /* server.address and server.port of the backend */
+        unsigned worker_connections; /* max_connections split over the server's workers */
+        atomic_uint in_flight;       /* exchanges admitted and not yet answered (/readyz not counted) */
         otel_tracer *tracer;
         otel_instrument *duration; /* http.client.request.duration (s) */
         char *auth_header;         /* "Authorization: Bearer <backend token>" (owned), or NULL */
@@ -56,20 +59,13 @@ typedef struct proxy_header {
         char *value;
 } proxy_header;
 
-/* The readiness check's wait for its exchange (the one blocking call: see proxy_ready()). */
-typedef struct proxy_waiter {
-        pthread_mutex_t lock;
-        pthread_cond_t cond;
-        bool done; /* the exchange has ended */
-} proxy_waiter;
-
 /* One backend exchange: the request headers sent and the reply collected. Heap-allocated; it lives
- * from the handler until the reply is made (or the waiter has read it). */
+ * from the handler until the reply is made (or the readiness check has read it). */
 typedef struct proxy_exchange {
         proxy *proxy;
+        proxy_loop *loop;         /* the worker's, or NULL for the readiness check (blocking) */
         proxy_loop_transfer xfer; /* the easy handle, handed to the loop */
         http_request *req;        /* the deferred request, or NULL for the readiness check */
-        proxy_waiter *waiter;     /* the readiness check's, else NULL */
         char *url;                /* url.full (owned: the span's url.full borrows it) */
         otel_http_client call;    /* the CLIENT span and its duration */
         struct curl_slist *send;  /* request header lines */
@@ -236,7 +232,7 @@ void proxy_tls_setopt(void *curl, const proxy_config *config)
 
 /* ---- lifecycle ------------------------------------------------------------------------------------ */
 
-int proxy_new(const proxy_config *config, proxy **ret)
+int proxy_new(const proxy_config *config, unsigned workers, proxy **ret)
 {
         otel_instrument_opts dur = {
                 .unit = "s",
@@ -266,9 +262,12 @@ int proxy_new(const proxy_config *config, proxy **ret)
         if ((r = proxy_auth_header(config, &p->auth_header)) < 0 ||
             (r = credential_source_read(&config->client_token, &p->client_token)) < 0)
                 goto fail;
-        r = proxy_loop_new(p->config.max_connections, &p->loop);
-        if (r < 0)
-                goto fail;
+        /* Each worker's loop its share, at least one: the total stays within max_connections
+         * unless that is below the number of workers. */
+        workers = workers ? workers : 1;
+        p->worker_connections = p->config.max_connections / workers;
+        if (p->worker_connections == 0)
+                p->worker_connections = 1;
         p->tracer = otel_tracer_get(PROXY_SCOPE, OTELDEMO_VERSION);
         meter = otel_meter_get(PROXY_SCOPE, OTELDEMO_VERSION);
         p->duration =
@@ -283,17 +282,52 @@ fail:
         return r;
 }
 
-void proxy_stop(proxy *p)
+/* ---- the workers' loops (http_worker_hooks) ---------------------------------------------------- */
+
+static int proxy_worker_start(void *userdata, int epoll_fd, void **ret_state)
 {
-        if (p)
-                proxy_loop_stop(p->loop);
+        proxy *p = userdata;
+        proxy_loop *l;
+        int r = proxy_loop_new(p->worker_connections, epoll_fd, &l);
+
+        if (r < 0)
+                return r;
+        *ret_state = l;
+        return 0;
 }
+
+static void proxy_worker_event(void *state, const struct epoll_event *ev)
+{
+        (void)proxy_loop_event(state, ev);
+}
+
+static int proxy_worker_run(void *state)
+{
+        return proxy_loop_run(state);
+}
+
+static void proxy_worker_abort(void *state)
+{
+        proxy_loop_abort(state);
+}
+
+static void proxy_worker_stop(void *state)
+{
+        proxy_loop_free(state);
+}
+
+const http_worker_hooks proxy_worker_hooks = {
+        .start = proxy_worker_start,
+        .event = proxy_worker_event,
+        .run = proxy_worker_run,
+        .abort = proxy_worker_abort,
+        .stop = proxy_worker_stop,
+};
 
 void proxy_free(proxy *p)
 {
         if (!p)
                 return;
-        proxy_loop_free(p->loop);
         credential_free(p->auth_header);
         credential_free(p->client_token);
         free(p);
@@ -574,6 +608,7 @@ static void proxy_easy_setup(proxy *p, CURL *c, proxy_exchange *ex, const char *
         curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+        curl_easy_setopt(c, CURLOPT_BUFFERSIZE, PROXY_RECV_BUFFER_BYTES);
         /* Counted from the hand-over to the loop, a wait for a free connection included. */
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
@@ -628,7 +663,7 @@ static void proxy_exchange_start(proxy_exchange *ex, const char *method, const c
         proxy_send_line(ex, "Expect:");
         if (ex->oom)
                 return;
-        ex->xfer.easy = proxy_loop_easy(p->loop);
+        ex->xfer.easy = ex->loop ? proxy_loop_easy(ex->loop) : curl_easy_init();
         if (!ex->xfer.easy) {
                 ex->oom = true;
                 return;
@@ -696,24 +731,18 @@ static void proxy_reply(proxy_exchange *ex)
         }
 }
 
-/* The end of an exchange, on whichever thread saw it: the loop's, or the handler's when it never got
- * there. Ends the CLIENT span, then answers the request and resumes it (ex is freed), or wakes the
- * readiness check (which frees ex). */
+/* The end of an exchange, in the worker's loop or in the handler when it never got there. Ends the
+ * CLIENT span, then answers the request and resumes it (ex is freed); the readiness check reads and
+ * frees ex itself. */
 static void proxy_exchange_finish(proxy_exchange *ex)
 {
         proxy *p = ex->proxy;
         http_request *req = ex->req;
-        proxy_waiter *w = ex->waiter;
         otel_context_token token;
 
         proxy_exchange_end_span(ex);
-        if (w) {
-                pthread_mutex_lock(&w->lock);
-                w->done = true;
-                pthread_cond_signal(&w->cond);
-                pthread_mutex_unlock(&w->lock);
+        if (!req)
                 return;
-        }
         /* The reply with the request's span current, as on its own server thread. */
         token = otel_context_attach(http_request_span(req), NULL);
         proxy_reply(ex);
@@ -723,7 +752,7 @@ static void proxy_exchange_finish(proxy_exchange *ex)
         http_request_resume(req); /* req is the server's again */
 }
 
-/* proxy_loop_done_fn: on the loop thread (or the submitter's when the loop has stopped). */
+/* proxy_loop_done_fn: in the worker's loop (or in the submit after an abort). */
 static void proxy_exchange_done(proxy_loop_transfer *t, CURLcode rc, bool aborted)
 {
         proxy_exchange *ex = t->userdata;
@@ -738,7 +767,10 @@ static void proxy_exchange_done(proxy_loop_transfer *t, CURLcode rc, bool aborte
 /* An exchange that could not be set up (no memory) ends where it started. */
 static void proxy_exchange_fail(proxy_exchange *ex)
 {
-        proxy_loop_easy_release(ex->proxy->loop, ex->xfer.easy);
+        if (ex->loop)
+                proxy_loop_easy_release(ex->loop, ex->xfer.easy);
+        else
+                curl_easy_cleanup(ex->xfer.easy);
         ex->xfer.easy = NULL;
         ex->rc = CURLE_OUT_OF_MEMORY;
         ex->oom = true;
@@ -750,7 +782,7 @@ static void proxy_exchange_submit(void *arg)
 {
         proxy_exchange *ex = arg;
 
-        proxy_loop_submit(ex->proxy->loop, &ex->xfer);
+        proxy_loop_submit(ex->loop, &ex->xfer);
 }
 
 /* Admits one more exchange unless max_in_flight are running. */
@@ -765,10 +797,16 @@ static bool proxy_admit(proxy *p)
 void proxy_handle(http_request *req, void *userdata)
 {
         proxy *p = userdata;
+        proxy_loop *loop = http_worker_state(); /* this worker's (proxy_worker_hooks) */
         const char *method = http_request_method(req), *body;
         char target[PROXY_TARGET_MAX];
         proxy_exchange *ex;
         size_t pos, body_len;
+
+        if (!loop) {
+                (void)http_reply_error(req, 500, "no backend loop on this thread");
+                return;
+        }
 
         /* With a client token every write needs it; GET and HEAD stay open to the shop's browsers. */
         if (p->client_token && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
@@ -799,6 +837,7 @@ void proxy_handle(http_request *req, void *userdata)
                 (void)http_reply_error(req, 500, "out of memory");
                 return;
         }
+        ex->loop = loop;
         http_request_foreach_header(req, proxy_forward_header, ex);
         body = http_request_body(req, &body_len);
         proxy_exchange_start(ex, method, body, body_len, p->config.timeout_ms);
@@ -809,12 +848,12 @@ void proxy_handle(http_request *req, void *userdata)
         http_request_defer(req, proxy_exchange_submit, ex);
 }
 
-/* The one blocking exchange: http_ready_fn is synchronous, so /readyz waits (at most
- * PROXY_READY_TIMEOUT_MS) on its server thread while the loop asks the backend. */
+/* The one blocking exchange: http_ready_fn is synchronous, so /readyz asks the backend with
+ * curl_easy_perform() on its server thread (at most PROXY_READY_TIMEOUT_MS), over a connection of its
+ * own. A probe's new connection goes to a worker that is not inside a handler (http-accept.c). */
 int proxy_ready(void *userdata, char *ret_reason, size_t reason_size)
 {
         proxy *p = userdata;
-        proxy_waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
         char url[PROXY_URL_MAX + sizeof("/readyz")];
         unsigned timeout = p->config.timeout_ms < PROXY_READY_TIMEOUT_MS ? p->config.timeout_ms
                                                                          : PROXY_READY_TIMEOUT_MS;
@@ -827,16 +866,16 @@ int proxy_ready(void *userdata, char *ret_reason, size_t reason_size)
                 snprintf(ret_reason, reason_size, "out of memory");
                 return -ENOMEM;
         }
-        ex->waiter = &w;
         proxy_exchange_start(ex, "GET", NULL, 0, timeout);
-        if (ex->oom)
+        if (ex->oom) {
                 proxy_exchange_fail(ex);
-        else
-                proxy_loop_submit(p->loop, &ex->xfer);
-        pthread_mutex_lock(&w.lock);
-        while (!w.done)
-                pthread_cond_wait(&w.cond, &w.lock);
-        pthread_mutex_unlock(&w.lock);
+        } else {
+                CURLcode rc = curl_easy_perform(ex->xfer.easy);
+
+                proxy_exchange_done(&ex->xfer, rc, false);
+                curl_easy_cleanup(ex->xfer.easy);
+                ex->xfer.easy = NULL;
+        }
 
         if (ex->aborted) {
                 snprintf(ret_reason, reason_size, "shutting down");
@@ -850,7 +889,5 @@ int proxy_ready(void *userdata, char *ret_reason, size_t reason_size)
                 r = -EHOSTUNREACH;
         }
         proxy_exchange_free(ex);
-        pthread_cond_destroy(&w.cond);
-        pthread_mutex_destroy(&w.lock);
         return r;
 }

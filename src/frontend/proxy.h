@@ -27,7 +27,7 @@ typedef struct proxy_config {
                                               * the system's) */
         char client_cert[HTTP_TLS_PATH_MAX]; /* https: the frontend's certificate (mutual TLS), or "" */
         char client_key[HTTP_TLS_PATH_MAX];  /* its private key */
-        unsigned max_connections;            /* backend connections open at once (kept alive) */
+        unsigned max_connections;            /* backend connections open at once (kept alive), all workers */
         unsigned max_in_flight;              /* exchanges at once; more are answered 503 at once */
         credential_source token;             /* [backend] token(_credential, _file): the bearer token sent */
         credential_source client_token;      /* [auth] client_token(_credential, _file): writes need it */
@@ -46,16 +46,19 @@ void proxy_config_free(proxy_config *c);
  * goes through it. */
 void proxy_tls_setopt(void *curl, const proxy_config *config);
 
-/* Reads the tokens (an unreadable configured one is an error, logged) and starts the proxy's loop
- * thread. The client's Authorization header is never forwarded: the backend sees the frontend's own
- * token on every request, and with a client token every /api request but GET and HEAD needs
- * "Authorization: Bearer <client token>". */
-int proxy_new(const proxy_config *config, proxy **ret) OTEL_WUR;
-/* After the drain, before the HTTP server is freed: exchanges still running are answered 503 and their
- * requests resumed, so that none is left suspended; later ones are answered 503 at once. NULL-safe. */
-void proxy_stop(proxy *p);
+/* Reads the tokens (an unreadable configured one is an error, logged). The exchanges run in the HTTP
+ * server's workers (proxy_worker_hooks, with the proxy as the hooks' userdata): [backend]
+ * max_connections is split evenly over the `workers` request workers ([server] threads), at least one
+ * each. The client's Authorization header is never forwarded: the backend sees the
+ * frontend's own token on every request, and with a client token every /api request but GET and HEAD
+ * needs "Authorization: Bearer <client token>". */
+int proxy_new(const proxy_config *config, unsigned workers, proxy **ret) OTEL_WUR;
 /* After the HTTP server that calls into it is freed. NULL-safe. */
 void proxy_free(proxy *p);
+/* The HTTP server's worker hooks: one proxy loop per worker. Its abort (http_server_abort_deferred(),
+ * after the drain) answers the exchanges still running 503 and resumes their requests, so that none is
+ * left suspended; later ones are answered 503 at once. */
+extern const http_worker_hooks proxy_worker_hooks;
 
 /* Route handler for every method on "/api/..."; userdata is the proxy. */
 void proxy_handle(http_request *req, void *userdata);

@@ -2,6 +2,7 @@
 # the test reads, signals, and the spans it exports as decoded by the independent OTLP receiver.
 import http.client
 import json
+import os
 import random
 import shutil
 import signal
@@ -553,6 +554,41 @@ def test_http_server_metrics_are_exported_with_semconv_attributes(shop, receiver
     assert p["attrs"]["url.scheme"] == {"stringValue": "http"} and "error.type" not in p["attrs"]
     active = exported_metric_points(receiver, "http.server.active_requests")
     assert active and active[-1]["kind"] == "sum"
+
+
+# glibc reserves each malloc arena but the main one as a 64 MiB-aligned mapping (HEAP_MAX_SIZE on 64-bit).
+GLIBC_ARENA_ALIGN = 64 << 20
+
+
+def malloc_arenas(pid):
+    """The malloc arenas of pid: the main one (brk heap) and every 64 MiB-aligned anonymous mapping."""
+    starts = set()
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        fields = line.split()
+        lo = int(fields[0].split("-")[0], 16)
+        if len(fields) == 5 and fields[1] == "rw-p" and lo % GLIBC_ARENA_ALIGN == 0:
+            starts.add(lo)
+    return 1 + len(starts)
+
+
+@pytest.mark.skipif("MALLOC_ARENA_MAX" in os.environ or "arena_max" in os.environ.get("GLIBC_TUNABLES", ""),
+                    reason="the environment sets its own arena cap")
+def test_malloc_arenas_are_capped_at_one_per_cpu(shop):
+    # service.c: glibc's own cap is 8 arenas per CPU, one for each thread that allocates; the daemon's
+    # is one per CPU. 8 server threads answering 32 clients at once must not open more.
+    statuses = []
+
+    def client():
+        for _ in range(20):
+            statuses.append(request(shop.port, "GET", "/api/products/1")[0])
+
+    clients = [threading.Thread(target=client) for _ in range(32)]
+    for t in clients:
+        t.start()
+    for t in clients:
+        t.join()
+    assert statuses == [200] * 640
+    assert malloc_arenas(shop.daemon.proc.pid) <= os.cpu_count()
 
 
 def test_invalid_traceparent_starts_a_new_trace(shop):

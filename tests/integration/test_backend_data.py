@@ -109,7 +109,8 @@ def order_body(user_id=1, product_id=1, quantity=1):
 def test_migrate_records_each_migration_in_schema_migrations(fresh_shop):
     fresh_shop.ok("migrate", MIGRATIONS)
     rows = fresh_shop.db.sql("SELECT version, name FROM schema_migrations ORDER BY version")
-    assert rows == [["1", "0001_init.sql"], ["2", "0002_sample_data.sql"], ["3", "0003_order_flow.sql"]]
+    assert rows == [["1", "0001_init.sql"], ["2", "0002_sample_data.sql"], ["3", "0003_order_flow.sql"],
+                    ["4", "0004_order_reserve_fewer_statements.sql"]]
 
 
 def test_migrate_twice_applies_nothing_the_second_time(shop):
@@ -126,7 +127,7 @@ def test_concurrent_migrations_apply_each_migration_once(fresh_shop):
     assert all(r["ok"] for r in results), results
     assert fresh_shop.count("users") == SAMPLE_USERS
     assert fresh_shop.count("products") == SAMPLE_PRODUCTS
-    assert fresh_shop.count("schema_migrations") == 3
+    assert fresh_shop.count("schema_migrations") == 4
 
 
 def test_migrate_fails_on_missing_directory(fresh_shop, tmp_path):
@@ -310,6 +311,22 @@ def test_order_create_beyond_stock_is_409_and_changes_nothing(shop):
     assert shop.stock(6) == 2 and shop.count("orders") == before
 
 
+def test_order_create_second_line_beyond_stock_is_409_and_gives_the_first_line_back(shop):
+    shop.db.sql("UPDATE products SET stock = 0 WHERE id = 8")
+    body = json.dumps({"user_id": 1, "items": [{"product_id": 3, "quantity": 2}, {"product_id": 8, "quantity": 1}]})
+    before = (shop.stock(3), shop.stock(8), shop.count("orders"))
+    assert shop.status("order-create", body) == 409
+    assert (shop.stock(3), shop.stock(8), shop.count("orders")) == before
+
+
+def test_order_create_of_two_currencies_is_400_and_changes_nothing(shop):
+    shop.db.sql("UPDATE products SET currency = 'EUR' WHERE id = 5")
+    body = json.dumps({"user_id": 1, "items": [{"product_id": 4, "quantity": 1}, {"product_id": 5, "quantity": 1}]})
+    before = (shop.stock(4), shop.stock(5), shop.count("orders"))
+    assert shop.status("order-create", body) == 400
+    assert (shop.stock(4), shop.stock(5), shop.count("orders")) == before
+
+
 @pytest.mark.parametrize("body", [
     "null",
     '{"user_id": 1}',
@@ -394,6 +411,14 @@ def test_idempotency_key_repeat_returns_the_first_order(shop):
     assert again["ok"] and again["replayed"] and again["body"] == first["body"]
     assert shop.stock(12) == stock - 2
     assert shop.db.scalar("SELECT count(*) FROM orders WHERE idempotency_key = 'key-1'") == "1"
+
+
+def test_idempotency_key_repeat_returns_the_first_order_when_the_stock_is_gone(shop):
+    first = shop.run("order-create", order_body(product_id=9), "key-gone")
+    shop.db.sql("UPDATE products SET stock = 0 WHERE id = 9")
+    again = shop.run("order-create", order_body(product_id=9), "key-gone")
+    assert first["ok"] and again["ok"] and again["replayed"] and again["body"] == first["body"]
+    assert shop.stock(9) == 0
 
 
 def test_idempotency_key_concurrent_repeats_create_one_order(shop):

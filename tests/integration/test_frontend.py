@@ -3,6 +3,7 @@
 # that is down or slow. A small fake backend (in this process) shows exactly what the proxy forwards.
 import concurrent.futures
 import gzip
+import http.client
 import http.server
 import json
 import os
@@ -449,6 +450,29 @@ def test_tracez_lists_the_proxy_spans(shop, receiver):
             ("oteldemo-frontend", "GET", SPAN_KIND_CLIENT)
 
 
+def test_trace_view_assembles_the_spans_of_one_trace_from_both_daemons(shop):
+    time.sleep(TRACEZ_SAMPLE_INTERVAL_S)  # the buckets our spans land in take them (see above)
+    trace_id, _, tp = new_traceparent()
+    assert request(shop.frontend.port, "GET", "/api/products/1", headers={"traceparent": tp})[0] == 200
+    status, hdrs, body = shop.frontend.get(f"/debug/trace/{trace_id}")
+    assert status == 200 and hdrs["cache-control"] == "no-store", body
+    doc = json.loads(body)
+    assert doc["trace_id"] == trace_id
+    services = {s["service"]: s for s in doc["services"]}
+    assert set(services) == {"frontend", "backend"}
+    assert "error" not in services["backend"], services["backend"]
+    for role in ("frontend", "backend"):
+        assert services[role]["samples"], role
+        assert {s["trace_id"] for s in services[role]["samples"]} == {trace_id}
+
+
+def test_backend_tracez_is_relayed_as_the_backend_answers_it(shop):
+    status, hdrs, body = shop.frontend.get("/debug/backend/tracez?name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D&bucket=0")
+    assert status == 200 and hdrs["cache-control"] == "no-store", body
+    assert isinstance(json.loads(body), dict)
+    assert shop.frontend.get("/debug/backend/tracez?bucket=9")[0] == 400
+
+
 # ---- what exactly is forwarded: a fake backend --------------------------------------------------------
 
 class FakeBackend(LocalHttpServer):
@@ -581,11 +605,52 @@ def test_reply_status_headers_and_body_pass_through_and_hop_headers_do_not(fake_
     assert TRACEPARENT_RE.match(hdrs["traceresponse"]).group(1) == trace_id  # the frontend's own
 
 
+def test_a_reply_many_times_the_receive_buffer_passes_through_whole(fake_shop, fake_backend):
+    # proxy.c gives libcurl a 4 KiB receive buffer (PROXY_RECV_BUFFER_BYTES): a larger reply is read in
+    # many pieces and must still arrive byte for byte.
+    body = json.dumps({"items": [{"id": i, "name": f"product {i}" * 8} for i in range(2000)]}).encode()
+    assert len(body) > 50 * 4096
+    fake_backend.reply = (200, {"Content-Type": "application/json"}, body)
+    status, hdrs, got = request(fake_shop.port, "GET", "/api/products")
+    assert status == 200 and hdrs["content-type"] == "application/json"
+    assert got == body
+
+
 def test_backend_connections_are_kept_alive(fake_shop, fake_backend):
     for _ in range(20):
         assert request(fake_shop.port, "GET", "/api/products")[0] == 200
     peers = {r["peer"] for r in fake_backend.requests}
-    # One after the other: the loop's connection cache hands each the connection the last one used.
+    # One after the other, each on a new client connection, which the acceptor spreads over the server
+    # threads: each thread's loop hands its next exchange the connection its last one used, so there
+    # are at most as many backend connections as threads (the test stack's 8).
+    assert len(peers) <= 8, f"{len(peers)} connections for 20 requests"
+
+
+def test_trace_view_without_the_backend_says_why_and_keeps_the_frontends_spans(fake_shop, fake_backend):
+    fake_backend.reply = (500, {"Content-Type": "text/plain"}, b"no")
+    trace_id, _, tp = new_traceparent()
+    assert request(fake_shop.port, "GET", "/api/x", headers={"traceparent": tp})[0] == 500
+    status, _, body = request(fake_shop.port, "GET", f"/debug/trace/{trace_id}")
+    assert status == 200, body
+    services = {s["service"]: s for s in json.loads(body)["services"]}
+    assert services["backend"]["samples"] == []
+    assert services["backend"]["error"] == "the backend's tracez answered HTTP 500"
+    status, _, body = request(fake_shop.port, "GET", "/debug/backend/tracez")
+    assert status == 502 and json.loads(body)["error"] == "the backend's tracez answered HTTP 500"
+
+
+def test_requests_of_one_client_connection_reuse_one_backend_connection(fake_shop, fake_backend):
+    conn = http.client.HTTPConnection("127.0.0.1", fake_shop.port, timeout=10)
+    try:
+        for _ in range(20):
+            conn.request("GET", "/api/products")
+            resp = conn.getresponse()
+            resp.read()
+            assert resp.status == 200
+    finally:
+        conn.close()
+    peers = {r["peer"] for r in fake_backend.requests}
+    # One client connection lives on one server thread, whose loop reuses its kept-alive connection.
     assert len(peers) == 1, f"{len(peers)} connections for 20 requests"
 
 
@@ -711,7 +776,8 @@ def test_static_files_and_healthz_answer_while_slow_exchanges_outnumber_the_thre
 
 
 def test_backend_connections_are_capped_by_max_connections_and_reused(start_frontend, fake_backend):
-    fe = start_frontend({"backend": {"max_connections": 3}})
+    # One server thread: the cap is split over the threads (each thread's loop has its own share).
+    fe = start_frontend({"server": {"threads": 1}, "backend": {"max_connections": 3}})
     fake_backend.delay_s = 0.3
     results = concurrently(9, lambda i: request(fe.port, "GET", f"/api/x/{i}"))
     assert [r[0] for r in results] == [200] * 9

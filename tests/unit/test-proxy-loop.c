@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The frontend's backend event loop (proxy-loop.c) against real loopback sockets: transfers run at once
- * on the loop's thread, a kept-alive connection is reused, and stopping ends every transfer exactly once
- * (queued, running, or submitted afterwards). */
+/* The frontend's backend event loop (proxy-loop.c) against real loopback sockets, driven here as an
+ * HTTP worker drives it (its epoll set, proxy_loop_event(), proxy_loop_run()): transfers run at once, a
+ * kept-alive connection is reused, an abort ends every transfer exactly once (running, waiting for a
+ * connection, or submitted afterwards), and events that are not the loop's are left alone. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,18 +26,16 @@
 #define N_CONCURRENT      10
 #define SILENT_TIMEOUT_MS 300 /* transfers to the listener that never answers end after this */
 #define WAIT_LIMIT_NS     (20ull * 1000 * 1000 * 1000)
+#define DRIVE_EVENTS      16
 
 typedef struct result {
         proxy_loop_transfer xfer;
         CURLcode rc;
         bool aborted;
         long status;
-        int calls;        /* done calls: must end up 1 */
-        pthread_t thread; /* the thread done ran on */
+        int calls; /* done calls: must end up 1 */
 } result;
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int n_done;
 
 static uint64_t now_ns(void)
@@ -52,14 +52,10 @@ static void on_done(proxy_loop_transfer *t, CURLcode rc, bool aborted)
 
         if (rc == CURLE_OK)
                 (void)curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r->status);
-        pthread_mutex_lock(&lock);
         r->rc = rc;
         r->aborted = aborted;
         r->calls++;
-        r->thread = pthread_self();
         n_done++;
-        pthread_cond_broadcast(&cond);
-        pthread_mutex_unlock(&lock);
 }
 
 static size_t discard(char *data, size_t size, size_t nmemb, void *userdata)
@@ -100,17 +96,20 @@ static void submit_get(proxy_loop *l, result *r, int port, const char *path, lon
         proxy_loop_submit(l, &r->xfer);
 }
 
-static void wait_done(int n)
+/* Runs the loop as a worker does until n transfers have ended. */
+static void drive(proxy_loop *l, int epoll_fd, int n)
 {
         uint64_t deadline = now_ns() + WAIT_LIMIT_NS;
+        int wait_ms = proxy_loop_run(l);
 
-        pthread_mutex_lock(&lock);
         while (n_done < n && now_ns() < deadline) {
-                pthread_mutex_unlock(&lock);
-                usleep(1000);
-                pthread_mutex_lock(&lock);
+                struct epoll_event ev[DRIVE_EVENTS];
+                int k = epoll_wait(epoll_fd, ev, DRIVE_EVENTS, wait_ms < 0 || wait_ms > 100 ? 100 : wait_ms);
+
+                for (int i = 0; i < k; i++)
+                        assert_true(proxy_loop_event(l, &ev[i]));
+                wait_ms = proxy_loop_run(l);
         }
-        pthread_mutex_unlock(&lock);
         assert_true(n_done >= n);
 }
 
@@ -166,26 +165,26 @@ static void test_a_kept_alive_connection_is_reused_by_the_next_transfer(void **s
         pthread_t server;
         proxy_loop *l;
         result r1, r2;
-        int port;
+        int port, ep = epoll_create1(EPOLL_CLOEXEC);
 
         (void)state;
         b.listen_fd = listen_loopback(&port);
         assert_int_equal(pthread_create(&server, NULL, tiny_backend_run, &b), 0);
-        assert_int_equal(proxy_loop_new(4, &l), 0);
+        assert_int_equal(proxy_loop_new(4, ep, &l), 0);
         submit_get(l, &r1, port, "/one", 5000);
-        wait_done(1);
+        drive(l, ep, 1);
         submit_get(l, &r2, port, "/two", 5000); /* a second connection would wait in the backlog */
-        wait_done(2);
+        drive(l, ep, 2);
         assert_int_equal(r1.rc, CURLE_OK);
         assert_int_equal(r2.rc, CURLE_OK);
         assert_int_equal(r1.status, 200);
         assert_int_equal(r2.status, 200);
         assert_false(r1.aborted || r2.aborted);
-        assert_false(pthread_equal(r1.thread, pthread_self()));
         proxy_loop_free(l);
         pthread_join(server, NULL);
         assert_int_equal(b.accepted, 1);
         close(b.listen_fd);
+        close(ep);
 }
 
 static void test_transfers_run_at_once_and_time_out_each_on_its_own(void **state)
@@ -193,14 +192,14 @@ static void test_transfers_run_at_once_and_time_out_each_on_its_own(void **state
         result r[N_CONCURRENT];
         proxy_loop *l;
         uint64_t t0, elapsed_ms;
-        int port, fd = listen_loopback(&port);
+        int port, fd = listen_loopback(&port), ep = epoll_create1(EPOLL_CLOEXEC);
 
         (void)state;
-        assert_int_equal(proxy_loop_new(N_CONCURRENT, &l), 0);
+        assert_int_equal(proxy_loop_new(N_CONCURRENT, ep, &l), 0);
         t0 = now_ns();
         for (int i = 0; i < N_CONCURRENT; i++)
                 submit_get(l, &r[i], port, "/silent", SILENT_TIMEOUT_MS);
-        wait_done(N_CONCURRENT);
+        drive(l, ep, N_CONCURRENT);
         elapsed_ms = (now_ns() - t0) / 1000000u;
         for (int i = 0; i < N_CONCURRENT; i++) {
                 assert_int_equal(r[i].rc, CURLE_OPERATION_TIMEDOUT);
@@ -212,20 +211,32 @@ static void test_transfers_run_at_once_and_time_out_each_on_its_own(void **state
         assert_true(elapsed_ms < (uint64_t)N_CONCURRENT * SILENT_TIMEOUT_MS / 2);
         proxy_loop_free(l);
         close(fd);
+        close(ep);
 }
 
-static void test_stop_aborts_running_transfers_once_and_later_submits_at_once(void **state)
+static void test_abort_ends_running_and_waiting_transfers_once_and_later_submits_at_once(void **state)
 {
         result r[3], late;
         proxy_loop *l;
-        int port, fd = listen_loopback(&port);
+        uint64_t until;
+        int port, fd = listen_loopback(&port), ep = epoll_create1(EPOLL_CLOEXEC);
 
         (void)state;
-        assert_int_equal(proxy_loop_new(2, &l), 0); /* the third waits for a connection */
+        assert_int_equal(proxy_loop_new(2, ep, &l), 0); /* the third waits for a connection */
         for (int i = 0; i < 3; i++)
                 submit_get(l, &r[i], port, "/silent", 60000);
-        usleep(100 * 1000);
-        proxy_loop_stop(l);
+        /* Connected and sent: now they wait for an answer that never comes. */
+        until = now_ns() + 100u * 1000 * 1000;
+        while (now_ns() < until) {
+                struct epoll_event ev[DRIVE_EVENTS];
+                int k = epoll_wait(ep, ev, DRIVE_EVENTS, 10);
+
+                for (int i = 0; i < k; i++)
+                        (void)proxy_loop_event(l, &ev[i]);
+                (void)proxy_loop_run(l);
+        }
+        assert_int_equal(n_done, 0);
+        proxy_loop_abort(l);
         assert_int_equal(n_done, 3);
         for (int i = 0; i < 3; i++) {
                 assert_int_equal(r[i].calls, 1);
@@ -235,10 +246,26 @@ static void test_stop_aborts_running_transfers_once_and_later_submits_at_once(vo
         submit_get(l, &late, port, "/late", 60000);
         assert_int_equal(late.calls, 1);
         assert_true(late.aborted);
-        assert_true(pthread_equal(late.thread, pthread_self()));
-        proxy_loop_stop(l); /* idempotent */
+        proxy_loop_abort(l); /* idempotent */
+        assert_int_equal(n_done, 4);
         proxy_loop_free(l);
         close(fd);
+        close(ep);
+}
+
+static void test_an_event_that_is_not_the_loops_is_left_alone(void **state)
+{
+        static const char tag[] = "not the loop's";
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = (void *)tag};
+        proxy_loop *l;
+        int ep = epoll_create1(EPOLL_CLOEXEC);
+
+        (void)state;
+        assert_int_equal(proxy_loop_new(1, ep, &l), 0);
+        assert_false(proxy_loop_event(l, &ev));
+        assert_int_equal(proxy_loop_run(l), -1); /* nothing to do, no timer */
+        proxy_loop_free(l);
+        close(ep);
 }
 
 static void test_new_refuses_zero_and_too_many_connections(void **state)
@@ -246,8 +273,8 @@ static void test_new_refuses_zero_and_too_many_connections(void **state)
         proxy_loop *l = NULL;
 
         (void)state;
-        assert_int_equal(proxy_loop_new(0, &l), -EINVAL);
-        assert_int_equal(proxy_loop_new(PROXY_LOOP_CONNECTIONS_MAX + 1, &l), -EINVAL);
+        assert_int_equal(proxy_loop_new(0, -1, &l), -EINVAL);
+        assert_int_equal(proxy_loop_new(PROXY_LOOP_CONNECTIONS_MAX + 1, -1, &l), -EINVAL);
         assert_null(l);
         proxy_loop_free(NULL);
 }
@@ -270,8 +297,9 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup(test_a_kept_alive_connection_is_reused_by_the_next_transfer, reset),
                 cmocka_unit_test_setup(test_transfers_run_at_once_and_time_out_each_on_its_own, reset),
-                cmocka_unit_test_setup(test_stop_aborts_running_transfers_once_and_later_submits_at_once,
-                                       reset),
+                cmocka_unit_test_setup(
+                        test_abort_ends_running_and_waiting_transfers_once_and_later_submits_at_once, reset),
+                cmocka_unit_test(test_an_event_that_is_not_the_loops_is_left_alone),
                 cmocka_unit_test(test_new_refuses_zero_and_too_many_connections),
         };
 
