@@ -151,7 +151,8 @@ class Shop:
 
 
 def deb_files(dist: Path, revision: str) -> list[Path]:
-    debs = sorted(d for d in dist.glob(f"oteldemo-*_*-{revision}_*.deb") if "-dbgsym_" not in d.name)
+    # dist/ may also hold the stack's packages (scripts/test-ansible builds oteldemo-otelcol and others).
+    debs = sorted(d for d in dist.glob(f"oteldemo-*_*-{revision}_*.deb") if d.name.split("_")[0] in PACKAGES)
     names = {d.name.split("_")[0] for d in debs}
     if names != set(PACKAGES):
         raise SystemExit(f"expected the .debs of {', '.join(PACKAGES)} (revision {revision}) in {dist}, "
