@@ -177,19 +177,24 @@ static int proxy_auth_header(const proxy_config *config, char **ret)
         return 0;
 }
 
-/* [backend] ca_file, client_cert, client_key: files that exist and load, for an https:// url only. */
+/* [backend] ca_file, client_cert, client_key: files that exist and load, for an https:// url only. The
+ * credentials backend-ca, backend-client-cert and backend-client-key win over them for an https:// url
+ * and are ignored for an http:// one: the packaged unit always passes them, and an operator who points
+ * the frontend at a plain backend elsewhere changes only the url. */
 static int proxy_config_tls(config_file *cfg, proxy_config *c)
 {
+        bool https = strncasecmp(c->backend_url, "https://", 8) == 0;
         char why[HTTP_TLS_ERROR_MAX];
         int r;
 
-        if ((r = http_tls_config_file(cfg, "backend", "ca_file", "backend-ca", false, c->ca_file)) < 0 ||
-            (r = http_tls_config_file(cfg, "backend", "client_cert", "backend-client-cert", false,
-                                      c->client_cert)) < 0 ||
-            (r = http_tls_config_file(cfg, "backend", "client_key", "backend-client-key", true,
-                                      c->client_key)) < 0)
+        if ((r = http_tls_config_file(cfg, "backend", "ca_file", https ? "backend-ca" : NULL, false,
+                                      c->ca_file)) < 0 ||
+            (r = http_tls_config_file(cfg, "backend", "client_cert", https ? "backend-client-cert" : NULL,
+                                      false, c->client_cert)) < 0 ||
+            (r = http_tls_config_file(cfg, "backend", "client_key", https ? "backend-client-key" : NULL,
+                                      true, c->client_key)) < 0)
                 return r;
-        if (strncasecmp(c->backend_url, "https://", 8) != 0) {
+        if (!https) {
                 const char *set = c->ca_file[0]       ? "ca_file"
                                   : c->client_cert[0] ? "client_cert"
                                   : c->client_key[0]  ? "client_key"

@@ -250,10 +250,11 @@ class Lab:
         return self.hosts[host].run(["sh", "-c", cmd], check=check, timeout=timeout)
 
     def http(self, url: str, method: str = "GET", body: str | None = None, headers=(),
-             timeout: float = 10) -> tuple:
-        """(status, headers dict lower-cased, body) of a request made from the controller."""
+             timeout: float = 10, curl_args=()) -> tuple:
+        """(status, headers dict lower-cased, body) of a request made from the controller; an error:
+        (0, {}, curl's message)."""
         argv = self.network.exec_argv() + ["curl", "-sS", "--max-time", str(timeout), "-X", method,
-                                           "-D", "-", "-o", "-", url]
+                                           "-D", "-", "-o", "-", *map(str, curl_args), url]
         for h in headers:
             argv += ["-H", h]
         if body is not None:
@@ -287,6 +288,27 @@ class Lab:
         out = open(stdout_path, "w")
         return subprocess.Popen(self.network.exec_argv() + list(argv), stdout=out,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def cli_binary() -> Path:
+    """The oteldemo CLI: OTELDEMO_CLI, else a build in the worktree (scripts/test builds one)."""
+    import pytest
+
+    if os.environ.get("OTELDEMO_CLI"):
+        return Path(os.environ["OTELDEMO_CLI"])
+    for build in sorted(REPO.glob("build*/src/cli/oteldemo")):
+        if os.access(build, os.X_OK):
+            return build
+    pytest.fail("no oteldemo CLI built (set OTELDEMO_CLI or build with meson)", pytrace=False)
+
+
+def tls_files(host: str, name: str) -> tuple:
+    """(CA, certificate, key) on the controller: the deployment's CA and the certificate role oteldemo_tls
+    issued there for host's name (the newest, should its names have changed)."""
+    tls = ANSIBLE_DIR / "credentials/tls"
+    certs = sorted(tls.glob(f"{host}-{name}-*.pem"), key=lambda p: p.stat().st_mtime)
+    assert certs, f"no certificate {name} of {host} in {tls}"
+    return tls / "ca/ca.pem", certs[-1], certs[-1].with_suffix(".key")
 
 
 def diff_lines(result: dict) -> list:

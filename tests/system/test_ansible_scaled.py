@@ -13,14 +13,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import time
-from pathlib import Path
-
-import pytest
 
 from ansible_fixtures import lab_fixtures, require_roles
-from ansible_lab import REPO
+from ansible_lab import cli_binary
 
 LOAD_RATE = 25          # requests per second, open loop
 LOAD_DURATION_S = 30
@@ -28,16 +24,6 @@ STOP_AFTER_S = 8        # the app host's daemons stop this far into the load
 
 
 lab, deployed = lab_fixtures("scaled", 72)
-
-
-def cli_binary() -> Path:
-    """The oteldemo CLI: OTELDEMO_CLI, else a build in the worktree (scripts/test builds one)."""
-    if os.environ.get("OTELDEMO_CLI"):
-        return Path(os.environ["OTELDEMO_CLI"])
-    for build in sorted(REPO.glob("build*/src/cli/oteldemo")):
-        if os.access(build, os.X_OK):
-            return build
-    pytest.fail("no oteldemo CLI built (set OTELDEMO_CLI or build with meson)", pytrace=False)
 
 
 def haproxy_servers(lab) -> dict:
@@ -71,6 +57,24 @@ def test_scaled_config_follows_the_inventory(lab, deployed):
     prom = lab.hosts["obs1"].read_file("/etc/prometheus/prometheus.yml")
     for host in lab.hosts.values():
         assert f'"{host.ip}:8888"' in prom, prom
+
+
+def test_scaled_prometheus_scrapes_every_backend_over_tls(lab, deployed):
+    # The backends serve HTTPS only and ask for a client certificate: Prometheus on obs1 has its own
+    # from the deployment's CA, and verifies each backend's certificate by the app host's address.
+    require_roles(lab, "oteldemo_backend")
+    obs = lab.hosts["obs1"].ip
+    wanted = {f"https://{lab.hosts[h].ip}:8081/metrics" for h in ("app1", "app2")}
+
+    def backends_up():
+        status, _, body = lab.http(f"http://{obs}:9090/api/v1/targets?state=active")
+        if status != 200:
+            return None
+        up = {t["scrapeUrl"] for t in json.loads(body)["data"]["activeTargets"]
+              if t["labels"]["job"] == "oteldemo-backend" and t["health"] == "up"}
+        return up if up == wanted else None
+
+    lab.wait_for("Prometheus to scrape both backends over TLS", backends_up, timeout=90, interval=2)
 
 
 def test_scaled_load_survives_an_app_host_stopping(lab, deployed, tmp_path):

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from ansible_fixtures import lab_fixtures, require_roles
-from ansible_lab import TRACE_ID, diff_lines, recap_changed
+from ansible_lab import TRACE_ID, cli_binary, diff_lines, recap_changed, tls_files
 
 HOST = "oteldemo"
 
@@ -69,6 +69,64 @@ def test_single_backend_password_is_a_systemd_credential(lab, deployed):
     assert r.rc == 0, r.stdout + r.stderr
 
 
+def test_single_backend_speaks_only_tls_to_holders_of_a_deployment_certificate(lab, deployed, ip):
+    require_roles(lab, "oteldemo_backend")
+    ca, cert, key = tls_files(HOST, "client")
+    assert lab.http(f"http://{ip}:8081/healthz")[0] == 0, "plain HTTP was answered"
+    status, _, err = lab.http(f"https://{ip}:8081/healthz", curl_args=("--cacert", ca))
+    assert status == 0, "served without a client certificate"
+    # Verified by name: the certificate holds the host's address.
+    status, _, body = lab.http(f"https://{ip}:8081/healthz", curl_args=("--cacert", ca, "--cert", cert, "--key", key))
+    assert status == 200, body
+    # The host has the deployment's CA, and no CA key (the controller keeps it).
+    assert lab.hosts[HOST].read_file("/etc/oteldemo/tls/ca.pem") == ca.read_text()
+    r = lab.sh(HOST, "cd /etc/oteldemo/tls && stat -c '%n %a %U' * | sort")
+    assert r.stdout.split("\n")[:-1] == ["backend.key 600 root", "backend.pem 644 root", "ca.pem 644 root",
+                                         "client.key 600 root", "client.pem 644 root", "frontend.key 600 root",
+                                         "frontend.pem 644 root"], r.stdout
+
+
+def test_single_frontend_reaches_the_backend_over_verified_tls(lab, deployed):
+    require_roles(lab, "oteldemo_backend", "oteldemo_frontend")
+    conf = lab.hosts[HOST].read_file("/etc/oteldemo/frontend.conf")
+    assert "url = https://127.0.0.1:8081" in conf.splitlines(), conf
+    # What systemd handed the running frontend is the deployment's CA and its own certificate.
+    for cred, file in (("backend-ca", "ca.pem"), ("backend-client-cert", "frontend.pem"),
+                       ("backend-client-key", "frontend.key")):
+        r = lab.sh(HOST, f"cmp /etc/oteldemo/tls/{file} /run/credentials/oteldemo-frontend.service/{cred}",
+                   check=False)
+        assert r.rc == 0, r.stdout + r.stderr
+    status, _, body = lab.http(f"http://{lab.hosts[HOST].ip}:8080/api/products/3")
+    assert status == 200, body
+
+
+def test_single_cli_reaches_the_backend_with_the_deployment_ca(lab, deployed, ip, tmp_path):
+    require_roles(lab, "oteldemo_backend")
+    ca, cert, key = tls_files(HOST, "client")
+    out = tmp_path / "cli.out"
+    cli = lab.spawn_controller([str(cli_binary()), "--url", f"https://{ip}:8081", "--cacert", str(ca),
+                                "--cert", str(cert), "--key", str(key), "--output", "json", "products", "get", "1"],
+                               out)
+    assert cli.wait(60) == 0, out.read_text()
+    assert '"id"' in out.read_text(), out.read_text()
+
+
+def test_single_package_reinstall_keeps_the_certificates(lab, deployed):
+    # A reinstall runs the maintainer scripts' upgrade path (postinst configure with the old version).
+    require_roles(lab, "oteldemo_backend", "oteldemo_frontend")
+    digests = "cd /etc/oteldemo/tls && sha256sum *"
+    before = lab.sh(HOST, digests).stdout
+    lab.sh(HOST, "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall "
+                 "/var/cache/oteldemo-deploy/oteldemo-backend_*.deb /var/cache/oteldemo-deploy/oteldemo-frontend_*.deb",
+           timeout=300)
+    assert lab.sh(HOST, digests).stdout == before
+    assert lab.sh(HOST, "test -e /etc/oteldemo/tls/ca.key", check=False).rc != 0, "the package made a CA key"
+    lab.sh(HOST, "systemctl restart oteldemo-backend oteldemo-frontend", timeout=120)
+    ip = lab.hosts[HOST].ip
+    lab.wait_for("the shop after the reinstall",
+                 lambda: lab.http(f"http://{ip}:8080/api/products/1")[0] == 200, timeout=60)
+
+
 def test_single_prometheus_scrapes_both_daemons(lab, deployed, ip):
     require_roles(lab, "oteldemo_backend", "oteldemo_frontend")
 
@@ -76,10 +134,13 @@ def test_single_prometheus_scrapes_both_daemons(lab, deployed, ip):
         status, _, body = lab.http(f"http://{ip}:9090/api/v1/targets?state=active")
         if status != 200:
             return None
-        up = {t["labels"]["job"] for t in json.loads(body)["data"]["activeTargets"] if t["health"] == "up"}
-        return up if {"oteldemo-backend", "oteldemo-frontend"} <= up else None
+        targets = json.loads(body)["data"]["activeTargets"]
+        up = {t["labels"]["job"]: t["scrapeUrl"] for t in targets if t["health"] == "up"}
+        return up if {"oteldemo-backend", "oteldemo-frontend"} <= set(up) else None
 
-    lab.wait_for("Prometheus to scrape both daemons", both_up, timeout=60, interval=2)
+    up = lab.wait_for("Prometheus to scrape both daemons", both_up, timeout=60, interval=2)
+    # The backend with the deployment's CA and Prometheus's client certificate.
+    assert up["oteldemo-backend"] == f"https://{ip}:8081/metrics", up
     status, _, body = lab.http(f"http://{ip}:9090/api/v1/query?query=up")
     assert status == 200
 

@@ -29,17 +29,25 @@ ALL_UNITS = UNITS + ("oteldemo-backend.socket", "oteldemo-frontend.socket", "ote
 # What the README's "Install from packages" runs (apt-get, for its stable output).
 APT_PREREQS = ("postgresql", "curl")
 EXPOSURE_MAX = 2.0
+# What the install makes in /etc/oteldemo/tls (packaging/oteldemo-tls), and what a client of the backend
+# needs: it serves HTTPS only and asks for a certificate of that CA (mutual TLS).
+TLS_DIR = "/etc/oteldemo/tls"
+TLS_FILES = ("backend.key", "backend.pem", "ca.key", "ca.pem", "client.key", "client.pem", "frontend.key",
+             "frontend.pem")
+BACKEND = "https://127.0.0.1:8081"
+BACKEND_TLS = ("--cacert", f"{TLS_DIR}/ca.pem", "--cert", f"{TLS_DIR}/client.pem", "--key", f"{TLS_DIR}/client.key")
 EXPECTED_FILES = {
     "oteldemo-backend": ["./usr/bin/oteldemo-backend", "./etc/oteldemo/backend.conf",
                          "./lib/systemd/system/oteldemo-backend.service",
                          "./lib/systemd/system/oteldemo-backend.socket", "./lib/systemd/system/oteldemo.target",
                          "./usr/lib/sysusers.d/oteldemo-backend.conf", "./usr/lib/tmpfiles.d/oteldemo-backend.conf",
+                         "./usr/libexec/oteldemo-backend/oteldemo-tls",
                          "./usr/share/man/man8/oteldemo-backend.8.gz", "./usr/share/man/man5/oteldemo.conf.5.gz",
                          "./usr/share/oteldemo/db/0001_init.sql"],
     "oteldemo-frontend": ["./usr/bin/oteldemo-frontend", "./etc/oteldemo/frontend.conf",
                           "./lib/systemd/system/oteldemo-frontend.service",
                           "./lib/systemd/system/oteldemo-frontend.socket",
-                          "./usr/lib/sysusers.d/oteldemo-frontend.conf",
+                          "./usr/lib/sysusers.d/oteldemo-frontend.conf", "./usr/libexec/oteldemo-frontend/oteldemo-tls",
                           "./usr/share/man/man8/oteldemo-frontend.8.gz", "./usr/share/oteldemo/www/index.html"],
     "oteldemo-cli": ["./usr/bin/oteldemo", "./usr/share/man/man1/oteldemo.1.gz",
                      "./usr/share/bash-completion/completions/oteldemo"],
@@ -103,6 +111,13 @@ class Shop:
                 headers[k.strip().lower()] = v.strip()
         return int(r.stdout.strip()), headers, self.c.read_file("/root/curl.body")
 
+    def backend(self, path: str, *args) -> tuple[int, dict, str]:
+        """A request to the backend as its clients make it: HTTPS, the CA, root's client certificate."""
+        return self.curl(f"{BACKEND}{path}", *BACKEND_TLS, *args)
+
+    def tls_digests(self) -> str:
+        return self.sh(["sh", "-c", f"cd {TLS_DIR} && sha256sum *"]).stdout
+
     def journal(self, *args) -> list[dict]:
         r = self.sh(["journalctl", "--no-pager", "-o", "json", *args], check=False)
         return [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
@@ -136,7 +151,8 @@ class Shop:
 
 
 def deb_files(dist: Path, revision: str) -> list[Path]:
-    debs = sorted(d for d in dist.glob(f"oteldemo-*_*-{revision}_*.deb") if "-dbgsym_" not in d.name)
+    # dist/ may also hold the stack's packages (scripts/test-ansible builds oteldemo-otelcol and others).
+    debs = sorted(d for d in dist.glob(f"oteldemo-*_*-{revision}_*.deb") if d.name.split("_")[0] in PACKAGES)
     names = {d.name.split("_")[0] for d in debs}
     if names != set(PACKAGES):
         raise SystemExit(f"expected the .debs of {', '.join(PACKAGES)} (revision {revision}) in {dist}, "
@@ -218,19 +234,74 @@ def checks(s: Shop, debs: list[str], upgrade: list[str]) -> None:
         assert len(s.c.read_file("/etc/oteldemo/write-token").strip()) == 32
 
     @check
+    def test_install_makes_the_private_ca_and_certificates_with_root_only_keys():
+        listing = s.sh(["sh", "-c", f"cd {TLS_DIR} && stat -c '%n %a %U' * ."]).stdout.split("\n")
+        modes = dict(line.split(" ", 1) for line in listing if line)
+        assert modes == {".": "755 root", **{f: ("600 root" if f.endswith(".key") else "644 root")
+                                             for f in TLS_FILES}}, modes
+        for cert, purpose in (("backend", "sslserver"), ("frontend", "sslclient"), ("client", "sslclient")):
+            r = s.sh(["openssl", "verify", "-CAfile", f"{TLS_DIR}/ca.pem", "-purpose", purpose,
+                      f"{TLS_DIR}/{cert}.pem"], check=False)
+            assert r.rc == 0, r.stdout + r.stderr
+
+    @check
     def test_target_start_blocks_until_ready_with_status_text():
         s.sh(["systemctl", "start", "oteldemo.target"], timeout=120)
         for unit in UNITS:
             assert s.active(unit) == "active", f"{unit}: {s.active(unit)}"
             assert s.prop(unit, "StatusText"), f"{unit} has no StatusText"
-        code, _, body = s.curl("http://127.0.0.1:8081/readyz")
+        code, _, body = s.backend("/readyz")
         assert code == 200, (code, body)
+
+    @check
+    def test_backend_speaks_only_tls_and_only_to_holders_of_a_certificate_of_its_ca():
+        r = s.sh(["curl", "-sS", "--max-time", "10", "http://127.0.0.1:8081/healthz"], check=False)
+        # 52: empty reply (closed without an answer), 56: reset.
+        assert r.rc in (52, 56), f"plain HTTP was answered (curl exit {r.rc}): {r.stdout} {r.stderr}"
+        code, _, err = s.curl(f"{BACKEND}/healthz", "--cacert", f"{TLS_DIR}/ca.pem")
+        assert code == 0, "served without a client certificate"
+        code, _, err = s.curl(f"{BACKEND}/healthz")
+        assert code == 0 and "certificate" in err, err
+        assert s.backend("/healthz")[0] == 200
+        unit = s.sh(["systemctl", "cat", "oteldemo-backend"]).stdout.splitlines()
+        for line in ("LoadCredential=tls-cert:/etc/oteldemo/tls/backend.pem",
+                     "LoadCredential=tls-key:/etc/oteldemo/tls/backend.key",
+                     "LoadCredential=tls-client-ca:/etc/oteldemo/tls/ca.pem"):
+            assert line in unit, line
+
+    @check
+    def test_frontend_reaches_the_backend_only_over_verified_tls():
+        code, _, body = s.curl("http://127.0.0.1:8080/api/products")
+        assert code == 200, (code, body)
+        # Another CA in ca.pem's place: the frontend (restarted; the backend keeps the one it loaded)
+        # no longer accepts the backend's certificate.
+        saved = s.c.read_file(f"{TLS_DIR}/ca.pem")
+        s.sh(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+              "-subj", "/CN=not the oteldemo CA", "-keyout", "/root/other-ca.key", "-out", f"{TLS_DIR}/ca.pem"])
+        try:
+            s.sh(["systemctl", "restart", "oteldemo-frontend"])
+            code, _, body = s.curl("http://127.0.0.1:8080/api/products")
+            assert code == 502 and "certificate" in body.lower(), (code, body)
+        finally:
+            s.c.write_file(f"{TLS_DIR}/ca.pem", saved)
+            s.sh(["systemctl", "restart", "oteldemo-frontend"])
+        assert s.curl("http://127.0.0.1:8080/api/products")[0] == 200
+
+    @check
+    def test_cli_reaches_the_backend_with_the_ca_and_root_client_certificate():
+        r = s.sh(["oteldemo", "--url", BACKEND, *BACKEND_TLS, "products", "get", "1"], check=False)
+        assert r.rc == 0, r.stdout + r.stderr
+        r = s.sh(["oteldemo", "--admin-url", BACKEND, *BACKEND_TLS, "--token-file", "/etc/oteldemo/admin-token",
+                  "--output", "json", "faults", "get"], check=False)
+        assert r.rc == 0 and "payment_failure_rate" in r.stdout, r.stdout + r.stderr
+        r = s.sh(["oteldemo", "--url", BACKEND, "products", "get", "1"], check=False)
+        assert r.rc == 69, r.stdout + r.stderr
 
     @check
     def test_writes_need_the_generated_token_which_the_frontend_sends():
         user = '{"name": "Package Test", "email": "package-test@example.com"}'
         post = ("-X", "POST", "-H", "Content-Type: application/json", "--data", user)
-        code, headers, body = s.curl("http://127.0.0.1:8081/api/users", *post)
+        code, headers, body = s.backend("/api/users", *post)
         assert code == 401 and headers.get("www-authenticate") == 'Bearer realm="oteldemo"', (code, body)
         code, _, body = s.curl("http://127.0.0.1:8080/api/users", *post)
         assert code == 201, (code, body)
@@ -271,8 +342,8 @@ def checks(s: Shop, debs: list[str], upgrade: list[str]) -> None:
         pid = s.prop("oteldemo-backend", "MainPID")
         s.sh(["systemctl", "reload", "oteldemo-backend"])
         assert s.prop("oteldemo-backend", "MainPID") == pid, "reload restarted the daemon"
-        assert s.curl("http://127.0.0.1:8081/api/products/1")[0] == 200
-        assert s.curl("http://127.0.0.1:8081/api/products/2")[0] == 500
+        assert s.backend("/api/products/1")[0] == 200
+        assert s.backend("/api/products/2")[0] == 500
         log = s.journal_text("oteldemo-backend", since)
         assert "Reloading" in log and "Reloaded" in log, log
         s.set_conf("/etc/oteldemo/backend.conf", "faults", "product_failure_id", "0")
@@ -316,6 +387,11 @@ def checks(s: Shop, debs: list[str], upgrade: list[str]) -> None:
 
     @check
     def test_socket_activation_starts_both_services_on_first_request():
+        # libcurl's connect timeout covers the TLS handshake, which waits for the activated backend's start
+        # (its --check-config and --migrate steps): what the README tells to set with the sockets.
+        path = "/etc/oteldemo/frontend.conf"
+        good = s.c.read_file(path)
+        s.set_conf(path, "backend", "connect_timeout_ms", "15000")
         s.sh(["systemctl", "stop", "oteldemo.target", *UNITS])
         s.sh(["systemctl", "enable", "--now", "oteldemo-backend.socket", "oteldemo-frontend.socket"])
         for unit in UNITS:
@@ -325,6 +401,7 @@ def checks(s: Shop, debs: list[str], upgrade: list[str]) -> None:
         for unit in UNITS:
             assert s.active(unit) == "active", unit
         s.sh(["systemctl", "disable", "--now", "oteldemo-backend.socket", "oteldemo-frontend.socket"])
+        s.c.write_file(path, good)
         s.sh(["systemctl", "restart", *UNITS])
 
     @check
@@ -347,13 +424,17 @@ def checks(s: Shop, debs: list[str], upgrade: list[str]) -> None:
         path = "/etc/oteldemo/backend.conf"
         s.c.write_file(path, s.c.read_file(path) + "# edited by the system test\n")
         pids = [s.prop(u, "MainPID") for u in UNITS]
+        certificates = s.tls_digests()
         s.sh(["apt-get", "install", "-y", "-q", *upgrade], env=env, timeout=600)
         assert "# edited by the system test" in s.c.read_file(path)
+        assert s.tls_digests() == certificates, "the upgrade changed the TLS files"
         for unit, pid in zip(UNITS, pids):
             wait_for(f"{unit} active again", lambda u=unit: s.active(u) == "active", 60)
             assert s.prop(unit, "MainPID") != pid, f"{unit} was not restarted"
         version = s.sh(["dpkg-query", "-W", "-f", "${Version}", "oteldemo-backend"]).stdout
         assert version.endswith("-2"), version
+        assert s.curl("http://127.0.0.1:8080/api/products")[0] == 200
+        assert s.backend("/healthz")[0] == 200
 
     @check
     def test_remove_stops_the_services_and_keeps_config():
@@ -364,6 +445,7 @@ def checks(s: Shop, debs: list[str], upgrade: list[str]) -> None:
         for unit in UNITS:
             assert s.active(unit) in ("inactive", "unknown"), f"{unit}: {s.active(unit)}"
         assert s.sh(["test", "-f", "/etc/oteldemo/backend.conf"], check=False).rc == 0
+        assert s.sh(["test", "-f", f"{TLS_DIR}/backend.key"], check=False).rc == 0, "remove took the key"
 
     @check
     def test_purge_removes_config_user_and_database():
