@@ -576,6 +576,10 @@ def malloc_arenas(pid):
 def test_malloc_arenas_are_capped_at_one_per_cpu(shop):
     # service.c: glibc's own cap is 8 arenas per CPU, one for each thread that allocates; the daemon's
     # is one per CPU. 8 server threads answering 32 clients at once must not open more.
+    if "libasan" in Path(f"/proc/{shop.daemon.proc.pid}/maps").read_text():
+        # ASan's allocator replaces glibc's (and its own regions look like arenas here: 76 counted);
+        # scripts/test-sanitizers' valgrind pass runs this test on a plain build.
+        pytest.skip("ASan replaces glibc's malloc: no arenas to count")
     statuses = []
 
     def client():
