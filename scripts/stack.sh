@@ -295,11 +295,13 @@ stack_build_collector() {
 
 # ---- ports ---------------------------------------------------------------------------------------
 
-# True when something listens on 127.0.0.1:port, or any socket uses it (ss sees the sockets of
-# other tests that are bound but not yet listening).
+# True when something listens on the port (127.0.0.1 answers, or ss lists a listener). Not any socket
+# with that local port: a client's connection may have it as its ephemeral port (a CI run beside Go
+# module downloads reported ports busy that test_demo had just found free), and that does not keep a
+# server from binding it. (ss lists no TCP socket that is bound but not listening, with -a or not.)
 stack_port_busy() {
         (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        have_command ss && [[ -n $(ss -Htan "( sport = :$1 )" 2>/dev/null) ]]
+        have_command ss && [[ -n $(ss -Htln "( sport = :$1 )" 2>/dev/null) ]]
 }
 
 STACK_TAKEN_PORTS=" "
