@@ -318,12 +318,10 @@ def test_load_achieves_the_target_rate_open_loop(cli_path):
     assert summary["requests"] == 1200
     assert summary["errors"] == 0
     # Open loop: the run ends one reply after its last scheduled send, so elapsed exceeds the
-    # duration by at most the slowest reply (plus scheduling). A closed loop behind a slow server
-    # would fall behind by many replies. The rate itself within 5 % only when replies are fast: at load
-    # average ~15 the Python stub's slowest reply took 0.4 s (1200 in 6.41 s, 187/s; cold CI run).
+    # duration by at most the slowest reply (plus scheduling); a closed loop behind a slow server
+    # would fall behind by many replies. Both checks, always.
     assert summary["elapsed_s"] <= summary["duration_s"] + summary["latency_ms"]["max"] / 1000 + 0.1, summary
-    if summary["latency_ms"]["max"] < 50:
-        assert abs(summary["achieved_rate"] - 200) / 200 < 0.05, summary
+    assert abs(summary["achieved_rate"] - 200) / 200 < 0.05, summary
     assert sum(e["count"] for e in summary["endpoints"]) == 1200
     assert len(stub.requests) == 1200
     # Not a terminal: plain progress lines every 5 s on stderr.
